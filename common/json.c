@@ -1,0 +1,72 @@
+#include "json.h"
+
+#include <string.h>
+
+/* Depth is checked on the raw text before cJSON sees it, so a hostile
+ * "[[[[..." never reaches the recursive parser. Brackets inside strings
+ * are skipped. */
+static int json_depth_ok(const char *s, size_t len, int max_depth)
+{
+	int depth = 0, in_str = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c == '"')
+			in_str = 1;
+		else if (c == '[' || c == '{') {
+			if (++depth > max_depth)
+				return 0;
+		} else if (c == ']' || c == '}')
+			depth--;
+	}
+	return 1;
+}
+
+cJSON *json_parse(const char *s, size_t len, int max_depth)
+{
+	if (!s || !json_depth_ok(s, len, max_depth > 0 ? max_depth : 64))
+		return NULL;
+	const char *end = NULL;
+	cJSON *j = cJSON_ParseWithLengthOpts(s, len, &end, 0);
+	if (!j)
+		return NULL;
+	/* Allow trailing whitespace only. */
+	for (; end && (size_t)(end - s) < len; end++) {
+		if (*end != ' ' && *end != '\n' && *end != '\r' && *end != '\t' &&
+		    *end != '\0') {
+			cJSON_Delete(j);
+			return NULL;
+		}
+	}
+	return j;
+}
+
+const char *json_get_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+const cJSON *json_get_obj(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsObject(v) ? v : NULL;
+}
+
+const cJSON *json_get_arr(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsArray(v) ? v : NULL;
+}
+
+double json_get_num(const cJSON *obj, const char *key, double fallback)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsNumber(v) ? v->valuedouble : fallback;
+}

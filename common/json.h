@@ -1,0 +1,23 @@
+#ifndef QUORUM_JSON_H
+#define QUORUM_JSON_H
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+/* Helpers over cJSON for untrusted input. cJSON trees are temporary:
+ * parse, copy what is needed, cJSON_Delete. */
+
+/* Parses exactly len bytes; refuses nesting deeper than max_depth (cJSON's
+ * own bound is compiled in, ours is tighter and configurable). Returns new;
+ * free with cJSON_Delete. NULL on any error. */
+cJSON *json_parse(const char *s, size_t len, int max_depth);
+
+/* Case-sensitive getters that return NULL / fallback on a missing key or a
+ * wrong type, so parsers never dereference a surprise. */
+const char *json_get_str(const cJSON *obj, const char *key);
+const cJSON *json_get_obj(const cJSON *obj, const char *key);
+const cJSON *json_get_arr(const cJSON *obj, const char *key);
+/* Returns the number, or `fallback` when absent or not a number. */
+double json_get_num(const cJSON *obj, const char *key, double fallback);
+
+#endif

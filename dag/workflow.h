@@ -1,0 +1,203 @@
+#ifndef QUORUM_WORKFLOW_H
+#define QUORUM_WORKFLOW_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/arena.h"
+#include "../common/qerr.h"
+#include "../common/regex.h"
+#include "template.h"
+
+/* The typed workflow: what a workflow file means, after loading and
+ * validation. It owns one arena and is immutable after load, so many runs
+ * may share it. moa and council nodes are expanded into primitive nodes at
+ * load time. */
+
+enum node_kind {
+	NK_GENERATE,
+	NK_VOTE,
+	NK_SYNTHESIZE,
+	NK_TEMPLATE,
+	NK_JUDGE,
+	NK_RANK,
+	NK_CASCADE,
+	NK_ROUTE,
+	NK_PLAN,
+	NK__COUNT
+};
+
+const char *node_kind_name(enum node_kind k);
+
+/* Which call_settings fields were written; unset ones inherit. */
+enum {
+	CS_TIMEOUT = 1 << 0,
+	CS_FIRST_TOKEN = 1 << 1,
+	CS_IDLE = 1 << 2,
+	CS_RETRIES = 1 << 3,
+	CS_TEMPERATURE = 1 << 4,
+	CS_MAX_TOKENS = 1 << 5,
+	CS_TOP_P = 1 << 6,
+	CS_SEED = 1 << 7,
+	CS_STOP = 1 << 8,
+	CS_STREAM = 1 << 9,
+};
+
+/* Call settings as written in `defaults`, a model or a node. Keys:
+ * timeout, first_token_timeout, idle_timeout, retries, temperature,
+ * max_tokens, top_p, seed, stop (string or list), stream (bool). */
+struct call_settings {
+	unsigned set;             /* CS_* bits */
+	int64_t timeout_ms;       /* one attempt, from request sent to last byte */
+	int64_t first_token_ms;   /* until the first byte of answer text */
+	int64_t idle_ms;          /* longest silence between stream chunks */
+	int retries;
+	double temperature;
+	int max_tokens;
+	double top_p;
+	int64_t seed;
+	const char **stop;
+	size_t nstop;
+	int stream;
+};
+
+/* Built-in values used where nothing is written: timeout 60s, retries 2,
+ * max_tokens 1024, stream on, first-token and idle timeouts = timeout. */
+void call_settings_builtin(struct call_settings *cs);
+/* Overwrites the fields of dst that src sets. */
+void call_settings_apply(struct call_settings *dst, const struct call_settings *src);
+
+struct wf_model {
+	const char *id;           /* key in `models`, or "provider/model" inline */
+	int idx;                  /* index in workflow.models */
+	const char *provider;     /* openai | anthropic | gemini | ollama */
+	const char *model;
+	const char *base_url;     /* the provider's default when not written */
+	const char *api_key_env;  /* default per provider; "" means no key */
+	int price_known;
+	double price_in, price_out; /* USD per million tokens */
+	const char *params_json;  /* `params` as a JSON object text, or NULL */
+	struct call_settings cs;  /* as written on the model */
+	int max_concurrency;      /* 0 = unlimited */
+	double rpm;               /* 0 = unlimited */
+	struct wf_model **fallback;
+	size_t nfallback;
+	int is_inline;
+	int line, col;
+};
+
+struct wf_input {
+	const char *name;
+	const char *description;
+	const char *def;          /* default value, or NULL */
+	int required;
+	int line, col;
+};
+
+enum extract_mode { EX_WHOLE, EX_LAST_LINE, EX_NUMBER, EX_CHOICE, EX_JSON, EX_REGEX };
+
+struct extract_spec {
+	enum extract_mode mode;
+	const char *field;        /* EX_JSON: the field name (dots walk objects) */
+	struct regex *re;         /* EX_REGEX: compiled, one capture group */
+};
+
+struct wf_weight {
+	const char *model;        /* model id */
+	double weight;
+};
+
+struct wf_node {
+	const char *id;
+	int idx;                  /* index in workflow.nodes */
+	enum node_kind kind;
+	const char *description;
+	int line, col;
+	const char *group;        /* id of the moa/council node this came from, or NULL */
+
+	int64_t timeout_ms;       /* the whole node; 0 = none */
+	struct call_settings cs;  /* call settings written on the node */
+
+	/* Every node this one depends on: from, needs and template references,
+	 * each once, in first-mention order. */
+	struct wf_node **deps;
+	size_t ndeps;
+	struct wf_node **from;
+	size_t nfrom;
+
+	/* generate: models; synthesize: the one model (nmodels == 1) */
+	struct wf_model **models;
+	size_t nmodels;
+	struct tmpl *prompt;      /* generate, synthesize (optional) */
+	struct tmpl *system;      /* optional */
+	struct tmpl *text;        /* template */
+	int samples;              /* generate: calls per model, default 1 */
+	int min_ok;               /* generate: default 1 */
+
+	/* vote */
+	struct extract_spec extract;
+	struct wf_weight *weights;
+	size_t nweights;
+	double min_agreement;     /* default 0.5 */
+};
+
+struct workflow {
+	struct arena *arena;
+	const char *file;         /* as given to load */
+	const char *name;
+	const char *description;
+	struct wf_input *inputs;  /* `query` is always present */
+	size_t ninputs;
+	struct call_settings defaults; /* builtin with the file's `defaults` applied */
+	struct wf_model **models; /* declared, then inline ones */
+	size_t nmodels;
+	struct wf_node **nodes;   /* file order, after expansion */
+	size_t nnodes;
+	struct wf_node **order;   /* a topological order */
+	struct wf_node *output;
+	int has_max_usd, has_max_calls;
+	double max_usd;
+	long max_calls;
+};
+
+/* Limits on what a file may make us build. */
+struct load_limits {
+	size_t max_file_bytes;    /* default 4 MiB */
+	size_t max_yaml_nodes;    /* after alias expansion; default 100000 */
+	int max_depth;            /* default 64 */
+	size_t max_nodes;         /* workflow nodes; default 10000 */
+};
+
+void load_limits_default(struct load_limits *l);
+
+/* Loads and validates. Returns the workflow (new; free with workflow_free),
+ * or NULL with every problem found added to d (d->file set to path). */
+struct workflow *workflow_load_file(const char *path, const struct load_limits *lim,
+				    struct qdiags *d);
+/* The same from memory; `path` names the text in diagnostics. */
+struct workflow *workflow_load_string(const char *path, const char *text, size_t len,
+				      const struct load_limits *lim, struct qdiags *d);
+void workflow_free(struct workflow *wf);
+
+struct wf_node *workflow_node(const struct workflow *wf, const char *id);
+struct wf_model *workflow_model(const struct workflow *wf, const char *id);
+const struct wf_input *workflow_input(const struct workflow *wf, const char *name);
+
+/* Checks what only a run can check, before any call: every required input
+ * is given (names[0..n) are the given ones; `query` counts when
+ * has_query), and every model a node may call (fallbacks included) has its
+ * API key variable set, as `getenv_fn` says. Adds a diagnostic at the
+ * input's or the model's position for each problem; returns 0 or -1. */
+int workflow_check_run(const struct workflow *wf, const char *const *names, size_t n,
+		       int has_query, const char *(*getenv_fn)(const char *),
+		       struct qdiags *d);
+
+/* The effective call settings of one call of `node` to `model`: builtin,
+ * then defaults, then the model's, then the node's. */
+void workflow_call_settings(const struct workflow *wf, const struct wf_node *node,
+			    const struct wf_model *model, struct call_settings *out);
+
+/* Writes the graph (moa/council expanded) as Graphviz DOT or Mermaid.
+ * format is "dot" or "mermaid". Returns 0, or -1 for an unknown format. */
+int workflow_graph(const struct workflow *wf, const char *format, struct buf *out);
+
+#endif
