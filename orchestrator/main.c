@@ -1,1 +1,392 @@
-int main(void) { return 0; }
+/* The quorum command: a thin user of include/quorum.h (and, for --sim,
+ * of the mock provider server, run in-process). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../tests/mock/mock.h"
+#include "quorum.h"
+
+static const char usage_main[] =
+	"usage: quorum <command> [options]\n"
+	"\n"
+	"Ask several LLMs, merge what they say. Commands:\n"
+	"  run FILE [QUERY]     run a workflow and print its answer\n"
+	"  validate FILE        check a workflow file; print its worst-case cost\n"
+	"  graph FILE           print the workflow's graph (DOT or Mermaid)\n"
+	"\n"
+	"Run 'quorum <command> --help' for a command's options.\n";
+
+static const char usage_run[] =
+	"usage: quorum run FILE [QUERY] [options]\n"
+	"\n"
+	"Runs the workflow. The answer goes to standard output, progress to\n"
+	"standard error (on a terminal). The query comes from QUERY, or from\n"
+	"standard input when QUERY is not given and standard input is not a terminal.\n"
+	"\n"
+	"  --input NAME=VALUE   set an input (repeatable)\n"
+	"  --input NAME=@FILE   set an input from a file's contents\n"
+	"  --json               print the run report (JSON) instead of the answer\n"
+	"  --trace FILE         write a JSON Lines trace of every call and node\n"
+	"  --quiet              no progress on standard error\n"
+	"  --sim[=SCENARIO]     run against the bundled simulated provider (a mock\n"
+	"                       server on loopback): no API key, no network\n"
+	"\n"
+	"Exit status: 0 the run produced its output, 1 it failed, 2 the command\n"
+	"line or the file is invalid, 130 interrupted.\n";
+
+static const char usage_validate[] =
+	"usage: quorum validate FILE\n"
+	"\n"
+	"Checks the workflow without running it: every problem is listed as\n"
+	"FILE:LINE:COL: message. On success prints the nodes and the worst case\n"
+	"of one run (calls and cost, with every retry and fallback).\n";
+
+static const char usage_graph[] =
+	"usage: quorum graph FILE [--format dot|mermaid]\n"
+	"\n"
+	"Prints the workflow's DAG (moa and council nodes expanded) as Graphviz\n"
+	"DOT (default) or a Mermaid flowchart.\n";
+
+static volatile sig_atomic_t interrupt_flag;
+static int wake_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+	interrupt_flag = 1;
+	int saved = errno;
+	if (wake_pipe[1] >= 0 && write(wake_pipe[1], "x", 1) < 0) {
+		/* nothing to do: the loop also polls the flag */
+	}
+	errno = saved;
+	/* A second signal ends the process the usual way. */
+	signal(sig, SIG_DFL);
+}
+
+static void install_signals(void)
+{
+	if (pipe(wake_pipe) == 0) {
+		for (int i = 0; i < 2; i++) {
+			fcntl(wake_pipe[i], F_SETFL, fcntl(wake_pipe[i], F_GETFL) | O_NONBLOCK);
+			fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
+		}
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static int wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	return 0;
+}
+
+static int fail_usage(const char *usage, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "quorum: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n\n%s", usage);
+	return QUORUM_EXIT_INVALID;
+}
+
+static struct quorum_workflow *load_or_report(const char *path)
+{
+	char *errors = NULL;
+	struct quorum_workflow *wf = quorum_workflow_load(path, &errors);
+	if (!wf) {
+		fputs(errors ? errors : "quorum: cannot load the workflow\n", stderr);
+		quorum_free(errors);
+	}
+	return wf;
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		fputs(usage_validate, stdout);
+		return 0;
+	}
+	if (argc != 1)
+		return fail_usage(usage_validate, "validate takes exactly one FILE%s", "");
+	struct quorum_workflow *wf = load_or_report(argv[0]);
+	if (!wf)
+		return QUORUM_EXIT_INVALID;
+	char *s = quorum_workflow_summary(wf);
+	fputs(s ? s : "", stdout);
+	quorum_free(s);
+	quorum_workflow_free(wf);
+	return 0;
+}
+
+static int cmd_graph(int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		fputs(usage_graph, stdout);
+		return 0;
+	}
+	const char *file = NULL, *format = "dot";
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--format") && i + 1 < argc)
+			format = argv[++i];
+		else if (!strncmp(argv[i], "--format=", 9))
+			format = argv[i] + 9;
+		else if (argv[i][0] == '-')
+			return fail_usage(usage_graph, "unknown option '%s'", argv[i]);
+		else if (!file)
+			file = argv[i];
+		else
+			return fail_usage(usage_graph, "unexpected argument '%s'", argv[i]);
+	}
+	if (!file)
+		return fail_usage(usage_graph, "graph needs a FILE%s", "");
+	if (strcmp(format, "dot") && strcmp(format, "mermaid"))
+		return fail_usage(usage_graph, "unknown format '%s' (use dot or mermaid)", format);
+	struct quorum_workflow *wf = load_or_report(file);
+	if (!wf)
+		return QUORUM_EXIT_INVALID;
+	char *s = quorum_workflow_graph(wf, format);
+	fputs(s ? s : "", stdout);
+	quorum_free(s);
+	quorum_workflow_free(wf);
+	return 0;
+}
+
+#define INPUT_FILE_MAX (64 * 1024 * 1024)
+
+/* Reads a whole stream, up to INPUT_FILE_MAX. Returns new (free), or NULL. */
+static char *read_all(FILE *f)
+{
+	size_t cap = 4096, len = 0;
+	char *s = malloc(cap);
+	while (s) {
+		size_t n = fread(s + len, 1, cap - len - 1, f);
+		len += n;
+		if (n == 0)
+			break;
+		if (len + 1 == cap) {
+			if (cap >= INPUT_FILE_MAX) {
+				free(s);
+				return NULL;
+			}
+			char *p = realloc(s, cap *= 2);
+			if (!p)
+				free(s);
+			s = p;
+		}
+	}
+	if (s)
+		s[len] = '\0';
+	return s;
+}
+
+static char *read_path(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *s = read_all(f);
+	fclose(f);
+	return s;
+}
+
+struct run_args {
+	const char *file, *query, *trace, *sim_scenario;
+	int json, quiet, sim;
+	struct quorum_input inputs[64];
+	char *owned[64];      /* input values read from files */
+	size_t ninputs, nowned;
+};
+
+static int parse_input(struct run_args *a, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	if (!eq || eq == spec)
+		return fail_usage(usage_run, "--input wants NAME=VALUE or NAME=@FILE, got '%s'", spec);
+	if (a->ninputs == sizeof(a->inputs) / sizeof(a->inputs[0]))
+		return fail_usage(usage_run, "too many --input options (at most 64)%s", "");
+	char *name = strndup(spec, (size_t)(eq - spec));
+	const char *value = eq + 1;
+	a->owned[a->nowned++] = name;
+	if (*value == '@') {
+		char *v = read_path(value + 1);
+		if (!v) {
+			fprintf(stderr, "quorum: cannot read input file '%s': %s\n", value + 1,
+				strerror(errno ? errno : EFBIG));
+			return QUORUM_EXIT_INVALID;
+		}
+		a->owned[a->nowned++] = v;
+		value = v;
+	}
+	a->inputs[a->ninputs++] = (struct quorum_input){name, value};
+	return 0;
+}
+
+static int parse_run_args(struct run_args *a, int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *s = argv[i];
+		int rc = 0;
+		if (!strcmp(s, "--json"))
+			a->json = 1;
+		else if (!strcmp(s, "--quiet") || !strcmp(s, "-q"))
+			a->quiet = 1;
+		else if (!strcmp(s, "--sim"))
+			a->sim = 1;
+		else if (!strncmp(s, "--sim=", 6))
+			a->sim = 1, a->sim_scenario = s + 6;
+		else if (!strcmp(s, "--trace") && i + 1 < argc)
+			a->trace = argv[++i];
+		else if (!strncmp(s, "--trace=", 8))
+			a->trace = s + 8;
+		else if (!strcmp(s, "--input") && i + 1 < argc)
+			rc = parse_input(a, argv[++i]);
+		else if (!strncmp(s, "--input=", 8))
+			rc = parse_input(a, s + 8);
+		else if (s[0] == '-' && s[1])
+			return fail_usage(usage_run, "unknown or incomplete option '%s'", s);
+		else if (!a->file)
+			a->file = s;
+		else if (!a->query)
+			a->query = s;
+		else
+			return fail_usage(usage_run, "unexpected argument '%s' (quote the query)", s);
+		if (rc)
+			return rc;
+	}
+	if (!a->file)
+		return fail_usage(usage_run, "run needs a workflow FILE%s", "");
+	return 0;
+}
+
+static struct mock *start_sim(const char *scenario, char *url, size_t n)
+{
+	struct qerr e = {0};
+	struct mock *m = scenario ? mock_start_file(scenario, 0, &e)
+				  : mock_start("sim", mock_sim_scenario,
+					       strlen(mock_sim_scenario), 0, &e);
+	if (!m) {
+		fprintf(stderr, "quorum: cannot start the simulated provider: %s\n", e.msg);
+		return NULL;
+	}
+	snprintf(url, n, "http://127.0.0.1:%d/v1", mock_port(m));
+	return m;
+}
+
+static void print_answer(const char *s)
+{
+	size_t n = strlen(s);
+	fwrite(s, 1, n, stdout);
+	if (!n || s[n - 1] != '\n')
+		fputc('\n', stdout);
+}
+
+static int execute(struct run_args *a, struct quorum_workflow *wf, const char *sim_url)
+{
+	struct quorum_options o = {
+		.query = a->query,
+		.inputs = a->inputs,
+		.ninputs = a->ninputs,
+		.trace_path = a->trace,
+		.progress = (!a->quiet && isatty(STDERR_FILENO)) ? stderr : NULL,
+		.sim_base_url = sim_url,
+		.interrupt = &interrupt_flag,
+		.wake_fd = wake_pipe[0],
+	};
+	char *errors = NULL;
+	struct quorum_report *rep = quorum_run(wf, &o, &errors);
+	if (!rep) {
+		fputs(errors ? errors : "quorum: cannot start the run\n", stderr);
+		quorum_free(errors);
+		return QUORUM_EXIT_INVALID;
+	}
+	const char *out = quorum_report_output(rep);
+	if (a->json)
+		printf("%s\n", quorum_report_json(rep));
+	else if (out)
+		print_answer(out);
+	const char *status = quorum_report_status(rep);
+	if (!a->quiet && strcmp(status, "ok"))
+		fprintf(stderr, "quorum: run %s%s\n", status,
+			a->json ? "" : " (use --json for the full report)");
+	int code = quorum_report_exit_code(rep);
+	quorum_report_free(rep);
+	return code;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		fputs(usage_run, stdout);
+		return 0;
+	}
+	struct run_args a;
+	memset(&a, 0, sizeof(a));
+	int code = parse_run_args(&a, argc, argv);
+	char *stdin_query = NULL;
+	struct quorum_workflow *wf = NULL;
+	struct mock *sim = NULL;
+	char sim_url[64] = "";
+	if (code)
+		goto out;
+	if (!a.query && !isatty(STDIN_FILENO)) {
+		stdin_query = read_all(stdin);
+		if (stdin_query && *stdin_query)
+			a.query = stdin_query;
+	}
+	code = QUORUM_EXIT_INVALID;
+	if (!(wf = load_or_report(a.file)))
+		goto out;
+	if (a.sim && !(sim = start_sim(a.sim_scenario, sim_url, sizeof(sim_url))))
+		goto out;
+	install_signals();
+	code = execute(&a, wf, a.sim ? sim_url : NULL);
+out:
+	mock_stop(sim);
+	quorum_workflow_free(wf);
+	free(stdin_query);
+	for (size_t i = 0; i < a.nowned; i++)
+		free(a.owned[i]);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return QUORUM_EXIT_INVALID;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		puts("quorum " QUORUM_VERSION);
+		return 0;
+	}
+	if (quorum_global_init()) {
+		fputs("quorum: cannot initialise libcurl\n", stderr);
+		return QUORUM_EXIT_FAILED;
+	}
+	int code;
+	if (!strcmp(cmd, "run"))
+		code = cmd_run(argc - 2, argv + 2);
+	else if (!strcmp(cmd, "validate"))
+		code = cmd_validate(argc - 2, argv + 2);
+	else if (!strcmp(cmd, "graph"))
+		code = cmd_graph(argc - 2, argv + 2);
+	else
+		code = fail_usage(usage_main, "unknown command '%s'", cmd);
+	quorum_global_cleanup();
+	return code;
+}

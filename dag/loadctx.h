@@ -1,0 +1,147 @@
+#ifndef QUORUM_LOADCTX_H
+#define QUORUM_LOADCTX_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "workflow.h"
+#include "ytree.h"
+
+/* Internal to dag/: what load.c, load_node.c and validate.c share while a
+ * workflow is built. Loading types every value and records the names it
+ * meets (nodes, models) with their positions; validation resolves them. */
+
+/* After this many diagnostics the rest are only counted: a file with
+ * thousands of problems gets a readable list, and a hostile one cannot
+ * make us compute suggestions forever. */
+#define LOAD_MAX_DIAGS 200
+
+enum ref_role { REF_FROM, REF_NEEDS, REF_TMPL };
+
+/* A name written in the file, to be resolved by validation. */
+struct name_ref {
+	const char *name;
+	int line, col;
+	enum ref_role role;
+	struct tmpl_ref *tref;   /* REF_TMPL: where the node index goes */
+};
+
+struct ref_list {
+	struct name_ref *v;
+	size_t n, cap;
+};
+
+/* The loader's side of one node, parallel to workflow.nodes. */
+struct node_src {
+	int skip;                /* no kind we can build: not checked further */
+	struct ref_list deps;    /* from, needs, template refs: file order */
+	struct ref_list models;  /* models / model */
+	struct ref_list weights; /* vote weights, by model id */
+	double *weight_vals;     /* parallel to weights */
+	int has_models;          /* `models` or `model` was written */
+	const struct ynode *min_ok;  /* where min_ok was written, or NULL */
+};
+
+/* The loader's side of one declared model. */
+struct model_src {
+	struct ref_list fallback;
+};
+
+struct loadctx {
+	struct workflow *wf;
+	struct arena *a;         /* the workflow's */
+	struct qdiags *d;
+	size_t diag_base;        /* d->n when loading started */
+	size_t dropped;          /* diagnostics past LOAD_MAX_DIAGS */
+	int oom;
+	const struct load_limits *lim;
+	struct node_src *ns;     /* parallel to wf->nodes */
+	struct model_src *ms;    /* parallel to the declared models */
+	size_t ndeclared;        /* declared models; inline ones follow */
+	size_t models_cap;
+	const struct ynode *root;
+	const struct ynode *nodes_key;  /* where `nodes:` is, for the output */
+	struct name_ref output;  /* name NULL when `output` is not written */
+};
+
+/* ---- diagnostics (loadutil.c) ---- */
+
+/* Adds a diagnostic unless the cap is reached. Returns -1. */
+int ld_diag(struct loadctx *c, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Whether another diagnostic would be shown (skip costly suggestions). */
+int ld_room(const struct loadctx *c);
+/* Records an allocation failure once; returns -1. */
+int ld_oom(struct loadctx *c);
+/* `unknown key 'K' in WHERE (did you mean 'X'?)` at the key. */
+void ld_unknown_key(struct loadctx *c, const struct ynode *key,
+		    const char *const *known, const char *where);
+/* `unknown WHAT 'NAME' (did you mean 'X'?)`, or with `hint` in the
+ * parentheses when nothing is near. */
+void ld_unknown_name(struct loadctx *c, int line, int col, const char *what,
+		     const char *name, const char *const *cands, size_t n,
+		     const char *hint);
+/* `'KEY' must be EXPECTED, got KIND` at the value. */
+int ld_wrong_type(struct loadctx *c, const char *key, const struct ynode *v,
+		  const char *expected);
+
+/* ---- typed values ----
+ * Each returns 1 when the value was read into *out, 0 when it is null
+ * (written as nothing: the default stays), -1 after reporting a problem. */
+int ld_str(struct loadctx *c, const char *key, const struct ynode *v, const char **out);
+int ld_int(struct loadctx *c, const char *key, const struct ynode *v, int64_t min,
+	   int64_t max, const char *expected, int64_t *out);
+#define LD_NOMAX 1e300   /* ld_num: no upper bound */
+int ld_num(struct loadctx *c, const char *key, const struct ynode *v, double min,
+	   double max, const char *expected, double *out);
+int ld_bool(struct loadctx *c, const char *key, const struct ynode *v, int *out);
+/* Durations must be positive unless allow_zero. */
+int ld_duration(struct loadctx *c, const char *key, const struct ynode *v,
+		int allow_zero, int64_t *ms);
+/* A string or a list of strings, appended to list with the given role. */
+int ld_names(struct loadctx *c, const char *key, const struct ynode *v,
+	     enum ref_role role, struct ref_list *list);
+/* A mapping (or null); reports anything else. */
+int ld_map(struct loadctx *c, const char *key, const struct ynode *v);
+
+int ref_list_add(struct loadctx *c, struct ref_list *l, const char *name, int line,
+		 int col, enum ref_role role, struct tmpl_ref *tref);
+
+/* Whether s matches [A-Za-z_][A-Za-z0-9_-]*. */
+int ld_valid_id(const char *s);
+/* Compiles a template from a scalar, with positions from it. */
+struct tmpl *ld_template(struct loadctx *c, const char *key, const struct ynode *v);
+
+/* ---- call settings (loadutil.c) ---- */
+
+/* The call-setting keys, NULL-terminated; with_timeout includes `timeout`. */
+extern const char *const ld_call_keys[];
+/* Reads key k into cs when it is a call setting (`timeout` only when
+ * with_timeout). Returns 1 when handled (even with a problem), 0 when k is
+ * not a call setting. */
+int ld_call_setting(struct loadctx *c, struct call_settings *cs,
+		    const struct ynode *k, const struct ynode *v, int with_timeout);
+
+/* ---- stages ---- */
+
+/* load_node.c: every node under `nodes`. */
+void load_nodes(struct loadctx *c, const struct ynode *key, const struct ynode *nodes);
+/* validate.c: references, inline models, cycles, order and output. */
+void validate_workflow(struct loadctx *c);
+
+/* The built-in providers: their names, default base URL and key variable. */
+struct provider_info {
+	const char *name;
+	const char *base_url;
+	const char *key_env;     /* "" for none */
+};
+const struct provider_info *ld_provider(const char *name);
+/* Appends a model with the given id and position to workflow.models, with
+ * nothing set yet. Returns it, or NULL when memory ran out (recorded). */
+struct wf_model *ld_model_add(struct loadctx *c, const char *id, int line, int col);
+/* Fills the provider's defaults into m (base_url, api_key_env) where
+ * they are not written. */
+void ld_model_defaults(struct wf_model *m);
+extern const char *const ld_provider_names[];
+#define LD_NPROVIDERS 4
+
+#endif

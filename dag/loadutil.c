@@ -1,0 +1,392 @@
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/duration.h"
+#include "../common/suggest.h"
+#include "loadctx.h"
+
+/* Typed reads of tree values with the diagnostics a user sees when a value
+ * is of the wrong type or out of range. Shared by every loading stage. */
+
+static const struct provider_info providers[LD_NPROVIDERS] = {
+	{"openai", "https://api.openai.com/v1", "OPENAI_API_KEY"},
+	{"anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY"},
+	{"gemini", "https://generativelanguage.googleapis.com", "GEMINI_API_KEY"},
+	{"ollama", "http://127.0.0.1:11434", ""},
+};
+
+const char *const ld_provider_names[] = {"openai", "anthropic", "gemini", "ollama", NULL};
+
+const struct provider_info *ld_provider(const char *name)
+{
+	for (size_t i = 0; i < LD_NPROVIDERS; i++) {
+		if (!strcmp(providers[i].name, name))
+			return &providers[i];
+	}
+	return NULL;
+}
+
+void ld_model_defaults(struct wf_model *m)
+{
+	const struct provider_info *p = m->provider ? ld_provider(m->provider) : NULL;
+	if (!p)
+		return;
+	if (!m->base_url)
+		m->base_url = p->base_url;
+	if (!m->api_key_env)
+		m->api_key_env = p->key_env;
+}
+
+struct wf_model *ld_model_add(struct loadctx *c, const char *id, int line, int col)
+{
+	struct workflow *wf = c->wf;
+	if (wf->nmodels == c->models_cap) {
+		size_t cap = c->models_cap ? c->models_cap * 2 : 8;
+		struct wf_model **v = arena_alloc(c->a, cap * sizeof(*v));
+		if (!v) {
+			ld_oom(c);
+			return NULL;
+		}
+		if (wf->nmodels)
+			memcpy(v, wf->models, wf->nmodels * sizeof(*v));
+		wf->models = v;
+		c->models_cap = cap;
+	}
+	struct wf_model *m = arena_alloc(c->a, sizeof(*m));
+	if (!m || !(m->id = arena_strdup(c->a, id))) {
+		ld_oom(c);
+		return NULL;
+	}
+	m->idx = (int)wf->nmodels;
+	m->line = line;
+	m->col = col;
+	wf->models[wf->nmodels++] = m;
+	return m;
+}
+
+/* ---- diagnostics ---- */
+
+int ld_room(const struct loadctx *c) { return c->d->n - c->diag_base < LOAD_MAX_DIAGS; }
+
+int ld_diag(struct loadctx *c, int line, int col, const char *fmt, ...)
+{
+	if (!ld_room(c)) {
+		c->dropped++;
+		return -1;
+	}
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return qdiags_add(c->d, line, col, "%s", msg);
+}
+
+int ld_oom(struct loadctx *c)
+{
+	if (!c->oom)
+		qdiags_add(c->d, 0, 0, "out of memory while loading the workflow");
+	c->oom = 1;
+	return -1;
+}
+
+static size_t count_names(const char *const *v)
+{
+	size_t n = 0;
+	while (v[n])
+		n++;
+	return n;
+}
+
+void ld_unknown_key(struct loadctx *c, const struct ynode *key,
+		    const char *const *known, const char *where)
+{
+	/* x- keys are free for the user's own anchors, as in docker-compose. */
+	if (!strncmp(key->str, "x-", 2))
+		return;
+	if (!ld_room(c)) {
+		c->dropped++;
+		return;
+	}
+	const char *s = suggest_nearest(key->str, known, count_names(known));
+	if (s)
+		ld_diag(c, key->line, key->col, "unknown key '%s' in %s (did you mean '%s'?)",
+			key->str, where, s);
+	else
+		ld_diag(c, key->line, key->col, "unknown key '%s' in %s", key->str, where);
+}
+
+void ld_unknown_name(struct loadctx *c, int line, int col, const char *what,
+		     const char *name, const char *const *cands, size_t n,
+		     const char *hint)
+{
+	if (!ld_room(c)) {
+		c->dropped++;
+		return;
+	}
+	const char *s = suggest_nearest(name, cands, n);
+	if (s)
+		ld_diag(c, line, col, "unknown %s '%s' (did you mean '%s'?)", what, name, s);
+	else if (hint)
+		ld_diag(c, line, col, "unknown %s '%s' (%s)", what, name, hint);
+	else
+		ld_diag(c, line, col, "unknown %s '%s'", what, name);
+}
+
+int ld_wrong_type(struct loadctx *c, const char *key, const struct ynode *v,
+		  const char *expected)
+{
+	return ld_diag(c, v->line, v->col, "'%s' must be %s, got %s", key, expected,
+		       ytree_kind_name(v));
+}
+
+static int out_of_range(struct loadctx *c, const char *key, const struct ynode *v,
+			const char *range)
+{
+	return ld_diag(c, v->line, v->col, "'%s' must be %s, got %.40s", key, range, v->str);
+}
+
+/* ---- typed values ---- */
+
+int ld_str(struct loadctx *c, const char *key, const struct ynode *v, const char **out)
+{
+	if (!v || v->type == YT_NULL)
+		return 0;
+	if (v->type != YT_SCALAR)
+		return ld_wrong_type(c, key, v, "a string");
+	*out = arena_strndup(c->a, v->str, v->len);
+	return *out ? 1 : ld_oom(c);
+}
+
+int ld_int(struct loadctx *c, const char *key, const struct ynode *v, int64_t min,
+	   int64_t max, const char *expected, int64_t *out)
+{
+	if (!v || v->type == YT_NULL)
+		return 0;
+	int64_t x;
+	int rc = ytree_int(v, &x);
+	if (rc == -1)
+		return ld_wrong_type(c, key, v, expected);
+	if (rc == 0 && x >= min && x <= max) {
+		*out = x;
+		return 1;
+	}
+	/* Below the minimum, the kind of number is what is wrong ("a
+	 * positive integer, got 0"); above it, the bound is. */
+	int below = rc == -2 ? v->str[0] == '-' : x < min;
+	if (below || max == INT64_MAX)
+		return out_of_range(c, key, v, expected);
+	char range[64];
+	snprintf(range, sizeof(range), "at most %" PRId64, max);
+	return out_of_range(c, key, v, range);
+}
+
+int ld_num(struct loadctx *c, const char *key, const struct ynode *v, double min,
+	   double max, const char *expected, double *out)
+{
+	if (!v || v->type == YT_NULL)
+		return 0;
+	double x;
+	int rc = ytree_number(v, &x);
+	if (rc == -1)
+		return ld_wrong_type(c, key, v, expected);
+	if (rc == 0 && x >= min && x <= max) {
+		*out = x;
+		return 1;
+	}
+	if (max >= LD_NOMAX)
+		return out_of_range(c, key, v, expected);
+	char range[96];
+	snprintf(range, sizeof(range), "between %g and %g", min, max);
+	return out_of_range(c, key, v, range);
+}
+
+int ld_bool(struct loadctx *c, const char *key, const struct ynode *v, int *out)
+{
+	if (!v || v->type == YT_NULL)
+		return 0;
+	if (ytree_bool(v, out))
+		return ld_wrong_type(c, key, v, "a boolean (true or false)");
+	return 1;
+}
+
+#define DURATION_HINT "500ms, 30s, 2m or a number of seconds"
+
+int ld_duration(struct loadctx *c, const char *key, const struct ynode *v,
+		int allow_zero, int64_t *ms)
+{
+	if (!v || v->type == YT_NULL)
+		return 0;
+	if (v->type != YT_SCALAR)
+		return ld_wrong_type(c, key, v, "a duration (" DURATION_HINT ")");
+	int64_t x;
+	if (duration_parse(v->str, &x))
+		return ld_diag(c, v->line, v->col, "invalid duration '%.40s' (use " DURATION_HINT ")",
+			       v->str);
+	if (!x && !allow_zero)
+		return ld_diag(c, v->line, v->col, "'%s' must be longer than 0", key);
+	*ms = x;
+	return 1;
+}
+
+int ref_list_add(struct loadctx *c, struct ref_list *l, const char *name, int line,
+		 int col, enum ref_role role, struct tmpl_ref *tref)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4;
+		struct name_ref *v = arena_alloc(c->a, cap * sizeof(*v));
+		if (!v)
+			return ld_oom(c);
+		if (l->n)
+			memcpy(v, l->v, l->n * sizeof(*v));
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct name_ref){name, line, col, role, tref};
+	return 0;
+}
+
+static int ld_name_one(struct loadctx *c, const char *key, const struct ynode *v,
+		       enum ref_role role, struct ref_list *list)
+{
+	if (v->type != YT_SCALAR)
+		return ld_diag(c, v->line, v->col, "each entry of '%s' must be a string, got %s",
+			       key, ytree_kind_name(v));
+	const char *s = arena_strndup(c->a, v->str, v->len);
+	if (!s)
+		return ld_oom(c);
+	return ref_list_add(c, list, s, v->line, v->col, role, NULL);
+}
+
+int ld_names(struct loadctx *c, const char *key, const struct ynode *v,
+	     enum ref_role role, struct ref_list *list)
+{
+	if (!v || v->type == YT_NULL)
+		return 0;
+	if (v->type == YT_SCALAR)
+		return ld_name_one(c, key, v, role, list) ? -1 : 1;
+	if (v->type != YT_SEQ)
+		return ld_wrong_type(c, key, v, "a string or a list of strings");
+	int rc = 1;
+	for (size_t i = 0; i < v->nitems; i++) {
+		if (ld_name_one(c, key, v->items[i], role, list))
+			rc = -1;
+	}
+	return rc;
+}
+
+int ld_map(struct loadctx *c, const char *key, const struct ynode *v)
+{
+	if (!v || v->type == YT_NULL)
+		return 0;
+	if (v->type != YT_MAP)
+		return ld_wrong_type(c, key, v, "a mapping");
+	return 1;
+}
+
+int ld_valid_id(const char *s)
+{
+	if (!(*s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
+		return 0;
+	for (s++; *s; s++) {
+		if (!(*s == '_' || *s == '-' || (*s >= '0' && *s <= '9') ||
+		      (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
+			return 0;
+	}
+	return 1;
+}
+
+struct tmpl *ld_template(struct loadctx *c, const char *key, const struct ynode *v)
+{
+	if (!v || v->type == YT_NULL)
+		return NULL;
+	if (v->type != YT_SCALAR) {
+		ld_wrong_type(c, key, v, "a string");
+		return NULL;
+	}
+	return tmpl_compile(c->a, v->str, v->text_line, v->text_col,
+			    v->style == YS_LITERAL, c->d);
+}
+
+/* ---- call settings ---- */
+
+const char *const ld_call_keys[] = {
+	"timeout", "first_token_timeout", "idle_timeout", "retries", "temperature",
+	"max_tokens", "top_p", "seed", "stop", "stream", NULL,
+};
+
+static int ld_stop(struct loadctx *c, struct call_settings *cs, const struct ynode *v)
+{
+	struct ref_list l = {0};
+	int rc = ld_names(c, "stop", v, REF_NEEDS, &l);
+	if (rc <= 0)
+		return rc;
+	cs->stop = arena_alloc(c->a, (l.n ? l.n : 1) * sizeof(*cs->stop));
+	if (!cs->stop)
+		return ld_oom(c);
+	for (size_t i = 0; i < l.n; i++)
+		cs->stop[i] = l.v[i].name;
+	cs->nstop = l.n;
+	return 1;
+}
+
+static int ld_call_int(struct loadctx *c, const char *k, const struct ynode *v,
+		       struct call_settings *cs)
+{
+	int64_t x = 0;
+	int rc;
+	if (!strcmp(k, "retries")) {
+		rc = ld_int(c, k, v, 0, 100, "a non-negative integer", &x);
+		if (rc > 0)
+			cs->retries = (int)x;
+		return rc > 0 ? CS_RETRIES : 0;
+	}
+	if (!strcmp(k, "max_tokens")) {
+		rc = ld_int(c, k, v, 1, INT_MAX, "a positive integer", &x);
+		if (rc > 0)
+			cs->max_tokens = (int)x;
+		return rc > 0 ? CS_MAX_TOKENS : 0;
+	}
+	rc = ld_int(c, k, v, INT64_MIN, INT64_MAX, "an integer", &x);
+	if (rc > 0)
+		cs->seed = x;
+	return rc > 0 ? CS_SEED : 0;
+}
+
+static int ld_call_value(struct loadctx *c, struct call_settings *cs, const char *k,
+			 const struct ynode *v)
+{
+	if (!strcmp(k, "timeout"))
+		return ld_duration(c, k, v, 0, &cs->timeout_ms) > 0 ? CS_TIMEOUT : 0;
+	if (!strcmp(k, "first_token_timeout"))
+		return ld_duration(c, k, v, 0, &cs->first_token_ms) > 0 ? CS_FIRST_TOKEN : 0;
+	if (!strcmp(k, "idle_timeout"))
+		return ld_duration(c, k, v, 0, &cs->idle_ms) > 0 ? CS_IDLE : 0;
+	if (!strcmp(k, "temperature"))
+		return ld_num(c, k, v, 0, 2, "a number", &cs->temperature) > 0
+			       ? CS_TEMPERATURE : 0;
+	if (!strcmp(k, "top_p"))
+		return ld_num(c, k, v, 0, 1, "a number", &cs->top_p) > 0 ? CS_TOP_P : 0;
+	if (!strcmp(k, "stop"))
+		return ld_stop(c, cs, v) > 0 ? CS_STOP : 0;
+	if (!strcmp(k, "stream"))
+		return ld_bool(c, k, v, &cs->stream) > 0 ? CS_STREAM : 0;
+	return ld_call_int(c, k, v, cs);
+}
+
+int ld_call_setting(struct loadctx *c, struct call_settings *cs,
+		    const struct ynode *k, const struct ynode *v, int with_timeout)
+{
+	size_t i = with_timeout ? 0 : 1;
+	for (; ld_call_keys[i]; i++) {
+		if (!strcmp(ld_call_keys[i], k->str))
+			break;
+	}
+	if (!ld_call_keys[i])
+		return 0;
+	cs->set |= (unsigned)ld_call_value(c, cs, ld_call_keys[i], v);
+	return 1;
+}

@@ -1,0 +1,541 @@
+#include <string.h>
+
+#include "../common/alloc.h"
+#include "../common/buf.h"
+#include "loadctx.h"
+#include "strmap.h"
+
+/* Validation resolves every name the loader recorded (nodes, models,
+ * inputs), creates inline `provider/model` models, finds dependency and
+ * fallback cycles, orders the nodes and picks the output. Each problem is
+ * reported where the name was written; nothing stops at the first. */
+
+struct vctx {
+	struct loadctx *c;
+	struct workflow *wf;
+	struct strmap nodes, models, inputs;
+	const char **node_ids;
+	const char **model_ids;   /* declared ones: the suggestions */
+	const char **input_names;
+	int incomplete;           /* some node or reference could not be read */
+};
+
+static int v_maps(struct vctx *v)
+{
+	struct workflow *wf = v->wf;
+	size_t nn = wf->nnodes, nm = wf->nmodels, ni = wf->ninputs;
+	v->node_ids = q_malloc((nn + 1) * sizeof(char *));
+	v->model_ids = q_malloc((nm + 1) * sizeof(char *));
+	v->input_names = q_malloc((ni + 1) * sizeof(char *));
+	if (!v->node_ids || !v->model_ids || !v->input_names)
+		return -1;
+	for (size_t i = 0; i < nn; i++) {
+		v->node_ids[i] = wf->nodes[i]->id;
+		if (strmap_put(&v->nodes, wf->nodes[i]->id, wf->nodes[i]))
+			return -1;
+	}
+	for (size_t i = 0; i < nm; i++) {
+		v->model_ids[i] = wf->models[i]->id;
+		if (strmap_put(&v->models, wf->models[i]->id, wf->models[i]))
+			return -1;
+	}
+	for (size_t i = 0; i < ni; i++) {
+		v->input_names[i] = wf->inputs[i].name;
+		if (strmap_put(&v->inputs, wf->inputs[i].name, &wf->inputs[i]))
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- models ---- */
+
+static struct wf_model *v_inline_model(struct vctx *v, const struct name_ref *r,
+				       const char *slash)
+{
+	struct loadctx *c = v->c;
+	char prov[64];
+	size_t plen = (size_t)(slash - r->name);
+	if (plen >= sizeof(prov))
+		plen = sizeof(prov) - 1;
+	memcpy(prov, r->name, plen);
+	prov[plen] = '\0';
+	const struct provider_info *p = ld_provider(prov);
+	if (!p) {
+		ld_unknown_name(c, r->line, r->col, "provider", prov, ld_provider_names,
+				LD_NPROVIDERS, "use openai, anthropic, gemini or ollama");
+		return NULL;
+	}
+	if (!slash[1]) {
+		ld_diag(c, r->line, r->col, "'%.60s' names no model after the '/'", r->name);
+		return NULL;
+	}
+	struct wf_model *m = ld_model_add(c, r->name, r->line, r->col);
+	if (!m)
+		return NULL;
+	m->provider = p->name;
+	m->model = m->id + plen + 1;
+	m->is_inline = 1;
+	ld_model_defaults(m);
+	if (strmap_put(&v->models, m->id, m)) {
+		ld_oom(c);
+		return NULL;
+	}
+	return m;
+}
+
+/* A declared id first, then `provider/model` (created once, at its first
+ * mention). */
+static struct wf_model *v_model(struct vctx *v, const struct name_ref *r)
+{
+	struct wf_model *m = strmap_get(&v->models, r->name);
+	if (m)
+		return m;
+	const char *slash = strchr(r->name, '/');
+	if (slash)
+		return v_inline_model(v, r, slash);
+	ld_unknown_name(v->c, r->line, r->col, "model", r->name, v->model_ids,
+			v->c->ndeclared, "declare it under 'models' or write provider/model");
+	return NULL;
+}
+
+static struct wf_model **v_model_list(struct vctx *v, const struct ref_list *l, size_t *n)
+{
+	*n = 0;
+	struct wf_model **out = arena_alloc(v->c->a, (l->n ? l->n : 1) * sizeof(*out));
+	if (!out) {
+		ld_oom(v->c);
+		return NULL;
+	}
+	for (size_t i = 0; i < l->n && !v->c->oom; i++) {
+		struct wf_model *m = v_model(v, &l->v[i]);
+		if (m)
+			out[(*n)++] = m;
+		else
+			v->incomplete = 1;
+	}
+	return out;
+}
+
+static void v_node_models(struct vctx *v)
+{
+	for (size_t i = 0; i < v->wf->nnodes; i++) {
+		struct node_src *ns = &v->c->ns[i];
+		if (!ns->skip && ns->models.n)
+			v->wf->nodes[i]->models = v_model_list(v, &ns->models,
+							       &v->wf->nodes[i]->nmodels);
+	}
+	for (size_t i = 0; i < v->c->ndeclared; i++) {
+		struct wf_model *m = v->wf->models[i];
+		m->fallback = v_model_list(v, &v->c->ms[i].fallback, &m->nfallback);
+	}
+}
+
+static void v_weights(struct vctx *v)
+{
+	for (size_t i = 0; i < v->wf->nnodes; i++) {
+		struct node_src *ns = &v->c->ns[i];
+		struct wf_node *node = v->wf->nodes[i];
+		if (ns->skip || !ns->weights.n)
+			continue;
+		node->weights = arena_alloc(v->c->a, ns->weights.n * sizeof(*node->weights));
+		if (!node->weights) {
+			ld_oom(v->c);
+			return;
+		}
+		for (size_t j = 0; j < ns->weights.n; j++) {
+			const struct name_ref *r = &ns->weights.v[j];
+			const struct wf_model *m = strmap_get(&v->models, r->name);
+			if (!m) {
+				ld_unknown_name(v->c, r->line, r->col, "model", r->name,
+						v->model_ids, v->c->ndeclared, NULL);
+				continue;
+			}
+			node->weights[node->nweights++] = (struct wf_weight){m->id,
+									     ns->weight_vals[j]};
+		}
+	}
+}
+
+/* ---- cycles ---- */
+
+/* A depth-first walk over an abstract graph: post-order (a topological
+ * order when there is no cycle) and each cycle whose vertices were not in
+ * an earlier one. Iterative, so a long chain cannot exhaust the stack. */
+struct dfs {
+	size_t n;
+	void *ctx;
+	size_t (*degree)(void *ctx, size_t u);
+	size_t (*succ)(void *ctx, size_t u, size_t k);
+	void (*cycle)(void *ctx, const size_t *path, size_t len);
+};
+
+struct dfs_state {
+	unsigned char *color, *seen;  /* 0 new, 1 on the stack, 2 done */
+	size_t *stack, *next, *pos;
+	size_t depth;
+	int cycles;
+};
+
+static void dfs_back_edge(const struct dfs *g, struct dfs_state *s, size_t w)
+{
+	const size_t *path = s->stack + s->pos[w];
+	size_t len = s->depth - s->pos[w];
+	for (size_t i = 0; i < len; i++) {
+		if (s->seen[path[i]])
+			return;
+	}
+	for (size_t i = 0; i < len; i++)
+		s->seen[path[i]] = 1;
+	s->cycles++;
+	g->cycle(g->ctx, path, len);
+}
+
+static void dfs_from(const struct dfs *g, struct dfs_state *s, size_t root,
+		     size_t *order, size_t *norder)
+{
+	s->color[root] = 1;
+	s->pos[root] = 0;
+	s->stack[0] = root;
+	s->next[0] = 0;
+	s->depth = 1;
+	while (s->depth) {
+		size_t u = s->stack[s->depth - 1];
+		if (s->next[s->depth - 1] < g->degree(g->ctx, u)) {
+			size_t w = g->succ(g->ctx, u, s->next[s->depth - 1]++);
+			if (s->color[w] == 1) {
+				dfs_back_edge(g, s, w);
+			} else if (!s->color[w]) {
+				s->color[w] = 1;
+				s->pos[w] = s->depth;
+				s->stack[s->depth] = w;
+				s->next[s->depth++] = 0;
+			}
+		} else {
+			s->color[u] = 2;
+			order[(*norder)++] = u;
+			s->depth--;
+		}
+	}
+}
+
+/* Returns the number of cycles found, or -1 when memory ran out. */
+static int dfs_run(const struct dfs *g, size_t *order)
+{
+	struct dfs_state s = {0};
+	size_t n = g->n ? g->n : 1, norder = 0;
+	s.color = q_calloc(n, 1);
+	s.seen = q_calloc(n, 1);
+	s.stack = q_malloc(n * sizeof(size_t));
+	s.next = q_malloc(n * sizeof(size_t));
+	s.pos = q_malloc(n * sizeof(size_t));
+	int rc = -1;
+	if (s.color && s.seen && s.stack && s.next && s.pos) {
+		for (size_t i = 0; i < g->n; i++) {
+			if (!s.color[i])
+				dfs_from(g, &s, i, order, &norder);
+		}
+		rc = s.cycles;
+	}
+	q_free(s.color);
+	q_free(s.seen);
+	q_free(s.stack);
+	q_free(s.next);
+	q_free(s.pos);
+	return rc;
+}
+
+/* Writes the cycle path[0..len) from its vertex with the lowest index, in
+ * the given direction, back to that vertex. Returns the start vertex. */
+static size_t cycle_text(struct buf *b, const size_t *path, size_t len, int reverse,
+			 const char *(*name)(void *, size_t), void *ctx)
+{
+	size_t lo = 0;
+	for (size_t i = 1; i < len; i++) {
+		if (path[i] < path[lo])
+			lo = i;
+	}
+	for (size_t k = 0; k <= len; k++) {
+		size_t i = reverse ? (lo + len - k % len) % len : (lo + k) % len;
+		buf_printf(b, "%s%s", k ? " -> " : "", name(ctx, path[i]));
+	}
+	return path[lo];
+}
+
+static size_t node_degree(void *ctx, size_t u)
+{
+	return ((struct workflow *)ctx)->nodes[u]->ndeps;
+}
+
+static size_t node_succ(void *ctx, size_t u, size_t k)
+{
+	return (size_t)((struct workflow *)ctx)->nodes[u]->deps[k]->idx;
+}
+
+static const char *node_name(void *ctx, size_t u)
+{
+	return ((struct vctx *)ctx)->wf->nodes[u]->id;
+}
+
+static void node_cycle(void *ctx, const size_t *path, size_t len)
+{
+	struct vctx *v = ctx;
+	struct buf b = BUF_INIT;
+	/* The walk follows "depends on"; show the direction data flows, as
+	 * `quorum graph` draws it. */
+	size_t first = cycle_text(&b, path, len, 1, node_name, v);
+	const struct wf_node *n = v->wf->nodes[first];
+	ld_diag(v->c, n->line, n->col, "cycle: %s", buf_str(&b));
+	buf_release(&b);
+}
+
+static size_t model_degree(void *ctx, size_t u)
+{
+	return ((struct workflow *)ctx)->models[u]->nfallback;
+}
+
+static size_t model_succ(void *ctx, size_t u, size_t k)
+{
+	return (size_t)((struct workflow *)ctx)->models[u]->fallback[k]->idx;
+}
+
+static const char *model_name(void *ctx, size_t u)
+{
+	return ((struct vctx *)ctx)->wf->models[u]->id;
+}
+
+static void model_cycle(void *ctx, const size_t *path, size_t len)
+{
+	struct vctx *v = ctx;
+	struct buf b = BUF_INIT;
+	size_t first = cycle_text(&b, path, len, 0, model_name, v);
+	const struct wf_model *m = v->wf->models[first];
+	ld_diag(v->c, m->line, m->col, "fallback cycle: %s", buf_str(&b));
+	buf_release(&b);
+}
+
+/* Runs the walk with the graph's own context for edges and ours for
+ * reports. */
+struct dfs_pair {
+	struct vctx *v;
+	int models;
+};
+
+static size_t pair_degree(void *ctx, size_t u)
+{
+	struct dfs_pair *p = ctx;
+	return p->models ? model_degree(p->v->wf, u) : node_degree(p->v->wf, u);
+}
+
+static size_t pair_succ(void *ctx, size_t u, size_t k)
+{
+	struct dfs_pair *p = ctx;
+	return p->models ? model_succ(p->v->wf, u, k) : node_succ(p->v->wf, u, k);
+}
+
+static void pair_cycle(void *ctx, const size_t *path, size_t len)
+{
+	struct dfs_pair *p = ctx;
+	(p->models ? model_cycle : node_cycle)(p->v, path, len);
+}
+
+static void v_fallback_cycles(struct vctx *v)
+{
+	struct dfs_pair p = {v, 1};
+	struct dfs g = {v->wf->nmodels, &p, pair_degree, pair_succ, pair_cycle};
+	size_t *order = q_malloc((g.n ? g.n : 1) * sizeof(size_t));
+	if (!order || dfs_run(&g, order) < 0)
+		ld_oom(v->c);
+	q_free(order);
+}
+
+static void v_order(struct vctx *v)
+{
+	struct workflow *wf = v->wf;
+	struct dfs_pair p = {v, 0};
+	struct dfs g = {wf->nnodes, &p, pair_degree, pair_succ, pair_cycle};
+	size_t *order = q_malloc((g.n ? g.n : 1) * sizeof(size_t));
+	int cycles = order ? dfs_run(&g, order) : -1;
+	if (cycles < 0) {
+		ld_oom(v->c);
+	} else if (!cycles) {
+		wf->order = arena_alloc(v->c->a, (g.n ? g.n : 1) * sizeof(*wf->order));
+		if (!wf->order)
+			ld_oom(v->c);
+		for (size_t i = 0; wf->order && i < g.n; i++)
+			wf->order[i] = wf->nodes[order[i]];
+	}
+	q_free(order);
+}
+
+/* ---- node references ---- */
+
+static void v_node_deps(struct vctx *v, struct wf_node *node, const struct node_src *ns,
+			unsigned *dep_mark, unsigned *from_mark)
+{
+	struct arena *a = v->c->a;
+	size_t n = ns->deps.n ? ns->deps.n : 1;
+	node->deps = arena_alloc(a, n * sizeof(*node->deps));
+	node->from = arena_alloc(a, n * sizeof(*node->from));
+	if (!node->deps || !node->from) {
+		ld_oom(v->c);
+		return;
+	}
+	unsigned stamp = (unsigned)node->idx + 1;
+	for (size_t j = 0; j < ns->deps.n; j++) {
+		const struct name_ref *r = &ns->deps.v[j];
+		struct wf_node *d = strmap_get(&v->nodes, r->name);
+		if (!d) {
+			v->incomplete = 1;
+			ld_unknown_name(v->c, r->line, r->col, "node", r->name, v->node_ids,
+					v->wf->nnodes, NULL);
+			continue;
+		}
+		if (r->tref)
+			r->tref->node_idx = d->idx;
+		if (dep_mark[d->idx] != stamp) {
+			dep_mark[d->idx] = stamp;
+			node->deps[node->ndeps++] = d;
+		}
+		if (r->role == REF_FROM && from_mark[d->idx] != stamp) {
+			from_mark[d->idx] = stamp;
+			node->from[node->nfrom++] = d;
+		}
+	}
+}
+
+static void v_deps(struct vctx *v)
+{
+	size_t n = v->wf->nnodes;
+	unsigned *dep_mark = q_calloc(n ? n : 1, sizeof(unsigned));
+	unsigned *from_mark = q_calloc(n ? n : 1, sizeof(unsigned));
+	if (!dep_mark || !from_mark)
+		ld_oom(v->c);
+	for (size_t i = 0; dep_mark && from_mark && i < n && !v->c->oom; i++) {
+		if (v->c->ns[i].skip)
+			v->incomplete = 1;
+		else
+			v_node_deps(v, v->wf->nodes[i], &v->c->ns[i], dep_mark, from_mark);
+	}
+	q_free(dep_mark);
+	q_free(from_mark);
+}
+
+/* ---- inputs, counts, output ---- */
+
+static int v_tmpl_inputs(struct vctx *v, const struct tmpl *t)
+{
+	int query = 0;
+	for (size_t i = 0; i < tmpl_nrefs(t); i++) {
+		const struct tmpl_ref *r = tmpl_ref_get(t, i);
+		if (r->kind == TREF_QUERY)
+			query = 1;
+		else if (r->kind == TREF_INPUT && !strmap_get(&v->inputs, r->name))
+			ld_unknown_name(v->c, r->line, r->col, "input", r->name, v->input_names,
+					v->wf->ninputs, "declare it under 'inputs'");
+	}
+	return query;
+}
+
+/* `query` is required when a node uses it (a template, or a generate or
+ * synthesize without a prompt, which sends the query), unless the file
+ * says `required: false` or gives a default. */
+static void v_inputs(struct vctx *v)
+{
+	int used = 0;
+	for (size_t i = 0; i < v->wf->nnodes; i++) {
+		const struct wf_node *n = v->wf->nodes[i];
+		if (v->c->ns[i].skip)
+			continue;
+		used |= v_tmpl_inputs(v, n->prompt) | v_tmpl_inputs(v, n->system) |
+			v_tmpl_inputs(v, n->text);
+		used |= !n->prompt && (n->kind == NK_GENERATE || n->kind == NK_SYNTHESIZE);
+	}
+	struct wf_input *q = strmap_get(&v->inputs, "query");
+	if (q && q->required < 0)
+		q->required = used && !q->def;
+}
+
+static void v_min_ok(struct vctx *v)
+{
+	for (size_t i = 0; i < v->wf->nnodes; i++) {
+		const struct wf_node *n = v->wf->nodes[i];
+		const struct node_src *ns = &v->c->ns[i];
+		if (ns->skip || !ns->min_ok || n->nmodels != ns->models.n || !n->nmodels)
+			continue;
+		size_t calls = n->nmodels * (size_t)n->samples;
+		if ((size_t)n->min_ok > calls)
+			ld_diag(v->c, ns->min_ok->line, ns->min_ok->col, "'min_ok' is %d but "
+				"node '%s' makes only %zu calls", n->min_ok, n->id, calls);
+	}
+}
+
+static void v_output(struct vctx *v)
+{
+	struct workflow *wf = v->wf;
+	const struct name_ref *r = &v->c->output;
+	if (r->name) {
+		wf->output = strmap_get(&v->nodes, r->name);
+		if (!wf->output)
+			ld_unknown_name(v->c, r->line, r->col, "node", r->name, v->node_ids,
+					wf->nnodes, NULL);
+		return;
+	}
+	if (v->incomplete || !wf->nnodes)
+		return;
+	unsigned char *used = q_calloc(wf->nnodes, 1);
+	if (!used) {
+		ld_oom(v->c);
+		return;
+	}
+	for (size_t i = 0; i < wf->nnodes; i++) {
+		for (size_t j = 0; j < wf->nodes[i]->ndeps; j++)
+			used[wf->nodes[i]->deps[j]->idx] = 1;
+	}
+	struct buf b = BUF_INIT;
+	size_t nsinks = 0;
+	for (size_t i = 0; i < wf->nnodes; i++) {
+		if (used[i])
+			continue;
+		if (nsinks < 8)
+			buf_printf(&b, "%s%s", nsinks ? ", " : "", wf->nodes[i]->id);
+		else if (nsinks == 8)
+			buf_puts(&b, ", ...");
+		wf->output = nsinks++ ? NULL : wf->nodes[i];
+	}
+	if (nsinks > 1)
+		ld_diag(v->c, v->c->nodes_key->line, v->c->nodes_key->col,
+			"several nodes could be the output (%s): choose one with "
+			"'output: NODE'", buf_str(&b));
+	buf_release(&b);
+	q_free(used);
+}
+
+void validate_workflow(struct loadctx *c)
+{
+	struct vctx v = {.c = c, .wf = c->wf};
+	strmap_init(&v.nodes);
+	strmap_init(&v.models);
+	strmap_init(&v.inputs);
+	if (v_maps(&v)) {
+		ld_oom(c);
+	} else {
+		v_node_models(&v);
+		if (!c->oom)
+			v_fallback_cycles(&v);
+		v_weights(&v);
+		if (!c->oom)
+			v_deps(&v);
+		if (!c->oom) {
+			v_inputs(&v);
+			v_min_ok(&v);
+			v_order(&v);
+			v_output(&v);
+		}
+	}
+	strmap_release(&v.nodes);
+	strmap_release(&v.models);
+	strmap_release(&v.inputs);
+	q_free(v.node_ids);
+	q_free(v.model_ids);
+	q_free(v.input_names);
+}

@@ -1,0 +1,89 @@
+#ifndef QUORUM_H
+#define QUORUM_H
+/* quorum: ask several LLMs, merge what they say.
+ *
+ * Load a workflow file once, run it as many times as you like, read each
+ * run's report. The CLI is a thin user of this header; so are the tests. */
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct quorum_workflow;
+struct quorum_report;
+
+/* Exit statuses, as the workflow contract defines them. */
+enum {
+	QUORUM_EXIT_OK = 0,
+	QUORUM_EXIT_FAILED = 1,
+	QUORUM_EXIT_INVALID = 2,
+	QUORUM_EXIT_INTERRUPTED = 130,
+};
+
+/* Once per process, before any other call (initialises libcurl). */
+int quorum_global_init(void);
+void quorum_global_cleanup(void);
+
+/* Loads and validates a workflow file. Returns new (free with
+ * quorum_workflow_free), or NULL with *errors set to every problem, one
+ * "FILE:LINE:COL: message" per line (free with quorum_free). */
+struct quorum_workflow *quorum_workflow_load(const char *path, char **errors);
+void quorum_workflow_free(struct quorum_workflow *wf);
+
+/* The graph as "dot" or "mermaid". Returns new text (quorum_free), or
+ * NULL for an unknown format. */
+char *quorum_workflow_graph(const struct quorum_workflow *wf, const char *format);
+
+/* What `quorum validate` prints: name, description, nodes, and the worst
+ * case of one run (calls and cost, retries and fallbacks included).
+ * Returns new text (quorum_free). */
+char *quorum_workflow_summary(const struct quorum_workflow *wf);
+
+struct quorum_input {
+	const char *name;
+	const char *value;
+};
+
+struct quorum_options {
+	const char *query;                  /* NULL: none given */
+	const struct quorum_input *inputs;
+	size_t ninputs;
+	const char *trace_path;             /* JSON Lines trace, or NULL */
+	FILE *progress;                     /* live progress (a terminal), or NULL */
+	/* Send every model call to this OpenAI-compatible base URL without a
+	 * key (the simulated provider); NULL: as the workflow says. */
+	const char *sim_base_url;
+	/* Set to non-zero (e.g. from a signal handler) to end the run: calls
+	 * in flight are cancelled and the report is still written. */
+	volatile sig_atomic_t *interrupt;
+	/* The read end of a pipe that a signal handler writes to, so the loop
+	 * wakes at once; -1: none (the flag is then polled every 100 ms). */
+	int wake_fd;
+};
+
+/* Runs a workflow. Returns the report (free with quorum_report_free) for
+ * every run that started, whatever its outcome; NULL when the run could
+ * not start (a missing required input or API key, a bad --input), with
+ * *errors set as for quorum_workflow_load. */
+struct quorum_report *quorum_run(const struct quorum_workflow *wf,
+				 const struct quorum_options *opts, char **errors);
+
+/* "ok", "partial", "failed", "budget_exceeded" or "interrupted". */
+const char *quorum_report_status(const struct quorum_report *r);
+/* The output node's text, or NULL when the run produced none. Borrowed. */
+const char *quorum_report_output(const struct quorum_report *r);
+/* The run report as JSON (the contract's shape). Borrowed. */
+const char *quorum_report_json(const struct quorum_report *r);
+/* The exit status the CLI should end with. */
+int quorum_report_exit_code(const struct quorum_report *r);
+void quorum_report_free(struct quorum_report *r);
+
+void quorum_free(void *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,283 @@
+/* include/quorum.h: load a workflow, run it, read the report. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "../common/alloc.h"
+#include "../common/clock.h"
+#include "../common/suggest.h"
+#include "quorum.h"
+#include "run.h"
+
+struct quorum_report {
+	struct run run;
+	const char *status;
+	const char *json;
+	int exit_code;
+};
+
+void quorum_free(void *p) { q_free(p); }
+
+/* A wide fan-out needs a socket per call: lift the soft open-files limit
+ * to the hard one so 10,000 calls do not fail at 1,024. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int quorum_global_init(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void quorum_global_cleanup(void) { curl_global_cleanup(); }
+
+static char *diags_text(struct qdiags *d)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	qdiags_sort(d);
+	for (size_t i = 0; i < d->n; i++) {
+		char line[1024];
+		qdiags_format(d, i, line, sizeof(line));
+		buf_printf(&b, "%s\n", line);
+	}
+	char *s = q_strdup(buf_str(&b));
+	buf_release(&b);
+	return s;
+}
+
+struct quorum_workflow *quorum_workflow_load(const char *path, char **errors)
+{
+	struct load_limits lim;
+	load_limits_default(&lim);
+	struct qdiags d;
+	qdiags_init(&d, path);
+	struct workflow *wf = workflow_load_file(path, &lim, &d);
+	struct quorum_workflow *qw = wf ? q_calloc(1, sizeof(*qw)) : NULL;
+	if (qw) {
+		qw->wf = wf;
+	} else {
+		workflow_free(wf);
+		if (errors)
+			*errors = d.n ? diags_text(&d) : q_strdup("out of memory\n");
+	}
+	qdiags_release(&d);
+	return qw;
+}
+
+void quorum_workflow_free(struct quorum_workflow *qw)
+{
+	if (!qw)
+		return;
+	workflow_free(qw->wf);
+	q_free(qw);
+}
+
+char *quorum_workflow_graph(const struct quorum_workflow *qw, const char *format)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	char *s = NULL;
+	if (workflow_graph(qw->wf, format, &b) == 0)
+		s = q_strdup(buf_str(&b));
+	buf_release(&b);
+	return s;
+}
+
+static const char *sim_getenv(const char *name)
+{
+	(void)name;
+	return "sim";
+}
+
+/* Everything that can be refused before a call: unknown or missing
+ * inputs, missing keys. Returns 0, or -1 with *errors set. */
+static int run_precheck(const struct workflow *wf, const struct quorum_options *o,
+			char **errors)
+{
+	struct qdiags d;
+	qdiags_init(&d, wf->file);
+	const char **names = q_calloc(o->ninputs + 1, sizeof(*names));
+	if (!names)
+		return -1;
+	const char **known = q_calloc(wf->ninputs + 1, sizeof(*known));
+	for (size_t i = 0; known && i < wf->ninputs; i++)
+		known[i] = wf->inputs[i].name;
+	for (size_t i = 0; i < o->ninputs; i++) {
+		names[i] = o->inputs[i].name;
+		if (workflow_input(wf, names[i]))
+			continue;
+		const char *near = known ? suggest_nearest(names[i], known, wf->ninputs) : NULL;
+		qdiags_add(&d, 0, 0, "unknown input '%s'%s%s%s", names[i],
+			   near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+	}
+	workflow_check_run(wf, names, o->ninputs, o->query != NULL,
+			   o->sim_base_url ? sim_getenv : (const char *(*)(const char *))getenv,
+			   &d);
+	q_free(names);
+	q_free(known);
+	int bad = d.n > 0;
+	if (bad && errors)
+		*errors = diags_text(&d);
+	qdiags_release(&d);
+	return bad ? -1 : 0;
+}
+
+static int run_setup(struct run *r, const struct workflow *wf, const struct quorum_options *o)
+{
+	struct arena *a = r->arena;
+	r->wf = wf;
+	r->opts = o;
+	r->t0 = clock_ms();
+	r->t0_wall_us = clock_wall_us();
+	r->rng = (uint64_t)clock_wall_us() * 0x9E3779B97F4A7C15ULL | 1;
+	r->input_query = o->query;
+	r->inputs = o->inputs;
+	r->ninputs = o->ninputs;
+	for (size_t i = 0; !r->input_query && i < o->ninputs; i++)
+		if (!strcmp(o->inputs[i].name, "query"))
+			r->input_query = o->inputs[i].value;
+	if (!r->input_query) {
+		const struct wf_input *q = workflow_input(wf, "query");
+		r->input_query = q && q->def ? q->def : "";
+	}
+	r->nodes = arena_alloc(a, wf->nnodes * sizeof(*r->nodes));
+	r->models = arena_alloc(a, (wf->nmodels + 1) * sizeof(*r->models));
+	r->ready = arena_alloc(a, wf->nnodes * sizeof(*r->ready));
+	r->multi = curl_multi_init();
+	if (!r->nodes || !r->models || !r->ready || !r->multi)
+		return -1;
+	timer_heap_init(&r->timers);
+	for (size_t i = 0; i < wf->nmodels; i++) {
+		struct model_state *ms = &r->models[i];
+		ms->model = wf->models[i];
+		if (ms->model->rpm > 0) {
+			double cap = ms->model->rpm < 1 ? 1 : ms->model->rpm;
+			ms->rpm_cap = (size_t)cap;
+			ms->starts = arena_alloc(a, ms->rpm_cap * sizeof(*ms->starts));
+			if (!ms->starts)
+				return -1;
+		}
+	}
+	for (size_t i = 0; i < wf->nnodes; i++) {
+		struct node_state *ns = &r->nodes[i];
+		ns->node = wf->nodes[i];
+		ns->started_ms = ns->ended_ms = -1;
+		ns->confident = -1;
+		ns->pending_deps = ns->node->ndeps;
+		for (size_t k = 0; k < ns->node->ndeps; k++)
+			r->nodes[ns->node->deps[k]->idx].ndependents++;
+	}
+	for (size_t i = 0; i < wf->nnodes; i++) {
+		struct node_state *ns = &r->nodes[i];
+		ns->dependents = arena_alloc(a, (ns->ndependents + 1) * sizeof(*ns->dependents));
+		if (!ns->dependents)
+			return -1;
+		ns->nsinks = ns->ndependents;
+		ns->ndependents = 0;
+	}
+	for (size_t i = 0; i < wf->nnodes; i++) {
+		struct node_state *ns = &r->nodes[i];
+		for (size_t k = 0; k < ns->node->ndeps; k++) {
+			struct node_state *u = &r->nodes[ns->node->deps[k]->idx];
+			u->dependents[u->ndependents++] = ns;
+		}
+	}
+	r->nodes_left = wf->nnodes;
+	for (size_t i = 0; i < wf->nnodes; i++)
+		if (!r->nodes[wf->order[i]->idx].pending_deps)
+			r->ready[r->ready_tail++] = &r->nodes[wf->order[i]->idx];
+	r->progress = progress_new(r, o->progress);
+	return 0;
+}
+
+static int exit_code_of(const struct run *r)
+{
+	if (r->interrupted)
+		return QUORUM_EXIT_INTERRUPTED;
+	return r->nodes[r->wf->output->idx].status == NS_OK ? QUORUM_EXIT_OK
+							    : QUORUM_EXIT_FAILED;
+}
+
+struct quorum_report *quorum_run(const struct quorum_workflow *qw,
+				 const struct quorum_options *o, char **errors)
+{
+	const struct workflow *wf = qw->wf;
+	if (run_precheck(wf, o, errors))
+		return NULL;
+	struct quorum_report *rep = q_calloc(1, sizeof(*rep));
+	struct arena *a = arena_new();
+	if (!rep || !a) {
+		q_free(rep);
+		arena_free(a);
+		return NULL;
+	}
+	struct run *r = &rep->run;
+	r->arena = a;
+	if (o->trace_path && !(r->trace = fopen(o->trace_path, "w"))) {
+		if (errors) {
+			char msg[512];
+			snprintf(msg, sizeof(msg), "cannot write trace file '%s'\n", o->trace_path);
+			*errors = q_strdup(msg);
+		}
+		arena_free(a);
+		q_free(rep);
+		return NULL;
+	}
+	if (run_setup(r, wf, o) == 0) {
+		trace_event(r, "run_start", "\"workflow\":\"%s\",\"nodes\":%zu",
+			    trace_str(r, wf->name), wf->nnodes);
+		run_loop(r);
+	} else {
+		for (size_t i = 0; r->nodes && i < wf->nnodes; i++)
+			r->nodes[i].status = NS_FAILED;
+		r->any_call_failed = 1;
+	}
+	int64_t wall = run_now(r);
+	rep->status = run_status(r);
+	rep->exit_code = exit_code_of(r);
+	rep->json = report_build_json(r, rep->status, wall);
+	trace_event(r, "run_end", "\"status\":\"%s\",\"wall_ms\":%lld", rep->status,
+		    (long long)wall);
+	if (r->trace)
+		fclose(r->trace);
+	r->trace = NULL;
+	if (r->multi)
+		curl_multi_cleanup(r->multi);
+	r->multi = NULL;
+	timer_heap_release(&r->timers);
+	return rep;
+}
+
+const char *quorum_report_status(const struct quorum_report *rep) { return rep->status; }
+
+const char *quorum_report_output(const struct quorum_report *rep)
+{
+	const struct run *r = &rep->run;
+	const struct node_state *ns = &r->nodes[r->wf->output->idx];
+	return ns->status == NS_OK ? ns->output : NULL;
+}
+
+const char *quorum_report_json(const struct quorum_report *rep)
+{
+	return rep->json ? rep->json : "{\"status\":\"failed\",\"error\":\"out of memory\"}";
+}
+
+int quorum_report_exit_code(const struct quorum_report *rep) { return rep->exit_code; }
+
+void quorum_report_free(struct quorum_report *rep)
+{
+	if (!rep)
+		return;
+	arena_free(rep->run.arena);
+	q_free(rep);
+}

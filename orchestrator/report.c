@@ -1,0 +1,185 @@
+/* The run report (--json), in the contract's shape. Built once at the end
+ * of the run into one string; printed whatever the outcome. */
+#include <string.h>
+
+#include "../aggregators/vote.h"
+#include "run.h"
+
+static const char *node_status_name(enum node_status st)
+{
+	switch (st) {
+	case NS_OK: return "ok";
+	case NS_FAILED: return "failed";
+	case NS_SKIPPED: return "skipped";
+	default: return "skipped";
+	}
+}
+
+static const char *resp_status_name(enum resp_status st)
+{
+	switch (st) {
+	case RESP_OK: return "ok";
+	case RESP_FAILED: return "failed";
+	default: return "cancelled";
+	}
+}
+
+static void put_tokens(struct buf *b, const char *key, int64_t v)
+{
+	if (v < 0)
+		buf_printf(b, ",\"%s\":null", key);
+	else
+		buf_printf(b, ",\"%s\":%lld", key, (long long)v);
+}
+
+static void put_ms(struct buf *b, const char *key, int64_t v)
+{
+	put_tokens(b, key, v);
+}
+
+static void put_response(struct buf *b, const struct response *p)
+{
+	buf_puts(b, "{\"model\":");
+	buf_put_json_str(b, p->model);
+	if (p->requested && strcmp(p->requested, p->model)) {
+		buf_puts(b, ",\"requested_model\":");
+		buf_put_json_str(b, p->requested);
+	}
+	buf_puts(b, ",\"text\":");
+	buf_put_json_str(b, p->status == RESP_OK ? p->text : NULL);
+	buf_printf(b, ",\"status\":\"%s\",\"attempts\":%d", resp_status_name(p->status),
+		   p->attempts);
+	put_ms(b, "latency_ms", p->latency_ms);
+	put_ms(b, "ttft_ms", p->ttft_ms);
+	put_tokens(b, "input_tokens", p->input_tokens);
+	put_tokens(b, "output_tokens", p->output_tokens);
+	buf_printf(b, ",\"cost_usd\":%.10g", p->cost_usd);
+	if (p->finish_reason) {
+		buf_puts(b, ",\"finish_reason\":");
+		buf_put_json_str(b, p->finish_reason);
+	}
+	if (p->status == RESP_OK || p->err == ERR_NONE) {
+		buf_puts(b, ",\"error\":null}");
+		return;
+	}
+	buf_printf(b, ",\"error\":{\"class\":\"%s\",\"http_status\":", err_class_name(p->err));
+	if (p->http_status)
+		buf_printf(b, "%d", p->http_status);
+	else
+		buf_puts(b, "null");
+	buf_puts(b, ",\"message\":");
+	buf_put_json_str(b, p->err_msg ? p->err_msg : err_class_name(p->err));
+	buf_puts(b, "}}");
+}
+
+static void put_votes(struct buf *b, const struct vote_result *vr)
+{
+	buf_puts(b, ",\"votes\":[");
+	for (size_t i = 0; i < vr->nbuckets; i++) {
+		const struct vote_bucket *k = &vr->buckets[i];
+		buf_puts(b, i ? ",{\"answer\":" : "{\"answer\":");
+		buf_put_json_str(b, k->answer);
+		buf_printf(b, ",\"count\":%zu,\"weight\":%.6g}", k->count, k->weight);
+	}
+	buf_putc(b, ']');
+}
+
+static void put_node(struct buf *b, const struct node_state *ns)
+{
+	const struct wf_node *n = ns->node;
+	buf_put_json_str(b, n->id);
+	buf_printf(b, ":{\"kind\":\"%s\",\"status\":\"%s\"", node_kind_name(n->kind),
+		   node_status_name(ns->status));
+	if (n->group) {
+		buf_puts(b, ",\"group\":");
+		buf_put_json_str(b, n->group);
+	}
+	put_ms(b, "started_ms", ns->started_ms);
+	put_ms(b, "wall_ms", ns->started_ms >= 0 && ns->ended_ms >= 0
+				     ? ns->ended_ms - ns->started_ms : -1);
+	buf_puts(b, ",\"output\":");
+	buf_put_json_str(b, ns->status == NS_OK ? ns->output : NULL);
+	if (n->kind == NK_VOTE && ns->status == NS_OK) {
+		buf_printf(b, ",\"confident\":%s,\"agreement\":%.4g",
+			   ns->confident ? "true" : "false", ns->agreement);
+		put_votes(b, ns->vote);
+	}
+	if (ns->error) {
+		buf_puts(b, ",\"error\":");
+		buf_put_json_str(b, ns->error);
+	}
+	buf_puts(b, ",\"responses\":[");
+	for (size_t i = 0; i < ns->nresp; i++) {
+		if (i)
+			buf_putc(b, ',');
+		put_response(b, &ns->resp[i]);
+	}
+	buf_puts(b, "]}");
+}
+
+struct totals {
+	int64_t in, out;
+	int in_known, out_known, price_known;
+	double cost;
+	long calls;
+};
+
+static void sum_totals(const struct run *r, struct totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->price_known = 1;
+	for (size_t i = 0; i < r->wf->nnodes; i++) {
+		const struct node_state *ns = &r->nodes[i];
+		for (size_t k = 0; k < ns->nresp; k++) {
+			const struct response *p = &ns->resp[k];
+			if (!p->attempts)
+				continue;
+			t->calls += p->attempts;
+			t->cost += p->cost_usd;
+			if (!p->price_known)
+				t->price_known = 0;
+			if (p->input_tokens >= 0) {
+				t->in += p->input_tokens;
+				t->in_known = 1;
+			}
+			if (p->output_tokens >= 0) {
+				t->out += p->output_tokens;
+				t->out_known = 1;
+			}
+		}
+	}
+}
+
+char *report_build_json(struct run *r, const char *status, int64_t wall_ms)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	struct totals t;
+	sum_totals(r, &t);
+	const struct node_state *out = &r->nodes[r->wf->output->idx];
+	buf_puts(&b, "{\"workflow\":");
+	buf_put_json_str(&b, r->wf->name);
+	buf_printf(&b, ",\"status\":\"%s\",\"output\":", status);
+	buf_put_json_str(&b, out->status == NS_OK ? out->output : NULL);
+	buf_printf(&b, ",\"wall_ms\":%lld,\"cost_usd\":%.10g,\"price_known\":%s",
+		   (long long)wall_ms, t.cost, t.price_known ? "true" : "false");
+	buf_puts(&b, ",\"usage\":{");
+	buf_puts(&b, "\"calls\":");
+	buf_printf(&b, "%ld", t.calls);
+	put_tokens(&b, "input_tokens", t.in_known ? t.in : -1);
+	put_tokens(&b, "output_tokens", t.out_known ? t.out : -1);
+	buf_puts(&b, "},\"nodes\":{");
+	for (size_t i = 0; i < r->wf->nnodes; i++) {
+		if (i)
+			buf_putc(&b, ',');
+		put_node(&b, &r->nodes[r->wf->order[i]->idx]);
+	}
+	buf_puts(&b, "}}");
+	if (b.overflow) {
+		buf_release(&b);
+		return NULL;
+	}
+	char *s = arena_strndup(r->arena, buf_str(&b), b.len);
+	buf_release(&b);
+	return s;
+}

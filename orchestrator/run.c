@@ -1,0 +1,212 @@
+/* The ready queue over the DAG and the event loop: one thread, one curl
+ * multi handle, curl_multi_poll with the nearest timer as its timeout. A
+ * node starts the moment its last input is done. */
+#include <errno.h>
+#include <unistd.h>
+
+#include "../common/clock.h"
+#include "run.h"
+
+/* Without a wake pipe the interrupt flag is polled this often. */
+#define POLL_SLICE_MS 100
+
+int64_t run_now(const struct run *r) { return clock_ms() - r->t0; }
+
+double run_random(struct run *r)
+{
+	/* xorshift64*: good enough for jitter, and reproducible per seed. */
+	uint64_t x = r->rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	r->rng = x;
+	return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+static void ready_push(struct run *r, struct node_state *ns)
+{
+	r->ready[r->ready_tail++] = ns;
+}
+
+static int is_terminal(enum node_status st)
+{
+	return st == NS_OK || st == NS_FAILED || st == NS_SKIPPED;
+}
+
+/* A node whose every consumer was skipped is no longer needed, unless it
+ * is the run's output: its calls in flight are cancelled. */
+static void release_upstream(struct run *r, struct node_state *ns)
+{
+	for (size_t i = 0; i < ns->node->ndeps; i++) {
+		struct node_state *u = &r->nodes[ns->node->deps[i]->idx];
+		if (u->nsinks == 0 || --u->nsinks > 0)
+			continue;
+		if (u->node == r->wf->output || is_terminal(u->status))
+			continue;
+		node_cancel(r, u, "no node needs its output any more");
+	}
+}
+
+void node_finish(struct run *r, struct node_state *ns, enum node_status st,
+		 const char *error)
+{
+	if (is_terminal(ns->status))
+		return;
+	ns->status = st;
+	ns->error = error;
+	ns->ended_ms = run_now(r);
+	timer_disarm(&r->timers, &ns->deadline);
+	r->nodes_left--;
+	trace_event(r, "node_end", "\"node\":\"%s\",\"status\":\"%s\",\"ms\":%lld",
+		    ns->node->id,
+		    st == NS_OK ? "ok" : st == NS_FAILED ? "failed" : "skipped",
+		    (long long)(ns->started_ms >= 0 ? ns->ended_ms - ns->started_ms : 0));
+	progress_update(r->progress, 1);
+	for (size_t i = 0; i < ns->ndependents; i++) {
+		struct node_state *d = ns->dependents[i];
+		if (st == NS_OK) {
+			if (--d->pending_deps == 0 && d->status == NS_WAITING)
+				ready_push(r, d);
+			continue;
+		}
+		node_finish(r, d, NS_SKIPPED,
+			    arena_printf(r->arena, "needs '%s', which %s", ns->node->id,
+					 st == NS_FAILED ? "failed" : "was skipped"));
+	}
+	if (st != NS_OK)
+		release_upstream(r, ns);
+}
+
+void node_cancel(struct run *r, struct node_state *ns, const char *why)
+{
+	if (ns->status == NS_RUNNING)
+		node_finish(r, ns, NS_SKIPPED, why);
+	for (size_t i = 0; i < ns->ncalls; i++)
+		call_cancel(ns->calls[i], ERR_CANCELLED, why);
+}
+
+static void interrupt_all(struct run *r)
+{
+	r->interrupted = 1;
+	trace_event(r, "interrupt", "%s", "\"reason\":\"signal\"");
+	for (size_t i = 0; i < r->wf->nnodes; i++) {
+		struct node_state *ns = &r->nodes[i];
+		if (ns->status == NS_RUNNING)
+			node_finish(r, ns, NS_FAILED, "interrupted");
+		else if (ns->status == NS_WAITING)
+			node_finish(r, ns, NS_SKIPPED, "interrupted");
+		for (size_t k = 0; k < ns->ncalls; k++)
+			call_cancel(ns->calls[k], ERR_CANCELLED, "interrupted");
+	}
+}
+
+static void process_done(struct run *r)
+{
+	CURLMsg *msg;
+	int left;
+	while ((msg = curl_multi_info_read(r->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		/* Copy before the handle leaves the multi: msg dies with it. */
+		CURL *e = msg->easy_handle;
+		CURLcode code = msg->data.result;
+		struct call *c = NULL;
+		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&c);
+		if (c && c->easy == e)
+			call_transfer_done(c, code);
+	}
+}
+
+static int interrupted(struct run *r)
+{
+	return r->opts->interrupt && *r->opts->interrupt;
+}
+
+static void drain_wake_fd(int fd)
+{
+	char b[64];
+	while (read(fd, b, sizeof(b)) > 0)
+		;
+}
+
+/* Nothing can move: no attempt in flight, no timer, no ready node. Only
+ * a bug gets here; end the run rather than spin. */
+static void stalled(struct run *r)
+{
+	for (size_t i = 0; i < r->wf->nnodes; i++)
+		if (!is_terminal(r->nodes[i].status))
+			node_finish(r, &r->nodes[i], NS_FAILED,
+				    "internal error: the run stalled");
+}
+
+static int poll_timeout(struct run *r)
+{
+	int64_t next = timer_next(&r->timers);
+	int64_t t = POLL_SLICE_MS;
+	if (r->opts->wake_fd >= 0 && !r->progress)
+		t = 60000;
+	if (next >= 0) {
+		int64_t d = next - clock_ms();
+		if (d < t)
+			t = d < 0 ? 0 : d;
+	}
+	if (r->progress && t > POLL_SLICE_MS)
+		t = POLL_SLICE_MS;
+	return (int)t;
+}
+
+void run_loop(struct run *r)
+{
+	struct curl_waitfd wfd = {r->opts->wake_fd, CURL_WAIT_POLLIN, 0};
+	while (r->nodes_left > 0) {
+		if (interrupted(r)) {
+			interrupt_all(r);
+			break;
+		}
+		while (r->ready_head < r->ready_tail)
+			node_start(r, r->ready[r->ready_head++]);
+		calls_pump(r);
+		if (r->nodes_left == 0)
+			break;
+		int running = 0;
+		curl_multi_perform(r->multi, &running);
+		process_done(r);
+		timer_run(&r->timers, clock_ms());
+		if (r->ready_head < r->ready_tail)
+			continue;
+		if (!r->running_attempts && timer_next(&r->timers) < 0) {
+			calls_pump(r);
+			if (!r->running_attempts && r->ready_head == r->ready_tail &&
+			    timer_next(&r->timers) < 0 && r->nodes_left > 0) {
+				stalled(r);
+				break;
+			}
+			continue;
+		}
+		int nfd = r->opts->wake_fd >= 0 ? 1 : 0;
+		wfd.revents = 0;
+		curl_multi_poll(r->multi, nfd ? &wfd : NULL, (unsigned)nfd,
+				poll_timeout(r), NULL);
+		if (nfd && wfd.revents)
+			drain_wake_fd(r->opts->wake_fd);
+		progress_update(r->progress, 0);
+	}
+	progress_update(r->progress, 1);
+}
+
+const char *run_status(const struct run *r)
+{
+	if (r->interrupted)
+		return "interrupted";
+	const struct node_state *out = &r->nodes[r->wf->output->idx];
+	if (r->budget_hit)
+		return "budget_exceeded";
+	if (out->status != NS_OK)
+		return "failed";
+	if (r->any_call_failed)
+		return "partial";
+	for (size_t i = 0; i < r->wf->nnodes; i++)
+		if (r->nodes[i].status != NS_OK)
+			return "partial";
+	return "ok";
+}

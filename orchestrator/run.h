@@ -1,0 +1,198 @@
+#ifndef QUORUM_RUN_H
+#define QUORUM_RUN_H
+/* The state of one run, shared by the orchestrator's files. Everything
+ * here lives in the run's arena and is touched on the loop thread only. */
+#include <curl/curl.h>
+#include <stdint.h>
+
+#include "../common/arena.h"
+#include "../common/buf.h"
+#include "../dag/workflow.h"
+#include "../providers/provider.h"
+#include "quorum.h"
+#include "timer.h"
+
+struct run;
+struct node_state;
+
+/* The public handle of a loaded workflow. */
+struct quorum_workflow {
+	struct workflow *wf;
+};
+
+enum resp_status { RESP_PENDING, RESP_OK, RESP_FAILED, RESP_CANCELLED };
+enum node_status { NS_WAITING, NS_RUNNING, NS_OK, NS_FAILED, NS_SKIPPED };
+
+/* One logical call: a node asks one model (then its fallbacks) once.
+ * It may take several attempts; each attempt is one HTTP request. */
+struct call {
+	struct run *run;
+	struct node_state *ns;
+	size_t slot;                  /* index in ns->resp */
+	const struct wf_model *model; /* the model being tried now */
+	size_t next_fallback;         /* index into the first model's fallback list */
+	int attempt;                  /* attempts on the current model */
+	struct call_settings cs;
+	const char *system, *prompt;  /* rendered, arena */
+
+	int queued;                   /* waiting in its model's queue */
+	struct call *qnext;           /* model queue link */
+	int running;                  /* an attempt is in flight */
+	int done;                     /* the response is final */
+	const struct wf_model *first; /* the model the node asked for */
+	struct timer_entry wake;      /* backoff timer */
+
+	/* the attempt in flight */
+	CURL *easy;
+	struct curl_slist *headers;
+	struct http_req req;
+	const struct provider *prov;
+	struct resp_parser *parser;
+	struct chat_result res;
+	struct buf errbody;           /* a non-2xx body */
+	int status_seen;              /* HTTP status read from the first body bytes */
+	int http_status;
+	char retry_after[64];
+	int64_t t_sent, t_first, t_last;  /* ms, monotonic */
+	double reserved_usd;          /* budget reservation of this attempt */
+	struct timer_entry deadline;  /* the attempt's nearest timeout check */
+};
+
+/* What the report says of one call. */
+struct response {
+	const char *model;            /* the model that answered, or the last tried */
+	const char *requested;        /* the model the node asked for */
+	const char *text;
+	enum resp_status status;
+	int attempts;
+	int64_t started_ms;           /* since run start */
+	int64_t latency_ms, ttft_ms;  /* of the last attempt; -1 unknown */
+	int64_t input_tokens, output_tokens; /* -1 unknown */
+	double cost_usd;
+	int price_known;
+	enum err_class err;
+	int http_status;
+	const char *err_msg;
+	const char *finish_reason;
+};
+
+struct node_state {
+	const struct wf_node *node;
+	enum node_status status;
+	size_t pending_deps;
+	struct node_state **dependents;
+	size_t ndependents;
+	size_t nsinks;                /* dependents not yet skipped (need) */
+	struct response *resp;
+	size_t nresp;
+	struct call **calls;          /* of the current step */
+	size_t ncalls;
+	size_t outstanding;           /* calls not finished */
+	const char *output;
+	const char *error;            /* why the node failed or was skipped */
+	int confident;                /* -1: not a vote */
+	double agreement;
+	const void *vote;             /* struct vote_result *, for the report */
+	int64_t started_ms, ended_ms; /* since run start; -1 not yet */
+	struct timer_entry deadline;  /* the node's `timeout` */
+	int timed_out;
+};
+
+/* Per-model state: concurrency, rpm window, circuit breaker. */
+struct model_state {
+	const struct wf_model *model;
+	int in_flight;
+	struct call *qhead, *qtail;   /* calls waiting for a slot */
+	int64_t *starts;              /* rpm ring of the last starts, ms */
+	size_t nstarts, startpos, rpm_cap;
+	struct timer_entry rpm_timer; /* wakes the loop when the window opens */
+	int consecutive_failures;
+	int broken;
+	enum err_class last_err;                   /* skipped for the rest of the run */
+};
+
+struct run {
+	struct arena *arena;
+	const struct workflow *wf;
+	const struct quorum_options *opts;
+	int64_t t0;                   /* ms, monotonic */
+	int64_t t0_wall_us;
+	CURLM *multi;
+	struct timer_heap timers;
+	struct node_state *nodes;
+	struct model_state *models;
+	struct node_state **ready;    /* ready queue, FIFO */
+	size_t ready_head, ready_tail;
+	size_t nodes_left;            /* not yet ok/failed/skipped */
+	size_t running_attempts;
+	/* budget */
+	double spent_usd, reserved_usd;
+	long calls_started;
+	int budget_hit;
+	/* outcome */
+	int interrupted;
+	int any_call_failed;
+	const char *input_query;
+	const struct quorum_input *inputs;
+	size_t ninputs;
+	FILE *trace;
+	struct progress *progress;
+	uint64_t rng;
+};
+
+/* run.c: scheduling */
+/* Runs the loop until every node has ended or the run is interrupted. */
+void run_loop(struct run *r);
+/* The run's status word, from its nodes and calls. */
+const char *run_status(const struct run *r);
+
+/* Milliseconds since the run started. */
+int64_t run_now(const struct run *r);
+/* A uniform random number in [0, 1), from the run's generator. */
+double run_random(struct run *r);
+
+/* call.c */
+struct call *call_new(struct run *r, struct node_state *ns, size_t slot,
+		      const struct wf_model *model, const char *system,
+		      const char *prompt);
+/* Queues the call to start as soon as its model has room. */
+void call_submit(struct call *c);
+/* Handles a finished transfer (CURLMSG_DONE). */
+void call_transfer_done(struct call *c, CURLcode code);
+/* Ends a call that nobody needs any more: the response becomes cancelled. */
+void call_cancel(struct call *c, enum err_class why, const char *msg);
+/* Starts queued calls whose model has room; returns how many started. */
+void calls_pump(struct run *r);
+
+/* node.c: the kinds */
+void node_start(struct run *r, struct node_state *ns);
+/* A call of the node finished (ok, failed or cancelled). */
+void node_call_done(struct run *r, struct node_state *ns, struct call *c);
+void node_finish(struct run *r, struct node_state *ns, enum node_status st,
+		 const char *error);
+void node_cancel(struct run *r, struct node_state *ns, const char *why);
+
+/* budget.c */
+double budget_worst_case_usd(const struct wf_model *m, const struct call_settings *cs,
+			     const char *system, const char *prompt);
+/* Reserves one attempt; returns 0, or -1 when it would pass a limit. */
+int budget_reserve(struct run *r, struct call *c);
+void budget_settle(struct run *r, struct call *c, double actual_usd);
+double response_cost(const struct wf_model *m, int64_t in, int64_t out, int *known);
+
+/* trace.c: JSON Lines events; no-ops without a trace file */
+void trace_event(struct run *r, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Returns s made safe inside a JSON string (for ids in trace fields). */
+const char *trace_str(struct run *r, const char *s);
+
+/* report.c */
+char *report_build_json(struct run *r, const char *status, int64_t wall_ms);
+
+/* progress.c */
+struct progress *progress_new(struct run *r, FILE *out);
+void progress_update(struct progress *p, int force);
+void progress_end(struct progress *p);
+
+#endif

@@ -1,0 +1,10 @@
+#ifndef QUORUM_TEST_AGGREGATORS_H
+#define QUORUM_TEST_AGGREGATORS_H
+
+/* One cmocka group per file; main runs them all. */
+int test_extract_group(void);
+int test_normalize_group(void);
+int test_vote_group(void);
+int test_synthesize_group(void);
+
+#endif

@@ -1,0 +1,36 @@
+#ifndef QUORUM_TEST_HARNESS_H
+#define QUORUM_TEST_HARNESS_H
+/* Integration tests: a mock provider server on a free loopback port, a
+ * workflow written to a temporary file that points at it, a real run over
+ * real HTTP, and the report parsed back. */
+#include <cjson/cJSON.h>
+
+#include "../mock/mock.h"
+#include "quorum.h"
+
+struct harness {
+	struct mock *mock;
+	char dir[256];      /* a temporary directory for files */
+	char url[128];      /* the mock's OpenAI base URL */
+	char wf_path[320];
+	cJSON *report;      /* the last run's report */
+	char *report_text;
+	int exit_code;
+};
+
+/* Starts the mock with a YAML scenario; fails the test if it cannot. */
+void h_start(struct harness *h, const char *scenario);
+/* Writes a workflow; every "BASE_URL" in it becomes the mock's URL. */
+const char *h_workflow(struct harness *h, const char *yaml);
+/* Runs the last workflow written with a query (and optional trace file
+ * name inside the temp dir); fills h->report. Returns the report status. */
+const char *h_run(struct harness *h, const char *query, const char *trace_name);
+/* The node object of the last report. */
+const cJSON *h_node(struct harness *h, const char *id);
+/* Reads a file into new memory (free). */
+char *h_read(const char *path);
+/* Runs a shell command; returns its exit status. */
+int h_sh(const char *cmd);
+void h_stop(struct harness *h);
+
+#endif

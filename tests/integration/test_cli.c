@@ -1,0 +1,291 @@
+/* The quorum command as a user runs it: exit codes, where output goes,
+ * error messages with positions, and keys that never leak. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define KEY "sk-test-SECRET-9f8e7d6c5b4a"
+
+static const char scenario[] =
+	"models:\n"
+	"  ok-model: {latency: 20ms, answer: \"the answer\"}\n"
+	"  dead: {latency: 5ms, answer: x, faults: [{type: status, status: 401}]}\n"
+	"  flaky: {latency: 5ms, answer: \"flaky answer\","
+	" faults: [{type: status, status: 500, first: 1}]}\n";
+
+static int setup(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	h_start(h, scenario);
+	*state = h;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	h_stop(*state);
+	free(*state);
+	return 0;
+}
+
+static const char *bin(void)
+{
+	const char *b = getenv("QUORUM_BIN");
+	return b ? b : "quorum";
+}
+
+/* Runs `quorum ARGS` with stdout and stderr in files of the temp dir.
+ * Returns the exit status; *out and *err get the files' contents. */
+static int cli(struct harness *h, const char *args, char **out, char **err)
+{
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "cd '%s' && %s %s </dev/null >out.txt 2>err.txt",
+		 h->dir, bin(), args);
+	int rc = h_sh(cmd);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/out.txt", h->dir);
+	*out = h_read(path);
+	snprintf(path, sizeof(path), "%s/err.txt", h->dir);
+	*err = h_read(path);
+	return rc;
+}
+
+static void write_file(struct harness *h, const char *name, const char *text)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/%s", h->dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_answer_on_stdout_only(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, "version: 1\n"
+		      "models:\n"
+		      "  m: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: ok-model}\n"
+		      "nodes:\n"
+		      "  ask: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n");
+	char *out, *err;
+	assert_int_equal(cli(h, "run wf.yaml 'a question'", &out, &err), 0);
+	assert_string_equal(out, "the answer\n");
+	assert_string_equal(err, "");
+	free(out);
+	free(err);
+}
+
+static void test_json_report(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, "version: 1\n"
+		      "models:\n"
+		      "  m: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: ok-model}\n"
+		      "nodes:\n"
+		      "  ask: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n");
+	char *out, *err;
+	assert_int_equal(cli(h, "run wf.yaml q --json", &out, &err), 0);
+	cJSON *rep = cJSON_Parse(out);
+	assert_non_null(rep);
+	assert_string_equal(cJSON_GetObjectItem(rep, "status")->valuestring, "ok");
+	assert_string_equal(cJSON_GetObjectItem(rep, "output")->valuestring, "the answer");
+	assert_string_equal(cJSON_GetObjectItem(rep, "workflow")->valuestring, "wf");
+	cJSON_Delete(rep);
+	free(out);
+	free(err);
+}
+
+/* (g) an API key never appears in stdout, stderr, the report or the trace,
+ * even when calls fail and are retried */
+static void test_key_never_leaks(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, "version: 1\n"
+		      "defaults: {retries: 1}\n"
+		      "models:\n"
+		      "  good: {provider: openai, base_url: BASE_URL, api_key_env: QT_KEY, model: ok-model}\n"
+		      "  bad: {provider: openai, base_url: BASE_URL, api_key_env: QT_KEY, model: dead}\n"
+		      "  flaky: {provider: openai, base_url: BASE_URL, api_key_env: QT_KEY, model: flaky}\n"
+		      "nodes:\n"
+		      "  ask: {kind: generate, models: [good, bad, flaky], prompt: \"{{ query }}\"}\n");
+	char *out, *err;
+	setenv("QT_KEY", KEY, 1);
+	int rc = cli(h, "run wf.yaml q --json --trace trace.jsonl", &out, &err);
+	unsetenv("QT_KEY");
+	assert_int_equal(rc, 0);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/trace.jsonl", h->dir);
+	char *trace = h_read(path);
+	assert_non_null(trace);
+	assert_non_null(strstr(trace, "\"event\":\"retry\""));
+	assert_non_null(strstr(out, "\"status\":\"partial\""));
+	assert_null(strstr(out, KEY));
+	assert_null(strstr(err, KEY));
+	assert_null(strstr(trace, KEY));
+	free(out);
+	free(err);
+	free(trace);
+}
+
+static void test_missing_key_refused_before_any_call(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, "version: 1\n"
+		      "models:\n"
+		      "  m: {provider: openai, base_url: BASE_URL, api_key_env: QT_NOT_SET_KEY,"
+		      " model: ok-model}\n"
+		      "nodes:\n"
+		      "  ask: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n");
+	unsetenv("QT_NOT_SET_KEY");
+	mock_reset_stats(h->mock);
+	char *out, *err;
+	assert_int_equal(cli(h, "run wf.yaml q", &out, &err), 2);
+	assert_non_null(strstr(err, "wf.yaml:3:"));
+	assert_non_null(strstr(err, "QT_NOT_SET_KEY"));
+	struct mock_stats st;
+	mock_get_stats(h->mock, &st);
+	assert_int_equal(st.requests, 0);
+	free(out);
+	free(err);
+}
+
+static void test_missing_input(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, "version: 1\n"
+		      "inputs:\n"
+		      "  doc: {required: true}\n"
+		      "nodes:\n"
+		      "  t: {kind: template, text: \"{{ inputs.doc }}\"}\n");
+	char *out, *err;
+	assert_int_equal(cli(h, "run wf.yaml", &out, &err), 2);
+	assert_non_null(strstr(err, "wf.yaml:3:3: missing required input 'doc'"));
+	free(out);
+	free(err);
+	write_file(h, "doc.txt", "from a file");
+	assert_int_equal(cli(h, "run wf.yaml --input doc=@doc.txt", &out, &err), 0);
+	assert_string_equal(out, "from a file\n");
+	free(out);
+	free(err);
+	assert_int_equal(cli(h, "run wf.yaml --input doc=inline", &out, &err), 0);
+	assert_string_equal(out, "inline\n");
+	free(out);
+	free(err);
+}
+
+static void test_validate_reports_positions(void **state)
+{
+	struct harness *h = *state;
+	write_file(h, "bad.yaml", "version: 1\n"
+				  "defaults: {temprature: 0.5}\n"
+				  "nodes:\n"
+				  "  a: {kind: generate, models: [nope], prompt: \"{{ query }}\"}\n");
+	char *out, *err;
+	assert_int_equal(cli(h, "validate bad.yaml", &out, &err), 2);
+	assert_non_null(strstr(err, "bad.yaml:2:12: unknown key 'temprature'"));
+	assert_non_null(strstr(err, "did you mean 'temperature'?"));
+	assert_non_null(strstr(err, "bad.yaml:4:32:"));
+	assert_non_null(strstr(err, "'nope'"));
+	assert_string_equal(out, "");
+	free(out);
+	free(err);
+}
+
+static void test_validate_ok_prints_worst_case(void **state)
+{
+	struct harness *h = *state;
+	char *out, *err;
+	char args[1024];
+	snprintf(args, sizeof(args), "validate '%s/workflows/council.yaml'",
+		 getenv("QUORUM_SRCDIR"));
+	assert_int_equal(cli(h, args, &out, &err), 0);
+	assert_non_null(strstr(out, "worst case per run: 4 calls"));
+	free(out);
+	free(err);
+}
+
+static void test_graph(void **state)
+{
+	struct harness *h = *state;
+	char *out, *err;
+	char args[1024];
+	snprintf(args, sizeof(args), "graph '%s/workflows/council.yaml'", getenv("QUORUM_SRCDIR"));
+	assert_int_equal(cli(h, args, &out, &err), 0);
+	assert_non_null(strstr(out, "digraph"));
+	assert_non_null(strstr(out, "answers"));
+	free(out);
+	free(err);
+	snprintf(args, sizeof(args), "graph '%s/workflows/council.yaml' --format mermaid",
+		 getenv("QUORUM_SRCDIR"));
+	assert_int_equal(cli(h, args, &out, &err), 0);
+	assert_non_null(strstr(out, "flowchart"));
+	free(out);
+	free(err);
+}
+
+static void test_usage_errors(void **state)
+{
+	struct harness *h = *state;
+	char *out, *err;
+	assert_int_equal(cli(h, "frobnicate", &out, &err), 2);
+	assert_non_null(strstr(err, "unknown command 'frobnicate'"));
+	free(out);
+	free(err);
+	assert_int_equal(cli(h, "run --help", &out, &err), 0);
+	assert_non_null(strstr(out, "usage: quorum run"));
+	free(out);
+	free(err);
+	assert_int_equal(cli(h, "run", &out, &err), 2);
+	free(out);
+	free(err);
+}
+
+/* The quick start: the shipped council on the simulated provider */
+static void test_sim_council(void **state)
+{
+	struct harness *h = *state;
+	char *out, *err;
+	char args[1024];
+	snprintf(args, sizeof(args), "run '%s/workflows/council.yaml' 'Why is the sky blue?' --sim",
+		 getenv("QUORUM_SRCDIR"));
+	assert_int_equal(cli(h, args, &out, &err), 0);
+	assert_true(strlen(out) > 20);
+	free(out);
+	free(err);
+	snprintf(args, sizeof(args),
+		 "run '%s/workflows/self-consistency.yaml' 'What is 17 * 23?' --sim --json",
+		 getenv("QUORUM_SRCDIR"));
+	assert_int_equal(cli(h, args, &out, &err), 0);
+	cJSON *rep = cJSON_Parse(out);
+	assert_non_null(rep);
+	const cJSON *usage = cJSON_GetObjectItem(rep, "usage");
+	assert_true(cJSON_GetObjectItem(usage, "calls")->valueint >= 5);
+	cJSON_Delete(rep);
+	free(out);
+	free(err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_answer_on_stdout_only),
+		cmocka_unit_test(test_json_report),
+		cmocka_unit_test(test_key_never_leaks),
+		cmocka_unit_test(test_missing_key_refused_before_any_call),
+		cmocka_unit_test(test_missing_input),
+		cmocka_unit_test(test_validate_reports_positions),
+		cmocka_unit_test(test_validate_ok_prints_worst_case),
+		cmocka_unit_test(test_graph),
+		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_sim_council),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,105 @@
+#ifndef QUORUM_MOCK_INT_H
+#define QUORUM_MOCK_INT_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "../../common/buf.h"
+#include "mock.h"
+#include "reply.h"
+#include "scenario.h"
+#include "sim.h"
+#include "timer.h"
+
+/* The mock server's insides, shared by mock.c (the server, its own
+ * endpoints) and chat.c (chat completions). */
+
+#define MOCK_BODY_MAX (16u << 20)     /* request bodies past it get 413 */
+#define MOCK_LOG_MAX 1000             /* requests kept for /_mock/requests */
+#define MOCK_LOG_TEXT_MAX (64u << 10) /* bytes kept of each message */
+
+struct mock_log_item {
+	char *model; /* NULL when the body had none */
+	char *json;
+};
+
+/* The last MOCK_LOG_MAX chat requests, oldest first from `head`. */
+struct mock_log {
+	pthread_mutex_t lock;
+	struct mock_log_item items[MOCK_LOG_MAX];
+	size_t head, n;
+	long seq;
+};
+
+struct mock {
+	struct MHD_Daemon *d;
+	int port;
+	struct scenario sc;
+	struct model_table models;
+	struct mock_timer *timer;
+	struct mock_log log;
+	atomic_long requests, completed, aborted, in_flight, peak, ids;
+	atomic_int stopping;
+};
+
+enum route {
+	ROUTE_CHAT,
+	ROUTE_STATS,
+	ROUTE_RESET,
+	ROUTE_REQUESTS,
+	ROUTE_MODELS,
+	ROUTE_OTHER,
+};
+
+enum req_state {
+	RS_BODY,  /* receiving the body */
+	RS_WAIT,  /* parked: latency or hang */
+	RS_SENT,  /* a response is queued */
+};
+
+enum req_send {
+	SEND_BUFFER, /* `out` in one piece */
+	SEND_READER, /* `out` through the content reader: stream, delays, cut */
+};
+
+/* One HTTP request. Held by MHD's con_cls and, while a reader response
+ * exists, by that response too: freed when both let go. */
+struct req {
+	struct mock *m;
+	struct MHD_Connection *conn;
+	atomic_int refs;
+	enum route route;
+	enum req_state state;
+	int counted;     /* a chat request: in the stats */
+	int too_large;
+	int cut;         /* the server cut the response on purpose */
+	struct buf body;
+	/* The response, made before any wait. */
+	int status;
+	long retry_after;   /* < 0: no Retry-After */
+	const char *ctype;
+	enum req_send send;
+	int stream;         /* reader without a size: chunked */
+	struct buf out;
+	struct sse_events ev;
+	size_t sent, next_ev, cut_at; /* cut_at: SIZE_MAX when whole */
+	int64_t chunk_delay_ms, next_due_ms;
+	struct mock_park park;
+};
+
+/* Handles a complete chat completions request: parse, plan, then answer
+ * now or park until the latency passes. Returns MHD_YES or MHD_NO. */
+enum MHD_Result chat_dispatch(struct req *r);
+/* Queues the response prepared in r. */
+enum MHD_Result req_respond(struct req *r);
+/* Prepares an OpenAI-style error response in r. */
+void req_error(struct req *r, int status, const char *message,
+	       const char *type, const char *code);
+/* Adds a request to the log; takes ownership of json (and model). */
+void mock_log_add(struct mock *m, char *model, char *json);
+void req_unref(void *r);
+
+#endif

@@ -1,0 +1,428 @@
+#include "scenario.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "../../common/duration.h"
+#include "../../common/suggest.h"
+#include "yamljson.h"
+
+/* The loader's context: errors name the path of the offending value
+ * ("models.sim-strong.faults[1].rate"), since the cJSON tree keeps no
+ * line numbers. */
+struct sload {
+	const char *name;
+	struct qerr *e;
+	struct arena *a;
+};
+
+__attribute__((format(printf, 3, 4)))
+static int sl_fail(struct sload *L, const char *path, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return qerr_set_at(L->e, L->name, 0, 0, "%s%s%s", path, *path ? ": " : "",
+			   msg);
+}
+
+static int sl_keys(struct sload *L, const char *path, const cJSON *obj,
+		   const char *const *known, size_t n)
+{
+	if (!cJSON_IsObject(obj))
+		return sl_fail(L, path, "expected a mapping");
+	for (const cJSON *it = obj->child; it; it = it->next) {
+		size_t i = 0;
+		while (i < n && strcmp(it->string, known[i]))
+			i++;
+		if (i < n)
+			continue;
+		const char *near = suggest_nearest(it->string, known, n);
+		if (near)
+			return sl_fail(L, path, "unknown key '%s' (did you mean '%s'?)",
+				       it->string, near);
+		return sl_fail(L, path, "unknown key '%s'", it->string);
+	}
+	return 0;
+}
+
+/* A duration is a number of milliseconds or a string with a unit
+ * ("200ms", "1.5s"); a string without a unit is milliseconds too. */
+static int sl_duration(struct sload *L, const char *path, const cJSON *v,
+		       int64_t *out)
+{
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15) {
+		*out = (int64_t)llround(v->valuedouble);
+		return 0;
+	}
+	if (cJSON_IsString(v)) {
+		char *end;
+		double d = strtod(v->valuestring, &end);
+		if (end != v->valuestring && !*end && d >= 0 && d < 9e15) {
+			*out = (int64_t)llround(d);
+			return 0;
+		}
+		if (!duration_parse(v->valuestring, out))
+			return 0;
+	}
+	return sl_fail(L, path, "invalid duration (use e.g. 200ms, 1.5s or a number of ms)");
+}
+
+static int sl_num(struct sload *L, const char *path, const cJSON *v, double lo,
+		  double hi, double *out)
+{
+	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi)
+		return sl_fail(L, path, "expected a number from %g to %g", lo, hi);
+	*out = v->valuedouble;
+	return 0;
+}
+
+static int sl_long(struct sload *L, const char *path, const cJSON *v, long lo,
+		   long hi, long *out)
+{
+	double d = 0;
+	if (sl_num(L, path, v, (double)lo, (double)hi, &d))
+		return -1;
+	if (d != floor(d))
+		return sl_fail(L, path, "expected a whole number");
+	*out = (long)d;
+	return 0;
+}
+
+static int sl_str(struct sload *L, const char *path, const cJSON *v,
+		  const char **out)
+{
+	if (cJSON_IsNumber(v)) {
+		/* `answer: 391` is a string to the user. */
+		*out = arena_printf(L->a, "%.15g", v->valuedouble);
+	} else if (cJSON_IsString(v)) {
+		*out = arena_strdup(L->a, v->valuestring);
+	} else {
+		return sl_fail(L, path, "expected a string");
+	}
+	return *out ? 0 : sl_fail(L, path, "out of memory");
+}
+
+static int sl_strlist(struct sload *L, const char *path, const cJSON *v,
+		      const char ***out, size_t *n)
+{
+	if (!cJSON_IsArray(v))
+		return sl_fail(L, path, "expected a list of strings");
+	size_t cnt = (size_t)cJSON_GetArraySize(v), i = 0;
+	const char **list = arena_alloc(L->a, (cnt ? cnt : 1) * sizeof(*list));
+	if (!list)
+		return sl_fail(L, path, "out of memory");
+	for (const cJSON *it = v->child; it; it = it->next, i++) {
+		char p[256];
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		if (sl_str(L, p, it, &list[i]))
+			return -1;
+	}
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+static const char *const fault_keys[] = {
+	"type", "status", "retry_after", "first", "every", "after", "rate",
+	"message", "error_type", "code", "latency", "chunk_delay", "after_chars",
+};
+
+static const char *const fault_types[] = {
+	"status", "hang", "malformed", "cut", "slow",
+};
+
+static int sl_fault_type(struct sload *L, const char *path, const cJSON *v,
+			 enum fault_type *out)
+{
+	size_t n = sizeof(fault_types) / sizeof(*fault_types);
+	if (!cJSON_IsString(v))
+		return sl_fail(L, path, "fault needs a 'type' (status, hang, malformed, cut or slow)");
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(v->valuestring, fault_types[i])) {
+			*out = (enum fault_type)i;
+			return 0;
+		}
+	}
+	const char *near = suggest_nearest(v->valuestring, fault_types, n);
+	if (near)
+		return sl_fail(L, path, "unknown fault type '%s' (did you mean '%s'?)",
+			       v->valuestring, near);
+	return sl_fail(L, path, "unknown fault type '%s'", v->valuestring);
+}
+
+/* One key of a fault; the type is already known. */
+static int sl_fault_key(struct sload *L, const char *path, const cJSON *it,
+			struct fault *f)
+{
+	const char *k = it->string;
+	if (!strcmp(k, "type"))
+		return 0;
+	if (!strcmp(k, "status")) {
+		long st;
+		if (sl_long(L, path, it, 100, 599, &st))
+			return -1;
+		f->status = (int)st;
+		return 0;
+	}
+	if (!strcmp(k, "retry_after"))
+		return sl_long(L, path, it, 0, 86400, &f->retry_after);
+	if (!strcmp(k, "first"))
+		return sl_long(L, path, it, 1, 1000000000L, &f->first);
+	if (!strcmp(k, "every"))
+		return sl_long(L, path, it, 1, 1000000000L, &f->every);
+	if (!strcmp(k, "after"))
+		return sl_long(L, path, it, 1, 1000000000L, &f->after);
+	if (!strcmp(k, "rate"))
+		return sl_num(L, path, it, 0, 1, &f->rate);
+	if (!strcmp(k, "message"))
+		return sl_str(L, path, it, &f->message);
+	if (!strcmp(k, "error_type"))
+		return sl_str(L, path, it, &f->etype);
+	if (!strcmp(k, "code"))
+		return sl_str(L, path, it, &f->code);
+	if (!strcmp(k, "latency"))
+		return sl_duration(L, path, it, &f->latency_ms);
+	if (!strcmp(k, "chunk_delay"))
+		return sl_duration(L, path, it, &f->chunk_delay_ms);
+	return sl_long(L, path, it, 0, 1000000000L, &f->after_chars);
+}
+
+static int sl_fault(struct sload *L, const char *path, const cJSON *v,
+		    struct fault *f)
+{
+	if (sl_keys(L, path, v, fault_keys, sizeof(fault_keys) / sizeof(*fault_keys)))
+		return -1;
+	*f = (struct fault){.rate = -1, .status = 500, .retry_after = -1,
+			    .latency_ms = -1, .chunk_delay_ms = -1,
+			    .after_chars = -1};
+	if (sl_fault_type(L, path, cJSON_GetObjectItemCaseSensitive(v, "type"),
+			  &f->type))
+		return -1;
+	for (const cJSON *it = v->child; it; it = it->next) {
+		char p[320];
+		snprintf(p, sizeof(p), "%s.%s", path, it->string);
+		if (sl_fault_key(L, p, it, f))
+			return -1;
+	}
+	return 0;
+}
+
+static int sl_faults(struct sload *L, const char *path, const cJSON *v,
+		     struct model_cfg *m)
+{
+	if (!cJSON_IsArray(v))
+		return sl_fail(L, path, "expected a list of faults");
+	m->n_faults = (size_t)cJSON_GetArraySize(v);
+	m->faults = arena_alloc(L->a, (m->n_faults ? m->n_faults : 1) *
+					      sizeof(*m->faults));
+	if (!m->faults)
+		return sl_fail(L, path, "out of memory");
+	size_t i = 0;
+	for (const cJSON *it = v->child; it; it = it->next, i++) {
+		char p[288];
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		if (sl_fault(L, p, it, &m->faults[i]))
+			return -1;
+	}
+	return 0;
+}
+
+static const char *const model_keys[] = {
+	"latency", "jitter", "accuracy", "answer", "answers", "chunk_chars",
+	"chunk_delay", "usage", "faults",
+};
+
+static int sl_model_key(struct sload *L, const char *path, const cJSON *it,
+			struct model_cfg *m)
+{
+	const char *k = it->string;
+	if (!strcmp(k, "latency"))
+		return sl_duration(L, path, it, &m->latency_ms);
+	if (!strcmp(k, "jitter"))
+		return sl_duration(L, path, it, &m->jitter_ms);
+	if (!strcmp(k, "chunk_delay"))
+		return sl_duration(L, path, it, &m->chunk_delay_ms);
+	if (!strcmp(k, "accuracy"))
+		return sl_num(L, path, it, 0, 1, &m->accuracy);
+	if (!strcmp(k, "answer"))
+		return sl_str(L, path, it, &m->answer);
+	if (!strcmp(k, "answers"))
+		return sl_strlist(L, path, it, &m->answers, &m->n_answers);
+	if (!strcmp(k, "chunk_chars")) {
+		long n;
+		if (sl_long(L, path, it, 1, 1 << 20, &n))
+			return -1;
+		m->chunk_chars = (size_t)n;
+		return 0;
+	}
+	if (!strcmp(k, "usage")) {
+		if (!cJSON_IsBool(it))
+			return sl_fail(L, path, "expected true or false");
+		m->usage = cJSON_IsTrue(it);
+		return 0;
+	}
+	return sl_faults(L, path, it, m);
+}
+
+/* Fills m from v over the settings already in m (the defaults). */
+static int sl_model(struct sload *L, const char *path, const cJSON *v,
+		    struct model_cfg *m)
+{
+	if (sl_keys(L, path, v, model_keys, sizeof(model_keys) / sizeof(*model_keys)))
+		return -1;
+	for (const cJSON *it = v->child; it; it = it->next) {
+		char p[256];
+		snprintf(p, sizeof(p), "%s.%s", path, it->string);
+		if (sl_model_key(L, p, it, m))
+			return -1;
+	}
+	if (m->n_answers == 0 && m->answers)
+		return sl_fail(L, path, "'answers' is empty");
+	return 0;
+}
+
+static int sl_models(struct sload *L, struct scenario *s, const cJSON *v,
+		     const struct model_cfg *base)
+{
+	if (!cJSON_IsObject(v))
+		return sl_fail(L, "models", "expected a mapping from model name to settings");
+	s->n_models = (size_t)cJSON_GetArraySize(v);
+	s->models = arena_alloc(L->a, (s->n_models ? s->n_models : 1) *
+					      sizeof(*s->models));
+	if (!s->models)
+		return sl_fail(L, "models", "out of memory");
+	size_t i = 0;
+	for (const cJSON *it = v->child; it; it = it->next, i++) {
+		char p[200];
+		snprintf(p, sizeof(p), "models.%.150s", it->string);
+		struct model_cfg *m = &s->models[i];
+		*m = *base;
+		m->name = arena_strdup(L->a, it->string);
+		if (!m->name)
+			return sl_fail(L, p, "out of memory");
+		if (!strcmp(m->name, "default"))
+			s->fallback = m;
+		if (!cJSON_IsNull(it) && sl_model(L, p, it, m))
+			return -1;
+	}
+	return 0;
+}
+
+static const char *const bank_keys[] = {"q", "a", "short", "wrong"};
+
+static int sl_bank_item(struct sload *L, const char *path, const cJSON *v,
+			struct bank_item *b)
+{
+	if (sl_keys(L, path, v, bank_keys, sizeof(bank_keys) / sizeof(*bank_keys)))
+		return -1;
+	const cJSON *q = cJSON_GetObjectItemCaseSensitive(v, "q");
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(v, "a");
+	const cJSON *sh = cJSON_GetObjectItemCaseSensitive(v, "short");
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(v, "wrong");
+	char p[300];
+	snprintf(p, sizeof(p), "%s.q", path);
+	if (!q || sl_str(L, p, q, &b->q) || !*b->q)
+		return sl_fail(L, p, "a bank item needs a non-empty question");
+	snprintf(p, sizeof(p), "%s.a", path);
+	if (!a)
+		return sl_fail(L, p, "a bank item needs an answer");
+	if (sl_str(L, p, a, &b->a))
+		return -1;
+	snprintf(p, sizeof(p), "%s.short", path);
+	if (sh && sl_str(L, p, sh, &b->short_a))
+		return -1;
+	if (!sh)
+		b->short_a = b->a;
+	snprintf(p, sizeof(p), "%s.wrong", path);
+	if (w && sl_strlist(L, p, w, &b->wrong, &b->n_wrong))
+		return -1;
+	return 0;
+}
+
+static int sl_bank(struct sload *L, struct scenario *s, const cJSON *v)
+{
+	if (!cJSON_IsArray(v))
+		return sl_fail(L, "bank", "expected a list of {q, a, short, wrong}");
+	s->n_bank = (size_t)cJSON_GetArraySize(v);
+	s->bank = arena_alloc(L->a, (s->n_bank ? s->n_bank : 1) * sizeof(*s->bank));
+	if (!s->bank)
+		return sl_fail(L, "bank", "out of memory");
+	size_t i = 0;
+	for (const cJSON *it = v->child; it; it = it->next, i++) {
+		char p[64];
+		snprintf(p, sizeof(p), "bank[%zu]", i);
+		if (sl_bank_item(L, p, it, &s->bank[i]))
+			return -1;
+	}
+	return 0;
+}
+
+static const char *const top_keys[] = {
+	"seed", "models", "defaults", "bank", "name", "description",
+};
+
+static int sl_top(struct sload *L, struct scenario *s, const cJSON *root)
+{
+	if (sl_keys(L, "", root, top_keys, sizeof(top_keys) / sizeof(*top_keys)))
+		return -1;
+	const cJSON *seed = cJSON_GetObjectItemCaseSensitive(root, "seed");
+	if (seed) {
+		double d = 0;
+		if (sl_num(L, "seed", seed, 0, 9007199254740992.0, &d))
+			return -1;
+		s->seed = (uint64_t)d;
+	}
+	struct model_cfg base = {.accuracy = 1.0, .chunk_chars = 8, .usage = 1};
+	const cJSON *defs = cJSON_GetObjectItemCaseSensitive(root, "defaults");
+	if (defs && sl_model(L, "defaults", defs, &base))
+		return -1;
+	const cJSON *models = cJSON_GetObjectItemCaseSensitive(root, "models");
+	if (models && sl_models(L, s, models, &base))
+		return -1;
+	const cJSON *bank = cJSON_GetObjectItemCaseSensitive(root, "bank");
+	if (bank && sl_bank(L, s, bank))
+		return -1;
+	return 0;
+}
+
+int scenario_load(struct scenario *s, const char *name, const char *text,
+		  size_t len, struct qerr *e)
+{
+	memset(s, 0, sizeof(*s));
+	cJSON *root = yamljson_parse(name, text, len, e);
+	if (!root)
+		return -1;
+	s->arena = arena_new();
+	struct sload L = {.name = name, .e = e, .a = s->arena};
+	int rc = s->arena ? sl_top(&L, s, root)
+			  : qerr_set(e, "out of memory");
+	cJSON_Delete(root);
+	if (rc) {
+		scenario_release(s);
+		return -1;
+	}
+	return 0;
+}
+
+void scenario_release(struct scenario *s)
+{
+	arena_free(s->arena);
+	memset(s, 0, sizeof(*s));
+}
+
+const struct model_cfg *scenario_model(const struct scenario *s,
+				       const char *name)
+{
+	for (size_t i = 0; i < s->n_models; i++)
+		if (!strcmp(s->models[i].name, name))
+			return &s->models[i];
+	return s->fallback;
+}

@@ -1,0 +1,352 @@
+#include "sim.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "../../common/alloc.h"
+
+/* More distinct model names than any workflow uses; past it, requests are
+ * still answered but not counted per name. */
+#define MODEL_TABLE_MAX 4096
+
+enum {
+	SALT_JITTER = 1,
+	SALT_FAULT = 2,
+	SALT_CORRECT = 3,
+	SALT_WRONG = 4,
+	SALT_PHRASE = 5,
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	/* splitmix64's finaliser: every input bit reaches every output bit. */
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+double sim_uniform(uint64_t seed, const char *model, uint64_t a, uint64_t b,
+		   uint64_t salt)
+{
+	uint64_t h = mix64(seed);
+	h = mix64(h ^ fnv1a(model));
+	h = mix64(h ^ a);
+	h = mix64(h ^ b);
+	h = mix64(h ^ salt);
+	return (double)(h >> 11) * 0x1.0p-53;
+}
+
+void model_table_init(struct model_table *t, const struct scenario *sc)
+{
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->lock, NULL);
+	t->sc = sc;
+}
+
+void model_table_release(struct model_table *t)
+{
+	for (size_t b = 0; b < MODEL_TABLE_BUCKETS; b++) {
+		struct model_state *ms = t->buckets[b], *next;
+		for (; ms; ms = next) {
+			next = ms->next;
+			q_free(ms->name);
+			q_free(ms->asked);
+			q_free(ms);
+		}
+	}
+	pthread_mutex_destroy(&t->lock);
+}
+
+static struct model_state *model_state_new(const struct scenario *sc,
+					   const char *name)
+{
+	struct model_state *ms = q_calloc(1, sizeof(*ms));
+	if (!ms)
+		return NULL;
+	ms->name = q_strdup(name);
+	ms->n_asked = sc->n_bank;
+	ms->asked = q_calloc(sc->n_bank ? sc->n_bank : 1, sizeof(*ms->asked));
+	if (!ms->name || !ms->asked) {
+		q_free(ms->name);
+		q_free(ms->asked);
+		q_free(ms);
+		return NULL;
+	}
+	ms->cfg = scenario_model(sc, name);
+	atomic_init(&ms->requests, 0);
+	atomic_init(&ms->answered, 0);
+	for (size_t i = 0; i < ms->n_asked; i++)
+		atomic_init(&ms->asked[i], 0);
+	return ms;
+}
+
+static struct model_state *model_table_find(struct model_table *t,
+					    const char *name, size_t b)
+{
+	for (struct model_state *ms = t->buckets[b]; ms; ms = ms->next)
+		if (!strcmp(ms->name, name))
+			return ms;
+	return NULL;
+}
+
+struct model_state *model_table_get(struct model_table *t, const char *name)
+{
+	size_t b = fnv1a(name) % MODEL_TABLE_BUCKETS;
+	pthread_mutex_lock(&t->lock);
+	struct model_state *ms = model_table_find(t, name, b);
+	if (!ms && t->n < MODEL_TABLE_MAX) {
+		ms = model_state_new(t->sc, name);
+		if (ms) {
+			ms->next = t->buckets[b];
+			t->buckets[b] = ms;
+			t->n++;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ms;
+}
+
+long model_table_requests(struct model_table *t, const char *name)
+{
+	size_t b = fnv1a(name) % MODEL_TABLE_BUCKETS;
+	pthread_mutex_lock(&t->lock);
+	struct model_state *ms = model_table_find(t, name, b);
+	long n = ms ? atomic_load(&ms->requests) : 0;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+void model_table_reset(struct model_table *t)
+{
+	pthread_mutex_lock(&t->lock);
+	for (size_t b = 0; b < MODEL_TABLE_BUCKETS; b++) {
+		for (struct model_state *ms = t->buckets[b]; ms; ms = ms->next) {
+			atomic_store(&ms->requests, 0);
+			atomic_store(&ms->answered, 0);
+			for (size_t i = 0; i < ms->n_asked; i++)
+				atomic_store(&ms->asked[i], 0);
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+int model_table_json(struct model_table *t, struct buf *out)
+{
+	int rc = buf_putc(out, '{');
+	const char *sep = "";
+	pthread_mutex_lock(&t->lock);
+	for (size_t b = 0; b < MODEL_TABLE_BUCKETS; b++) {
+		for (struct model_state *ms = t->buckets[b]; ms; ms = ms->next) {
+			long n = atomic_load(&ms->requests);
+			if (n == 0)
+				continue;
+			rc |= buf_puts(out, sep);
+			rc |= buf_put_json_str(out, ms->name);
+			rc |= buf_printf(out, ":%ld", n);
+			sep = ",";
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	rc |= buf_putc(out, '}');
+	return rc ? -1 : 0;
+}
+
+/* ---- which fault, how long ---- */
+
+static int fault_applies(const struct scenario *sc, const char *model,
+			 const struct fault *f, size_t fi, long idx)
+{
+	if (f->first && idx > f->first)
+		return 0;
+	if (f->after && idx <= f->after)
+		return 0;
+	if (f->every && idx % f->every != 0)
+		return 0;
+	if (f->rate >= 0 &&
+	    sim_uniform(sc->seed, model, (uint64_t)idx, fi, SALT_FAULT) >= f->rate)
+		return 0;
+	return 1;
+}
+
+static int64_t model_latency(const struct scenario *sc, const char *model,
+			     const struct model_cfg *cfg, long idx)
+{
+	int64_t ms = cfg->latency_ms;
+	if (cfg->jitter_ms > 0) {
+		double u = sim_uniform(sc->seed, model, (uint64_t)idx, 0, SALT_JITTER);
+		ms += (int64_t)((2 * u - 1) * (double)cfg->jitter_ms);
+	}
+	return ms < 0 ? 0 : ms;
+}
+
+static void plan_timing(const struct scenario *sc, const struct model_state *ms,
+			struct plan *p)
+{
+	const struct fault *f = p->fault;
+	p->latency_ms = model_latency(sc, ms->name, ms->cfg, p->index);
+	p->chunk_delay_ms = ms->cfg->chunk_delay_ms;
+	if (!f)
+		return;
+	if (f->type == FAULT_STATUS)
+		p->latency_ms = f->latency_ms >= 0 ? f->latency_ms : 0;
+	else if (f->latency_ms >= 0)
+		p->latency_ms = f->latency_ms;
+	if (f->chunk_delay_ms >= 0)
+		p->chunk_delay_ms = f->chunk_delay_ms;
+	if (f->type == FAULT_HANG)
+		p->latency_ms = -1;
+}
+
+/* ---- what it says ---- */
+
+static const char *ci_find(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	if (!n)
+		return NULL;
+	unsigned char first = (unsigned char)tolower((unsigned char)needle[0]);
+	for (; *hay; hay++) {
+		if ((unsigned char)tolower((unsigned char)*hay) != first)
+			continue;
+		size_t i = 1;
+		while (i < n && hay[i] &&
+		       tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+			i++;
+		if (i == n)
+			return hay;
+	}
+	return NULL;
+}
+
+static long bank_in(const struct scenario *sc, const char *text)
+{
+	for (size_t i = 0; text && i < sc->n_bank; i++)
+		if (ci_find(text, sc->bank[i].q))
+			return (long)i;
+	return -1;
+}
+
+/* The last user message is where the question is; aggregator prompts may
+ * quote it elsewhere, so every message is searched after it. */
+static long bank_match(const struct scenario *sc, const struct sim_msg *msgs,
+		       size_t n, const char **user)
+{
+	*user = NULL;
+	for (size_t i = n; i-- > 0;) {
+		if (msgs[i].role && !strcmp(msgs[i].role, "user")) {
+			*user = msgs[i].content;
+			break;
+		}
+	}
+	long k = bank_in(sc, *user);
+	for (size_t i = n; k < 0 && i-- > 0;)
+		k = bank_in(sc, msgs[i].content);
+	return k;
+}
+
+static const char *const wrong_phrases[] = {
+	"I believe the answer is %s.",
+	"After thinking it through, it is %s.",
+	"%s, if I remember correctly.",
+	"The answer should be %s.",
+};
+
+static int bank_answer(const struct scenario *sc, struct model_state *ms,
+		       long k, struct buf *out)
+{
+	const struct bank_item *b = &sc->bank[k];
+	long nth = atomic_fetch_add(&ms->asked[k], 1) + 1;
+	uint64_t qh = fnv1a(b->q);
+	double u = sim_uniform(sc->seed, ms->name, qh, (uint64_t)nth, SALT_CORRECT);
+	if (u < ms->cfg->accuracy || b->n_wrong == 0) {
+		if (strstr(b->a, "Answer:"))
+			return buf_puts(out, b->a);
+		if (strcmp(b->a, b->short_a))
+			return buf_printf(out, "%s\n\nAnswer: %s", b->a, b->short_a);
+		return buf_printf(out, "The answer is %s.\n\nAnswer: %s", b->a, b->a);
+	}
+	double w = sim_uniform(sc->seed, ms->name, qh, (uint64_t)nth, SALT_WRONG);
+	double ph = sim_uniform(sc->seed, ms->name, qh, (uint64_t)nth, SALT_PHRASE);
+	const char *ans = b->wrong[(size_t)(w * (double)b->n_wrong)];
+	size_t np = sizeof(wrong_phrases) / sizeof(*wrong_phrases);
+	int rc = buf_printf(out, wrong_phrases[(size_t)(ph * (double)np)], ans);
+	return rc | buf_printf(out, "\n\nAnswer: %s", ans);
+}
+
+/* Up to 80 bytes of the first line, cut on a UTF-8 boundary. */
+static size_t excerpt_len(const char *s)
+{
+	size_t n = 0;
+	while (s[n] && s[n] != '\n' && n < 80)
+		n++;
+	while (n && s[n] && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
+static int generic_answer(const struct model_state *ms, const char *user,
+			  struct buf *out)
+{
+	const char *q = user ? user : "";
+	while (*q == ' ' || *q == '\n' || *q == '\t' || *q == '\r')
+		q++;
+	int rc = buf_printf(out, "This is a simulated answer from %s to \"", ms->name);
+	rc |= buf_append(out, q, excerpt_len(q));
+	rc |= buf_puts(out, q[excerpt_len(q)] ? "...\"" : "\"");
+	rc |= buf_puts(out, ". The simulator has no bank entry for this question, "
+			    "so it can only say that the call went through.");
+	return rc;
+}
+
+static int plan_text(const struct scenario *sc, struct model_state *ms,
+		     const struct sim_msg *msgs, size_t n, struct buf *out)
+{
+	const struct model_cfg *cfg = ms->cfg;
+	if (cfg->answer)
+		return buf_puts(out, cfg->answer);
+	if (cfg->n_answers) {
+		long i = atomic_fetch_add(&ms->answered, 1);
+		return buf_puts(out, cfg->answers[(size_t)i % cfg->n_answers]);
+	}
+	const char *user;
+	long k = bank_match(sc, msgs, n, &user);
+	if (k >= 0)
+		return bank_answer(sc, ms, k, out);
+	return generic_answer(ms, user, out);
+}
+
+int sim_plan(const struct scenario *sc, struct model_state *ms,
+	     const struct sim_msg *msgs, size_t n, struct plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->index = atomic_fetch_add(&ms->requests, 1) + 1;
+	const struct model_cfg *cfg = ms->cfg;
+	for (size_t i = 0; i < cfg->n_faults && !p->fault; i++)
+		if (fault_applies(sc, ms->name, &cfg->faults[i], i, p->index))
+			p->fault = &cfg->faults[i];
+	plan_timing(sc, ms, p);
+	static const enum plan_kind kinds[] = {
+		[FAULT_STATUS] = PLAN_ERROR, [FAULT_HANG] = PLAN_HANG,
+		[FAULT_MALFORMED] = PLAN_MALFORMED, [FAULT_CUT] = PLAN_CUT,
+		[FAULT_SLOW] = PLAN_ANSWER,
+	};
+	p->kind = p->fault ? kinds[p->fault->type] : PLAN_ANSWER;
+	if (p->kind == PLAN_ERROR || p->kind == PLAN_HANG)
+		return 0;
+	struct buf out = BUF_INIT;
+	if (plan_text(sc, ms, msgs, n, &out) || !out.data) {
+		buf_release(&out);
+		return -1;
+	}
+	p->text = out.data;
+	return 0;
+}

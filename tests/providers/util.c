@@ -1,0 +1,56 @@
+#include "util.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "../../common/alloc.h"
+
+char *fixture_read(const char *name, size_t *len)
+{
+	const char *dir = getenv("QUORUM_FIXTURES");
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/openai/%s", dir ? dir : "tests/fixtures",
+		 name);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot open fixture '%s'", path);
+	char *data = NULL;
+	size_t n = 0, cap = 0;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			data = q_realloc(data, cap);
+			assert_non_null(data);
+		}
+		size_t got = fread(data + n, 1, cap - n - 1, f);
+		n += got;
+		if (!got)
+			break;
+	}
+	fclose(f);
+	data[n] = '\0';
+	*len = n;
+	return data;
+}
+
+uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+int main(void)
+{
+	int failed = 0;
+	failed += test_errclass();
+	failed += test_sse();
+	failed += test_openai_build();
+	failed += test_openai_parse();
+	return failed ? 1 : 0;
+}
