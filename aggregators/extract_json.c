@@ -1,4 +1,4 @@
-#include "extract_json.h"
+#include "extract_modes.h"
 
 #include <math.h>
 #include <stdio.h>

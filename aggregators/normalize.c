@@ -8,8 +8,8 @@
  * when their normalised forms are equal bytes. */
 
 /* Lower-cases ASCII, turns each run of white space (no-break and thin
- * spaces included) into one space and drops "**" bold marks. Other UTF-8 bytes
- * pass through: case folding them needs tables we do not carry. */
+ * spaces included) into one space and drops "**" bold marks. Other UTF-8
+ * bytes pass through: folding their case needs tables we do not carry. */
 static int fold_text(const char *s, struct buf *out)
 {
 	int space = 0;
@@ -22,11 +22,10 @@ static int fold_text(const char *s, struct buf *out)
 		/* A no-break or thin space: inside a number ("1 000") a
 		 * thousands separator and dropped, elsewhere a space. */
 		if (s[i] != ',' && (q = num_separator_at(s, len, i)) != 0) {
-			if (out->len && tx_digit(out->data[out->len - 1]) && !space &&
-			    tx_digit(s[i + q]))
-				i += q - 1;
-			else
-				space = 1, i += q - 1;
+			int in_number = out->len && tx_digit(out->data[out->len - 1]) &&
+					!space && tx_digit(s[i + q]);
+			space |= !in_number;
+			i += q - 1;
 			continue;
 		}
 		if (s[i] == '*' && s[i + 1] == '*') {

@@ -388,6 +388,9 @@ static void finish_diags(struct loadctx *c)
 			d->items[w++] = d->items[i];
 	}
 	d->n = w;
+	/* The parser and the template compiler report directly: cap them too. */
+	for (; d->n - c->diag_base > LOAD_MAX_DIAGS; c->dropped++)
+		q_free(d->items[--d->n].msg);
 	if (c->dropped)
 		qdiags_add(d, 0, 0, "%zu more problems not shown", c->dropped);
 }

@@ -166,8 +166,8 @@ static void load_weights(struct loadctx *c, struct node_src *ns, const struct yn
 	for (size_t i = 0; i < v->npairs; i++) {
 		const struct ynode *k = v->pairs[i].key;
 		double w = 0;
-		if (ld_num(c, "weights", v->pairs[i].val, 0, LD_NOMAX, "a non-negative number",
-			   &w) <= 0)
+		if (ld_num(c, "weights", v->pairs[i].val, 0, LD_NOMAX,
+			   "a non-negative number", &w) <= 0)
 			continue;
 		const char *id = arena_strdup(c->a, k->str);
 		if (!id) {
@@ -180,10 +180,10 @@ static void load_weights(struct loadctx *c, struct node_src *ns, const struct yn
 }
 
 static void load_count(struct loadctx *c, const char *key, const struct ynode *v,
-		       int *out)
+		       int64_t max, int *out)
 {
 	int64_t n;
-	if (ld_int(c, key, v, 1, 1000000, "a positive integer", &n) > 0)
+	if (ld_int(c, key, v, 1, max, "a positive integer", &n) > 0)
 		*out = (int)n;
 }
 
@@ -208,9 +208,9 @@ static int load_kind_key(struct loadctx *c, struct wf_node *node, struct node_sr
 		else
 			ld_names(c, key, v, REF_NEEDS, &ns->models);
 	} else if (!strcmp(key, "samples")) {
-		load_count(c, key, v, &node->samples);
+		load_count(c, key, v, 1000, &node->samples);
 	} else if (!strcmp(key, "min_ok")) {
-		load_count(c, key, v, &node->min_ok);
+		load_count(c, key, v, 1000000, &node->min_ok);
 		ns->min_ok = v;
 	} else if (!strcmp(key, "extract")) {
 		load_extract(c, node, v);

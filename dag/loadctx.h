@@ -113,7 +113,7 @@ struct tmpl *ld_template(struct loadctx *c, const char *key, const struct ynode 
 
 /* ---- call settings (loadutil.c) ---- */
 
-/* The call-setting keys, NULL-terminated; with_timeout includes `timeout`. */
+/* The call-setting keys, `timeout` first, NULL-terminated. */
 extern const char *const ld_call_keys[];
 /* Reads key k into cs when it is a call setting (`timeout` only when
  * with_timeout). Returns 1 when handled (even with a problem), 0 when k is

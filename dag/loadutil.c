@@ -320,6 +320,7 @@ const char *const ld_call_keys[] = {
 
 static int ld_stop(struct loadctx *c, struct call_settings *cs, const struct ynode *v)
 {
+	/* ld_names reads a string or a list of strings; the role is unused. */
 	struct ref_list l = {0};
 	int rc = ld_names(c, "stop", v, REF_NEEDS, &l);
 	if (rc <= 0)

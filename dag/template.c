@@ -123,7 +123,7 @@ static void tc_unknown(struct tcomp *c, const char *e, size_t n)
 		qdiags_add(c->d, c->line, c->col,
 			   "unknown template expression '%.*s' (did you mean '%s%.*s'?)",
 			   shown, e, s, (int)(n - h > 60 ? 60 : n - h), e + h);
-	else if (s && strcmp(s, head) && h == n)
+	else if (s && !strcmp(s, "query") && strcmp(s, head) && h == n)
 		qdiags_add(c->d, c->line, c->col,
 			   "unknown template expression '%.*s' (did you mean '%s'?)",
 			   shown, e, s);

@@ -130,6 +130,11 @@ static void test_number(void **state)
 		{"#### Step 2\nThe total is 9", "9"},
 		{"#### 1,000.", "1,000"},
 		{"Huge: 1e400", "1e400"},
+		{"The answer is 1/2", "1/2"},
+		{"It's -3/4.", "-3/4"},
+		{"Due 12/25/2024", NULL},
+		{"1/0 is undefined", NULL},
+		{"Population: 1\xc2\xa0" "000\xc2\xa0" "000 people", "1\xc2\xa0" "000\xc2\xa0" "000"},
 		{"No numbers here", NULL},
 		{"$", NULL},
 		{"-", NULL},
@@ -168,6 +173,17 @@ static void test_choice(void **state)
 		{"Correct option: C", "C"},
 		{"The best choice is A.", "A"},
 		{"B) London is the capital.", "B"},
+		{"A is correct.", "A"},
+		{"(c) is the right answer", "c"},
+		{"Option A is incorrect. B is not correct. C is correct.", "C"},
+		{"I'd go with B.", "B"},
+		{"Between A and B, I choose B.", "B"},
+		{"I would choose option (E).", "E"},
+		{"Option (D)", "D"},
+		{"$$\\boxed{\\textbf{(C)}}$$", "C"},
+		{"So the answer is D.\n\nOption A could also work, but D is best.", "D"},
+		{"A is not the answer", NULL},
+		{"Optionally, a", NULL},
 		{"Reasoning first.\n\n(b) 42\n\nBecause 6*7.", "b"},
 		{"Option A is incorrect because it ignores friction.", NULL},
 		{"A. Paris\nB. London\nC. Berlin", NULL},
@@ -333,6 +349,54 @@ static void test_hostile_inputs(void **state)
 	q_free(big);
 }
 
+/* Texts stitched at random from the pieces the finders react to: every
+ * mode answers 0 or 1, and normalising is idempotent, so a key never
+ * depends on how many times it went through. Fixed seed: reproducible. */
+static void test_random_texts(void **state)
+{
+	(void)state;
+	static const char *const pieces[] = {
+		"answer", " is ", ": ", "(", ")", "B", "c", "E", "\\boxed{", "\\text{",
+		"{", "}", "\"a\":", "\"b\"", "```json\n", "```", "1,234", "0", "42",
+		".", "e", "-", "+", "$", "%", "/", "\xe2\x88\x92", "\xc2\xa0",
+		"\xe2\x82\xac", "\n", "**", "####", "\xff", "\xc3", " ", "option",
+		"choose", "correct", "_", "`", "\"", "'", "#", "[", "]", "9", "e-"};
+	struct qerr e;
+	struct regex *re = regex_compile("([0-9]+|[a-e])", NULL, &e);
+	struct extract_spec specs[] = {
+		{.mode = EX_WHOLE}, {.mode = EX_LAST_LINE}, {.mode = EX_NUMBER},
+		{.mode = EX_CHOICE}, {.mode = EX_JSON, .field = "a"},
+		{.mode = EX_REGEX, .re = re},
+	};
+	unsigned long seed = 12345;
+	struct buf text = BUF_INIT, ans = BUF_INIT, k1 = BUF_INIT, k2 = BUF_INIT;
+	for (int iter = 0; iter < 3000; iter++) {
+		buf_reset(&text);
+		size_t n = (size_t)(iter % 40);
+		for (size_t p = 0; p < n; p++) {
+			seed = seed * 6364136223846793005u + 1442695040888963407u;
+			assert_int_equal(buf_puts(&text, pieces[(seed >> 33) % NROWS(pieces)]), 0);
+		}
+		for (size_t m = 0; m < NROWS(specs); m++) {
+			buf_reset(&ans);
+			buf_reset(&k1);
+			buf_reset(&k2);
+			int rc = extract_apply(&specs[m], buf_str(&text), &ans);
+			assert_true(rc == 0 || rc == 1);
+			assert_int_equal(answer_normalize(buf_str(&ans), specs[m].mode, &k1), 0);
+			assert_int_equal(answer_normalize(buf_str(&k1), specs[m].mode, &k2), 0);
+			if (strcmp(buf_str(&k1), buf_str(&k2)) != 0)
+				fail_msg("not idempotent: '%s' -> '%s' -> '%s'", buf_str(&ans),
+					 buf_str(&k1), buf_str(&k2));
+		}
+	}
+	buf_release(&text);
+	buf_release(&ans);
+	buf_release(&k1);
+	buf_release(&k2);
+	regex_free(re);
+}
+
 /* An output buffer at its cap is an error (-1), not a truncated answer. */
 static void test_out_full(void **state)
 {
@@ -363,6 +427,7 @@ int test_extract_group(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_hostile_inputs),
+		cmocka_unit_test(test_random_texts),
 		cmocka_unit_test(test_out_full),
 	};
 	return cmocka_run_group_tests_name("extract", tests, NULL, NULL);

@@ -97,6 +97,8 @@ static void test_suggest(void **state)
 	assert_string_equal(suggest_nearest("temprature", keys, 4), "temperature");
 	assert_string_equal(suggest_nearest("retires", keys, 4), "retries");
 	assert_null(suggest_nearest("banana", keys, 4));
+	static const char *const models[] = {"gpt", "claude", "gemini"};
+	assert_string_equal(suggest_nearest("gtp", models, 3), "gpt");
 }
 
 static void test_regex_pcre(void **state)

@@ -18,7 +18,8 @@ static const char scenario[] =
 	"  ok-model: {latency: 20ms, answer: \"the answer\"}\n"
 	"  dead: {latency: 5ms, answer: x, faults: [{type: status, status: 401}]}\n"
 	"  flaky: {latency: 5ms, answer: \"flaky answer\","
-	" faults: [{type: status, status: 500, first: 1}]}\n";
+	" faults: [{type: status, status: 500, first: 1}]}\n"
+	"  hang: {answer: x, faults: [{type: hang}]}\n";
 
 static int setup(void **state)
 {
@@ -273,6 +274,43 @@ static void test_sim_council(void **state)
 	free(err);
 }
 
+/* Ctrl-C: the run ends at once, calls in flight are cancelled, and the
+ * report and the trace are still written; exit status 130. */
+static void test_interrupt_writes_report(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, "version: 1\n"
+		      "models:\n"
+		      "  m: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: ok-model}\n"
+		      "  hang: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: hang}\n"
+		      "nodes:\n"
+		      "  first: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n"
+		      "  second: {kind: generate, models: [hang, hang], prompt: \"{{ nodes.first.output }}\"}\n");
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && { %s run wf.yaml q --json --trace t.jsonl >out.txt 2>err.txt & pid=$!; "
+		 "sleep 0.8; kill -INT $pid; wait $pid; }",
+		 h->dir, bin());
+	assert_int_equal(h_sh(cmd), 130);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/out.txt", h->dir);
+	char *out = h_read(path);
+	cJSON *rep = cJSON_Parse(out);
+	assert_non_null(rep);
+	assert_string_equal(cJSON_GetObjectItem(rep, "status")->valuestring, "interrupted");
+	const cJSON *first = cJSON_GetObjectItem(cJSON_GetObjectItem(rep, "nodes"), "first");
+	assert_string_equal(cJSON_GetObjectItem(first, "status")->valuestring, "ok");
+	const cJSON *second = cJSON_GetObjectItem(cJSON_GetObjectItem(rep, "nodes"), "second");
+	const cJSON *r0 = cJSON_GetArrayItem(cJSON_GetObjectItem(second, "responses"), 0);
+	assert_string_equal(cJSON_GetObjectItem(r0, "status")->valuestring, "cancelled");
+	snprintf(path, sizeof(path), "%s/t.jsonl", h->dir);
+	char *trace = h_read(path);
+	assert_non_null(strstr(trace, "\"event\":\"run_end\""));
+	cJSON_Delete(rep);
+	free(out);
+	free(trace);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_graph),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_sim_council),
+		cmocka_unit_test(test_interrupt_writes_report),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -263,6 +264,51 @@ static void test_answer_braces_stay_literal(void **state)
 	assert_string_equal(out->valuestring, "got: {{ inputs.secret }}");
 }
 
+/* A node nobody needs any more has its calls cancelled: `both` needs
+ * `slow` and `broken`; when `broken` fails, `both` is skipped, so the
+ * slow call is aborted instead of waited for. */
+static void test_unneeded_calls_cancelled(void **state)
+{
+	struct harness *h = *state;
+	write_wf(h, "defaults: {retries: 0}\n"
+		    "nodes:\n"
+		    "  slow: {kind: generate, models: [hang], prompt: \"{{ query }}\", timeout: 20s}\n"
+		    "  broken: {kind: generate, models: [dead], prompt: \"{{ query }}\"}\n"
+		    "  both: {kind: template, text: \"{{ nodes.slow.output }}{{ nodes.broken.output }}\"}\n");
+	mock_reset_stats(h->mock);
+	assert_string_equal(h_run(h, "q", NULL), "failed");
+	assert_int_equal(h->exit_code, 1);
+	const cJSON *r0 = resp_at(h_node(h, "slow"), 0);
+	assert_string_equal(str_of(r0, "status"), "cancelled");
+	assert_string_equal(str_of(h_node(h, "both"), "status"), "skipped");
+	assert_string_equal(str_of(h_node(h, "slow"), "status"), "skipped");
+	struct mock_stats st;
+	for (int i = 0; i < 50; i++) {
+		mock_get_stats(h->mock, &st);
+		if (st.aborted >= 1)
+			break;
+		usleep(20000);
+	}
+	assert_true(st.aborted >= 1);
+}
+
+/* A node's `timeout` ends its calls; what finished in time is kept */
+static void test_node_timeout_keeps_finished(void **state)
+{
+	struct harness *h = *state;
+	write_wf(h, "nodes:\n"
+		    "  answers: {kind: generate, models: [fast, hang], prompt: \"{{ query }}\","
+		    " timeout: 500ms}\n");
+	assert_string_equal(h_run(h, "q", NULL), "partial");
+	const cJSON *n = h_node(h, "answers");
+	assert_string_equal(str_of(n, "status"), "ok");
+	assert_string_equal(str_of(resp_at(n, 0), "text"), "fast answer");
+	const cJSON *r1 = resp_at(n, 1);
+	assert_string_equal(str_of(r1, "status"), "cancelled");
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(r1, "error");
+	assert_string_equal(str_of(err, "class"), "timeout");
+}
+
 int main(void)
 {
 	quorum_global_init();
@@ -276,6 +322,8 @@ int main(void)
 		cmocka_unit_test(test_budget_usd),
 		cmocka_unit_test(test_fallback),
 		cmocka_unit_test(test_answer_braces_stay_literal),
+		cmocka_unit_test(test_unneeded_calls_cancelled),
+		cmocka_unit_test(test_node_timeout_keeps_finished),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
 	quorum_global_cleanup();
