@@ -6,31 +6,34 @@
 
 #include "alloc.h"
 
-int qerr_set(struct qerr *e, const char *fmt, ...)
+static int qerr_vset(struct qerr *e, const char *file, int line, int col,
+		     const char *fmt, va_list ap)
 {
 	if (!e)
 		return -1;
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	e->file = file;
+	e->line = line;
+	e->col = col;
+	return -1;
+}
+
+int qerr_set(struct qerr *e, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	qerr_vset(e, NULL, 0, 0, fmt, ap);
 	va_end(ap);
-	e->file = NULL;
-	e->line = e->col = 0;
 	return -1;
 }
 
 int qerr_set_at(struct qerr *e, const char *file, int line, int col,
 		const char *fmt, ...)
 {
-	if (!e)
-		return -1;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	qerr_vset(e, file, line, col, fmt, ap);
 	va_end(ap);
-	e->file = file;
-	e->line = line;
-	e->col = col;
 	return -1;
 }
 

@@ -112,3 +112,20 @@ void h_stop(struct harness *h)
 	h_sh(cmd);
 	memset(h, 0, sizeof(*h));
 }
+
+int h_group_setup(void **state, const char *scenario)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -1;
+	h_start(h, scenario);
+	*state = h;
+	return 0;
+}
+
+int h_group_teardown(void **state)
+{
+	h_stop(*state);
+	free(*state);
+	return 0;
+}

@@ -32,5 +32,8 @@ char *h_read(const char *path);
 /* Runs a shell command; returns its exit status. */
 int h_sh(const char *cmd);
 void h_stop(struct harness *h);
+/* cmocka group setup/teardown: a harness in *state with the scenario. */
+int h_group_setup(void **state, const char *scenario);
+int h_group_teardown(void **state);
 
 #endif

@@ -21,20 +21,9 @@ static const char scenario[] =
 	" faults: [{type: status, status: 500, first: 1}]}\n"
 	"  hang: {answer: x, faults: [{type: hang}]}\n";
 
-static int setup(void **state)
-{
-	struct harness *h = calloc(1, sizeof(*h));
-	h_start(h, scenario);
-	*state = h;
-	return 0;
-}
+static int setup(void **state) { return h_group_setup(state, scenario); }
 
-static int teardown(void **state)
-{
-	h_stop(*state);
-	free(*state);
-	return 0;
-}
+static int teardown(void **state) { return h_group_teardown(state); }
 
 static const char *bin(void)
 {

@@ -33,20 +33,9 @@ static const char scenario[] =
 	"  priced: {latency: 10ms, answer: \"priced answer\"}\n"
 	"  braces: {latency: 1ms, answer: \"{{ inputs.secret }}\"}\n";
 
-static int setup(void **state)
-{
-	struct harness *h = calloc(1, sizeof(*h));
-	h_start(h, scenario);
-	*state = h;
-	return 0;
-}
+static int setup(void **state) { return h_group_setup(state, scenario); }
 
-static int teardown(void **state)
-{
-	h_stop(*state);
-	free(*state);
-	return 0;
-}
+static int teardown(void **state) { return h_group_teardown(state); }
 
 static const char models_yaml[] =
 	"models:\n"

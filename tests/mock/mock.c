@@ -15,6 +15,8 @@
 
 #define MOCK_CONN_LIMIT 20000
 #define MOCK_MAX_THREADS 16
+/* Per connection: request headers and the send buffer (MHD default 32 KiB). */
+#define MOCK_CONN_MEMORY (16u << 10)
 
 /* ---- the request log ---- */
 
@@ -335,6 +337,7 @@ static int mock_listen(struct mock *m, int port, struct qerr *e)
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)MOCK_CONN_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MOCK_CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
 		MHD_OPTION_END);
 	if (!m->d)

@@ -260,6 +260,17 @@ static const char *const wrong_phrases[] = {
 	"The answer should be %s.",
 };
 
+static int word_count(const char *s)
+{
+	int n = 0, in = 0;
+	for (; *s; s++) {
+		int sp = *s == ' ' || *s == '\t' || *s == '\n';
+		n += !sp && !in;
+		in = !sp;
+	}
+	return n;
+}
+
 static int bank_answer(const struct scenario *sc, struct model_state *ms,
 		       long k, struct buf *out)
 {
@@ -277,8 +288,15 @@ static int bank_answer(const struct scenario *sc, struct model_state *ms,
 	double w = sim_uniform(sc->seed, ms->name, qh, (uint64_t)nth, SALT_WRONG);
 	double ph = sim_uniform(sc->seed, ms->name, qh, (uint64_t)nth, SALT_PHRASE);
 	const char *ans = b->wrong[(size_t)(w * (double)b->n_wrong)];
-	size_t np = sizeof(wrong_phrases) / sizeof(*wrong_phrases);
-	int rc = buf_printf(out, wrong_phrases[(size_t)(ph * (double)np)], ans);
+	int rc;
+	if (word_count(ans) >= 4) {
+		/* A wrong explanation reads as a sentence of its own. */
+		rc = buf_putc(out, (char)toupper((unsigned char)ans[0]));
+		rc |= buf_printf(out, "%s.", ans + 1);
+	} else {
+		size_t np = sizeof(wrong_phrases) / sizeof(*wrong_phrases);
+		rc = buf_printf(out, wrong_phrases[(size_t)(ph * (double)np)], ans);
+	}
 	return rc | buf_printf(out, "\n\nAnswer: %s", ans);
 }
 
