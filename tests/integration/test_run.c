@@ -31,7 +31,11 @@ static const char scenario[] =
 	"    answer: never\n"
 	"    faults: [{type: hang}]\n"
 	"  priced: {latency: 10ms, answer: \"priced answer\"}\n"
-	"  braces: {latency: 1ms, answer: \"{{ inputs.secret }}\"}\n";
+	"  braces: {latency: 1ms, answer: \"{{ inputs.secret }}\"}\n"
+	"  bad400: {answer: x, faults: [{type: status, status: 400}]}\n"
+	"  bad401: {answer: x, faults: [{type: status, status: 401}]}\n"
+	"  bad403: {answer: x, faults: [{type: status, status: 403}]}\n"
+	"  bad404: {answer: x, faults: [{type: status, status: 404}]}\n";
 
 static int setup(void **state) { return h_group_setup(state, scenario); }
 
@@ -51,6 +55,14 @@ static void write_wf(struct harness *h, const char *rest)
 {
 	char yaml[8192];
 	snprintf(yaml, sizeof(yaml), "version: 1\n%s%s", models_yaml, rest);
+	h_workflow(h, yaml);
+}
+
+/* A workflow with its own models. */
+static void write_own(struct harness *h, const char *rest)
+{
+	char yaml[8192];
+	snprintf(yaml, sizeof(yaml), "version: 1\n%s", rest);
 	h_workflow(h, yaml);
 }
 
@@ -298,6 +310,89 @@ static void test_node_timeout_keeps_finished(void **state)
 	assert_string_equal(str_of(err, "class"), "timeout");
 }
 
+/* max_concurrency: never more calls in flight to a model than it allows */
+static void test_max_concurrency(void **state)
+{
+	struct harness *h = *state;
+	write_own(h, "models:\n"
+		    "  one: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: slow-a,"
+		    " max_concurrency: 2}\n"
+		    "nodes:\n"
+		    "  answers: {kind: generate, models: [one], samples: 5, prompt: \"{{ query }}\"}\n");
+	mock_reset_stats(h->mock);
+	assert_string_equal(h_run(h, "q", NULL), "ok");
+	struct mock_stats st;
+	mock_get_stats(h->mock, &st);
+	assert_int_equal(st.requests, 5);
+	assert_int_equal(st.peak_in_flight, 2);
+}
+
+/* rpm: with rpm 2, a third call cannot start within the minute, so the
+ * node's timeout ends it while the first two answer */
+static void test_rpm_limits_starts(void **state)
+{
+	struct harness *h = *state;
+	write_own(h, "models:\n"
+		    "  paced: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: fast,"
+		    " rpm: 2}\n"
+		    "nodes:\n"
+		    "  answers: {kind: generate, models: [paced], samples: 3, prompt: \"{{ query }}\","
+		    " timeout: 700ms}\n");
+	mock_reset_stats(h->mock);
+	assert_string_equal(h_run(h, "q", NULL), "partial");
+	struct mock_stats st;
+	mock_get_stats(h->mock, &st);
+	assert_int_equal(st.requests, 2);
+	const cJSON *r2 = resp_at(h_node(h, "answers"), 2);
+	assert_string_equal(str_of(r2, "status"), "cancelled");
+	assert_int_equal((int)num_of(r2, "attempts"), 0);
+}
+
+/* A model that fails 3 times in a row is skipped for the rest of the run:
+ * later calls go straight to the fallback without asking it again */
+static void test_breaker_skips_dead_model(void **state)
+{
+	struct harness *h = *state;
+	write_own(h, "defaults: {retries: 0}\n"
+		    "models:\n"
+		    "  broken: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: dead,"
+		    " max_concurrency: 1, fallback: [fast]}\n"
+		    "  fast: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: fast}\n"
+		    "nodes:\n"
+		    "  answers: {kind: generate, models: [broken], samples: 5, prompt: \"{{ query }}\"}\n");
+	mock_reset_stats(h->mock);
+	assert_string_equal(h_run(h, "q", NULL), "ok");
+	assert_int_equal(mock_model_requests(h->mock, "dead"), 3);
+	assert_int_equal(mock_model_requests(h->mock, "fast"), 5);
+	for (int i = 0; i < 5; i++)
+		assert_string_equal(str_of(resp_at(h_node(h, "answers"), i), "model"), "fast");
+}
+
+/* 400, 401, 403 and 404 are never retried */
+static void test_no_retry_on_client_errors(void **state)
+{
+	struct harness *h = *state;
+	static const char *const models[] = {"bad400", "bad401", "bad403", "bad404"};
+	for (int i = 0; i < 4; i++) {
+		char yaml[1024];
+		snprintf(yaml, sizeof(yaml),
+			 "defaults: {retries: 3}\n"
+			 "models:\n"
+			 "  m: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: %s}\n"
+			 "nodes:\n"
+			 "  ask: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n",
+			 models[i]);
+		char full[2048];
+		snprintf(full, sizeof(full), "version: 1\n%s", yaml);
+		h_workflow(h, full);
+		mock_reset_stats(h->mock);
+		assert_string_equal(h_run(h, "q", NULL), "failed");
+		assert_int_equal(mock_model_requests(h->mock, models[i]), 1);
+		const cJSON *r0 = resp_at(h_node(h, "ask"), 0);
+		assert_int_equal((int)num_of(r0, "attempts"), 1);
+	}
+}
+
 int main(void)
 {
 	quorum_global_init();
@@ -313,6 +408,10 @@ int main(void)
 		cmocka_unit_test(test_answer_braces_stay_literal),
 		cmocka_unit_test(test_unneeded_calls_cancelled),
 		cmocka_unit_test(test_node_timeout_keeps_finished),
+		cmocka_unit_test(test_max_concurrency),
+		cmocka_unit_test(test_rpm_limits_starts),
+		cmocka_unit_test(test_breaker_skips_dead_model),
+		cmocka_unit_test(test_no_retry_on_client_errors),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
 	quorum_global_cleanup();

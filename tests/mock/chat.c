@@ -150,9 +150,10 @@ static void chat_log(struct req *r, const struct chat *ch, const char *raw,
 					       MHD_HTTP_HEADER_AUTHORIZATION) != NULL;
 	int rc = buf_puts(&b, "{\"model\":");
 	rc |= ch->model ? buf_put_json_str(&b, ch->model) : buf_puts(&b, "null");
-	rc |= buf_printf(&b, ",\"stream\":%s,\"auth\":%s,\"status\":%d",
-			 ch->stream ? "true" : "false", auth ? "true" : "false",
-			 r->status ? r->status : 200);
+	rc |= buf_printf(&b, ",\"stream\":%s,\"auth\":%s,\"status\":",
+			 ch->stream ? "true" : "false", auth ? "true" : "false");
+	/* A hang never gets a status. */
+	rc |= r->status ? buf_printf(&b, "%d", r->status) : buf_puts(&b, "null");
 	if (f) {
 		rc |= buf_puts(&b, ",\"fault\":");
 		rc |= buf_put_json_str(&b, fault_names[f->type]);
@@ -330,6 +331,7 @@ static ssize_t req_read(void *cls, uint64_t pos, char *buf, size_t max)
 	size_t end = r->cut_at < r->out.len ? r->cut_at : r->out.len;
 	if (r->sent >= end) {
 		r->cut = r->cut_at < r->out.len;
+		req_ending(r);
 		return r->cut ? MHD_CONTENT_READER_END_WITH_ERROR
 			      : MHD_CONTENT_READER_END_OF_STREAM;
 	}
@@ -389,5 +391,7 @@ enum MHD_Result req_respond(struct req *r)
 	}
 	enum MHD_Result res = MHD_queue_response(r->conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
+	if (res == MHD_YES && r->send == SEND_BUFFER)
+		req_ending(r);
 	return res;
 }

@@ -78,7 +78,11 @@ int main(int argc, char **argv)
 		return 2;
 
 	/* Block the stop signals before the server's threads exist, so they
-	 * inherit the mask and only sigwait below sees them. */
+	 * inherit the mask and only sigwait below sees them. A shell starts
+	 * background jobs with SIGINT ignored, and an ignored signal never
+	 * reaches sigwait: take the default back first. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigset_t stop;
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../common/alloc.h"
@@ -92,6 +93,14 @@ void req_unref(void *p)
 	buf_release(&r->out);
 	sse_events_release(&r->ev);
 	q_free(r);
+}
+
+void req_ending(struct req *r)
+{
+	if (r->counted && !r->ending) {
+		r->ending = 1;
+		atomic_fetch_add(&r->m->ending, 1);
+	}
 }
 
 static enum route route_of(const char *url)
@@ -289,6 +298,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)c;
 	if (!r)
 		return;
+	if (r->ending)
+		atomic_fetch_sub(&m->ending, 1);
 	if (r->counted) {
 		atomic_fetch_sub(&m->in_flight, 1);
 		/* A cut is the server's doing: the script ran to its end. */
@@ -405,6 +416,11 @@ int mock_port(const struct mock *m) { return m->port; }
 
 void mock_get_stats(struct mock *m, struct mock_stats *out)
 {
+	/* A client that has its whole answer must find it counted: give MHD
+	 * up to 50 ms to report what it has finished sending. */
+	struct timespec ms = {0, 1000000};
+	for (int i = 0; i < 50 && atomic_load(&m->ending) > 0; i++)
+		nanosleep(&ms, NULL);
 	out->requests = atomic_load(&m->requests);
 	out->completed = atomic_load(&m->completed);
 	out->aborted = atomic_load(&m->aborted);

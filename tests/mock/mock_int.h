@@ -42,6 +42,9 @@ struct mock {
 	struct mock_timer *timer;
 	struct mock_log log;
 	atomic_long requests, completed, aborted, in_flight, peak, ids;
+	/* Responses wholly handed to MHD but not yet reported complete:
+	 * a client can see its answer a moment before MHD tells us. */
+	atomic_long ending;
 	atomic_int stopping;
 };
 
@@ -76,6 +79,7 @@ struct req {
 	int counted;     /* a chat request: in the stats */
 	int too_large;
 	int cut;         /* the server cut the response on purpose */
+	int ending;      /* counted in mock.ending */
 	struct buf body;
 	/* The response, made before any wait. */
 	int status;
@@ -98,6 +102,8 @@ enum MHD_Result req_respond(struct req *r);
 /* Prepares an OpenAI-style error response in r. */
 void req_error(struct req *r, int status, const char *message,
 	       const char *type, const char *code);
+/* Marks r's response as wholly handed to MHD (once). */
+void req_ending(struct req *r);
 /* Adds a request to the log; takes ownership of json (and model). */
 void mock_log_add(struct mock *m, char *model, char *json);
 void req_unref(void *r);

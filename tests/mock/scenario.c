@@ -166,7 +166,7 @@ static int sl_fault_key(struct sload *L, const char *path, const cJSON *it,
 	if (!strcmp(k, "type"))
 		return 0;
 	if (!strcmp(k, "status")) {
-		long st;
+		long st = 0;
 		if (sl_long(L, path, it, 100, 599, &st))
 			return -1;
 		f->status = (int)st;
@@ -257,7 +257,7 @@ static int sl_model_key(struct sload *L, const char *path, const cJSON *it,
 	if (!strcmp(k, "answers"))
 		return sl_strlist(L, path, it, &m->answers, &m->n_answers);
 	if (!strcmp(k, "chunk_chars")) {
-		long n;
+		long n = 0;
 		if (sl_long(L, path, it, 1, 1 << 20, &n))
 			return -1;
 		m->chunk_chars = (size_t)n;

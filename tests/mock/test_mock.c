@@ -39,6 +39,9 @@ static const char scenario[] =
 	"  drip: {answer: abcdefghij, chunk_chars: 2, chunk_delay: 60ms}\n"
 	"  acc: {accuracy: 0.7}\n"
 	"  quiet: {answer: hush, usage: false}\n"
+	"  slowf: {answer: x, faults: [{type: slow, latency: 400ms, every: 2}]}\n"
+	"  flaky: {answer: ok, faults: [{type: status, status: 500, rate: 0.5}]}\n"
+	"  utf: {answer: 'na\xc3\xafve caf\xc3\xa9 \xe2\x80\x94 \xe2\x98\x83\xe2\x98\x83', chunk_chars: 3}\n"
 	"bank:\n"
 	"  - q: What is the capital of Australia?\n"
 	"    a: Canberra is the capital of Australia.\n"
@@ -338,6 +341,82 @@ static void test_server_errors(void **state)
 	assert_memory_equal(statuses, want, sizeof(want));
 }
 
+static void test_slow_fault(void **state)
+{
+	struct resp r;
+	chat(port_of(state), "slowf", 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_true(r.ms < 300);
+	resp_release(&r);
+	chat(port_of(state), "slowf", 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_true(r.ms >= 390);
+	resp_release(&r);
+}
+
+static void flaky_statuses(int port, int n, int *out)
+{
+	for (int i = 0; i < n; i++) {
+		struct resp r;
+		chat(port, "flaky", 0, &r);
+		out[i] = (int)r.status;
+		resp_release(&r);
+	}
+}
+
+static void test_fault_rate(void **state)
+{
+	enum { N = 200 };
+	int first[N], again[30], errors = 0;
+	flaky_statuses(port_of(state), N, first);
+	for (int i = 0; i < N; i++) {
+		assert_true(first[i] == 200 || first[i] == 500);
+		errors += first[i] == 500;
+	}
+	assert_in_range(errors, 70, 130);
+	/* Seeded: a restarted server fails the same requests. */
+	mock_stop(*state);
+	assert_int_equal(setup(state), 0);
+	flaky_statuses(port_of(state), 30, again);
+	assert_memory_equal(first, again, sizeof(again));
+}
+
+static int utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		int n = *p < 0x80 ? 0 : (*p >> 5) == 6 ? 1 : (*p >> 4) == 14 ? 2
+			: (*p >> 3) == 30 ? 3 : -1;
+		if (n < 0)
+			return 0;
+		for (p++; n > 0; n--, p++)
+			if ((*p & 0xC0) != 0x80)
+				return 0;
+	}
+	return 1;
+}
+
+static void test_utf8_pieces(void **state)
+{
+	struct resp r;
+	chat(port_of(state), "utf", 1, &r);
+	assert_int_equal(r.status, 200);
+	char *ev[64];
+	int n = sse_split(buf_str(&r.body), ev, 64);
+	for (int i = 0; i < n - 1; i++) {
+		cJSON *j = cJSON_Parse(ev[i]);
+		cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0);
+		cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(ch, "delta"), "content");
+		if (cJSON_IsString(c))
+			assert_true(utf8_valid(c->valuestring));
+		cJSON_Delete(j);
+	}
+	sse_free(ev, n);
+	check_stream(buf_str(&r.body), 1,
+		     "na\xc3\xafve caf\xc3\xa9 \xe2\x80\x94 \xe2\x98\x83\xe2\x98\x83");
+	resp_release(&r);
+}
+
 static void test_malformed(void **state)
 {
 	struct resp r;
@@ -503,6 +582,9 @@ static void test_stats_reset(void **state)
 	resp_release(&r);
 	chat(port_of(state), "cycle", 0, &r);
 	resp_release(&r);
+	struct mock_stats st;
+	mock_get_stats(*state, &st); /* settles; the HTTP view is a snapshot */
+	assert_int_equal(st.completed, 2);
 	http(port_of(state), "/_mock/stats", NULL, 5000, &r);
 	assert_int_equal(r.status, 200);
 	cJSON *j = cJSON_Parse(buf_str(&r.body));
@@ -521,7 +603,6 @@ static void test_stats_reset(void **state)
 	http(port_of(state), "/_mock/reset", "", 5000, &r);
 	assert_int_equal(r.status, 200);
 	resp_release(&r);
-	struct mock_stats st;
 	mock_get_stats(*state, &st);
 	assert_int_equal(st.requests, 0);
 	assert_int_equal(st.completed, 0);
@@ -815,6 +896,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_answers_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit_then_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_fault, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_rate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_utf8_pieces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hang, setup, teardown),
