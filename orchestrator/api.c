@@ -132,6 +132,53 @@ static int run_precheck(const struct workflow *wf, const struct quorum_options *
 	return bad ? -1 : 0;
 }
 
+static int models_setup(struct run *r)
+{
+	for (size_t i = 0; i < r->wf->nmodels; i++) {
+		struct model_state *ms = &r->models[i];
+		ms->model = r->wf->models[i];
+		if (ms->model->rpm <= 0)
+			continue;
+		ms->rpm_cap = ms->model->rpm < 1 ? 1 : (size_t)ms->model->rpm;
+		ms->starts = arena_alloc(r->arena, ms->rpm_cap * sizeof(*ms->starts));
+		if (!ms->starts)
+			return -1;
+	}
+	return 0;
+}
+
+/* Links each node to the nodes that need it, for the ready queue and for
+ * cancelling what nobody needs any more. */
+static int nodes_setup(struct run *r)
+{
+	const struct workflow *wf = r->wf;
+	for (size_t i = 0; i < wf->nnodes; i++) {
+		struct node_state *ns = &r->nodes[i];
+		ns->node = wf->nodes[i];
+		ns->started_ms = ns->ended_ms = -1;
+		ns->confident = -1;
+		ns->pending_deps = ns->node->ndeps;
+		for (size_t k = 0; k < ns->node->ndeps; k++)
+			r->nodes[ns->node->deps[k]->idx].ndependents++;
+	}
+	for (size_t i = 0; i < wf->nnodes; i++) {
+		struct node_state *ns = &r->nodes[i];
+		ns->dependents = arena_alloc(r->arena, (ns->ndependents + 1) * sizeof(*ns->dependents));
+		if (!ns->dependents)
+			return -1;
+		ns->nsinks = ns->ndependents;
+		ns->ndependents = 0;
+	}
+	for (size_t i = 0; i < wf->nnodes; i++) {
+		struct node_state *ns = &r->nodes[i];
+		for (size_t k = 0; k < ns->node->ndeps; k++) {
+			struct node_state *u = &r->nodes[ns->node->deps[k]->idx];
+			u->dependents[u->ndependents++] = ns;
+		}
+	}
+	return 0;
+}
+
 static int run_setup(struct run *r, const struct workflow *wf, const struct quorum_options *o)
 {
 	struct arena *a = r->arena;
@@ -157,41 +204,8 @@ static int run_setup(struct run *r, const struct workflow *wf, const struct quor
 	if (!r->nodes || !r->models || !r->ready || !r->multi)
 		return -1;
 	timer_heap_init(&r->timers);
-	for (size_t i = 0; i < wf->nmodels; i++) {
-		struct model_state *ms = &r->models[i];
-		ms->model = wf->models[i];
-		if (ms->model->rpm > 0) {
-			double cap = ms->model->rpm < 1 ? 1 : ms->model->rpm;
-			ms->rpm_cap = (size_t)cap;
-			ms->starts = arena_alloc(a, ms->rpm_cap * sizeof(*ms->starts));
-			if (!ms->starts)
-				return -1;
-		}
-	}
-	for (size_t i = 0; i < wf->nnodes; i++) {
-		struct node_state *ns = &r->nodes[i];
-		ns->node = wf->nodes[i];
-		ns->started_ms = ns->ended_ms = -1;
-		ns->confident = -1;
-		ns->pending_deps = ns->node->ndeps;
-		for (size_t k = 0; k < ns->node->ndeps; k++)
-			r->nodes[ns->node->deps[k]->idx].ndependents++;
-	}
-	for (size_t i = 0; i < wf->nnodes; i++) {
-		struct node_state *ns = &r->nodes[i];
-		ns->dependents = arena_alloc(a, (ns->ndependents + 1) * sizeof(*ns->dependents));
-		if (!ns->dependents)
-			return -1;
-		ns->nsinks = ns->ndependents;
-		ns->ndependents = 0;
-	}
-	for (size_t i = 0; i < wf->nnodes; i++) {
-		struct node_state *ns = &r->nodes[i];
-		for (size_t k = 0; k < ns->node->ndeps; k++) {
-			struct node_state *u = &r->nodes[ns->node->deps[k]->idx];
-			u->dependents[u->ndependents++] = ns;
-		}
-	}
+	if (models_setup(r) || nodes_setup(r))
+		return -1;
 	r->nodes_left = wf->nnodes;
 	for (size_t i = 0; i < wf->nnodes; i++)
 		if (!r->nodes[wf->order[i]->idx].pending_deps)

@@ -340,7 +340,10 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	if (!a.query && !isatty(STDIN_FILENO)) {
 		stdin_query = read_all(stdin);
-		if (stdin_query && *stdin_query)
+		size_t n = stdin_query ? strlen(stdin_query) : 0;
+		while (n && (stdin_query[n - 1] == '\n' || stdin_query[n - 1] == '\r'))
+			stdin_query[--n] = '\0';
+		if (n)
 			a.query = stdin_query;
 	}
 	code = QUORUM_EXIT_INVALID;
