@@ -200,10 +200,9 @@ static int run_setup(struct run *r, const struct workflow *wf, const struct quor
 	r->nodes = arena_alloc(a, wf->nnodes * sizeof(*r->nodes));
 	r->models = arena_alloc(a, (wf->nmodels + 1) * sizeof(*r->models));
 	r->ready = arena_alloc(a, wf->nnodes * sizeof(*r->ready));
-	r->multi = curl_multi_init();
-	if (!r->nodes || !r->models || !r->ready || !r->multi)
-		return -1;
 	timer_heap_init(&r->timers);
+	if (!r->nodes || !r->models || !r->ready || loop_init(r))
+		return -1;
 	if (models_setup(r) || nodes_setup(r))
 		return -1;
 	r->nodes_left = wf->nnodes;
@@ -237,6 +236,7 @@ struct quorum_report *quorum_run(const struct quorum_workflow *qw,
 	}
 	struct run *r = &rep->run;
 	r->arena = a;
+	r->epfd = -1;
 	if (o->trace_path && !(r->trace = fopen(o->trace_path, "w"))) {
 		if (errors) {
 			char msg[512];
@@ -265,9 +265,7 @@ struct quorum_report *quorum_run(const struct quorum_workflow *qw,
 	if (r->trace)
 		fclose(r->trace);
 	r->trace = NULL;
-	if (r->multi)
-		curl_multi_cleanup(r->multi);
-	r->multi = NULL;
+	loop_release(r);
 	timer_heap_release(&r->timers);
 	return rep;
 }

@@ -21,6 +21,8 @@
 #define CONNECT_TIMEOUT_MS 10000
 #define ERRBODY_MAX (64 * 1024)
 #define RESPONSE_MAX (16 * 1024 * 1024)
+#define FRESH_CONNECT_ABOVE 64
+#define RECV_BUFFER 4096
 
 static void attempt_start(struct call *c);
 static void call_finish(struct call *c, enum resp_status st);
@@ -289,7 +291,20 @@ static int easy_setup(struct call *c, CURL *e)
 	 * fan-out would be serialised behind the first call. */
 	if (!strncmp(buf_str(&c->req.url), "https:", 6))
 		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	/* curl's default 16 KiB receive buffer per transfer is most of a
+	 * call's memory in a 10,000-wide fan-out; answers arrive in small
+	 * chunks anyway. */
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
+	/* In a wide fan-out every connection in curl's cache is busy: looking
+	 * for a reusable one scans them all, and so does removing a handle
+	 * whose connection was kept (curl 7.88 walks the cache for
+	 * connect-only connections): O(n) per call, O(n^2) per fan-out. Past
+	 * a few dozen in flight, a call gets a connection of its own and
+	 * closes it after, which costs a loopback handshake, not a scan. */
+	if (c->run->running_attempts >= FRESH_CONNECT_ABOVE) {
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	}
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "quorum/" QUORUM_VERSION);
 	return 0;
 }

@@ -1,9 +1,6 @@
 /* The ready queue over the DAG and the event loop: one thread, one curl
  * multi handle, curl_multi_poll with the nearest timer as its timeout. A
  * node starts the moment its last input is done. */
-#include <errno.h>
-#include <unistd.h>
-
 #include "../common/clock.h"
 #include "run.h"
 
@@ -100,33 +97,9 @@ static void interrupt_all(struct run *r)
 	}
 }
 
-static void process_done(struct run *r)
-{
-	CURLMsg *msg;
-	int left;
-	while ((msg = curl_multi_info_read(r->multi, &left))) {
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		/* Copy before the handle leaves the multi: msg dies with it. */
-		CURL *e = msg->easy_handle;
-		CURLcode code = msg->data.result;
-		struct call *c = NULL;
-		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&c);
-		if (c && c->easy == e)
-			call_transfer_done(c, code);
-	}
-}
-
 static int interrupted(struct run *r)
 {
 	return r->opts->interrupt && *r->opts->interrupt;
-}
-
-static void drain_wake_fd(int fd)
-{
-	char b[64];
-	while (read(fd, b, sizeof(b)) > 0)
-		;
 }
 
 /* Nothing can move: no attempt in flight, no timer, no ready node. Only
@@ -157,7 +130,6 @@ static int poll_timeout(struct run *r)
 
 void run_loop(struct run *r)
 {
-	struct curl_waitfd wfd = {r->opts->wake_fd, CURL_WAIT_POLLIN, 0};
 	while (r->nodes_left > 0) {
 		if (interrupted(r)) {
 			interrupt_all(r);
@@ -166,12 +138,10 @@ void run_loop(struct run *r)
 		while (r->ready_head < r->ready_tail)
 			node_start(r, r->ready[r->ready_head++]);
 		calls_pump(r);
+		timer_run(&r->timers, clock_ms());
+		loop_reap(r);
 		if (r->nodes_left == 0)
 			break;
-		int running = 0;
-		curl_multi_perform(r->multi, &running);
-		process_done(r);
-		timer_run(&r->timers, clock_ms());
 		if (r->ready_head < r->ready_tail)
 			continue;
 		if (!r->running_attempts && timer_next(&r->timers) < 0) {
@@ -183,12 +153,7 @@ void run_loop(struct run *r)
 			}
 			continue;
 		}
-		int nfd = r->opts->wake_fd >= 0 ? 1 : 0;
-		wfd.revents = 0;
-		curl_multi_poll(r->multi, nfd ? &wfd : NULL, (unsigned)nfd,
-				poll_timeout(r), NULL);
-		if (nfd && wfd.revents)
-			drain_wake_fd(r->opts->wake_fd);
+		loop_wait(r, poll_timeout(r));
 		progress_update(r->progress, 0);
 	}
 	progress_update(r->progress, 1);

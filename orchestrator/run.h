@@ -118,6 +118,8 @@ struct run {
 	int64_t t0;                   /* ms, monotonic */
 	int64_t t0_wall_us;
 	CURLM *multi;
+	int epfd;                     /* the sockets curl asks us to watch */
+	struct timer_entry curl_timer; /* curl's own timeout, in our heap */
 	struct timer_heap timers;
 	struct node_state *nodes;
 	struct model_state *models;
@@ -139,6 +141,14 @@ struct run {
 	struct progress *progress;
 	uint64_t rng;
 };
+
+/* loop.c: I/O through curl's socket interface and epoll */
+int loop_init(struct run *r);
+void loop_release(struct run *r);
+/* Waits up to timeout_ms for socket events, lets curl act on them, then
+ * hands finished transfers to their calls. */
+void loop_wait(struct run *r, int timeout_ms);
+void loop_reap(struct run *r);
 
 /* run.c: scheduling */
 /* Runs the loop until every node has ended or the run is interrupted. */
