@@ -315,7 +315,7 @@ struct tmpl *ld_template(struct loadctx *c, const char *key, const struct ynode 
 
 const char *const ld_call_keys[] = {
 	"timeout", "first_token_timeout", "idle_timeout", "retries", "temperature",
-	"max_tokens", "top_p", "seed", "stop", "stream", NULL,
+	"max_tokens", "top_p", "seed", "stop", "stream", "max_response_bytes", NULL,
 };
 
 static int ld_stop(struct loadctx *c, struct call_settings *cs, const struct ynode *v)
@@ -350,6 +350,12 @@ static int ld_call_int(struct loadctx *c, const char *k, const struct ynode *v,
 		if (rc > 0)
 			cs->max_tokens = (int)x;
 		return rc > 0 ? CS_MAX_TOKENS : 0;
+	}
+	if (!strcmp(k, "max_response_bytes")) {
+		rc = ld_int(c, k, v, 1024, (int64_t)1 << 40, "a number of bytes (at least 1024)", &x);
+		if (rc > 0)
+			cs->max_response = x;
+		return rc > 0 ? CS_MAX_RESPONSE : 0;
 	}
 	rc = ld_int(c, k, v, INT64_MIN, INT64_MAX, "an integer", &x);
 	if (rc > 0)

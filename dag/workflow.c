@@ -42,6 +42,7 @@ void call_settings_builtin(struct call_settings *cs)
 	cs->retries = 2;
 	cs->max_tokens = 1024;
 	cs->stream = 1;
+	cs->max_response = 16 * 1024 * 1024;
 }
 
 void call_settings_apply(struct call_settings *dst, const struct call_settings *src)
@@ -69,6 +70,8 @@ void call_settings_apply(struct call_settings *dst, const struct call_settings *
 	}
 	if (s & CS_STREAM)
 		dst->stream = src->stream;
+	if (s & CS_MAX_RESPONSE)
+		dst->max_response = src->max_response;
 	dst->set |= s;
 }
 

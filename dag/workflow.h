@@ -40,11 +40,14 @@ enum {
 	CS_SEED = 1 << 7,
 	CS_STOP = 1 << 8,
 	CS_STREAM = 1 << 9,
+	CS_MAX_RESPONSE = 1 << 10,
 };
 
 /* Call settings as written in `defaults`, a model or a node. Keys:
  * timeout, first_token_timeout, idle_timeout, retries, temperature,
- * max_tokens, top_p, seed, stop (string or list), stream (bool). */
+ * max_tokens, top_p, seed, stop (string or list), stream (bool),
+ * max_response_bytes (the most one response may hold; a hostile or broken
+ * server gets an error for that call, not our memory). */
 struct call_settings {
 	unsigned set;             /* CS_* bits */
 	int64_t timeout_ms;       /* one attempt, from request sent to last byte */
@@ -58,10 +61,12 @@ struct call_settings {
 	const char **stop;
 	size_t nstop;
 	int stream;
+	int64_t max_response;     /* bytes of answer text; default 16 MiB */
 };
 
 /* Built-in values used where nothing is written: timeout 60s, retries 2,
- * max_tokens 1024, stream on, first-token and idle timeouts = timeout. */
+ * max_tokens 1024, stream on, first-token and idle timeouts = timeout,
+ * max_response_bytes 16 MiB. */
 void call_settings_builtin(struct call_settings *cs);
 /* Overwrites the fields of dst that src sets. */
 void call_settings_apply(struct call_settings *dst, const struct call_settings *src);

@@ -20,7 +20,6 @@
 #define RETRY_AFTER_CAP_MS 60000
 #define CONNECT_TIMEOUT_MS 10000
 #define ERRBODY_MAX (64 * 1024)
-#define RESPONSE_MAX (16 * 1024 * 1024)
 #define FRESH_CONNECT_ABOVE 64
 #define RECV_BUFFER 4096
 
@@ -406,9 +405,9 @@ static void attempt_start(struct call *c)
 		fail_now(c, ERR_BUDGET, "not started: the run's budget would be exceeded");
 		return;
 	}
-	chat_result_init(&c->res, RESPONSE_MAX);
+	chat_result_init(&c->res, (size_t)c->cs.max_response);
 	buf_init(&c->errbody, ERRBODY_MAX + 1);
-	c->parser = c->prov->parser_new(c->cs.stream, RESPONSE_MAX);
+	c->parser = c->prov->parser_new(c->cs.stream, (size_t)c->cs.max_response);
 	c->easy = easy_get(r);
 	if (!c->parser || !c->easy || easy_setup(c, c->easy) ||
 	    curl_multi_add_handle(r->multi, c->easy) != CURLM_OK) {

@@ -99,6 +99,10 @@ static void put_node(struct buf *b, const struct node_state *ns)
 				     ? ns->ended_ms - ns->started_ms : -1);
 	buf_puts(b, ",\"output\":");
 	buf_put_json_str(b, ns->status == NS_OK ? ns->output : NULL);
+	double cost = 0;
+	for (size_t i = 0; i < ns->nresp; i++)
+		cost += ns->resp[i].cost_usd;
+	buf_printf(b, ",\"cost_usd\":%.10g", cost);
 	if (n->kind == NK_VOTE && ns->status == NS_OK) {
 		buf_printf(b, ",\"confident\":%s,\"agreement\":%.4g",
 			   ns->confident ? "true" : "false", ns->agreement);

@@ -393,6 +393,34 @@ static void test_no_retry_on_client_errors(void **state)
 	}
 }
 
+/* A response past max_response_bytes fails that call only, clearly */
+static void test_response_size_bound(void **state)
+{
+	(void)state;
+	static char scen[8192];
+	char big[5001];
+	memset(big, 'x', 5000);
+	big[5000] = '\0';
+	snprintf(scen, sizeof(scen),
+		 "models:\n  big: {latency: 1ms, answer: \"%s\"}\n"
+		 "  small: {latency: 1ms, answer: \"fits\"}\n", big);
+	struct harness h;
+	h_start(&h, scen);
+	h_workflow(&h, "version: 1\n"
+		       "defaults: {max_response_bytes: 1024, retries: 0}\n"
+		       "models:\n"
+		       "  big: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: big}\n"
+		       "  small: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: small}\n"
+		       "nodes:\n"
+		       "  ask: {kind: generate, models: [big, small], prompt: \"{{ query }}\"}\n");
+	assert_string_equal(h_run(&h, "q", NULL), "partial");
+	const cJSON *r0 = resp_at(h_node(&h, "ask"), 0);
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(r0, "error");
+	assert_string_equal(str_of(err, "class"), "too_large");
+	assert_string_equal(str_of(resp_at(h_node(&h, "ask"), 1), "text"), "fits");
+	h_stop(&h);
+}
+
 int main(void)
 {
 	quorum_global_init();
@@ -412,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_rpm_limits_starts),
 		cmocka_unit_test(test_breaker_skips_dead_model),
 		cmocka_unit_test(test_no_retry_on_client_errors),
+		cmocka_unit_test(test_response_size_bound),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
 	quorum_global_cleanup();

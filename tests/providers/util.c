@@ -11,10 +11,15 @@
 
 char *fixture_read(const char *name, size_t *len)
 {
+	return fixture_read_in("openai", name, len);
+}
+
+char *fixture_read_in(const char *sub, const char *name, size_t *len)
+{
 	const char *dir = getenv("QUORUM_FIXTURES");
 	char path[1024];
-	snprintf(path, sizeof(path), "%s/openai/%s", dir ? dir : "tests/fixtures",
-		 name);
+	snprintf(path, sizeof(path), "%s/%s/%s", dir ? dir : "tests/fixtures",
+		 sub, name);
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		fail_msg("cannot open fixture '%s'", path);
@@ -43,14 +48,4 @@ uint64_t rng_next(uint64_t *s)
 	*s ^= *s << 25;
 	*s ^= *s >> 27;
 	return *s * 2685821657736338717ULL;
-}
-
-int main(void)
-{
-	int failed = 0;
-	failed += test_errclass();
-	failed += test_sse();
-	failed += test_openai_build();
-	failed += test_openai_parse();
-	return failed ? 1 : 0;
 }
