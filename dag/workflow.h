@@ -87,6 +87,7 @@ struct wf_model {
 	struct wf_model **fallback;
 	size_t nfallback;
 	int is_inline;
+	int local;                /* `local: true`: may see personal data (route) */
 	int line, col;
 };
 
@@ -109,6 +110,41 @@ struct extract_spec {
 struct wf_weight {
 	const char *model;        /* model id */
 	double weight;
+};
+
+/* cascade `accept`: exactly one of the four. */
+enum accept_kind { ACCEPT_SELF_CHECK, ACCEPT_JUDGE, ACCEPT_AGREEMENT, ACCEPT_REGEX };
+
+struct wf_accept {
+	enum accept_kind kind;
+	double threshold;         /* self_check: share of "correct" (default 0.7);
+				   * judge: score out of 10 (default 7);
+				   * agreement: `min` share (default 0.67) */
+	int samples;              /* self_check, agreement (default 3) */
+	struct wf_model *judge;   /* judge: the model that scores */
+	struct regex *re;         /* regex: the answer must match */
+	const char *pattern;
+};
+
+/* A route condition: every key written must hold (AND). */
+struct wf_input_eq {
+	const char *name, *value;
+};
+
+struct wf_cond {
+	struct regex *re;         /* `regex`: the prompt matches; NULL unset */
+	const char *pattern;
+	long min_chars, max_chars; /* -1 unset; characters are UTF-8 code points */
+	int contains_pii;         /* -1 unset, else the wanted truth */
+	struct wf_input_eq *inputs; /* `input: {NAME: VALUE}` */
+	size_t ninputs;
+	int line, col;            /* of `when` */
+};
+
+struct wf_route {
+	struct wf_cond when;
+	struct wf_model *to;
+	int line, col;
 };
 
 struct wf_node {
@@ -143,6 +179,23 @@ struct wf_node {
 	struct wf_weight *weights;
 	size_t nweights;
 	double min_agreement;     /* default 0.5 */
+	int stop_when_decided;    /* `stop_when: decided` */
+
+	/* judge (models: one judge or a panel), rank (models: the members) */
+	const char *criteria;     /* NULL: the default criteria */
+
+	/* cascade: models in order, prompt, accept */
+	struct wf_accept accept;
+
+	/* route: prompt, routes in order, default */
+	struct wf_route *routes;
+	size_t nroutes;
+	struct wf_model *route_default;
+
+	/* plan: models[0] is the planner; prompt optional */
+	int max_subtasks;         /* default 8 */
+	struct wf_node *run;      /* what each subtask runs: a generate or route
+				   * node without id or dependencies */
 };
 
 struct workflow {

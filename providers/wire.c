@@ -220,3 +220,12 @@ size_t wire_body_cap(size_t max_text)
 		return SIZE_MAX;
 	return max_text * 8 + WIRE_BODY_SLACK;
 }
+
+size_t wire_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k;
+	while (i < n && (k = utf8_seq(u + i, n - i)))
+		i += k;
+	return i;
+}

@@ -62,4 +62,9 @@ int wire_put_printable(struct buf *b, const char *s, size_t n, size_t max);
  * make the wire bigger than the text, so the cap leaves room for them. */
 size_t wire_body_cap(size_t max_text);
 
+/* The length of the longest valid UTF-8 prefix of s[0..n) (RFC 3629): n
+ * when all of it is valid. An answer with invalid bytes would make the
+ * report invalid JSON, so parsers check the text they return. */
+size_t wire_utf8_valid(const char *s, size_t n);
+
 #endif
