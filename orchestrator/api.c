@@ -152,6 +152,13 @@ static int run_precheck(const struct workflow *wf, const struct quorum_options *
 	}
 	if (!o->sim_base_url)
 		check_providers(wf, &d);
+	for (size_t i = 0; i < wf->nnodes; i++) {
+		const struct wf_node *n = wf->nodes[i];
+		if (!node_kind_runnable(n->kind))
+			qdiags_add(&d, n->line, n->col,
+				   "node '%s': kind '%s' is not available in this build yet",
+				   n->id, node_kind_name(n->kind));
+	}
 	workflow_check_run(wf, names, o->ninputs, o->query != NULL,
 			   o->sim_base_url ? sim_getenv : (const char *(*)(const char *))getenv,
 			   &d);
@@ -169,6 +176,9 @@ static int models_setup(struct run *r)
 	for (size_t i = 0; i < r->wf->nmodels; i++) {
 		struct model_state *ms = &r->models[i];
 		ms->model = r->wf->models[i];
+		ms->base_url = env_expand(r->arena, ms->model->base_url);
+		if (!ms->base_url)
+			return -1;
 		if (ms->model->rpm <= 0)
 			continue;
 		ms->rpm_cap = ms->model->rpm < 1 ? 1 : (size_t)ms->model->rpm;

@@ -366,7 +366,7 @@ static int request_build(struct call *c, struct qerr *e)
 	buf_init(&c->req.url, 0);
 	buf_init(&c->req.body, 0);
 	c->req.nheaders = 0;
-	return c->prov->build(&req, sim ? sim : m->base_url, key, &c->req, e);
+	return c->prov->build(&req, sim ? sim : model_of(c)->base_url, key, &c->req, e);
 }
 
 static void fail_now(struct call *c, enum err_class cls, const char *msg)

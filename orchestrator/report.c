@@ -54,6 +54,10 @@ static void put_response(struct buf *b, const struct response *p)
 	put_tokens(b, "input_tokens", p->input_tokens);
 	put_tokens(b, "output_tokens", p->output_tokens);
 	buf_printf(b, ",\"cost_usd\":%.10g", p->cost_usd);
+	if (p->role) {
+		buf_puts(b, ",\"role\":");
+		buf_put_json_str(b, p->role);
+	}
 	if (p->finish_reason) {
 		buf_puts(b, ",\"finish_reason\":");
 		buf_put_json_str(b, p->finish_reason);

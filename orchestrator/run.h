@@ -39,6 +39,7 @@ struct call {
 	struct call *qnext;           /* model queue link */
 	int running;                  /* an attempt is in flight */
 	int done;                     /* the response is final */
+	int tag;                      /* the node kind's own bookkeeping */
 	const struct wf_model *first; /* the model the node asked for */
 	struct timer_entry wake;      /* backoff timer */
 
@@ -74,6 +75,7 @@ struct response {
 	int http_status;
 	const char *err_msg;
 	const char *finish_reason;
+	const char *role;             /* what the call was for, when not an answer */
 };
 
 struct node_state {
@@ -85,9 +87,15 @@ struct node_state {
 	size_t nsinks;                /* dependents not yet skipped (need) */
 	struct response *resp;
 	size_t nresp;
-	struct call **calls;          /* of the current step */
-	size_t ncalls;
+	struct call **calls;          /* every call the node made, as resp */
+	size_t ncalls, cap;           /* cap: room in resp and calls */
 	size_t outstanding;           /* calls not finished */
+	void *kstate;                 /* the node kind's own state */
+	/* What the node offers downstream as candidates when that is not
+	 * simply its successful responses (judge: the pick, plan: results). */
+	const char **cand, **cand_models;
+	size_t ncand;
+	int has_cand;
 	const char *output;
 	const char *error;            /* why the node failed or was skipped */
 	int confident;                /* -1: not a vote */
@@ -101,6 +109,7 @@ struct node_state {
 /* Per-model state: concurrency, rpm window, circuit breaker. */
 struct model_state {
 	const struct wf_model *model;
+	const char *base_url;         /* with ${VAR} and ${VAR:-default} expanded */
 	int in_flight;
 	struct call *qhead, *qtail;   /* calls waiting for a slot */
 	int64_t *starts;              /* rpm ring of the last starts, ms */
@@ -142,6 +151,11 @@ struct run {
 	uint64_t rng;
 };
 
+/* envsubst.c */
+/* Returns s with ${VAR} and ${VAR:-default} replaced from the environment
+ * (docker-compose style), in the arena; NULL when memory ran out. */
+const char *env_expand(struct arena *a, const char *s);
+
 /* loop.c: I/O through curl's socket interface and epoll */
 int loop_init(struct run *r);
 void loop_release(struct run *r);
@@ -162,6 +176,7 @@ int64_t run_now(const struct run *r);
 double run_random(struct run *r);
 
 /* call.c */
+/* Returns a new call filling ns->resp[slot] (the caller owns the slot). */
 struct call *call_new(struct run *r, struct node_state *ns, size_t slot,
 		      const struct wf_model *model, const char *system,
 		      const char *prompt);
@@ -174,8 +189,10 @@ void call_cancel(struct call *c, enum err_class why, const char *msg);
 /* Starts queued calls whose model has room; returns how many started. */
 void calls_pump(struct run *r);
 
-/* node.c: the kinds */
+/* node.c: what every node kind shares */
 void node_start(struct run *r, struct node_state *ns);
+/* Whether this build can run nodes of kind k. */
+int node_kind_runnable(enum node_kind k);
 /* A call of the node finished (ok, failed or cancelled). */
 void node_call_done(struct run *r, struct node_state *ns, struct call *c);
 void node_finish(struct run *r, struct node_state *ns, enum node_status st,

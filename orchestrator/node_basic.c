@@ -1,0 +1,128 @@
+/* The kinds of the core: generate fans one prompt out to its models,
+ * synthesize has one model merge the candidates, vote and template make
+ * no call. */
+#include <string.h>
+
+#include "../aggregators/synthesize.h"
+#include "../aggregators/vote.h"
+#include "node.h"
+
+/* A node whose calls have all ended: ok when enough of them succeeded. */
+static void finish_by_count(struct run *r, struct node_state *ns, size_t need)
+{
+	const char *first;
+	size_t ok = node_ok_count(ns, &first);
+	if (ok >= need) {
+		ns->output = first;
+		node_finish(r, ns, NS_OK, NULL);
+		return;
+	}
+	const char *why = ns->timed_out ? "the node's timeout passed" : "too few calls succeeded";
+	node_finish(r, ns, NS_FAILED,
+		    arena_printf(r->arena, "%s: %zu of %zu calls succeeded, %zu needed",
+				 why, ok, ns->nresp, need));
+}
+
+static void generate_start(struct run *r, struct node_state *ns)
+{
+	const struct wf_node *n = ns->node;
+	const char *err = NULL;
+	const char *prompt = node_render(r, n->prompt, &err);
+	const char *system = node_render(r, n->system, &err);
+	if (err) {
+		node_finish(r, ns, NS_FAILED, err);
+		return;
+	}
+	int samples = n->samples > 0 ? n->samples : 1;
+	if (node_reserve(r, ns, n->nmodels * (size_t)samples)) {
+		node_finish(r, ns, NS_FAILED, "out of memory");
+		return;
+	}
+	for (size_t m = 0; m < n->nmodels; m++)
+		for (int s = 0; s < samples; s++)
+			node_call(r, ns, n->models[m], system, prompt, 0, NULL);
+}
+
+static void generate_call_done(struct run *r, struct node_state *ns, struct call *c)
+{
+	(void)c;
+	if (ns->outstanding == 0)
+		finish_by_count(r, ns, ns->node->min_ok > 0 ? (size_t)ns->node->min_ok : 1);
+}
+
+const struct kind kind_generate = {generate_start, generate_call_done};
+
+static void synthesize_start(struct run *r, struct node_state *ns)
+{
+	const struct wf_node *n = ns->node;
+	const char **texts, **models;
+	size_t k = node_gather(r, n, &texts, &models);
+	if (!k) {
+		node_finish(r, ns, NS_FAILED, "no candidates to synthesize");
+		return;
+	}
+	const char *err = NULL;
+	const char *prompt = n->prompt ? node_render(r, n->prompt, &err) : r->input_query;
+	const char *system = node_render(r, n->system, &err);
+	if (err) {
+		node_finish(r, ns, NS_FAILED, err);
+		return;
+	}
+	struct buf sys;
+	buf_init(&sys, PROMPT_MAX);
+	if (synth_build_system(&sys, system, texts, k)) {
+		buf_release(&sys);
+		node_finish(r, ns, NS_FAILED, "synthesis prompt is larger than 8 MiB");
+		return;
+	}
+	system = arena_strndup(r->arena, buf_str(&sys), sys.len);
+	buf_release(&sys);
+	if (!node_call(r, ns, n->models[0], system, prompt, 0, NULL))
+		node_finish(r, ns, NS_FAILED, "out of memory");
+}
+
+const struct kind kind_synthesize = {synthesize_start, generate_call_done};
+
+static void vote_start(struct run *r, struct node_state *ns)
+{
+	const struct wf_node *n = ns->node;
+	const char **texts, **models;
+	size_t k = node_gather(r, n, &texts, &models);
+	struct vote_candidate *cand = arena_alloc(r->arena, (k + 1) * sizeof(*cand));
+	struct vote_result *vr = arena_alloc(r->arena, sizeof(*vr));
+	if (!cand || !vr) {
+		node_finish(r, ns, NS_FAILED, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < k; i++)
+		cand[i] = (struct vote_candidate){models[i], texts[i]};
+	ns->vote = vr;
+	if (vote_run(n, cand, k, r->arena, vr)) {
+		node_finish(r, ns, NS_FAILED,
+			    k ? "no candidate has an answer the extract mode can find"
+			      : "no candidates to vote on");
+		return;
+	}
+	ns->output = vr->output;
+	ns->confident = vr->confident;
+	ns->agreement = vr->agreement;
+	node_finish(r, ns, NS_OK, NULL);
+}
+
+static void no_calls(struct run *r, struct node_state *ns, struct call *c)
+{
+	(void)r;
+	(void)ns;
+	(void)c;
+}
+
+const struct kind kind_vote = {vote_start, no_calls};
+
+static void template_start(struct run *r, struct node_state *ns)
+{
+	const char *err = NULL;
+	ns->output = node_render(r, ns->node->text, &err);
+	node_finish(r, ns, err ? NS_FAILED : NS_OK, err);
+}
+
+const struct kind kind_template = {template_start, no_calls};
