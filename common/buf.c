@@ -77,19 +77,59 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	return r;
 }
 
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid
+ * (overlong forms, surrogates and code points past U+10FFFF included). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len;
+	unsigned cp;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* Text from the network may hold any bytes; the JSON we write must stay
+ * valid, so control characters are escaped and invalid UTF-8 becomes
+ * U+FFFD. */
 int buf_put_json_strn(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
 	if (buf_putc(b, '"'))
 		return -1;
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
+	size_t run = 0, i = 0;
+	while (i < n) {
+		unsigned char c = u[i];
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			i++;
 			continue;
+		}
+		size_t len = c >= 0x80 ? utf8_seq(u + i, n - i) : 0;
+		if (len) {
+			i += len;
+			continue;
+		}
 		if (buf_append(b, s + run, i - run))
 			return -1;
-		run = i + 1;
 		char esc[7] = {'\\', 0};
 		switch (c) {
 		case '"': esc[1] = '"'; break;
@@ -98,12 +138,17 @@ int buf_put_json_strn(struct buf *b, const char *s, size_t n)
 		case '\r': esc[1] = 'r'; break;
 		case '\t': esc[1] = 't'; break;
 		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
+			if (c >= 0x80) {
+				memcpy(esc + 1, "ufffd", 5);
+			} else {
+				memcpy(esc + 1, "u00", 3);
+				esc[4] = hex[c >> 4];
+				esc[5] = hex[c & 15];
+			}
 		}
 		if (buf_puts(b, esc))
 			return -1;
+		run = ++i;
 	}
 	if (buf_append(b, s + run, n - run))
 		return -1;

@@ -58,6 +58,11 @@ static void test_buf_json_escaping(void **state)
 	struct buf b = BUF_INIT;
 	buf_put_json_str(&b, "a\"b\\c\nd\x01");
 	assert_string_equal(buf_str(&b), "\"a\\\"b\\\\c\\nd\\u0001\"");
+	buf_reset(&b);
+	/* Valid UTF-8 stays as it is; invalid bytes become U+FFFD. */
+	buf_put_json_str(&b, "caf\xc3\xa9 \xff \xc3 \xed\xa0\x80 \xf0\x9f\x98\x80");
+	assert_string_equal(buf_str(&b),
+			    "\"caf\xc3\xa9 \\ufffd \\ufffd \\ufffd\\ufffd\\ufffd \xf0\x9f\x98\x80\"");
 	buf_release(&b);
 }
 
