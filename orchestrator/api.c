@@ -93,36 +93,6 @@ char *quorum_workflow_graph(const struct quorum_workflow *qw, const char *format
 	return s;
 }
 
-static void check_provider(const struct wf_model *m, char *seen, struct qdiags *d)
-{
-	if (seen[m->idx])
-		return;
-	seen[m->idx] = 1;
-	if (!provider_find(m->provider))
-		qdiags_add(d, m->line, m->col,
-			   "model '%s': provider '%s' is not available in this build yet "
-			   "(use provider: openai with its OpenAI-compatible base_url, or --sim)",
-			   m->id, m->provider);
-}
-
-/* Every model a node may call, fallbacks included, needs a wire format
- * this build speaks; say so before the first call, not at it. */
-static void check_providers(const struct workflow *wf, struct qdiags *d)
-{
-	char *seen = q_calloc(wf->nmodels + 1, 1);
-	if (!seen)
-		return;
-	for (size_t i = 0; i < wf->nnodes; i++) {
-		const struct wf_node *n = wf->nodes[i];
-		for (size_t k = 0; k < n->nmodels; k++) {
-			check_provider(n->models[k], seen, d);
-			for (size_t f = 0; f < n->models[k]->nfallback; f++)
-				check_provider(n->models[k]->fallback[f], seen, d);
-		}
-	}
-	q_free(seen);
-}
-
 static const char *sim_getenv(const char *name)
 {
 	(void)name;
@@ -150,8 +120,6 @@ static int run_precheck(const struct workflow *wf, const struct quorum_options *
 		qdiags_add(&d, 0, 0, "unknown input '%s'%s%s%s", names[i],
 			   near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
 	}
-	if (!o->sim_base_url)
-		check_providers(wf, &d);
 	for (size_t i = 0; i < wf->nnodes; i++) {
 		const struct wf_node *n = wf->nodes[i];
 		if (!node_kind_runnable(n->kind))

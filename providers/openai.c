@@ -546,38 +546,6 @@ static int oa_parser_feed(struct resp_parser *rp, const char *data, size_t len,
 	return p->added > INT_MAX ? INT_MAX : (int)p->added;
 }
 
-/* Whether a body that is not JSON looks like a JSON object that was cut
- * off: nothing at all, or an object still open (or a string still open)
- * at the end. Unbalanced garbage is malformed, not truncated. */
-static int oa_looks_cut(const char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' ||
-			 s[i] == '\t'))
-		i++;
-	if (i == n)
-		return 1;
-	if (s[i] != '{')
-		return 0;
-	long depth = 0;
-	int in_str = 0;
-	for (; i < n; i++) {
-		if (in_str) {
-			if (s[i] == '\\')
-				i++;
-			else if (s[i] == '"')
-				in_str = 0;
-		} else if (s[i] == '"') {
-			in_str = 1;
-		} else if (s[i] == '{' || s[i] == '[') {
-			depth++;
-		} else if ((s[i] == '}' || s[i] == ']') && --depth < 0) {
-			return 0;
-		}
-	}
-	return in_str || depth > 0;
-}
-
 static int oa_whole_choice(struct oa_parser *p, struct chat_result *r,
 			   const cJSON *root)
 {
@@ -610,7 +578,7 @@ static int oa_whole(struct oa_parser *p, struct chat_result *r)
 	int rc = -1;
 	struct oa_err e;
 	if (!root) {
-		if (oa_looks_cut(s, n))
+		if (wire_json_looks_cut(s, n))
 			chat_result_fail(r, ERR_TRUNCATED,
 					 "response body ended after %zu bytes, "
 					 "mid-JSON", n);
@@ -663,6 +631,20 @@ static int oa_parser_finish(struct resp_parser *rp, struct chat_result *r)
 	if (!strcmp(r->finish_reason, "content_filter"))
 		return oa_fail(p, r, ERR_CONTENT_FILTER,
 			       "the provider's content filter stopped the answer");
+	/* OpenRouter and others end a generation that failed upstream this
+	 * way, sometimes with no error object: the text is not an answer. */
+	if (!strcmp(r->finish_reason, "error"))
+		return oa_fail(p, r, ERR_SERVER,
+			       "the provider ended the answer with finish_reason "
+			       "'error'");
+	/* Checked once, at the end: a character may span two chunks. */
+	size_t ok = wire_utf8_valid(r->text.data ? r->text.data : "", r->text.len);
+	if (ok < r->text.len) {
+		p->failed = 1;
+		return chat_result_fail(r, ERR_MALFORMED,
+					"answer is not valid UTF-8 (byte 0x%02x at offset %zu)",
+					(unsigned char)r->text.data[ok], ok);
+	}
 	return 0;
 }
 

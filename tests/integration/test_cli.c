@@ -147,22 +147,6 @@ static void test_missing_key_refused_before_any_call(void **state)
 	free(err);
 }
 
-/* A provider this build does not speak yet is refused before any call */
-static void test_unavailable_provider_refused(void **state)
-{
-	struct harness *h = *state;
-	h_workflow(h, "version: 1\n"
-		      "models:\n"
-		      "  local: {provider: ollama, model: llama3.2}\n"
-		      "nodes:\n"
-		      "  ask: {kind: generate, models: [local], prompt: \"{{ query }}\"}\n");
-	char *out, *err;
-	assert_int_equal(cli(h, "run wf.yaml q", &out, &err), 2);
-	assert_non_null(strstr(err, "wf.yaml:3:3: model 'local': provider 'ollama' is not available"));
-	free(out);
-	free(err);
-}
-
 static void test_missing_input(void **state)
 {
 	struct harness *h = *state;
@@ -323,7 +307,6 @@ int main(void)
 		cmocka_unit_test(test_json_report),
 		cmocka_unit_test(test_key_never_leaks),
 		cmocka_unit_test(test_missing_key_refused_before_any_call),
-		cmocka_unit_test(test_unavailable_provider_refused),
 		cmocka_unit_test(test_missing_input),
 		cmocka_unit_test(test_validate_reports_positions),
 		cmocka_unit_test(test_validate_ok_prints_worst_case),
