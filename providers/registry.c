@@ -6,7 +6,7 @@
 
 #include "provider.h"
 
-#define PROVIDERS(X) X(openai)
+#define PROVIDERS(X) X(openai) X(anthropic) X(gemini) X(ollama)
 
 #define PROVIDER_DECLARE(name) extern const struct provider name##_provider;
 PROVIDERS(PROVIDER_DECLARE)

@@ -229,3 +229,34 @@ size_t wire_utf8_valid(const char *s, size_t n)
 		i += k;
 	return i;
 }
+
+int wire_json_looks_cut(const char *s, size_t n)
+{
+	size_t i = 0;
+	/* JSON's own blanks only. */
+	while (i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' ||
+			 s[i] == '\t'))
+		i++;
+	if (i == n)
+		return 1;
+	if (s[i] != '{')
+		return 0;
+	size_t depth = 0;
+	int in_str = 0;
+	for (; i < n; i++) {
+		if (in_str) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in_str = 0;
+		} else if (s[i] == '"') {
+			in_str = 1;
+		} else if (s[i] == '{' || s[i] == '[') {
+			depth++;
+		} else if (s[i] == '}' || s[i] == ']') {
+			if (!depth--)
+				return 0;
+		}
+	}
+	return in_str || depth > 0;
+}

@@ -67,4 +67,9 @@ size_t wire_body_cap(size_t max_text);
  * report invalid JSON, so parsers check the text they return. */
 size_t wire_utf8_valid(const char *s, size_t n);
 
+/* Whether s[0..n), which did not parse as JSON, looks like a JSON object
+ * that was cut off: nothing but blanks, or an object (or a string) still
+ * open at the end. Unbalanced garbage is malformed, not cut. */
+int wire_json_looks_cut(const char *s, size_t n);
+
 #endif
