@@ -53,8 +53,9 @@ struct quorum_options {
 	size_t ninputs;
 	const char *trace_path;             /* JSON Lines trace, or NULL */
 	FILE *progress;                     /* live progress (a terminal), or NULL */
-	/* Send every model call to this OpenAI-compatible base URL without a
-	 * key (the simulated provider); NULL: as the workflow says. */
+	/* Send every model call, in its own provider's format, to this base
+	 * URL without a key (the simulated provider, which speaks all four);
+	 * NULL: as the workflow says. */
 	const char *sim_base_url;
 	/* Set to non-zero (e.g. from a signal handler) to end the run: calls
 	 * in flight are cancelled and the report is still written. */

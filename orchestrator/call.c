@@ -338,7 +338,8 @@ static int request_build(struct call *c, struct qerr *e)
 	struct run *r = c->run;
 	const struct wf_model *m = c->model;
 	const char *sim = r->opts->sim_base_url;
-	c->prov = provider_find(sim ? "openai" : m->provider);
+	/* The simulated provider speaks all four formats on one port. */
+	c->prov = provider_find(m->provider);
 	if (!c->prov)
 		return qerr_set(e, "unknown provider '%s'", m->provider);
 	/* The key is read when the call needs it and lives only in the
@@ -594,9 +595,11 @@ void call_transfer_done(struct call *c, CURLcode code)
 					     c->retry_after[0] ? c->retry_after : NULL,
 					     &c->res);
 		} else {
+			/* A response that had begun (its 2xx status line came)
+			 * and then broke off is truncated, not a connection
+			 * failure: the server started answering. */
 			const char *msg;
-			enum err_class cls = curl_class(code, c->status_seen &&
-						c->http_status / 100 == 2, &msg);
+			enum err_class cls = curl_class(code, c->http_status / 100 == 2, &msg);
 			chat_result_fail(&c->res, cls, "%s", msg);
 		}
 	}

@@ -1,5 +1,6 @@
-/* POST .../chat/completions: parse the request, let the scenario decide,
- * prepare the whole response, then send it now or after the latency. */
+/* A chat request in any wire format: parse it (parse.c), let the scenario
+ * decide, prepare the whole response, then send it now or after the
+ * latency. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -15,16 +16,6 @@
 #define CHAT_MAX_DEPTH 64
 #define READER_BLOCK (8u << 10)
 
-/* A parsed request; strings borrowed from the cJSON tree or `tmp`. */
-struct chat {
-	const char *model;
-	int stream, include_usage;
-	struct sim_msg *msgs;
-	size_t n;
-	long prompt_tokens;
-	struct arena *tmp;
-};
-
 void req_error(struct req *r, int status, const char *message,
 	       const char *type, const char *code)
 {
@@ -35,129 +26,71 @@ void req_error(struct req *r, int status, const char *message,
 	r->send = SEND_BUFFER;
 	r->stream = 0;
 	r->cut_at = SIZE_MAX;
-	if (reply_error(&r->out, status, message, type, code))
+	if (reply_error(&r->out, r->wire, status, message, type, code))
 		r->status = 500;
 }
 
-/* The text of one message: a string, null, or a list of parts whose
- * "text" parts are joined (images and the like are ignored). */
-static int chat_content(struct chat *ch, const cJSON *c, const char **out)
-{
-	if (!c || cJSON_IsNull(c)) {
-		*out = "";
-		return 0;
-	}
-	if (cJSON_IsString(c)) {
-		*out = c->valuestring;
-		return 0;
-	}
-	if (!cJSON_IsArray(c))
-		return -1;
-	struct buf b = BUF_INIT;
-	for (const cJSON *part = c->child; part; part = part->next) {
-		const char *t = json_get_str(part, "text");
-		if (!t)
-			continue;
-		if (b.len)
-			buf_putc(&b, '\n');
-		buf_puts(&b, t);
-	}
-	if (!ch->tmp)
-		ch->tmp = arena_new();
-	*out = ch->tmp && !b.overflow ? arena_strdup(ch->tmp, buf_str(&b)) : NULL;
-	buf_release(&b);
-	return *out ? 0 : -1;
-}
+/* ---- the request log ---- */
 
-static int chat_messages(struct req *r, struct chat *ch, const cJSON *msgs)
-{
-	ch->n = (size_t)cJSON_GetArraySize(msgs);
-	ch->msgs = q_calloc(ch->n, sizeof(*ch->msgs));
-	if (!ch->msgs) {
-		req_error(r, 500, "mock: out of memory", NULL, NULL);
-		return -1;
-	}
-	size_t i = 0;
-	for (const cJSON *it = msgs->child; it; it = it->next, i++) {
-		char msg[96];
-		ch->msgs[i].role = json_get_str(it, "role");
-		if (!cJSON_IsObject(it) || !ch->msgs[i].role) {
-			snprintf(msg, sizeof(msg), "Missing required parameter: 'messages[%zu].role'.", i);
-			req_error(r, 400, msg, NULL, "missing_required_parameter");
-			return -1;
-		}
-		if (chat_content(ch, cJSON_GetObjectItemCaseSensitive(it, "content"),
-				 &ch->msgs[i].content)) {
-			snprintf(msg, sizeof(msg), "Invalid type for 'messages[%zu].content'.", i);
-			req_error(r, 400, msg, NULL, "invalid_type");
-			return -1;
-		}
-		ch->prompt_tokens += reply_tokens(ch->msgs[i].content) + 4;
-	}
-	return 0;
-}
-
-/* Reads the fields the mock needs; on a bad request prepares the 400 in r
- * and returns -1. */
-static int chat_parse(struct req *r, const cJSON *j, struct chat *ch)
-{
-	if (!cJSON_IsObject(j)) {
-		req_error(r, 400, "We could not parse the JSON body of your request. "
-			  "The OpenAI API expects a JSON payload.", NULL, NULL);
-		return -1;
-	}
-	ch->model = json_get_str(j, "model");
-	if (!ch->model || !*ch->model) {
-		req_error(r, 400, "you must provide a model parameter", NULL, NULL);
-		return -1;
-	}
-	const cJSON *stream = cJSON_GetObjectItemCaseSensitive(j, "stream");
-	if (stream && !cJSON_IsBool(stream) && !cJSON_IsNull(stream)) {
-		req_error(r, 400, "Invalid type for 'stream': expected a boolean.", NULL,
-			  "invalid_type");
-		return -1;
-	}
-	ch->stream = cJSON_IsTrue(stream);
-	const cJSON *so = json_get_obj(j, "stream_options");
-	ch->include_usage = so && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
-					    so, "include_usage"));
-	const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(j, "messages");
-	if (!cJSON_IsArray(msgs)) {
-		req_error(r, 400, "Missing required parameter: 'messages'.", NULL,
-			  "missing_required_parameter");
-		return -1;
-	}
-	if (!msgs->child) {
-		req_error(r, 400, "Invalid 'messages': empty array. Expected an array "
-			  "with minimum length 1.", NULL, "empty_array");
-		return -1;
-	}
-	return chat_messages(r, ch, msgs);
-}
-
-/* What /_mock/requests shows: never a header value, only whether an
- * Authorization header came. */
 static const char *const fault_names[] = {
 	[FAULT_STATUS] = "status", [FAULT_HANG] = "hang",
 	[FAULT_MALFORMED] = "malformed", [FAULT_CUT] = "cut", [FAULT_SLOW] = "slow",
+	[FAULT_SAFETY] = "safety",
 };
 
+/* Which credential came, never its value: the header's name, "query"
+ * for Gemini's ?key=, or NULL. */
+static const char *auth_of(struct req *r)
+{
+	static const char *const headers[] = {
+		"x-api-key", "x-goog-api-key", MHD_HTTP_HEADER_AUTHORIZATION,
+	};
+	for (size_t i = 0; i < sizeof(headers) / sizeof(*headers); i++)
+		if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, headers[i]))
+			return i == 2 ? "authorization" : headers[i];
+	if (MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "key"))
+		return "query";
+	return NULL;
+}
+
+static int log_num(struct buf *b, const char *key, double v)
+{
+	return v < 0 ? buf_printf(b, ",\"%s\":null", key)
+		     : buf_printf(b, ",\"%s\":%.15g", key, v);
+}
+
+static int log_head(struct buf *b, struct req *r, const struct chat *ch,
+		    const struct fault *f)
+{
+	const char *auth = auth_of(r);
+	int rc = buf_printf(b, "{\"format\":\"%s\",\"model\":", mock_wire_names[r->wire]);
+	rc |= ch->model ? buf_put_json_str(b, ch->model) : buf_puts(b, "null");
+	rc |= buf_printf(b, ",\"stream\":%s,\"auth\":%s,\"auth_header\":",
+			 ch->stream ? "true" : "false", auth ? "true" : "false");
+	rc |= auth ? buf_put_json_str(b, auth) : buf_puts(b, "null");
+	if (r->wire == WIRE_ANTHROPIC) {
+		rc |= buf_puts(b, ",\"anthropic_version\":");
+		rc |= ch->version ? buf_put_json_str(b, ch->version) : buf_puts(b, "null");
+	}
+	/* A hang never gets a status. */
+	rc |= buf_puts(b, ",\"status\":");
+	rc |= r->status ? buf_printf(b, "%d", r->status) : buf_puts(b, "null");
+	if (f) {
+		rc |= buf_puts(b, ",\"fault\":");
+		rc |= buf_put_json_str(b, fault_names[f->type]);
+	}
+	rc |= log_num(b, "max_tokens", ch->max_tokens);
+	rc |= log_num(b, "temperature", ch->temperature);
+	return rc;
+}
+
+/* What /_mock/requests shows: the format, the model, which credential
+ * came (never its value), the limits and every message. */
 static void chat_log(struct req *r, const struct chat *ch, const char *raw,
 		     const struct fault *f)
 {
 	struct buf b = BUF_INIT;
-	int auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-					       MHD_HTTP_HEADER_AUTHORIZATION) != NULL;
-	int rc = buf_puts(&b, "{\"model\":");
-	rc |= ch->model ? buf_put_json_str(&b, ch->model) : buf_puts(&b, "null");
-	rc |= buf_printf(&b, ",\"stream\":%s,\"auth\":%s,\"status\":",
-			 ch->stream ? "true" : "false", auth ? "true" : "false");
-	/* A hang never gets a status. */
-	rc |= r->status ? buf_printf(&b, "%d", r->status) : buf_puts(&b, "null");
-	if (f) {
-		rc |= buf_puts(&b, ",\"fault\":");
-		rc |= buf_put_json_str(&b, fault_names[f->type]);
-	}
+	int rc = log_head(&b, r, ch, f);
 	if (raw) {
 		rc |= buf_puts(&b, ",\"raw\":");
 		rc |= buf_put_json_strn(&b, raw, strnlen(raw, MOCK_LOG_TEXT_MAX));
@@ -181,23 +114,78 @@ static void chat_log(struct req *r, const struct chat *ch, const char *raw,
 	mock_log_add(r->m, model, b.data);
 }
 
-/* A stream is cut after the last content piece that keeps the text within
- * `after` bytes, never before the role event nor after the last piece. */
+/* ---- preparing the answer ---- */
+
+/* A stream is cut after the last piece that keeps the text within `after`
+ * bytes (< 0: half the text): never inside the prelude, never at or after
+ * the event that ends the answer. */
 static size_t stream_cut(const struct sse_events *ev, long after, size_t text_len)
 {
-	size_t lim = after < 0 ? text_len / 2 : (size_t)after;
-	size_t cut = ev->n ? ev->end[0] : 0;
-	for (size_t i = 1; i < ev->n && ev->piece[i]; i++)
-		if (ev->text_end[i] <= lim)
-			cut = ev->end[i];
+	size_t lim = after < 0 ? text_len / 2 : (size_t)after, i = 0;
+	while (i < ev->n && ev->kind[i] == EV_META)
+		i++;
+	if (i == ev->n) /* no text at all: only the first event */
+		return ev->n ? ev->end[0] : 0;
+	size_t cut = i ? ev->end[i - 1] : 0;
+	for (; i < ev->n && ev->kind[i] == EV_PIECE && ev->text_end[i] <= lim; i++)
+		cut = ev->end[i];
 	return cut;
+}
+
+/* A status fault with after_chars on a stream: the pieces up to it, then
+ * the format's error event, then the end. */
+static int stream_fail(struct req *r, const struct reply *rp,
+		       const struct fault *f)
+{
+	size_t cut = stream_cut(&r->ev, f->after_chars, strlen(rp->text));
+	while (r->ev.n && r->ev.end[r->ev.n - 1] > cut)
+		r->ev.n--;
+	size_t text = r->ev.n ? r->ev.text_end[r->ev.n - 1] : 0;
+	r->out.len = cut;
+	if (reply_stream_error(&r->out, rp, f->status, f->message, f->etype, f->code))
+		return -1;
+	return reply_event(&r->ev, &r->out, text, EV_META);
+}
+
+static const char *stream_ctype(const struct chat *ch)
+{
+	if (ch->wire == WIRE_OLLAMA)
+		return "application/x-ndjson";
+	return ch->gemini_array ? "application/json" : "text/event-stream";
+}
+
+static int chat_prepare_stream(struct req *r, const struct chat *ch,
+			       const struct model_state *ms, const struct plan *p,
+			       const struct reply *rp)
+{
+	const struct fault *f = p->fault;
+	r->ctype = stream_ctype(ch);
+	r->send = SEND_READER;
+	r->stream = 1;
+	if (reply_stream(&r->out, &r->ev, rp, ms->cfg->chunk_chars,
+			 p->kind == PLAN_MALFORMED))
+		return -1;
+	if (p->kind == PLAN_CUT)
+		r->cut_at = stream_cut(&r->ev, f->after_chars, strlen(rp->text));
+	if (p->kind == PLAN_ERROR)
+		return stream_fail(r, rp, f);
+	return 0;
+}
+
+static void reply_id(const struct chat *ch, struct mock *m, char *id, size_t n)
+{
+	static const char *const prefix[] = {
+		[WIRE_OPENAI] = "chatcmpl-mock-", [WIRE_ANTHROPIC] = "msg_mock_",
+		[WIRE_GEMINI] = "mock-", [WIRE_OLLAMA] = "ollama-mock-",
+	};
+	snprintf(id, n, "%s%ld", prefix[ch->wire], atomic_fetch_add(&m->ids, 1) + 1);
 }
 
 static int chat_prepare(struct req *r, const struct chat *ch,
 			const struct model_state *ms, const struct plan *p)
 {
 	const struct fault *f = p->fault;
-	if (p->kind == PLAN_ERROR) {
+	if (p->kind == PLAN_ERROR && !(ch->stream && f->after_chars >= 0 && p->text)) {
 		req_error(r, f->status, f->message, f->etype, f->code);
 		r->retry_after = f->retry_after;
 		return 0;
@@ -205,27 +193,23 @@ static int chat_prepare(struct req *r, const struct chat *ch,
 	if (p->kind == PLAN_HANG)
 		return 0;
 	char id[48];
-	snprintf(id, sizeof(id), "chatcmpl-mock-%ld",
-		 atomic_fetch_add(&r->m->ids, 1) + 1);
+	reply_id(ch, r->m, id, sizeof(id));
+	const char *text = p->text ? p->text : "";
 	struct reply rp = {
-		.id = id, .model = ch->model, .created = (long)time(NULL),
-		.text = p->text, .prompt_tokens = ch->prompt_tokens,
-		.completion_tokens = reply_tokens(p->text),
+		.wire = ch->wire, .id = id, .model = ch->model,
+		.created_ns = clock_wall_us() * 1000, .latency_ms = p->latency_ms,
+		.text = text, .prompt_tokens = ch->prompt_tokens,
+		.completion_tokens = reply_tokens(text),
 		.usage = ms->cfg->usage, .include_usage = ch->include_usage,
+		.gemini_array = ch->gemini_array,
+		.end = p->kind != PLAN_SAFETY ? END_STOP
+		       : f->block_prompt      ? END_BLOCK_PROMPT
+					      : END_FILTER,
 	};
 	r->status = 200;
 	r->chunk_delay_ms = p->chunk_delay_ms;
-	if (ch->stream) {
-		r->ctype = "text/event-stream";
-		r->send = SEND_READER;
-		r->stream = 1;
-		if (reply_stream(&r->out, &r->ev, &rp, ms->cfg->chunk_chars,
-				 p->kind == PLAN_MALFORMED))
-			return -1;
-		if (p->kind == PLAN_CUT)
-			r->cut_at = stream_cut(&r->ev, f->after_chars, strlen(p->text));
-		return 0;
-	}
+	if (ch->stream)
+		return chat_prepare_stream(r, ch, ms, p, &rp);
 	r->ctype = "application/json";
 	int rc = p->kind == PLAN_MALFORMED ? reply_malformed(&r->out, &rp)
 					   : reply_completion(&r->out, &rp);
@@ -272,16 +256,36 @@ static enum MHD_Result chat_model(struct req *r, const struct chat *ch,
 	return chat_wait(r, p.latency_ms);
 }
 
+/* A model the scenario does not know: each format's 404. */
 static enum MHD_Result chat_unknown(struct req *r, const struct chat *ch,
 				    struct model_state *ms)
 {
-	char msg[512];
+	char msg[640];
+	const char *type = NULL, *code = NULL;
 	if (ms)
 		atomic_fetch_add(&ms->requests, 1);
-	snprintf(msg, sizeof(msg),
-		 "The model `%.400s` does not exist or you do not have access to it.",
-		 ch->model);
-	req_error(r, 404, msg, "invalid_request_error", "model_not_found");
+	switch (ch->wire) {
+	case WIRE_OPENAI:
+		snprintf(msg, sizeof(msg), "The model `%.400s` does not exist or you "
+			 "do not have access to it.", ch->model);
+		type = "invalid_request_error";
+		code = "model_not_found";
+		break;
+	case WIRE_ANTHROPIC:
+		snprintf(msg, sizeof(msg), "model: %.400s", ch->model);
+		break;
+	case WIRE_GEMINI:
+		snprintf(msg, sizeof(msg), "models/%.400s is not found for API version "
+			 "v1beta, or is not supported for generateContent. Call "
+			 "ListModels to see the list of available models and their "
+			 "supported methods.", ch->model);
+		break;
+	case WIRE_OLLAMA:
+		snprintf(msg, sizeof(msg), "model '%.400s' not found, try pulling it first",
+			 ch->model);
+		break;
+	}
+	req_error(r, 404, msg, type, code);
 	chat_log(r, ch, NULL, NULL);
 	return req_respond(r);
 }
@@ -336,7 +340,7 @@ static ssize_t req_read(void *cls, uint64_t pos, char *buf, size_t max)
 			      : MHD_CONTENT_READER_END_OF_STREAM;
 	}
 	if (r->chunk_delay_ms > 0 && r->next_ev < r->ev.n) {
-		if (r->ev.piece[r->next_ev] && clock_ms() < r->next_due_ms) {
+		if (r->ev.kind[r->next_ev] != EV_META && clock_ms() < r->next_due_ms) {
 			if (!mock_timer_park(r->m->timer, &r->park, r->next_due_ms))
 				return 0;
 			if (atomic_load(&r->m->stopping))
@@ -349,7 +353,7 @@ static ssize_t req_read(void *cls, uint64_t pos, char *buf, size_t max)
 	memcpy(buf, r->out.data + r->sent, n);
 	r->sent += n;
 	for (; r->next_ev < r->ev.n && r->ev.end[r->next_ev] <= r->sent; r->next_ev++)
-		if (r->ev.piece[r->next_ev])
+		if (r->ev.kind[r->next_ev] != EV_META)
 			r->next_due_ms = clock_ms() + r->chunk_delay_ms;
 	return (ssize_t)n;
 }

@@ -92,6 +92,7 @@ void req_unref(void *p)
 	buf_release(&r->body);
 	buf_release(&r->out);
 	sse_events_release(&r->ev);
+	q_free(r->url_model);
 	q_free(r);
 }
 
@@ -103,21 +104,57 @@ void req_ending(struct req *r)
 	}
 }
 
-static enum route route_of(const char *url)
+static int ends_with(const char *s, const char *tail)
 {
-	size_t n = strlen(url);
-	static const char chat[] = "/chat/completions";
-	if (n >= sizeof(chat) - 1 && !strcmp(url + n - (sizeof(chat) - 1), chat))
-		return ROUTE_CHAT;
-	if (!strcmp(url, "/_mock/stats"))
-		return ROUTE_STATS;
-	if (!strcmp(url, "/_mock/reset"))
-		return ROUTE_RESET;
-	if (!strcmp(url, "/_mock/requests"))
-		return ROUTE_REQUESTS;
-	if (!strcmp(url, "/v1/models") || !strcmp(url, "/models"))
-		return ROUTE_MODELS;
-	return ROUTE_OTHER;
+	size_t n = strlen(s), t = strlen(tail);
+	return n >= t && !strcmp(s + n - t, tail);
+}
+
+/* Gemini names the model and the method in the path (MHD has decoded it
+ * already): .../models/{model}:generateContent or :streamGenerateContent.
+ * A model name may hold '/' or ':'; the method follows the last ':'. */
+static int route_gemini(struct req *r, const char *url)
+{
+	const char *m = strstr(url, "/models/"), *colon = strrchr(url, ':');
+	if (!m || !colon || colon <= m + 8)
+		return 0;
+	if (strcmp(colon + 1, "generateContent") &&
+	    strcmp(colon + 1, "streamGenerateContent"))
+		return 0;
+	r->url_stream = colon[1] == 's';
+	size_t n = (size_t)(colon - (m + 8));
+	r->url_model = q_malloc(n + 1);
+	if (r->url_model) {
+		memcpy(r->url_model, m + 8, n);
+		r->url_model[n] = '\0';
+	}
+	return 1;
+}
+
+/* The chat routes match on the end of the path, so any base URL works. */
+static void req_route(struct req *r, const char *url)
+{
+	r->route = ROUTE_CHAT;
+	if (ends_with(url, "/chat/completions"))
+		r->wire = WIRE_OPENAI;
+	else if (ends_with(url, "/messages"))
+		r->wire = WIRE_ANTHROPIC;
+	else if (ends_with(url, "/api/chat"))
+		r->wire = WIRE_OLLAMA;
+	else if (route_gemini(r, url))
+		r->wire = WIRE_GEMINI;
+	else if (!strcmp(url, "/_mock/stats"))
+		r->route = ROUTE_STATS;
+	else if (!strcmp(url, "/_mock/reset"))
+		r->route = ROUTE_RESET;
+	else if (!strcmp(url, "/_mock/requests"))
+		r->route = ROUTE_REQUESTS;
+	else if (!strcmp(url, "/v1/models") || !strcmp(url, "/models"))
+		r->route = ROUTE_MODELS;
+	else if (ends_with(url, "/api/tags"))
+		r->route = ROUTE_TAGS;
+	else
+		r->route = ROUTE_OTHER;
 }
 
 static void mock_count_in(struct mock *m)
@@ -140,7 +177,7 @@ static struct req *req_new(struct mock *m, struct MHD_Connection *c,
 	atomic_init(&r->refs, 1);
 	atomic_init(&r->park.gone, 0);
 	r->park.conn = c;
-	r->route = route_of(url);
+	req_route(r, url);
 	r->retry_after = -1;
 	r->cut_at = SIZE_MAX;
 	r->ctype = "application/json";
@@ -209,6 +246,28 @@ static enum MHD_Result mock_models_json(struct req *r)
 	return req_json(r, &b, rc);
 }
 
+/* Ollama's GET /api/tags: the models it has pulled. */
+static enum MHD_Result mock_tags_json(struct req *r)
+{
+	const struct scenario *sc = &r->m->sc;
+	struct buf b = BUF_INIT;
+	int rc = buf_puts(&b, "{\"models\":[");
+	const char *sep = "";
+	for (size_t i = 0; i < sc->n_models; i++) {
+		if (sc->fallback == &sc->models[i])
+			continue;
+		rc |= buf_printf(&b, "%s{\"name\":", sep);
+		rc |= buf_put_json_str(&b, sc->models[i].name);
+		rc |= buf_puts(&b, ",\"model\":");
+		rc |= buf_put_json_str(&b, sc->models[i].name);
+		rc |= buf_puts(&b, ",\"modified_at\":\"2024-01-01T00:00:00Z\",\"size\":0,"
+				   "\"digest\":\"\",\"details\":{}}");
+		sep = ",";
+	}
+	rc |= buf_puts(&b, "]}");
+	return req_json(r, &b, rc);
+}
+
 static enum MHD_Result mock_route(struct req *r, const char *method,
 				  const char *url)
 {
@@ -239,6 +298,10 @@ static enum MHD_Result mock_route(struct req *r, const char *method,
 	case ROUTE_MODELS:
 		if (get)
 			return mock_models_json(r);
+		break;
+	case ROUTE_TAGS:
+		if (get)
+			return mock_tags_json(r);
 		break;
 	case ROUTE_OTHER: {
 		char msg[300];

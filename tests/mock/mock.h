@@ -4,11 +4,12 @@
 
 #include "../../common/qerr.h"
 
-/* The mock provider server: speaks the OpenAI chat completions API
- * (stream and not) on loopback, scripted per model by a scenario (YAML or
- * JSON): fixed answers or a question bank with an accuracy, latency, and
- * faults. Counts requests and the peak number in flight. Runs its own
- * threads; the functions below may be called from any thread. */
+/* The mock provider server: speaks the OpenAI, Anthropic, Gemini and
+ * Ollama chat APIs (stream and not) on one loopback port, scripted per
+ * model by a scenario (YAML or JSON): fixed answers or a question bank
+ * with an accuracy, latency, and faults. Counts requests and the peak
+ * number in flight. Runs its own threads; the functions below may be
+ * called from any thread. See README.md for the wire details. */
 struct mock;
 
 struct mock_stats {

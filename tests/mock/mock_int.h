@@ -5,8 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
 #include <microhttpd.h>
 
+#include "../../common/arena.h"
 #include "../../common/buf.h"
 #include "mock.h"
 #include "reply.h"
@@ -15,7 +17,7 @@
 #include "timer.h"
 
 /* The mock server's insides, shared by mock.c (the server, its own
- * endpoints) and chat.c (chat completions). */
+ * endpoints), parse.c (request bodies) and chat.c (answering them). */
 
 #define MOCK_BODY_MAX (16u << 20)     /* request bodies past it get 413 */
 #define MOCK_LOG_MAX 1000             /* requests kept for /_mock/requests */
@@ -49,7 +51,8 @@ struct mock {
 };
 
 enum route {
-	ROUTE_CHAT,
+	ROUTE_CHAT,   /* a chat request in any wire format */
+	ROUTE_TAGS,   /* Ollama's model list */
 	ROUTE_STATS,
 	ROUTE_RESET,
 	ROUTE_REQUESTS,
@@ -75,6 +78,9 @@ struct req {
 	struct MHD_Connection *conn;
 	atomic_int refs;
 	enum route route;
+	enum mock_wire wire;
+	char *url_model;    /* Gemini: the model named in the URL */
+	int url_stream;     /* Gemini: :streamGenerateContent */
 	enum req_state state;
 	int counted;     /* a chat request: in the stats */
 	int too_large;
@@ -94,12 +100,31 @@ struct req {
 	struct mock_park park;
 };
 
-/* Handles a complete chat completions request: parse, plan, then answer
+/* A parsed chat request; strings borrowed from the cJSON tree, the
+ * request or `tmp`. A top-level system prompt is the message "system". */
+struct chat {
+	enum mock_wire wire;
+	const char *model;
+	int stream, include_usage;
+	int gemini_array;          /* streamGenerateContent without alt=sse */
+	struct sim_msg *msgs;      /* q_free */
+	size_t n;
+	long prompt_tokens;        /* the sum of tokens + 4 per message */
+	double max_tokens, temperature; /* < 0: not sent */
+	const char *version;       /* the anthropic-version header */
+	struct arena *tmp;         /* arena_free */
+};
+
+/* Reads the fields the mock needs from r's body j in r's wire format; on
+ * a bad request prepares the format's 400 in r and returns -1. */
+int chat_parse(struct req *r, const cJSON *j, struct chat *ch);
+
+/* Handles a complete chat request in any format: parse, plan, then answer
  * now or park until the latency passes. Returns MHD_YES or MHD_NO. */
 enum MHD_Result chat_dispatch(struct req *r);
 /* Queues the response prepared in r. */
 enum MHD_Result req_respond(struct req *r);
-/* Prepares an OpenAI-style error response in r. */
+/* Prepares an error response in r's wire format. */
 void req_error(struct req *r, int status, const char *message,
 	       const char *type, const char *code);
 /* Marks r's response as wholly handed to MHD (once). */

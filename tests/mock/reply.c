@@ -1,8 +1,14 @@
+/* The OpenAI chat completions format, and what every format shares. */
 #include "reply.h"
 
 #include <string.h>
 
 #include "../../common/alloc.h"
+
+const char *const mock_wire_names[] = {
+	[WIRE_OPENAI] = "openai", [WIRE_ANTHROPIC] = "anthropic",
+	[WIRE_GEMINI] = "gemini", [WIRE_OLLAMA] = "ollama",
+};
 
 long reply_tokens(const char *s)
 {
@@ -22,20 +28,26 @@ static int put_head(struct buf *b, const struct reply *r, const char *object)
 {
 	int rc = buf_puts(b, "{\"id\":");
 	rc |= buf_put_json_str(b, r->id);
-	rc |= buf_printf(b, ",\"object\":\"%s\",\"created\":%ld,\"model\":", object,
-			 r->created);
+	rc |= buf_printf(b, ",\"object\":\"%s\",\"created\":%lld,\"model\":", object,
+			 (long long)(r->created_ns / 1000000000));
 	rc |= buf_put_json_str(b, r->model);
 	return rc;
 }
 
-int reply_completion(struct buf *b, const struct reply *r)
+/* A content filter leaves no text: content null, finish content_filter. */
+static const char *finish_of(const struct reply *r)
+{
+	return r->end == END_STOP ? "\"stop\"" : "\"content_filter\"";
+}
+
+static int openai_completion(struct buf *b, const struct reply *r)
 {
 	int rc = put_head(b, r, "chat.completion");
 	rc |= buf_puts(b, ",\"choices\":[{\"index\":0,\"message\":"
 			  "{\"role\":\"assistant\",\"content\":");
-	rc |= buf_put_json_str(b, r->text);
-	rc |= buf_puts(b, ",\"refusal\":null},\"logprobs\":null,"
-			  "\"finish_reason\":\"stop\"}]");
+	rc |= r->end == END_STOP ? buf_put_json_str(b, r->text) : buf_puts(b, "null");
+	rc |= buf_printf(b, ",\"refusal\":null},\"logprobs\":null,"
+			    "\"finish_reason\":%s}]", finish_of(r));
 	if (r->usage) {
 		rc |= buf_puts(b, ",\"usage\":");
 		rc |= put_usage(b, r);
@@ -44,16 +56,36 @@ int reply_completion(struct buf *b, const struct reply *r)
 	return rc ? -1 : 0;
 }
 
+int reply_completion(struct buf *b, const struct reply *r)
+{
+	switch (r->wire) {
+	case WIRE_ANTHROPIC:
+		return reply_anthropic(b, r);
+	case WIRE_GEMINI:
+		return reply_gemini(b, r);
+	case WIRE_OLLAMA:
+		return reply_ollama(b, r);
+	case WIRE_OPENAI:
+		break;
+	}
+	return openai_completion(b, r);
+}
+
+/* The first half of the real body, then a marker: JSON that never ends,
+ * whatever the format. */
 int reply_malformed(struct buf *b, const struct reply *r)
 {
-	int rc = put_head(b, r, "chat.completion");
-	rc |= buf_puts(b, ",\"choices\":[{\"index\":0,\"message\":"
-			  "{\"role\":\"assistant\",\"content\":\"");
+	struct buf whole = BUF_INIT;
+	int rc = reply_completion(&whole, r);
+	if (!rc)
+		rc = buf_append(b, whole.data, whole.len / 2);
+	buf_release(&whole);
 	rc |= buf_puts(b, "<<mock: malformed body>>");
 	return rc ? -1 : 0;
 }
 
-static int ev_push(struct sse_events *ev, size_t end, size_t text_end, int piece)
+int reply_event(struct sse_events *ev, const struct buf *b, size_t text_end,
+		enum ev_kind kind)
 {
 	if (ev->n == ev->cap) {
 		size_t cap = ev->cap ? ev->cap * 2 : 16;
@@ -65,15 +97,15 @@ static int ev_push(struct sse_events *ev, size_t end, size_t text_end, int piece
 		if (!t)
 			return -1;
 		ev->text_end = t;
-		unsigned char *p = q_realloc(ev->piece, cap);
-		if (!p)
+		unsigned char *k = q_realloc(ev->kind, cap);
+		if (!k)
 			return -1;
-		ev->piece = p;
+		ev->kind = k;
 		ev->cap = cap;
 	}
-	ev->end[ev->n] = end;
+	ev->end[ev->n] = b->len;
 	ev->text_end[ev->n] = text_end;
-	ev->piece[ev->n] = (unsigned char)piece;
+	ev->kind[ev->n] = (unsigned char)kind;
 	ev->n++;
 	return 0;
 }
@@ -82,7 +114,7 @@ void sse_events_release(struct sse_events *ev)
 {
 	q_free(ev->end);
 	q_free(ev->text_end);
-	q_free(ev->piece);
+	q_free(ev->kind);
 	memset(ev, 0, sizeof(*ev));
 }
 
@@ -101,10 +133,11 @@ static int put_chunk(struct buf *b, const struct reply *r, const char *delta,
 	return rc;
 }
 
-/* Bytes of the next n UTF-8 characters of s. */
-static size_t utf8_span(const char *s, size_t n)
+size_t reply_span(const char *s, size_t n)
 {
 	size_t i = 0;
+	if (!n)
+		n = 1;
 	while (s[i] && n) {
 		i++;
 		while (((unsigned char)s[i] & 0xC0) == 0x80)
@@ -121,35 +154,37 @@ static int put_pieces(struct buf *b, struct sse_events *ev,
 	int rc = 0;
 	size_t off = 0, len = strlen(r->text);
 	while (!rc && off < len) {
-		size_t n = utf8_span(r->text + off, chunk_chars ? chunk_chars : 1);
+		size_t n = reply_span(r->text + off, chunk_chars);
 		buf_reset(&delta);
 		rc |= buf_puts(&delta, "{\"content\":");
 		rc |= buf_put_json_strn(&delta, r->text + off, n);
 		rc |= buf_putc(&delta, '}');
 		off += n;
 		rc |= put_chunk(b, r, buf_str(&delta), "null");
-		rc |= ev_push(ev, b->len, off, 1);
+		rc |= reply_event(ev, b, off, EV_PIECE);
 	}
 	buf_release(&delta);
 	return rc;
 }
 
-int reply_stream(struct buf *b, struct sse_events *ev, const struct reply *r,
-		 size_t chunk_chars, int malformed)
+static int openai_stream(struct buf *b, struct sse_events *ev,
+			 const struct reply *r, size_t chunk_chars, int malformed)
 {
+	size_t len = r->end == END_STOP && !malformed ? strlen(r->text) : 0;
 	int rc = put_chunk(b, r, "{\"role\":\"assistant\",\"content\":\"\"}", "null");
-	rc |= ev_push(ev, b->len, 0, 0);
+	rc |= reply_event(ev, b, 0, EV_META);
 	if (malformed) {
 		rc |= buf_puts(b, "data: {\"id\":");
 		rc |= buf_put_json_str(b, r->id);
 		rc |= buf_puts(b, ",\"object\":\"chat.completion.chunk\",\"choices\":"
 				  "[{\"index\":0,\"delta\":{\"content\": <<mock: "
 				  "malformed chunk\n\n");
-		rc |= ev_push(ev, b->len, 0, 1);
+		rc |= reply_event(ev, b, 0, EV_PIECE);
 	} else {
-		rc |= put_pieces(b, ev, r, chunk_chars);
-		rc |= put_chunk(b, r, "{}", "\"stop\"");
-		rc |= ev_push(ev, b->len, strlen(r->text), 0);
+		if (r->end == END_STOP)
+			rc |= put_pieces(b, ev, r, chunk_chars);
+		rc |= put_chunk(b, r, "{}", finish_of(r));
+		rc |= reply_event(ev, b, len, EV_META);
 	}
 	if (!malformed && r->usage && r->include_usage) {
 		rc |= buf_puts(b, "data: ");
@@ -157,11 +192,27 @@ int reply_stream(struct buf *b, struct sse_events *ev, const struct reply *r,
 		rc |= buf_puts(b, ",\"choices\":[],\"usage\":");
 		rc |= put_usage(b, r);
 		rc |= buf_puts(b, "}\n\n");
-		rc |= ev_push(ev, b->len, strlen(r->text), 0);
+		rc |= reply_event(ev, b, len, EV_META);
 	}
 	rc |= buf_puts(b, "data: [DONE]\n\n");
-	rc |= ev_push(ev, b->len, malformed ? 0 : strlen(r->text), 0);
+	rc |= reply_event(ev, b, len, EV_META);
 	return rc ? -1 : 0;
+}
+
+int reply_stream(struct buf *b, struct sse_events *ev, const struct reply *r,
+		 size_t chunk_chars, int malformed)
+{
+	switch (r->wire) {
+	case WIRE_ANTHROPIC:
+		return reply_anthropic_stream(b, ev, r, chunk_chars, malformed);
+	case WIRE_GEMINI:
+		return reply_gemini_stream(b, ev, r, chunk_chars, malformed);
+	case WIRE_OLLAMA:
+		return reply_ollama_stream(b, ev, r, chunk_chars, malformed);
+	case WIRE_OPENAI:
+		break;
+	}
+	return openai_stream(b, ev, r, chunk_chars, malformed);
 }
 
 struct error_default {
@@ -186,8 +237,8 @@ static const struct error_default error_defaults[] = {
 	{504, "Gateway timeout.", "timeout", NULL},
 };
 
-int reply_error(struct buf *b, int status, const char *message,
-		const char *type, const char *code)
+static int openai_error(struct buf *b, int status, const char *message,
+			const char *type, const char *code)
 {
 	struct error_default d = {status, "error", status >= 500 ? "server_error"
 								  : "invalid_request_error",
@@ -205,5 +256,52 @@ int reply_error(struct buf *b, int status, const char *message,
 	else
 		rc |= buf_puts(b, "null");
 	rc |= buf_puts(b, "}}");
+	return rc ? -1 : 0;
+}
+
+int reply_error(struct buf *b, enum mock_wire wire, int status,
+		const char *message, const char *type, const char *code)
+{
+	switch (wire) {
+	case WIRE_ANTHROPIC:
+		return reply_anthropic_error(b, status, message, type);
+	case WIRE_GEMINI:
+		return reply_gemini_error(b, status, message, type, 0);
+	case WIRE_OLLAMA:
+		return reply_ollama_error(b, status, message);
+	case WIRE_OPENAI:
+		break;
+	}
+	return openai_error(b, status, message, type, code);
+}
+
+int reply_stream_error(struct buf *b, const struct reply *r, int status,
+		       const char *message, const char *type, const char *code)
+{
+	int rc = 0;
+	switch (r->wire) {
+	case WIRE_OPENAI:
+		rc |= buf_puts(b, "data: ");
+		rc |= openai_error(b, status, message, type, code);
+		rc |= buf_puts(b, "\n\n");
+		break;
+	case WIRE_ANTHROPIC:
+		rc |= buf_puts(b, "event: error\ndata: ");
+		rc |= reply_anthropic_error(b, status, message, type);
+		rc |= buf_puts(b, "\n\n");
+		break;
+	case WIRE_GEMINI:
+		if (r->gemini_array)
+			rc |= buf_puts(b, b->len ? ",\r\n" : "[");
+		else
+			rc |= buf_puts(b, "data: ");
+		rc |= reply_gemini_error(b, status, message, type, 1);
+		rc |= buf_puts(b, r->gemini_array ? "]" : "\r\n\r\n");
+		break;
+	case WIRE_OLLAMA:
+		rc |= reply_ollama_error(b, status, message);
+		rc |= buf_putc(b, '\n');
+		break;
+	}
 	return rc ? -1 : 0;
 }

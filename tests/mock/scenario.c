@@ -133,10 +133,11 @@ static int sl_strlist(struct sload *L, const char *path, const cJSON *v,
 static const char *const fault_keys[] = {
 	"type", "status", "retry_after", "first", "every", "after", "rate",
 	"message", "error_type", "code", "latency", "chunk_delay", "after_chars",
+	"block",
 };
 
 static const char *const fault_types[] = {
-	"status", "hang", "malformed", "cut", "slow",
+	"status", "hang", "malformed", "cut", "slow", "safety",
 };
 
 static int sl_fault_type(struct sload *L, const char *path, const cJSON *v,
@@ -144,7 +145,8 @@ static int sl_fault_type(struct sload *L, const char *path, const cJSON *v,
 {
 	size_t n = sizeof(fault_types) / sizeof(*fault_types);
 	if (!cJSON_IsString(v))
-		return sl_fail(L, path, "fault needs a 'type' (status, hang, malformed, cut or slow)");
+		return sl_fail(L, path, "fault needs a 'type' (status, hang, malformed, "
+				   "cut, slow or safety)");
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(v->valuestring, fault_types[i])) {
 			*out = (enum fault_type)i;
@@ -192,6 +194,13 @@ static int sl_fault_key(struct sload *L, const char *path, const cJSON *it,
 		return sl_duration(L, path, it, &f->latency_ms);
 	if (!strcmp(k, "chunk_delay"))
 		return sl_duration(L, path, it, &f->chunk_delay_ms);
+	if (!strcmp(k, "block")) {
+		if (!cJSON_IsString(it) || (strcmp(it->valuestring, "prompt") &&
+					    strcmp(it->valuestring, "answer")))
+			return sl_fail(L, path, "expected 'prompt' or 'answer'");
+		f->block_prompt = !strcmp(it->valuestring, "prompt");
+		return 0;
+	}
 	return sl_long(L, path, it, 0, 1000000000L, &f->after_chars);
 }
 

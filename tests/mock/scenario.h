@@ -15,12 +15,14 @@ enum fault_type {
 	FAULT_MALFORMED, /* 200 with a body (or chunk) that is not JSON */
 	FAULT_CUT,       /* the body or stream stops midway: connection closed */
 	FAULT_SLOW,      /* a normal answer with other latency / chunk delay */
+	FAULT_SAFETY,    /* 200, no text: a content filter (Gemini: SAFETY) */
 };
 
 /* A fault applies to a request when all its set conditions hold. `first`,
  * `every` and `after` count the model's requests from 1. */
 struct fault {
 	enum fault_type type;
+	int block_prompt;    /* safety: the prompt is blocked, not the answer */
 	long first;          /* 0: unset */
 	long every;          /* 0: unset */
 	long after;          /* 0: unset; only requests after the Nth */
@@ -30,7 +32,8 @@ struct fault {
 	const char *message, *etype, *code; /* NULL: chosen from the status */
 	int64_t latency_ms;  /* < 0: the model's (status faults: 0) */
 	int64_t chunk_delay_ms; /* < 0: the model's */
-	long after_chars;    /* cut: < 0 cuts at half */
+	long after_chars;    /* cut: < 0 cuts at half; status: >= 0 sends
+			      * a stream's pieces up to it, then an error event */
 };
 
 struct model_cfg {

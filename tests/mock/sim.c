@@ -355,10 +355,13 @@ int sim_plan(const struct scenario *sc, struct model_state *ms,
 	static const enum plan_kind kinds[] = {
 		[FAULT_STATUS] = PLAN_ERROR, [FAULT_HANG] = PLAN_HANG,
 		[FAULT_MALFORMED] = PLAN_MALFORMED, [FAULT_CUT] = PLAN_CUT,
-		[FAULT_SLOW] = PLAN_ANSWER,
+		[FAULT_SLOW] = PLAN_ANSWER, [FAULT_SAFETY] = PLAN_SAFETY,
 	};
 	p->kind = p->fault ? kinds[p->fault->type] : PLAN_ANSWER;
-	if (p->kind == PLAN_ERROR || p->kind == PLAN_HANG)
+	/* A status fault with after_chars fails a stream midway: it needs
+	 * the text it would have sent. */
+	if (p->kind == PLAN_HANG || p->kind == PLAN_SAFETY ||
+	    (p->kind == PLAN_ERROR && p->fault->after_chars < 0))
 		return 0;
 	struct buf out = BUF_INIT;
 	if (plan_text(sc, ms, msgs, n, &out) || !out.data) {

@@ -58,6 +58,7 @@ enum plan_kind {
 	PLAN_HANG,
 	PLAN_MALFORMED,
 	PLAN_CUT,
+	PLAN_SAFETY, /* 200 with no text: a content filter */
 };
 
 struct plan {
@@ -66,7 +67,9 @@ struct plan {
 	long index;                /* the model's request number, from 1 */
 	int64_t latency_ms;        /* before the first byte; < 0 never */
 	int64_t chunk_delay_ms;    /* between stream pieces */
-	char *text;                /* the answer, NULL for errors and hangs */
+	char *text;                /* the answer; NULL for hangs, safety
+				    * blocks and errors (but those with
+				    * after_chars, which fail a stream midway) */
 };
 
 /* Decides what to do with the request `msgs` to model `ms` and counts it.

@@ -1,6 +1,6 @@
 /* The mock provider server over real HTTP on a free loopback port: the
  * OpenAI wire format, faults, latency without blocked threads, counters,
- * and the scenario loader's errors. */
+ * and the scenario loader's errors. The other formats: test_wire.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +18,7 @@
 #include "../../common/buf.h"
 #include "../../common/clock.h"
 #include "mock.h"
+#include "test_http.h"
 
 static const char scenario[] =
 	"seed: 1\n"
@@ -47,66 +48,6 @@ static const char scenario[] =
 	"    a: Canberra is the capital of Australia.\n"
 	"    short: Canberra\n"
 	"    wrong: [Sydney, Melbourne]\n";
-
-struct resp {
-	CURLcode rc;
-	long status;
-	struct buf body, headers;
-	int64_t ms;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-	buf_append(ud, p, size * n);
-	return size * n;
-}
-
-static void resp_release(struct resp *r)
-{
-	buf_release(&r->body);
-	buf_release(&r->headers);
-}
-
-static CURL *easy_new(int port, const char *path, const char *body,
-		      long timeout_ms, struct resp *r, struct curl_slist *hdrs)
-{
-	char url[128];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-	memset(r, 0, sizeof(*r));
-	CURL *c = curl_easy_init();
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-	curl_easy_setopt(c, CURLOPT_PRIVATE, r);
-	if (hdrs)
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	if (timeout_ms)
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	}
-	return c;
-}
-
-static void easy_done(CURL *c, struct resp *r, CURLcode rc, int64_t t0)
-{
-	r->rc = rc;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	r->ms = clock_ms() - t0;
-	curl_easy_cleanup(c);
-}
-
-static void http(int port, const char *path, const char *body, long timeout_ms,
-		 struct resp *r)
-{
-	int64_t t0 = clock_ms();
-	CURL *c = easy_new(port, path, body, timeout_ms, r, NULL);
-	easy_done(c, r, curl_easy_perform(c), t0);
-}
 
 /* A chat request body for model with one user message. */
 static char *chat_body(const char *model, const char *question, int stream,
@@ -915,6 +856,7 @@ int main(void)
 		cmocka_unit_test(test_sim_scenario),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rc |= test_wire_run();
 	curl_global_cleanup();
 	return rc;
 }
