@@ -162,6 +162,23 @@ void node_set_candidates(struct node_state *ns, const char **texts,
 	ns->has_cand = 1;
 }
 
+const char *node_question(struct run *r, struct node_state *ns, const char **err)
+{
+	if (!ns->node->prompt)
+		return r->input_query;
+	return node_render(r, ns->node->prompt, err);
+}
+
+uint64_t node_seed(struct run *r, struct node_state *ns)
+{
+	return r->rng ^ ((uint64_t)ns->node->idx * 0x9E3779B97F4A7C15ULL);
+}
+
+const char *node_keep(struct run *r, const struct buf *b)
+{
+	return arena_strndup(r->arena, buf_str(b), b->len);
+}
+
 size_t node_ok_count(const struct node_state *ns, const char **first)
 {
 	size_t ok = 0;
@@ -185,6 +202,11 @@ static const struct kind *kind_of(enum node_kind k)
 	case NK_SYNTHESIZE: return &kind_synthesize;
 	case NK_VOTE: return &kind_vote;
 	case NK_TEMPLATE: return &kind_template;
+	case NK_JUDGE: return &kind_judge;
+	case NK_RANK: return &kind_rank;
+	case NK_ROUTE: return &kind_route;
+	case NK_CASCADE: return &kind_cascade;
+	case NK_PLAN: return &kind_plan;
 	default: return NULL;
 	}
 }

@@ -14,6 +14,7 @@ struct kind {
 };
 
 extern const struct kind kind_generate, kind_synthesize, kind_vote, kind_template;
+extern const struct kind kind_judge, kind_rank, kind_cascade, kind_route, kind_plan;
 
 /* Rendered prompts are capped: a template that pulls in a huge answer
  * fails its node with a clear error instead of building a giant request. */
@@ -36,6 +37,17 @@ struct call *node_call(struct run *r, struct node_state *ns, const struct wf_mod
 /* Sets what the node offers downstream as candidates. */
 void node_set_candidates(struct node_state *ns, const char **texts,
 			 const char **models, size_t n);
+/* The question a node's own prompt asks: its rendered `prompt`, or the
+ * query. NULL with *err set when rendering failed. */
+const char *node_question(struct run *r, struct node_state *ns, const char **err);
+/* A seed for shuffles that differs per run and per node. */
+uint64_t node_seed(struct run *r, struct node_state *ns);
+/* Copies a buffer into the run arena ("" when empty). */
+const char *node_keep(struct run *r, const struct buf *b);
+/* node_route.c: the model route node n sends prompt to (NULL: none);
+ * *rule gets what fired, never the matched text. */
+const struct wf_model *route_choose(struct run *r, const struct wf_node *n,
+				    const char *prompt, const char **rule);
 /* The number of the node's calls that succeeded, and the first text. */
 size_t node_ok_count(const struct node_state *ns, const char **first);
 

@@ -3,6 +3,7 @@
  * no call. */
 #include <string.h>
 
+#include "../aggregators/decide.h"
 #include "../aggregators/synthesize.h"
 #include "../aggregators/vote.h"
 #include "node.h"
@@ -43,10 +44,53 @@ static void generate_start(struct run *r, struct node_state *ns)
 			node_call(r, ns, n->models[m], system, prompt, 0, NULL);
 }
 
+/* The vote that reads only this node and may stop it early, or NULL. */
+static const struct wf_node *deciding_vote(const struct node_state *ns)
+{
+	for (size_t i = 0; i < ns->ndependents; i++) {
+		const struct wf_node *d = ns->dependents[i]->node;
+		if (d->kind == NK_VOTE && d->stop_when_decided && d->nfrom == 1)
+			return d;
+	}
+	return NULL;
+}
+
+/* `stop_when: decided`: the moment no call still out can change the
+ * vote's winner, those calls are cancelled (the report marks them so). */
+static void maybe_decide(struct run *r, struct node_state *ns)
+{
+	const struct wf_node *vote = deciding_vote(ns);
+	if (!vote || !ns->outstanding || ns->decided)
+		return;
+	struct vote_candidate *done = arena_alloc(r->arena, ns->nresp * sizeof(*done));
+	const char **pending = arena_alloc(r->arena, ns->nresp * sizeof(*pending));
+	if (!done || !pending)
+		return;
+	size_t nd = 0, np = 0;
+	for (size_t i = 0; i < ns->nresp; i++) {
+		const struct response *p = &ns->resp[i];
+		if (p->status == RESP_PENDING)
+			pending[np++] = ns->calls[i]->first ? ns->calls[i]->first->id
+							    : ns->calls[i]->model->id;
+		else
+			done[nd++] = (struct vote_candidate){p->model,
+							     p->status == RESP_OK ? p->text : NULL};
+	}
+	if (!vote_decided(vote, done, nd, pending, np))
+		return;
+	ns->decided = 1; /* cancelling below must not decide again */
+	trace_event(r, "decided", "\"node\":\"%s\",\"vote\":\"%s\",\"cancelled\":%zu",
+		    trace_str(r, ns->node->id), trace_str(r, vote->id), np);
+	for (size_t i = 0; i < ns->ncalls; i++)
+		call_cancel(ns->calls[i], ERR_CANCELLED,
+			    "the vote was decided: no answer still out could change it");
+}
+
 static void generate_call_done(struct run *r, struct node_state *ns, struct call *c)
 {
 	(void)c;
-	if (ns->outstanding == 0)
+	maybe_decide(r, ns);
+	if (ns->status == NS_RUNNING && ns->outstanding == 0)
 		finish_by_count(r, ns, ns->node->min_ok > 0 ? (size_t)ns->node->min_ok : 1);
 }
 

@@ -112,6 +112,8 @@ static void put_node(struct buf *b, const struct node_state *ns)
 			   ns->confident ? "true" : "false", ns->agreement);
 		put_votes(b, ns->vote);
 	}
+	if (ns->report_json)
+		buf_printf(b, ",%s", ns->report_json);
 	if (ns->error) {
 		buf_puts(b, ",\"error\":");
 		buf_put_json_str(b, ns->error);

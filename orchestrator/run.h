@@ -96,6 +96,7 @@ struct node_state {
 	const char **cand, **cand_models;
 	size_t ncand;
 	int has_cand;
+	const char *report_json;      /* the kind's own report fields, or NULL */
 	const char *output;
 	const char *error;            /* why the node failed or was skipped */
 	int confident;                /* -1: not a vote */
@@ -104,6 +105,7 @@ struct node_state {
 	int64_t started_ms, ended_ms; /* since run start; -1 not yet */
 	struct timer_entry deadline;  /* the node's `timeout` */
 	int timed_out;
+	int decided;                  /* a `stop_when: decided` vote cut it short */
 };
 
 /* Per-model state: concurrency, rpm window, circuit breaker. */

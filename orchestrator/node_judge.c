@@ -1,0 +1,303 @@
+/* judge and rank: models read the anonymised candidates, each in its own
+ * shuffled order, and say which is best (judge) or how they rank (rank,
+ * llm-council's stage 2). Picks are tallied, rankings merged by Borda
+ * count; both are in aggregators/, this file asks for the calls. */
+#include <string.h>
+
+#include "../aggregators/judge.h"
+#include "../aggregators/rank.h"
+#include "node.h"
+
+/* A panel of judges over n candidates. */
+struct panel {
+	const char **texts, **models;
+	size_t n, nj;
+	size_t *perm;          /* nj x n: judge j sees perm[j*n + k] at position k */
+	const char **system, **user;
+	int *picks;            /* judge: candidate picked, -1 abstained */
+	int *asked;            /* judge: times asked */
+	size_t *ballots;       /* rank: nj x n candidates, best first */
+	int *ranked;           /* rank: 1 when judge j's ballot is valid */
+};
+
+static struct panel *panel_new(struct run *r, struct node_state *ns)
+{
+	struct panel *p = arena_alloc(r->arena, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->n = node_gather(r, ns->node, &p->texts, &p->models);
+	p->nj = ns->node->nmodels;
+	size_t cells = p->nj * (p->n ? p->n : 1);
+	p->perm = arena_alloc(r->arena, cells * sizeof(*p->perm));
+	p->ballots = arena_alloc(r->arena, cells * sizeof(*p->ballots));
+	p->system = arena_alloc(r->arena, p->nj * sizeof(*p->system));
+	p->user = arena_alloc(r->arena, p->nj * sizeof(*p->user));
+	p->picks = arena_alloc(r->arena, p->nj * sizeof(*p->picks));
+	p->asked = arena_alloc(r->arena, p->nj * sizeof(*p->asked));
+	p->ranked = arena_alloc(r->arena, p->nj * sizeof(*p->ranked));
+	if (!p->perm || !p->ballots || !p->system || !p->user || !p->picks ||
+	    !p->asked || !p->ranked)
+		return NULL;
+	uint64_t seed = node_seed(r, ns);
+	for (size_t j = 0; j < p->nj; j++) {
+		judge_shuffle(p->n, seed + j, p->perm + j * p->n);
+		p->picks[j] = -1;
+	}
+	return p;
+}
+
+/* Starts: fails the node when there is nothing to judge; with one
+ * candidate there is no choice to make and no call. Returns the panel or
+ * NULL when the node has already ended. */
+static struct panel *panel_start(struct run *r, struct node_state *ns)
+{
+	struct panel *p = panel_new(r, ns);
+	if (!p) {
+		node_finish(r, ns, NS_FAILED, "out of memory");
+		return NULL;
+	}
+	ns->kstate = p;
+	if (!p->n) {
+		node_finish(r, ns, NS_FAILED, "no candidates to judge");
+		return NULL;
+	}
+	return p;
+}
+
+/* ---- judge ---- */
+
+static void judge_ask(struct run *r, struct node_state *ns, size_t j, const char *role)
+{
+	struct panel *p = ns->kstate;
+	p->asked[j]++;
+	node_call(r, ns, ns->node->models[j], p->system[j], p->user[j], (int)j, role);
+}
+
+static void judge_only_one(struct run *r, struct node_state *ns, struct panel *p)
+{
+	ns->output = p->texts[0];
+	node_set_candidates(ns, p->texts, p->models, 1);
+	node_finish(r, ns, NS_OK, NULL);
+}
+
+static void judge_start(struct run *r, struct node_state *ns)
+{
+	struct panel *p = panel_start(r, ns);
+	if (!p)
+		return;
+	if (p->n == 1) {
+		judge_only_one(r, ns, p);
+		return;
+	}
+	const char *err = NULL;
+	const char *question = node_question(r, ns, &err);
+	if (err) {
+		node_finish(r, ns, NS_FAILED, err);
+		return;
+	}
+	for (size_t j = 0; j < p->nj; j++) {
+		struct buf sys, user;
+		buf_init(&sys, PROMPT_MAX);
+		buf_init(&user, PROMPT_MAX);
+		int bad = judge_build_prompt(&sys, &user, question, ns->node->criteria,
+					     p->texts, p->perm + j * p->n, p->n);
+		p->system[j] = node_keep(r, &sys);
+		p->user[j] = node_keep(r, &user);
+		buf_release(&sys);
+		buf_release(&user);
+		if (bad) {
+			node_finish(r, ns, NS_FAILED, "the judge prompt is larger than 8 MiB");
+			return;
+		}
+	}
+	for (size_t j = 0; j < p->nj; j++)
+		judge_ask(r, ns, j, "judge");
+}
+
+static void judge_report(struct run *r, struct node_state *ns, const size_t *votes)
+{
+	struct panel *p = ns->kstate;
+	struct buf b;
+	buf_init(&b, 0);
+	buf_puts(&b, "\"scores\":[");
+	for (size_t c = 0; c < p->n; c++) {
+		buf_printf(&b, "%s{\"candidate\":%zu,\"model\":", c ? "," : "", c + 1);
+		buf_put_json_str(&b, p->models[c]);
+		buf_printf(&b, ",\"votes\":%zu}", votes[c]);
+	}
+	buf_puts(&b, "],\"ballots\":[");
+	for (size_t j = 0; j < p->nj; j++) {
+		buf_printf(&b, "%s{\"judge\":", j ? "," : "");
+		buf_put_json_str(&b, ns->node->models[j]->id);
+		if (p->picks[j] >= 0)
+			buf_printf(&b, ",\"pick\":%d}", p->picks[j] + 1);
+		else
+			buf_puts(&b, ",\"pick\":null}");
+	}
+	buf_putc(&b, ']');
+	ns->report_json = node_keep(r, &b);
+	buf_release(&b);
+}
+
+static void judge_call_done(struct run *r, struct node_state *ns, struct call *c)
+{
+	struct panel *p = ns->kstate;
+	size_t j = (size_t)c->tag;
+	const struct response *resp = &ns->resp[c->slot];
+	if (resp->status == RESP_OK) {
+		int pos = judge_parse_verdict(resp->text, p->n);
+		if (pos >= 0)
+			p->picks[j] = (int)p->perm[j * p->n + (size_t)pos];
+		else if (p->asked[j] < 2)
+			/* An unreadable verdict is asked once more, then it
+			 * counts as an abstention. */
+			judge_ask(r, ns, j, "judge (asked again)");
+	}
+	if (ns->outstanding)
+		return;
+	size_t *votes = arena_alloc(r->arena, p->n * sizeof(*votes));
+	int win = votes ? judge_tally(p->picks, p->nj, p->n, votes) : -1;
+	if (votes)
+		judge_report(r, ns, votes);
+	if (win < 0) {
+		node_finish(r, ns, NS_FAILED, "every judge abstained or failed");
+		return;
+	}
+	/* The output is the chosen candidate, byte for byte. */
+	ns->output = p->texts[win];
+	node_set_candidates(ns, p->texts + win, p->models + win, 1);
+	node_finish(r, ns, NS_OK, NULL);
+}
+
+const struct kind kind_judge = {judge_start, judge_call_done};
+
+/* ---- rank ---- */
+
+static void rank_merge(struct run *r, struct node_state *ns);
+
+static void rank_start(struct run *r, struct node_state *ns)
+{
+	struct panel *p = panel_start(r, ns);
+	if (!p)
+		return;
+	if (p->n == 1) {
+		/* One candidate ranks first whatever anyone says. */
+		for (size_t j = 0; j < p->nj; j++)
+			p->ranked[j] = 1;
+		rank_merge(r, ns);
+		return;
+	}
+	const char *err = NULL;
+	const char *question = node_question(r, ns, &err);
+	if (err) {
+		node_finish(r, ns, NS_FAILED, err);
+		return;
+	}
+	for (size_t j = 0; j < p->nj; j++) {
+		struct buf user;
+		buf_init(&user, PROMPT_MAX);
+		int bad = rank_build_prompt(&user, question, ns->node->criteria, p->texts,
+					    p->perm + j * p->n, p->n);
+		p->user[j] = node_keep(r, &user);
+		buf_release(&user);
+		if (bad) {
+			node_finish(r, ns, NS_FAILED, "the ranking prompt is larger than 8 MiB");
+			return;
+		}
+	}
+	for (size_t j = 0; j < p->nj; j++)
+		node_call(r, ns, ns->node->models[j], NULL, p->user[j], (int)j, "ranking");
+}
+
+static void rank_report(struct run *r, struct node_state *ns, const size_t *order,
+			const double *points)
+{
+	struct panel *p = ns->kstate;
+	struct buf b;
+	buf_init(&b, 0);
+	buf_puts(&b, "\"ranking\":[");
+	for (size_t k = 0; k < p->n; k++) {
+		buf_printf(&b, "%s{\"candidate\":%zu,\"model\":", k ? "," : "", order[k] + 1);
+		buf_put_json_str(&b, p->models[order[k]]);
+		buf_printf(&b, ",\"points\":%g}", points[order[k]]);
+	}
+	buf_puts(&b, "],\"ballots\":[");
+	for (size_t j = 0; j < p->nj; j++) {
+		buf_printf(&b, "%s{\"member\":", j ? "," : "");
+		buf_put_json_str(&b, ns->node->models[j]->id);
+		if (!p->ranked[j]) {
+			buf_puts(&b, ",\"ranking\":null}");
+			continue;
+		}
+		buf_puts(&b, ",\"ranking\":[");
+		for (size_t k = 0; k < p->n; k++)
+			buf_printf(&b, "%s%zu", k ? "," : "", p->ballots[j * p->n + k] + 1);
+		buf_puts(&b, "]}");
+	}
+	buf_putc(&b, ']');
+	ns->report_json = node_keep(r, &b);
+	buf_release(&b);
+}
+
+/* Merges the valid ballots; the output is the ranking as text and the
+ * candidates, best first, are what the node offers downstream. */
+static void rank_merge(struct run *r, struct node_state *ns)
+{
+	struct panel *p = ns->kstate;
+	size_t nb = 0;
+	for (size_t j = 0; j < p->nj; j++)
+		if (p->ranked[j]) {
+			if (nb != j)
+				memmove(p->ballots + nb * p->n, p->ballots + j * p->n,
+					p->n * sizeof(*p->ballots));
+			nb++;
+		}
+	size_t *order = arena_alloc(r->arena, p->n * sizeof(*order));
+	double *points = arena_alloc(r->arena, p->n * sizeof(*points));
+	const char **texts = arena_alloc(r->arena, p->n * sizeof(*texts));
+	const char **models = arena_alloc(r->arena, p->n * sizeof(*models));
+	if (!order || !points || !texts || !models ||
+	    borda_merge(p->ballots, nb, p->n, points, order)) {
+		node_finish(r, ns, NS_FAILED, "out of memory");
+		return;
+	}
+	/* The report lists ballots by member: put them back in place. */
+	for (size_t j = p->nj, k = nb; j-- > 0;)
+		if (p->ranked[j] && --k != j)
+			memmove(p->ballots + j * p->n, p->ballots + k * p->n,
+				p->n * sizeof(*p->ballots));
+	rank_report(r, ns, order, points);
+	struct buf out;
+	buf_init(&out, 0);
+	rank_format(&out, order, points, p->n, NULL);
+	ns->output = node_keep(r, &out);
+	buf_release(&out);
+	for (size_t k = 0; k < p->n; k++) {
+		texts[k] = p->texts[order[k]];
+		models[k] = p->models[order[k]];
+	}
+	node_set_candidates(ns, texts, models, p->n);
+	if (!nb) {
+		node_finish(r, ns, NS_FAILED, "every member abstained or failed");
+		return;
+	}
+	node_finish(r, ns, NS_OK, NULL);
+}
+
+static void rank_call_done(struct run *r, struct node_state *ns, struct call *c)
+{
+	struct panel *p = ns->kstate;
+	size_t j = (size_t)c->tag;
+	const struct response *resp = &ns->resp[c->slot];
+	size_t *shown = arena_alloc(r->arena, p->n * sizeof(*shown));
+	if (resp->status == RESP_OK && shown &&
+	    rank_parse(resp->text, p->n, shown) == (int)p->n) {
+		for (size_t k = 0; k < p->n; k++)
+			p->ballots[j * p->n + k] = p->perm[j * p->n + shown[k]];
+		p->ranked[j] = 1;
+	}
+	if (!ns->outstanding)
+		rank_merge(r, ns);
+}
+
+const struct kind kind_rank = {rank_start, rank_call_done};
