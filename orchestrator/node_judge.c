@@ -148,10 +148,13 @@ static void judge_call_done(struct run *r, struct node_state *ns, struct call *c
 		int pos = judge_parse_verdict(resp->text, p->n);
 		if (pos >= 0)
 			p->picks[j] = (int)p->perm[j * p->n + (size_t)pos];
-		else if (p->asked[j] < 2)
+		else if (p->asked[j] < 2) {
 			/* An unreadable verdict is asked once more, then it
 			 * counts as an abstention. */
+			p->user[j] = arena_printf(r->arena, "%s\n\n%s", p->user[j],
+						  judge_retry_note);
 			judge_ask(r, ns, j, "judge (asked again)");
+		}
 	}
 	if (ns->outstanding)
 		return;
