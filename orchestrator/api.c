@@ -275,6 +275,7 @@ struct quorum_report *quorum_run(const struct quorum_workflow *qw,
 	if (r->trace)
 		fclose(r->trace);
 	r->trace = NULL;
+	calls_release(r);
 	loop_release(r);
 	timer_heap_release(&r->timers);
 	return rep;

@@ -20,7 +20,12 @@
 #define RETRY_AFTER_CAP_MS 60000
 #define CONNECT_TIMEOUT_MS 10000
 #define ERRBODY_MAX (64 * 1024)
-#define FRESH_CONNECT_ABOVE 64
+/* Past this many in flight, a finished call closes its connection: curl
+ * 7.88 walks its whole connection cache when a handle whose connection was
+ * kept leaves the multi, so a 10,000-connection cache would cost O(n^2). */
+#define KEEPALIVE_UP_TO 256
+#define START_BATCH 256
+#define EASY_POOL_MAX 1024
 #define RECV_BUFFER 4096
 
 static void attempt_start(struct call *c);
@@ -134,7 +139,10 @@ static void wake_noop(void *ctx) { (void)ctx; }
 void calls_pump(struct run *r)
 {
 	int64_t now = clock_ms();
-	for (size_t i = 0; i < r->wf->nmodels; i++) {
+	size_t budget = START_BATCH, nm = r->wf->nmodels;
+	r->pump_more = 0;
+	for (size_t k = 0; k < nm; k++) {
+		size_t i = (r->pump_next + k) % nm;
 		struct model_state *ms = &r->models[i];
 		int limit = ms->model->max_concurrency;
 		while (ms->qhead && (!limit || ms->in_flight < limit)) {
@@ -144,6 +152,12 @@ void calls_pump(struct run *r)
 				timer_arm(&r->timers, &ms->rpm_timer, until);
 				break;
 			}
+			if (!budget) {
+				r->pump_more = 1;
+				r->pump_next = i;
+				return;
+			}
+			budget--;
 			struct call *c = queue_pop(ms);
 			rpm_record(ms, now);
 			attempt_start(c);
@@ -245,10 +259,39 @@ static void deadline_fire(void *ctx)
 	attempt_end(c);
 }
 
+/* curl_easy_init is a good part of a call's cost: handles are reused. */
 static CURL *easy_get(struct run *r)
 {
-	(void)r;
-	return curl_easy_init();
+	if (!r->neasy)
+		return curl_easy_init();
+	CURL *e = r->easy_pool[--r->neasy];
+	curl_easy_reset(e);
+	return e;
+}
+
+static void easy_put(struct run *r, CURL *e)
+{
+	if (r->neasy == r->easy_cap && r->easy_cap < EASY_POOL_MAX) {
+		size_t cap = r->easy_cap ? r->easy_cap * 2 : 64;
+		CURL **p = q_realloc(r->easy_pool, cap * sizeof(*p));
+		if (p) {
+			r->easy_pool = p;
+			r->easy_cap = cap;
+		}
+	}
+	if (r->neasy < r->easy_cap)
+		r->easy_pool[r->neasy++] = e;
+	else
+		curl_easy_cleanup(e);
+}
+
+void calls_release(struct run *r)
+{
+	while (r->neasy)
+		curl_easy_cleanup(r->easy_pool[--r->neasy]);
+	q_free(r->easy_pool);
+	r->easy_pool = NULL;
+	r->easy_cap = 0;
 }
 
 static int easy_setup(struct call *c, CURL *e)
@@ -294,16 +337,18 @@ static int easy_setup(struct call *c, CURL *e)
 	 * call's memory in a 10,000-wide fan-out; answers arrive in small
 	 * chunks anyway. */
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
-	/* In a wide fan-out every connection in curl's cache is busy: looking
-	 * for a reusable one scans them all, and so does removing a handle
-	 * whose connection was kept (curl 7.88 walks the cache for
-	 * connect-only connections): O(n) per call, O(n^2) per fan-out. Past
-	 * a few dozen in flight, a call gets a connection of its own and
-	 * closes it after, which costs a loopback handshake, not a scan. */
-	if (c->run->running_attempts >= FRESH_CONNECT_ABOVE) {
+	/* Looking for a reusable connection scans curl's whole cache, and
+	 * while a fan-out grows none is idle: then open one directly. Past
+	 * KEEPALIVE_UP_TO in flight a connection closes after its call (see
+	 * above), which costs a loopback handshake, not a scan. */
+	struct run *r = c->run;
+	if (r->idle_conns)
+		r->idle_conns--;
+	else
 		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+	c->keepalive = r->running_attempts < KEEPALIVE_UP_TO;
+	if (!c->keepalive)
 		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-	}
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "quorum/" QUORUM_VERSION);
 	return 0;
 }
@@ -315,8 +360,11 @@ static void attempt_release(struct call *c)
 	timer_disarm(&r->timers, &c->deadline);
 	if (c->easy) {
 		curl_multi_remove_handle(r->multi, c->easy);
-		curl_easy_cleanup(c->easy);
+		easy_put(r, c->easy);
 		c->easy = NULL;
+		/* A call that ended well left its connection in the cache. */
+		if (c->keepalive && c->res.err == ERR_NONE && c->status_seen)
+			r->idle_conns++;
 	}
 	curl_slist_free_all(c->headers);
 	c->headers = NULL;
@@ -636,6 +684,7 @@ void call_cancel(struct call *c, enum err_class why, const char *msg)
 	if (c->running) {
 		budget_settle(r, c, 0);
 		chat_result_release(&c->res);
+		c->keepalive = 0; /* curl closes a connection cut mid-transfer */
 		attempt_release(c);
 	}
 	struct response *resp = resp_of(c);

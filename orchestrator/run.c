@@ -153,7 +153,7 @@ void run_loop(struct run *r)
 			}
 			continue;
 		}
-		loop_wait(r, poll_timeout(r));
+		loop_wait(r, r->pump_more ? 0 : poll_timeout(r));
 		progress_update(r->progress, 0);
 	}
 	progress_update(r->progress, 1);

@@ -57,6 +57,7 @@ struct call {
 	int64_t t_sent, t_first, t_last;  /* ms, monotonic */
 	double reserved_usd;          /* budget reservation of this attempt */
 	struct timer_entry deadline;  /* the attempt's nearest timeout check */
+	int keepalive;                /* its connection goes back to curl's cache */
 };
 
 /* What the report says of one call. */
@@ -138,6 +139,11 @@ struct run {
 	size_t ready_head, ready_tail;
 	size_t nodes_left;            /* not yet ok/failed/skipped */
 	size_t running_attempts;
+	size_t idle_conns;            /* kept-alive connections, an estimate */
+	size_t pump_next;             /* the model calls_pump serves first */
+	int pump_more;                /* calls_pump stopped at its batch */
+	CURL **easy_pool;             /* handles to reuse: curl_easy_init is dear */
+	size_t neasy, easy_cap;
 	/* budget */
 	double spent_usd, reserved_usd;
 	long calls_started;
@@ -188,8 +194,12 @@ void call_submit(struct call *c);
 void call_transfer_done(struct call *c, CURLcode code);
 /* Ends a call that nobody needs any more: the response becomes cancelled. */
 void call_cancel(struct call *c, enum err_class why, const char *msg);
-/* Starts queued calls whose model has room; returns how many started. */
+/* Starts queued calls whose model has room, at most a batch at a time
+ * (r->pump_more says more are ready), so the first requests go out while
+ * later connections are still being made. */
 void calls_pump(struct run *r);
+/* Frees the pool of reusable curl handles. */
+void calls_release(struct run *r);
 
 /* node.c: what every node kind shares */
 void node_start(struct run *r, struct node_state *ns);

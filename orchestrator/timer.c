@@ -8,6 +8,7 @@ void timer_heap_init(struct timer_heap *h)
 {
 	h->items = NULL;
 	h->n = h->cap = 0;
+	h->seq = 0;
 }
 
 void timer_heap_release(struct timer_heap *h)
@@ -22,12 +23,18 @@ static void heap_set(struct timer_heap *h, size_t i, struct timer_entry *e)
 	e->pos = i;
 }
 
+/* Earlier deadline first; equal deadlines in arming order. */
+static int before(const struct timer_entry *a, const struct timer_entry *b)
+{
+	return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+}
+
 static void sift_up(struct timer_heap *h, size_t i)
 {
 	struct timer_entry *e = h->items[i];
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
-		if (h->items[parent]->when <= e->when)
+		if (!before(e, h->items[parent]))
 			break;
 		heap_set(h, i, h->items[parent]);
 		i = parent;
@@ -40,12 +47,12 @@ static void sift_down(struct timer_heap *h, size_t i)
 	struct timer_entry *e = h->items[i];
 	for (;;) {
 		size_t l = 2 * i + 1, best = i;
-		int64_t bw = e->when;
-		if (l < h->n && h->items[l]->when < bw) {
+		const struct timer_entry *b = e;
+		if (l < h->n && before(h->items[l], b)) {
 			best = l;
-			bw = h->items[l]->when;
+			b = h->items[l];
 		}
-		if (l + 1 < h->n && h->items[l + 1]->when < bw)
+		if (l + 1 < h->n && before(h->items[l + 1], b))
 			best = l + 1;
 		if (best == i)
 			break;
@@ -72,12 +79,10 @@ void timer_disarm(struct timer_heap *h, struct timer_entry *e)
 int timer_arm(struct timer_heap *h, struct timer_entry *e, int64_t when)
 {
 	if (e->pos != NOT_ARMED && e->pos < h->n && h->items[e->pos] == e) {
-		int64_t old = e->when;
 		e->when = when;
-		if (when < old)
-			sift_up(h, e->pos);
-		else
-			sift_down(h, e->pos);
+		e->seq = h->seq++;
+		sift_up(h, e->pos);
+		sift_down(h, e->pos);
 		return 0;
 	}
 	if (h->n == h->cap) {
@@ -89,6 +94,7 @@ int timer_arm(struct timer_heap *h, struct timer_entry *e, int64_t when)
 		h->cap = cap;
 	}
 	e->when = when;
+	e->seq = h->seq++;
 	heap_set(h, h->n, e);
 	h->n++;
 	sift_up(h, e->pos);
@@ -103,7 +109,8 @@ int64_t timer_next(const struct timer_heap *h)
 size_t timer_run(struct timer_heap *h, int64_t now)
 {
 	size_t fired = 0;
-	while (h->n && h->items[0]->when <= now) {
+	uint64_t start = h->seq;
+	while (h->n && h->items[0]->when <= now && h->items[0]->seq < start) {
 		struct timer_entry *e = h->items[0];
 		timer_disarm(h, e);
 		e->fire(e->ctx);

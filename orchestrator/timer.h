@@ -9,6 +9,7 @@
  * is in at most one heap at a time. */
 struct timer_entry {
 	int64_t when;           /* ms, monotonic */
+	uint64_t seq;           /* arming order: breaks ties, bounds timer_run */
 	size_t pos;             /* index in the heap; (size_t)-1 when not armed */
 	void (*fire)(void *ctx);
 	void *ctx;
@@ -17,6 +18,7 @@ struct timer_entry {
 struct timer_heap {
 	struct timer_entry **items;
 	size_t n, cap;
+	uint64_t seq;
 };
 
 void timer_heap_init(struct timer_heap *h);
@@ -26,8 +28,11 @@ int timer_arm(struct timer_heap *h, struct timer_entry *e, int64_t when);
 void timer_disarm(struct timer_heap *h, struct timer_entry *e);
 /* The nearest deadline, or -1 when the heap is empty. */
 int64_t timer_next(const struct timer_heap *h);
-/* Fires every entry due at `now` (each is disarmed before its callback,
- * which may re-arm it). Returns how many fired. */
+/* Fires every entry due at `now` that was armed before this call (each
+ * is disarmed before its callback, which may re-arm it). An entry re-armed
+ * for "now" from a callback waits for the next call, so a timer that keeps
+ * asking for 0 ms (curl does, while it has work) cannot starve the
+ * sockets. Returns how many fired. */
 size_t timer_run(struct timer_heap *h, int64_t now);
 
 #endif
