@@ -59,7 +59,7 @@ test-sanitize)
 	CC=clang build build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C build-sanitize --print-errorlogs
+		meson test -C build-sanitize --print-errorlogs --no-suite bench-smoke
 	;;
 *)
 	echo "usage: $0 demo [QUERY] | test | test-sanitize | build" >&2

@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "../common/alloc.h"
 #include "../common/buf.h"
 #include "workflow.h"
 
@@ -45,17 +46,53 @@ static int mermaid_escape(struct buf *b, const char *s)
 	return 0;
 }
 
+/* Appends m to v[0..*n) unless it is there. */
+static void model_once(const struct wf_model **v, size_t *n, const struct wf_model *m)
+{
+	for (size_t i = 0; m && i < *n; i++) {
+		if (v[i] == m)
+			return;
+	}
+	if (m)
+		v[(*n)++] = m;
+}
+
+/* The models a node may call, each once, into v (room for
+ * model_room(n)): its own, a cascade's judge, a route's targets and
+ * default, and those of a plan's subtasks. */
+static size_t model_room(const struct wf_node *n)
+{
+	return n->nmodels + n->nroutes + 2 + (n->run ? model_room(n->run) : 0);
+}
+
+static void node_models(const struct wf_node *n, const struct wf_model **v, size_t *k)
+{
+	for (size_t i = 0; i < n->nmodels; i++)
+		model_once(v, k, n->models[i]);
+	model_once(v, k, n->accept.judge);
+	for (size_t i = 0; i < n->nroutes; i++)
+		model_once(v, k, n->routes[i].to);
+	model_once(v, k, n->route_default);
+	if (n->run)
+		node_models(n->run, v, k);
+}
+
 /* id, kind and models on three lines, `sep` between lines. */
 static int node_label(struct buf *b, const struct wf_node *n, const char *sep,
 		      escape_fn esc)
 {
 	if (esc(b, n->id) || buf_puts(b, sep) || esc(b, node_kind_name(n->kind)))
 		return -1;
-	for (size_t i = 0; i < n->nmodels; i++) {
-		if (buf_puts(b, i ? ", " : sep) || esc(b, n->models[i]->id))
-			return -1;
-	}
-	return 0;
+	const struct wf_model **v = q_malloc(model_room(n) * sizeof(*v));
+	if (!v)
+		return -1;
+	size_t k = 0;
+	node_models(n, v, &k);
+	int rc = 0;
+	for (size_t i = 0; i < k && !rc; i++)
+		rc = buf_puts(b, i ? ", " : sep) || esc(b, v[i]->id) ? -1 : 0;
+	q_free(v);
+	return rc;
 }
 
 /* Whether node i is the first of its group, so the group is drawn once. */

@@ -20,9 +20,9 @@ static const char *const top_keys[] = {
 
 static const char *const model_keys[] = {
 	"provider", "model", "base_url", "api_key_env", "price", "params",
-	"max_concurrency", "rpm", "fallback", "timeout", "first_token_timeout",
+	"max_concurrency", "rpm", "fallback", "local", "timeout", "first_token_timeout",
 	"idle_timeout", "retries", "temperature", "max_tokens", "top_p", "seed",
-	"stop", "stream", NULL,
+	"stop", "stream", "max_response_bytes", NULL,
 };
 
 /* ---- inputs ---- */
@@ -202,6 +202,8 @@ static void load_model_key(struct loadctx *c, struct wf_model *m, struct model_s
 		ld_num(c, key, v, 0, LD_NOMAX, "a non-negative number", &m->rpm);
 	} else if (!strcmp(key, "fallback")) {
 		ld_names(c, key, v, REF_NEEDS, &ms->fallback);
+	} else if (!strcmp(key, "local")) {
+		ld_bool(c, key, v, &m->local);
 	} else if (!ld_call_setting(c, &m->cs, k, v, 1)) {
 		char where[96];
 		snprintf(where, sizeof(where), "model '%.60s'", m->id);

@@ -5,42 +5,47 @@
 #include "loadctx.h"
 
 /* Nodes: one table row per kind, with its own keys and the keys it needs.
- * Kinds in the contract that this build cannot run yet keep their rows,
- * so adding one is a matter of flipping `built` and writing its loader. */
+ * The keys of judge, cascade, route and plan are read in load_kinds.c;
+ * moa and council are read here and expanded in expand.c. */
 
 #define MAX_KIND_KEYS 8
 
 struct kind_info {
 	const char *name;
-	int built;
-	enum node_kind kind;
+	enum node_kind kind;                 /* moa, council: their last node's */
+	int macro;                           /* MACRO_*: expands at load */
 	const char *keys[MAX_KIND_KEYS];     /* NULL-terminated */
 	const char *required[3];             /* NULL-terminated */
 };
 
 static const struct kind_info kinds[] = {
-	{"generate", 1, NK_GENERATE, {"models", "prompt", "system", "samples", "min_ok"},
+	{"generate", NK_GENERATE, 0, {"models", "prompt", "system", "samples", "min_ok"},
 	 {"models"}},
-	{"vote", 1, NK_VOTE, {"from", "extract", "weights", "min_agreement"}, {"from"}},
-	{"synthesize", 1, NK_SYNTHESIZE, {"from", "model", "prompt", "system"},
+	{"vote", NK_VOTE, 0, {"from", "extract", "weights", "min_agreement", "stop_when"},
+	 {"from"}},
+	{"synthesize", NK_SYNTHESIZE, 0, {"from", "model", "prompt", "system"},
 	 {"from", "model"}},
-	{"template", 1, NK_TEMPLATE, {"text"}, {"text"}},
-	{"judge", 0, NK_JUDGE, {"from", "model", "models", "criteria", "prompt"}, {"from"}},
-	{"rank", 0, NK_RANK, {"from", "models", "criteria"}, {"from", "models"}},
-	{"moa", 0, NK__COUNT, {"proposers", "layers", "aggregator", "prompt"},
+	{"template", NK_TEMPLATE, 0, {"text"}, {"text"}},
+	{"judge", NK_JUDGE, 0, {"from", "model", "models", "criteria", "prompt"}, {"from"}},
+	{"rank", NK_RANK, 0, {"from", "models", "criteria"}, {"from", "models"}},
+	{"moa", NK_SYNTHESIZE, MACRO_MOA, {"proposers", "layers", "aggregator", "prompt"},
 	 {"proposers", "aggregator"}},
-	{"council", 0, NK__COUNT, {"members", "chairman", "prompt"}, {"members", "chairman"}},
-	{"cascade", 0, NK_CASCADE, {"models", "prompt", "accept"}, {"models"}},
-	{"route", 0, NK_ROUTE, {"prompt", "routes", "default"}, {"routes"}},
-	{"plan", 0, NK_PLAN, {"model", "prompt", "max_subtasks", "run"}, {"model"}},
+	{"council", NK_SYNTHESIZE, MACRO_COUNCIL, {"members", "chairman", "prompt"},
+	 {"members", "chairman"}},
+	{"cascade", NK_CASCADE, 0, {"models", "prompt", "accept"}, {"models"}},
+	{"route", NK_ROUTE, 0, {"prompt", "routes", "default"}, {"routes", "default"}},
+	{"plan", NK_PLAN, 0, {"model", "prompt", "max_subtasks", "run"}, {"model"}},
 };
 
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+#define KIND_LIST "generate, vote, synthesize, judge, rank, moa, council, cascade, " \
+	"route, plan or template"
 
 /* Keys every node may have; `timeout` here is the whole node's. */
 static const char *const common_keys[] = {
 	"kind", "needs", "description", "timeout", "first_token_timeout", "idle_timeout",
 	"retries", "temperature", "max_tokens", "top_p", "seed", "stop", "stream",
+	"max_response_bytes",
 };
 
 #define NCOMMON (sizeof(common_keys) / sizeof(common_keys[0]))
@@ -49,81 +54,81 @@ static const char *const extract_modes[] = {
 	"whole", "last_line", "number", "choice", "json:FIELD", "regex:PATTERN",
 };
 
-static void node_where(char *out, size_t n, const struct wf_node *node,
-		       const struct kind_info *k)
+void ld_node_where(const struct nodeload *nl, char *out, size_t n)
 {
-	snprintf(out, n, "node '%.60s' (%s)", node->id, k->name);
+	if (nl->plan)
+		snprintf(out, n, "the 'run' of node '%.60s' (%s)", nl->plan->id, nl->kind);
+	else
+		snprintf(out, n, "node '%.60s' (%s)", nl->node->id, nl->kind);
 }
 
 /* ---- kind ---- */
 
-static const struct kind_info *node_kind(struct loadctx *c, const struct wf_node *node,
-					 const struct ynode *map)
+static const struct kind_info *find_kind(const char *name)
+{
+	for (size_t i = 0; i < NKINDS; i++) {
+		if (!strcmp(kinds[i].name, name))
+			return &kinds[i];
+	}
+	return NULL;
+}
+
+/* A plan's run is a generate (when `kind` is not written) or a route. */
+static const struct kind_info *run_kind(struct nodeload *nl, const struct ynode *v)
+{
+	static const char *const allowed[] = {"generate", "route"};
+	if (!v || v->type == YT_NULL)
+		return find_kind("generate");
+	if (v->type != YT_SCALAR) {
+		ld_wrong_type(nl->c, "kind", v, "a string");
+		return NULL;
+	}
+	if (!strcmp(v->str, "generate") || !strcmp(v->str, "route"))
+		return find_kind(v->str);
+	if (find_kind(v->str))
+		ld_diag(nl->c, v->line, v->col, "the 'run' of a plan must be of kind generate "
+			"or route, got '%.40s'", v->str);
+	else
+		ld_unknown_name(nl->c, v->line, v->col, "node kind", v->str, allowed, 2,
+				"a plan's subtasks run as generate or route");
+	return NULL;
+}
+
+static const struct kind_info *node_kind(struct nodeload *nl, const struct ynode *map)
 {
 	const struct ynode *v = ytree_get(map, "kind");
+	if (nl->plan)
+		return run_kind(nl, v);
 	if (!v || v->type == YT_NULL) {
-		ld_diag(c, node->line, node->col, "node '%.60s' needs 'kind' (generate, vote, "
-			"synthesize or template)", node->id);
+		ld_diag(nl->c, nl->node->line, nl->node->col, "node '%.60s' needs 'kind' ("
+			KIND_LIST ")", nl->node->id);
 		return NULL;
 	}
 	if (v->type != YT_SCALAR) {
-		ld_wrong_type(c, "kind", v, "a string");
+		ld_wrong_type(nl->c, "kind", v, "a string");
 		return NULL;
 	}
+	const struct kind_info *k = find_kind(v->str);
+	if (k)
+		return k;
 	const char *names[NKINDS];
-	for (size_t i = 0; i < NKINDS; i++) {
-		if (!strcmp(kinds[i].name, v->str)) {
-			if (kinds[i].built)
-				return &kinds[i];
-			ld_diag(c, v->line, v->col, "node kind '%s' is not available in this "
-				"build yet", kinds[i].name);
-			return NULL;
-		}
+	for (size_t i = 0; i < NKINDS; i++)
 		names[i] = kinds[i].name;
-	}
-	ld_unknown_name(c, v->line, v->col, "node kind", v->str, names, NKINDS,
-			"use generate, vote, synthesize or template");
+	ld_unknown_name(nl->c, v->line, v->col, "node kind", v->str, names, NKINDS,
+			"use " KIND_LIST);
 	return NULL;
 }
 
 /* ---- values ---- */
 
-static void add_tmpl_refs(struct loadctx *c, struct node_src *ns, struct tmpl *t)
+void ld_tmpl_refs(const struct nodeload *nl, struct tmpl *t)
 {
 	for (size_t i = 0; i < tmpl_nrefs(t); i++) {
 		struct tmpl_ref *r = tmpl_ref_at(t, i);
 		if (r->kind == TREF_NODE_OUTPUT || r->kind == TREF_NODE_RESPONSES)
-			ref_list_add(c, &ns->deps, r->name, r->line, r->col, REF_TMPL, r);
+			ref_list_add(nl->c, &nl->tmpl_to->deps, r->name, r->line, r->col,
+				     REF_TMPL, r);
 	}
-}
-
-static void free_regex(void *re) { regex_free(re); }
-
-static void load_regex(struct loadctx *c, struct wf_node *node, const struct ynode *v,
-		       const char *pattern)
-{
-	struct qerr e = {0};
-	size_t off = 0;
-	struct regex *re = regex_compile(pattern, &off, &e);
-	/* The pattern follows "regex:" on the scalar's first line. */
-	int col = v->text_col + 6;
-	for (size_t i = 0; i < off && pattern[i]; i++)
-		col += ((unsigned char)pattern[i] & 0xC0) != 0x80;
-	if (!re) {
-		ld_diag(c, v->text_line, col, "%s", e.msg);
-		return;
-	}
-	if (arena_on_free(c->a, free_regex, re)) {
-		ld_oom(c);
-		return;
-	}
-	if (regex_groups(re) != 1) {
-		ld_diag(c, v->text_line, v->text_col + 6, "the pattern of 'extract' must have "
-			"exactly one capture group, it has %d", regex_groups(re));
-		return;
-	}
-	node->extract.mode = EX_REGEX;
-	node->extract.re = re;
 }
 
 static void load_extract(struct loadctx *c, struct wf_node *node, const struct ynode *v)
@@ -142,7 +147,14 @@ static void load_extract(struct loadctx *c, struct wf_node *node, const struct y
 		node->extract.mode = EX_JSON;
 		node->extract.field = s + 5;
 	} else if (!strncmp(s, "regex:", 6) && s[6]) {
-		load_regex(c, node, v, s + 6);
+		struct regex *re = ld_regex(c, v, 6);
+		if (re && regex_groups(re) != 1) {
+			ld_diag(c, v->text_line, v->text_col + 6, "the pattern of 'extract' must "
+				"have exactly one capture group, it has %d", regex_groups(re));
+		} else if (re) {
+			node->extract.mode = EX_REGEX;
+			node->extract.re = re;
+		}
 	} else if (!strncmp(s, "json", 4) || !strncmp(s, "regex", 5)) {
 		ld_diag(c, v->line, v->col, "'extract: %.40s' needs %s", s,
 			s[0] == 'j' ? "a field name, as in json:answer"
@@ -179,6 +191,19 @@ static void load_weights(struct loadctx *c, struct node_src *ns, const struct yn
 	}
 }
 
+static void load_stop_when(struct loadctx *c, struct wf_node *node, const struct ynode *v)
+{
+	static const char *const values[] = {"decided"};
+	const char *s = NULL;
+	if (ld_str(c, "stop_when", v, &s) <= 0)
+		return;
+	if (!strcmp(s, "decided"))
+		node->stop_when_decided = 1;
+	else
+		ld_unknown_name(c, v->line, v->col, "stop_when", s, values, 1,
+				"the only one is 'decided'");
+}
+
 static void load_count(struct loadctx *c, const char *key, const struct ynode *v,
 		       int64_t max, int *out)
 {
@@ -189,48 +214,103 @@ static void load_count(struct loadctx *c, const char *key, const struct ynode *v
 
 /* ---- keys ---- */
 
-static int load_kind_key(struct loadctx *c, struct wf_node *node, struct node_src *ns,
-			 const char *key, const struct ynode *v)
+static void load_default(struct loadctx *c, struct node_src *ns, const struct ynode *v)
 {
-	struct tmpl **t = !strcmp(key, "prompt") ? &node->prompt
-			  : !strcmp(key, "system") ? &node->system
-			  : !strcmp(key, "text")   ? &node->text : NULL;
-	if (t) {
-		*t = ld_template(c, key, v);
-		add_tmpl_refs(c, ns, *t);
-	} else if (!strcmp(key, "from")) {
+	struct ref_list l = {0};
+	if (ld_one_model(c, "default", v, &l) > 0)
+		ns->route_default = l.v[0];
+}
+
+/* Keys whose value is a list of names or one name. */
+static int load_name_key(struct nodeload *nl, const char *key, const struct ynode *v)
+{
+	struct loadctx *c = nl->c;
+	struct node_src *ns = nl->ns;
+	if (!strcmp(key, "from"))
 		ld_names(c, key, v, REF_FROM, &ns->deps);
-	} else if (!strcmp(key, "models")) {
+	else if (!strcmp(key, "models") || !strcmp(key, "proposers") ||
+		 !strcmp(key, "members"))
 		ld_names(c, key, v, REF_NEEDS, &ns->models);
-	} else if (!strcmp(key, "model")) {
-		if (v->type == YT_SEQ || v->type == YT_MAP)
-			ld_wrong_type(c, key, v, "a string (one model id)");
-		else
-			ld_names(c, key, v, REF_NEEDS, &ns->models);
-	} else if (!strcmp(key, "samples")) {
+	else if (!strcmp(key, "model"))
+		ld_one_model(c, key, v, &ns->models);
+	else if (!strcmp(key, "aggregator") || !strcmp(key, "chairman"))
+		ld_one_model(c, key, v, &ns->chair);
+	else if (!strcmp(key, "default"))
+		load_default(c, ns, v);
+	else
+		return 0;
+	return 1;
+}
+
+static int load_number_key(struct nodeload *nl, const char *key, const struct ynode *v)
+{
+	struct loadctx *c = nl->c;
+	struct wf_node *node = nl->node;
+	int64_t n;
+	if (!strcmp(key, "samples")) {
 		load_count(c, key, v, 1000, &node->samples);
 	} else if (!strcmp(key, "min_ok")) {
 		load_count(c, key, v, 1000000, &node->min_ok);
-		ns->min_ok = v;
-	} else if (!strcmp(key, "extract")) {
-		load_extract(c, node, v);
-	} else if (!strcmp(key, "weights")) {
-		load_weights(c, ns, v);
+		nl->ns->min_ok = v;
 	} else if (!strcmp(key, "min_agreement")) {
 		ld_num(c, key, v, 0, 1, "a number", &node->min_agreement);
+	} else if (!strcmp(key, "layers")) {
+		load_count(c, key, v, 100, &nl->ns->layers);
+	} else if (!strcmp(key, "max_subtasks")) {
+		if (ld_int(c, key, v, 1, 100, "a positive integer", &n) > 0)
+			node->max_subtasks = (int)n;
 	} else {
 		return 0;
 	}
 	return 1;
 }
 
-static int load_common_key(struct loadctx *c, struct wf_node *node, struct node_src *ns,
-			   const struct ynode *k, const struct ynode *v)
+static int load_kind_key(struct nodeload *nl, const char *key, const struct ynode *v)
 {
+	struct loadctx *c = nl->c;
+	struct wf_node *node = nl->node;
+	struct tmpl **t = !strcmp(key, "prompt") ? &node->prompt
+			  : !strcmp(key, "system") ? &node->system
+			  : !strcmp(key, "text")   ? &node->text : NULL;
+	if (t) {
+		*t = ld_template(c, key, v);
+		ld_tmpl_refs(nl, *t);
+	} else if (load_name_key(nl, key, v) || load_number_key(nl, key, v)) {
+		return 1;
+	} else if (!strcmp(key, "extract")) {
+		load_extract(c, node, v);
+	} else if (!strcmp(key, "weights")) {
+		load_weights(c, nl->ns, v);
+	} else if (!strcmp(key, "stop_when")) {
+		load_stop_when(c, node, v);
+	} else if (!strcmp(key, "criteria")) {
+		ld_str(c, key, v, &node->criteria);
+	} else if (!strcmp(key, "accept")) {
+		ld_accept(nl, v);
+	} else if (!strcmp(key, "routes")) {
+		ld_routes(nl, v);
+	} else if (!strcmp(key, "run")) {
+		ld_run(nl, v);
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+static int load_common_key(struct nodeload *nl, const struct ynode *k, const struct ynode *v)
+{
+	struct loadctx *c = nl->c;
+	struct wf_node *node = nl->node;
 	if (!strcmp(k->str, "kind"))
 		return 1;
-	if (!strcmp(k->str, "needs"))
-		return ld_names(c, "needs", v, REF_NEEDS, &ns->deps), 1;
+	if (!strcmp(k->str, "needs")) {
+		if (nl->plan)
+			ld_diag(c, k->line, k->col, "'needs' has no place in the 'run' of a plan "
+				"(a subtask's dependencies come from the plan)");
+		else
+			ld_names(c, "needs", v, REF_NEEDS, &nl->ns->deps);
+		return 1;
+	}
 	if (!strcmp(k->str, "description"))
 		return ld_str(c, "description", v, &node->description), 1;
 	if (!strcmp(k->str, "timeout"))
@@ -247,65 +327,165 @@ static int kind_has_key(const struct kind_info *k, const char *key)
 	return 0;
 }
 
-static void node_unknown_key(struct loadctx *c, const struct wf_node *node,
-			     const struct kind_info *k, const struct ynode *key)
+static void node_unknown_key(struct nodeload *nl, const struct kind_info *k,
+			     const struct ynode *key)
 {
 	const char *known[NCOMMON + MAX_KIND_KEYS + 1];
 	size_t n = 0;
-	for (size_t i = 0; i < NCOMMON; i++)
-		known[n++] = common_keys[i];
+	for (size_t i = 0; i < NCOMMON; i++) {
+		if (!nl->plan || strcmp(common_keys[i], "needs"))
+			known[n++] = common_keys[i];
+	}
 	for (size_t i = 0; i < MAX_KIND_KEYS && k->keys[i]; i++)
 		known[n++] = k->keys[i];
 	known[n] = NULL;
-	char where[128];
-	node_where(where, sizeof(where), node, k);
-	ld_unknown_key(c, key, known, where);
+	char where[160];
+	ld_node_where(nl, where, sizeof(where));
+	ld_unknown_key(nl->c, key, known, where);
 }
 
-static void node_required(struct loadctx *c, const struct wf_node *node,
-			  const struct kind_info *k, const struct ynode *map)
+static int has_value(const struct ynode *map, const char *key)
 {
-	for (size_t i = 0; i < 3 && k->required[i]; i++) {
-		const struct ynode *v = ytree_get(map, k->required[i]);
-		if (v && v->type != YT_NULL && !(v->type == YT_SEQ && !v->nitems))
-			continue;
-		char where[128];
-		node_where(where, sizeof(where), node, k);
-		ld_diag(c, node->line, node->col, "%s needs '%s'", where, k->required[i]);
-	}
+	const struct ynode *v = ytree_get(map, key);
+	return v && v->type != YT_NULL && !(v->type == YT_SEQ && !v->nitems);
 }
 
-static void load_node(struct loadctx *c, struct wf_node *node, struct node_src *ns,
-		      const struct ynode *map)
+static void node_required(struct nodeload *nl, const struct kind_info *k,
+			  const struct ynode *map)
+{
+	char where[160];
+	ld_node_where(nl, where, sizeof(where));
+	int line = nl->plan ? map->line : nl->node->line;
+	int col = nl->plan ? map->col : nl->node->col;
+	for (size_t i = 0; i < 3 && k->required[i]; i++) {
+		if (!has_value(map, k->required[i]))
+			ld_diag(nl->c, line, col, "%s needs '%s'", where, k->required[i]);
+	}
+	if (k->kind != NK_JUDGE)
+		return;
+	/* One judge or a panel: exactly one of the two, reported at whichever
+	 * key was written second. */
+	const struct ynode *second = NULL;
+	int seen = 0;
+	for (size_t i = 0; i < map->npairs && !second; i++) {
+		const char *key = map->pairs[i].key->str;
+		if (!strcmp(key, "model") || !strcmp(key, "models"))
+			second = seen++ ? map->pairs[i].key : NULL;
+	}
+	if (!has_value(map, "model") && !has_value(map, "models"))
+		ld_diag(nl->c, line, col, "%s needs 'model' (one judge) or 'models' (a panel)",
+			where);
+	else if (second)
+		ld_diag(nl->c, second->line, second->col, "%s has both 'model' and 'models' "
+			"(use 'model' for one judge or 'models' for a panel)", where);
+}
+
+void ld_node_defaults(struct wf_node *node)
 {
 	node->samples = 1;
 	node->min_ok = 1;
 	node->min_agreement = 0.5;
 	node->extract.mode = EX_WHOLE;
-	ns->skip = 1;
-	if (map->type != YT_MAP) {
-		ld_diag(c, map->line, map->col, "node '%.60s' must be a mapping, got %s",
-			node->id, ytree_kind_name(map));
-		return;
-	}
-	const struct kind_info *k = node_kind(c, node, map);
+	node->max_subtasks = 8;
+	node->accept.kind = ACCEPT_SELF_CHECK;
+	node->accept.threshold = 0.7;
+	node->accept.samples = 3;
+}
+
+int ld_node_body(struct nodeload *nl, const struct ynode *map)
+{
+	struct wf_node *node = nl->node;
+	ld_node_defaults(node);
+	nl->ns->skip = 1;
+	nl->ns->layers = 3;
+	const struct kind_info *k = node_kind(nl, map);
 	if (!k)
-		return;
-	ns->skip = 0;
+		return -1;
+	nl->ns->skip = 0;
+	nl->kind = k->name;
 	node->kind = k->kind;
 	for (size_t i = 0; i < map->npairs; i++) {
 		const struct ynode *key = map->pairs[i].key, *v = map->pairs[i].val;
-		if (load_common_key(c, node, ns, key, v))
+		if (load_common_key(nl, key, v))
 			continue;
-		if (!kind_has_key(k, key->str) || !load_kind_key(c, node, ns, key->str, v))
-			node_unknown_key(c, node, k, key);
+		if (!kind_has_key(k, key->str) || !load_kind_key(nl, key->str, v))
+			node_unknown_key(nl, k, key);
 	}
-	node_required(c, node, k, map);
+	node_required(nl, k, map);
+	if (k->kind == NK_PLAN)
+		ld_plan_finish(nl);
+	return k->macro;
+}
+
+/* ---- the node list ---- */
+
+int ld_node_add(struct loadctx *c, struct wf_node *node, const struct node_src *ns)
+{
+	struct workflow *wf = c->wf;
+	if (wf->nnodes >= c->lim->max_nodes) {
+		if (!c->too_many_nodes)
+			ld_diag(c, node->line, node->col, "too many nodes after moa and council "
+				"expansion (at most %zu)", c->lim->max_nodes);
+		c->too_many_nodes = 1;
+		return -1;
+	}
+	if (wf->nnodes == c->nodes_cap) {
+		size_t cap = c->nodes_cap ? c->nodes_cap * 2 : 8;
+		struct wf_node **v = arena_alloc(c->a, cap * sizeof(*v));
+		struct node_src *s = arena_alloc(c->a, cap * sizeof(*s));
+		if (!v || !s)
+			return ld_oom(c);
+		if (wf->nnodes) {
+			memcpy(v, wf->nodes, wf->nnodes * sizeof(*v));
+			memcpy(s, c->ns, wf->nnodes * sizeof(*s));
+		}
+		wf->nodes = v;
+		c->ns = s;
+		c->nodes_cap = cap;
+	}
+	node->idx = (int)wf->nnodes;
+	c->ns[wf->nnodes] = *ns;
+	wf->nodes[wf->nnodes++] = node;
+	return 0;
+}
+
+static void load_node(struct loadctx *c, const struct ynode *k, const struct ynode *map)
+{
+	struct wf_node *node = arena_alloc(c->a, sizeof(*node));
+	if (!node || !(node->id = arena_strdup(c->a, k->str))) {
+		ld_oom(c);
+		return;
+	}
+	node->line = k->line;
+	node->col = k->col;
+	int valid = ld_valid_id(node->id);
+	if (!valid)
+		ld_diag(c, k->line, k->col, "invalid node id '%.60s' (use letters, digits, "
+			"'_' and '-', starting with a letter or '_')", node->id);
+	struct node_src ns = {0};
+	struct nodeload nl = {c, node, &ns, &ns, NULL, NULL};
+	int macro = MACRO_NONE;
+	if (map->type != YT_MAP) {
+		ld_diag(c, map->line, map->col, "node '%.60s' must be a mapping, got %s",
+			node->id, ytree_kind_name(map));
+		ld_node_defaults(node);
+		ns.skip = 1;
+	} else {
+		macro = ld_node_body(&nl, map);
+	}
+	/* Expansion names nodes after this one: only a valid id can be
+	 * referred to. */
+	if (macro > 0 && valid) {
+		ld_expand(c, node, &ns, macro);
+		return;
+	}
+	if (macro > 0)
+		ns.skip = 1;
+	ld_node_add(c, node, &ns);
 }
 
 void load_nodes(struct loadctx *c, const struct ynode *key, const struct ynode *nodes)
 {
-	struct workflow *wf = c->wf;
 	if (ld_map(c, "nodes", nodes) < 0)
 		return;
 	if (!nodes || nodes->type == YT_NULL || !nodes->npairs) {
@@ -318,27 +498,6 @@ void load_nodes(struct loadctx *c, const struct ynode *key, const struct ynode *
 			nodes->npairs, c->lim->max_nodes);
 		return;
 	}
-	size_t n = nodes->npairs;
-	wf->nodes = arena_alloc(c->a, n * sizeof(*wf->nodes));
-	c->ns = arena_alloc(c->a, n * sizeof(*c->ns));
-	if (!wf->nodes || !c->ns) {
-		ld_oom(c);
-		return;
-	}
-	for (size_t i = 0; i < n && !c->oom; i++) {
-		const struct ynode *k = nodes->pairs[i].key;
-		struct wf_node *node = arena_alloc(c->a, sizeof(*node));
-		if (!node || !(node->id = arena_strdup(c->a, k->str))) {
-			ld_oom(c);
-			return;
-		}
-		node->idx = (int)i;
-		node->line = k->line;
-		node->col = k->col;
-		wf->nodes[wf->nnodes++] = node;
-		if (!ld_valid_id(node->id))
-			ld_diag(c, k->line, k->col, "invalid node id '%.60s' (use letters, digits, "
-				"'_' and '-', starting with a letter or '_')", node->id);
-		load_node(c, node, &c->ns[i], nodes->pairs[i].val);
-	}
+	for (size_t i = 0; i < nodes->npairs && !c->oom && !c->too_many_nodes; i++)
+		load_node(c, nodes->pairs[i].key, nodes->pairs[i].val);
 }

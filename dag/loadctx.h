@@ -34,11 +34,20 @@ struct ref_list {
 struct node_src {
 	int skip;                /* no kind we can build: not checked further */
 	struct ref_list deps;    /* from, needs, template refs: file order */
-	struct ref_list models;  /* models / model */
+	struct ref_list models;  /* models / model; moa proposers, council members */
 	struct ref_list weights; /* vote weights, by model id */
 	double *weight_vals;     /* parallel to weights */
-	int has_models;          /* `models` or `model` was written */
 	const struct ynode *min_ok;  /* where min_ok was written, or NULL */
+
+	/* moa, council: what expansion needs */
+	struct ref_list chair;   /* moa aggregator, council chairman */
+	int layers;              /* moa rounds of proposers */
+
+	struct name_ref accept_judge;  /* cascade accept judge model; name NULL when none */
+	struct name_ref *route_to;     /* route: parallel to node->routes; name NULL when missing */
+	struct name_ref route_default; /* route: name NULL when missing */
+	struct ref_list route_inputs;  /* route: input names in `when`, to resolve */
+	struct node_src *run;          /* plan: the loader's side of node->run */
 };
 
 /* The loader's side of one declared model. */
@@ -55,6 +64,8 @@ struct loadctx {
 	int oom;
 	const struct load_limits *lim;
 	struct node_src *ns;     /* parallel to wf->nodes */
+	size_t nodes_cap;        /* of wf->nodes and ns: expansion adds nodes */
+	int too_many_nodes;      /* reported once */
 	struct model_src *ms;    /* parallel to the declared models */
 	size_t ndeclared;        /* declared models; inline ones follow */
 	size_t models_cap;
@@ -110,6 +121,14 @@ int ref_list_add(struct loadctx *c, struct ref_list *l, const char *name, int li
 int ld_valid_id(const char *s);
 /* Compiles a template from a scalar, with positions from it. */
 struct tmpl *ld_template(struct loadctx *c, const char *key, const struct ynode *v);
+/* Compiles the PCRE2 pattern v->str + skip (skip bytes of prefix, such as
+ * "regex:"); a bad pattern is reported at its place inside the scalar.
+ * The regex lives as long as the workflow. Returns it, or NULL after
+ * reporting. */
+struct regex *ld_regex(struct loadctx *c, const struct ynode *v, size_t skip);
+/* One model id (a string, not a list) appended to list. */
+int ld_one_model(struct loadctx *c, const char *key, const struct ynode *v,
+		 struct ref_list *list);
 
 /* ---- call settings (loadutil.c) ---- */
 
@@ -125,6 +144,48 @@ int ld_call_setting(struct loadctx *c, struct call_settings *cs,
 
 /* load_node.c: every node under `nodes`. */
 void load_nodes(struct loadctx *c, const struct ynode *key, const struct ynode *nodes);
+
+/* What loading one node knows: a node under `nodes`, or the anonymous
+ * node a plan's `run` describes (plan set; its template references go to
+ * the plan's dependencies). */
+struct nodeload {
+	struct loadctx *c;
+	struct wf_node *node;
+	struct node_src *ns;
+	struct node_src *tmpl_to;          /* where template references go */
+	const struct wf_node *plan;        /* a plan's run: the plan */
+	const char *kind;                  /* the kind's name */
+};
+
+/* "node 'ID' (KIND)" or "the 'run' of node 'PLAN' (KIND)", for messages. */
+void ld_node_where(const struct nodeload *nl, char *out, size_t n);
+/* Adds the node references of t to the dependencies. */
+void ld_tmpl_refs(const struct nodeload *nl, struct tmpl *t);
+/* Appends node (with its loader's side, copied) to workflow.nodes and sets
+ * its idx. Returns 0, or -1 when memory ran out or there are too many
+ * nodes (reported). */
+int ld_node_add(struct loadctx *c, struct wf_node *node, const struct node_src *ns);
+/* Sets what a node has before its keys are read: samples 1, min_ok 1, ... */
+void ld_node_defaults(struct wf_node *node);
+/* Reads one node mapping into nl->node (a plan's run allows only generate
+ * and route). Returns the kind's MACRO_* (MACRO_NONE for a primitive
+ * kind), or -1 when the node has no usable kind (nl->ns->skip is set). */
+int ld_node_body(struct nodeload *nl, const struct ynode *map);
+
+/* load_kinds.c: cascade `accept`, route `routes` and plan `run`, read into
+ * nl->node (models by name into nl->ns). Each reports its own problems. */
+void ld_accept(struct nodeload *nl, const struct ynode *v);
+void ld_routes(struct nodeload *nl, const struct ynode *v);
+void ld_run(struct nodeload *nl, const struct ynode *v);
+/* After a plan's keys: a plan without `run` runs each subtask as a
+ * generate by its planner. */
+void ld_plan_finish(struct nodeload *nl);
+
+/* expand.c: replaces a moa or council node by the primitive nodes it
+ * stands for, appended to workflow.nodes; the last keeps the node's id. */
+enum { MACRO_NONE, MACRO_MOA, MACRO_COUNCIL };
+void ld_expand(struct loadctx *c, struct wf_node *node, struct node_src *ns, int macro);
+
 /* validate.c: references, inline models, cycles, order and output. */
 void validate_workflow(struct loadctx *c);
 

@@ -311,6 +311,37 @@ struct tmpl *ld_template(struct loadctx *c, const char *key, const struct ynode 
 			    v->style == YS_LITERAL, c->d);
 }
 
+static void free_regex(void *re) { regex_free(re); }
+
+struct regex *ld_regex(struct loadctx *c, const struct ynode *v, size_t skip)
+{
+	struct qerr e = {0};
+	size_t off = 0;
+	const char *pattern = v->str + skip;
+	struct regex *re = regex_compile(pattern, &off, &e);
+	if (!re) {
+		/* Columns count characters, as libyaml's do. */
+		int col = v->text_col;
+		for (size_t i = 0; i < skip + off && v->str[i]; i++)
+			col += ((unsigned char)v->str[i] & 0xC0) != 0x80;
+		ld_diag(c, v->text_line, col, "%s", e.msg);
+		return NULL;
+	}
+	if (arena_on_free(c->a, free_regex, re)) {
+		ld_oom(c);
+		return NULL;
+	}
+	return re;
+}
+
+int ld_one_model(struct loadctx *c, const char *key, const struct ynode *v,
+		 struct ref_list *list)
+{
+	if (v && (v->type == YT_SEQ || v->type == YT_MAP))
+		return ld_wrong_type(c, key, v, "a string (one model id)");
+	return ld_names(c, key, v, REF_NEEDS, list);
+}
+
 /* ---- call settings ---- */
 
 const char *const ld_call_keys[] = {

@@ -133,34 +133,61 @@ static void tc_unknown(struct tcomp *c, const char *e, size_t n)
 	c->errors++;
 }
 
+/* Whether s[0..n) is one id or several joined by '.': the ids moa and
+ * council expansion gives its nodes (m.layer1, c.review). */
+static int is_dotted_ident(const char *s, size_t n)
+{
+	size_t start = 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && s[i] != '.')
+			continue;
+		if (!is_ident(s + start, i - start))
+			return 0;
+		start = i + 1;
+	}
+	return 1;
+}
+
+static void tc_unknown_field(struct tcomp *c, const char *f, size_t flen)
+{
+	static const char *const fields[] = {"output", "responses"};
+	char fb[65];
+	size_t fl = flen < 64 ? flen : 64;
+	memcpy(fb, f, fl);
+	fb[fl] = '\0';
+	const char *s = suggest_nearest(fb, fields, 2);
+	if (s)
+		qdiags_add(c->d, c->line, c->col, "unknown node field '%s' (did you mean '%s'?)",
+			   fb, s);
+	else
+		qdiags_add(c->d, c->line, c->col, "unknown node field '%s' (use output or "
+			   "responses)", fb);
+	c->errors++;
+}
+
+/* nodes.ID.FIELD; ID may be dotted, so the field is the last part. */
 static void tc_node_ref(struct tcomp *c, const char *e, size_t n)
 {
-	const char *id = e + 6, *dot = memchr(id, '.', n - 6);
-	if (!dot || !is_ident(id, (size_t)(dot - id))) {
-		tc_unknown(c, e, n);
+	const char *id = e + 6, *end = e + n, *f = end;
+	while (f > id && f[-1] != '.')
+		f--;
+	if (f == id || !is_dotted_ident(id, (size_t)(f - 1 - id))) {
+		/* Not a valid id before the last '.': judge the first part,
+		 * as for a plain id. */
+		const char *dot = memchr(id, '.', n - 6);
+		if (!dot || !is_ident(id, (size_t)(dot - id)))
+			tc_unknown(c, e, n);
+		else
+			tc_unknown_field(c, dot + 1, (size_t)(end - dot - 1));
 		return;
 	}
-	size_t idlen = (size_t)(dot - id), flen = n - 6 - idlen - 1;
-	const char *f = dot + 1;
-	if (flen == 6 && !memcmp(f, "output", 6)) {
+	size_t idlen = (size_t)(f - 1 - id), flen = (size_t)(end - f);
+	if (flen == 6 && !memcmp(f, "output", 6))
 		tc_ref(c, TREF_NODE_OUTPUT, id, idlen);
-	} else if (flen == 9 && !memcmp(f, "responses", 9)) {
+	else if (flen == 9 && !memcmp(f, "responses", 9))
 		tc_ref(c, TREF_NODE_RESPONSES, id, idlen);
-	} else {
-		static const char *const fields[] = {"output", "responses"};
-		char fb[65];
-		size_t fl = flen < 64 ? flen : 64;
-		memcpy(fb, f, fl);
-		fb[fl] = '\0';
-		const char *s = suggest_nearest(fb, fields, 2);
-		if (s)
-			qdiags_add(c->d, c->line, c->col,
-				   "unknown node field '%s' (did you mean '%s'?)", fb, s);
-		else
-			qdiags_add(c->d, c->line, c->col,
-				   "unknown node field '%s' (use output or responses)", fb);
-		c->errors++;
-	}
+	else
+		tc_unknown_field(c, f, flen);
 }
 
 static void tc_expr(struct tcomp *c, const char *e, size_t n)
@@ -259,6 +286,34 @@ struct tmpl *tmpl_compile(struct arena *a, const char *src, int line, int col,
 		qdiags_add(d, line, col, "out of memory");
 	q_free(c.parts);
 	q_free(c.refs);
+	return t;
+}
+
+struct tmpl *tmpl_concat(struct arena *a, const struct tmpl *x, const struct tmpl *y)
+{
+	static const struct tmpl empty = {.src = ""};
+	x = x ? x : &empty;
+	y = y ? y : &empty;
+	struct tmpl *t = arena_alloc(a, sizeof(*t));
+	if (!t || !(t->src = arena_printf(a, "%s%s", x->src, y->src)))
+		return NULL;
+	t->nparts = x->nparts + y->nparts;
+	t->nrefs = x->nrefs + y->nrefs;
+	t->parts = arena_alloc(a, (t->nparts ? t->nparts : 1) * sizeof(*t->parts));
+	t->refs = arena_alloc(a, (t->nrefs ? t->nrefs : 1) * sizeof(*t->refs));
+	if (!t->parts || !t->refs)
+		return NULL;
+	if (x->nparts)
+		memcpy(t->parts, x->parts, x->nparts * sizeof(*t->parts));
+	for (size_t i = 0; i < y->nparts; i++) {
+		t->parts[x->nparts + i] = y->parts[i];
+		if (!y->parts[i].text)
+			t->parts[x->nparts + i].ref += x->nrefs;
+	}
+	if (x->nrefs)
+		memcpy(t->refs, x->refs, x->nrefs * sizeof(*t->refs));
+	if (y->nrefs)
+		memcpy(t->refs + x->nrefs, y->refs, y->nrefs * sizeof(*t->refs));
 	return t;
 }
 

@@ -7,7 +7,9 @@
 #include "../common/qerr.h"
 
 /* Templates: {{ query }}, {{ inputs.NAME }}, {{ nodes.ID.output }},
- * {{ nodes.ID.responses }} and the literal {{ '{{' }}. Compiled once at
+ * {{ nodes.ID.responses }} and the literal {{ '{{' }}. ID may be dotted
+ * (nodes.m.layer1.output) to name a node that moa or council expansion
+ * made. Compiled once at
  * load into literal and reference parts; rendering copies parts in order
  * and never looks at the text it pulls in, so an answer that contains
  * "{{ inputs.secret }}" stays literal. */
@@ -34,6 +36,13 @@ struct tmpl_ref {
  * syntax errors adds one diagnostic per problem to d and returns NULL. */
 struct tmpl *tmpl_compile(struct arena *a, const char *src, int line, int col,
 			  int block, struct qdiags *d);
+
+/* A template that renders x, then y (either may be NULL): how moa and
+ * council expansion puts its own text around the user's prompt. The
+ * references are copies, at the positions they had, so validation resolves
+ * them apart from x's and y's. Returns new, allocated in a, or NULL when
+ * memory ran out. */
+struct tmpl *tmpl_concat(struct arena *a, const struct tmpl *x, const struct tmpl *y);
 
 size_t tmpl_nrefs(const struct tmpl *t);
 /* Borrowed; validation writes node_idx through it. */

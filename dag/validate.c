@@ -116,14 +116,37 @@ static struct wf_model **v_model_list(struct vctx *v, const struct ref_list *l, 
 	return out;
 }
 
+/* A model named once (route `to` and `default`, the accept judge), or
+ * NULL when the name is not written or not known. */
+static struct wf_model *v_model_one(struct vctx *v, const struct name_ref *r)
+{
+	if (!r->name)
+		return NULL;
+	struct wf_model *m = v_model(v, r);
+	if (!m)
+		v->incomplete = 1;
+	return m;
+}
+
+/* Every model a node names; a plan's run included. */
+static void v_models_of(struct vctx *v, struct wf_node *node, const struct node_src *ns)
+{
+	if (ns->skip)
+		return;
+	if (ns->models.n)
+		node->models = v_model_list(v, &ns->models, &node->nmodels);
+	node->accept.judge = v_model_one(v, &ns->accept_judge);
+	for (size_t i = 0; i < node->nroutes; i++)
+		node->routes[i].to = v_model_one(v, &ns->route_to[i]);
+	node->route_default = v_model_one(v, &ns->route_default);
+	if (node->run && ns->run)
+		v_models_of(v, node->run, ns->run);
+}
+
 static void v_node_models(struct vctx *v)
 {
-	for (size_t i = 0; i < v->wf->nnodes; i++) {
-		struct node_src *ns = &v->c->ns[i];
-		if (!ns->skip && ns->models.n)
-			v->wf->nodes[i]->models = v_model_list(v, &ns->models,
-							       &v->wf->nodes[i]->nmodels);
-	}
+	for (size_t i = 0; i < v->wf->nnodes; i++)
+		v_models_of(v, v->wf->nodes[i], &v->c->ns[i]);
 	for (size_t i = 0; i < v->c->ndeclared; i++) {
 		struct wf_model *m = v->wf->models[i];
 		m->fallback = v_model_list(v, &v->c->ms[i].fallback, &m->nfallback);
@@ -154,6 +177,92 @@ static void v_weights(struct vctx *v)
 									     ns->weight_vals[j]};
 		}
 	}
+}
+
+/* ---- routes ---- */
+
+/* The first model that m's failures could reach (m itself, then its
+ * fallbacks, breadth first) that is not marked local, or NULL. */
+static const struct wf_model *v_first_cloud(struct vctx *v, const struct wf_model *m)
+{
+	size_t n = v->wf->nmodels;
+	unsigned char *seen = q_calloc(n ? n : 1, 1);
+	const struct wf_model **queue = q_malloc((n ? n : 1) * sizeof(*queue));
+	const struct wf_model *cloud = NULL;
+	size_t head = 0, tail = 0;
+	if (!seen || !queue) {
+		ld_oom(v->c);
+		goto done;
+	}
+	queue[tail++] = m;
+	seen[m->idx] = 1;
+	while (head < tail && !cloud) {
+		const struct wf_model *x = queue[head++];
+		if (!x->local)
+			cloud = x;
+		for (size_t i = 0; i < x->nfallback; i++) {
+			if (!seen[x->fallback[i]->idx]) {
+				seen[x->fallback[i]->idx] = 1;
+				queue[tail++] = x->fallback[i];
+			}
+		}
+	}
+done:
+	q_free(seen);
+	q_free(queue);
+	return cloud;
+}
+
+/* A prompt with personal data goes only to a model marked local, and
+ * stays local when that model fails over. */
+static void v_route_privacy(struct vctx *v, const struct wf_node *node,
+			    const struct node_src *ns)
+{
+	if (ns->skip)
+		return;
+	for (size_t i = 0; i < node->nroutes; i++) {
+		const struct wf_route *r = &node->routes[i];
+		const struct name_ref *at = &ns->route_to[i];
+		if (r->when.contains_pii != 1 || !r->to)
+			continue;
+		const struct wf_model *cloud = v_first_cloud(v, r->to);
+		if (cloud == r->to)
+			ld_diag(v->c, at->line, at->col, "route for personal data goes to '%s', "
+				"which is not marked local: true", r->to->id);
+		else if (cloud)
+			ld_diag(v->c, at->line, at->col, "route for personal data goes to '%s', "
+				"whose fallback '%s' is not marked local: true", r->to->id,
+				cloud->id);
+	}
+	if (node->run && ns->run)
+		v_route_privacy(v, node->run, ns->run);
+}
+
+/* Route conditions on inputs name declared inputs. Returns whether one
+ * of them is the query. */
+static int v_route_inputs(struct vctx *v, const struct wf_node *node,
+			  const struct node_src *ns)
+{
+	int query = 0;
+	if (ns->skip)
+		return 0;
+	for (size_t i = 0; i < ns->route_inputs.n; i++) {
+		const struct name_ref *r = &ns->route_inputs.v[i];
+		if (!strcmp(r->name, "query"))
+			query = 1;
+		else if (!strmap_get(&v->inputs, r->name))
+			ld_unknown_name(v->c, r->line, r->col, "input", r->name, v->input_names,
+					v->wf->ninputs, "declare it under 'inputs'");
+	}
+	if (node->run && ns->run)
+		query |= v_route_inputs(v, node->run, ns->run);
+	return query;
+}
+
+static void v_routes(struct vctx *v)
+{
+	for (size_t i = 0; i < v->wf->nnodes && !v->c->oom; i++)
+		v_route_privacy(v, v->wf->nodes[i], &v->c->ns[i]);
 }
 
 /* ---- cycles ---- */
@@ -443,16 +552,37 @@ static void v_inputs(struct vctx *v)
 {
 	int used = 0;
 	for (size_t i = 0; i < v->wf->nnodes; i++) {
-		const struct wf_node *n = v->wf->nodes[i];
-		if (v->c->ns[i].skip)
+		const struct wf_node *n = v->wf->nodes[i], *run = n->run;
+		const struct node_src *ns = &v->c->ns[i];
+		if (ns->skip)
 			continue;
 		used |= v_tmpl_inputs(v, n->prompt) | v_tmpl_inputs(v, n->system) |
 			v_tmpl_inputs(v, n->text);
-		used |= !n->prompt && (n->kind == NK_GENERATE || n->kind == NK_SYNTHESIZE);
+		/* These send the query when they have no prompt; a judge or
+		 * rank only shows it when there is one. */
+		used |= !n->prompt && (n->kind == NK_GENERATE || n->kind == NK_SYNTHESIZE ||
+				       n->kind == NK_CASCADE || n->kind == NK_ROUTE ||
+				       n->kind == NK_PLAN);
+		used |= v_route_inputs(v, n, ns);
+		/* A subtask without a prompt sends its task, not the query. */
+		if (run && ns->run && !ns->run->skip)
+			used |= v_tmpl_inputs(v, run->prompt) | v_tmpl_inputs(v, run->system);
 	}
 	struct wf_input *q = strmap_get(&v->inputs, "query");
 	if (q && q->required < 0)
 		q->required = used && !q->def;
+}
+
+/* `who` says whose calls: "node 'a'" or "each subtask of node 'p'". */
+static void v_min_ok_of(struct vctx *v, const struct wf_node *n, const struct node_src *ns,
+			const char *who, const char *id)
+{
+	if (ns->skip || !ns->min_ok || n->nmodels != ns->models.n || !n->nmodels)
+		return;
+	size_t calls = n->nmodels * (size_t)n->samples;
+	if ((size_t)n->min_ok > calls)
+		ld_diag(v->c, ns->min_ok->line, ns->min_ok->col, "'min_ok' is %d but %s '%s' "
+			"makes only %zu calls", n->min_ok, who, id, calls);
 }
 
 static void v_min_ok(struct vctx *v)
@@ -460,12 +590,9 @@ static void v_min_ok(struct vctx *v)
 	for (size_t i = 0; i < v->wf->nnodes; i++) {
 		const struct wf_node *n = v->wf->nodes[i];
 		const struct node_src *ns = &v->c->ns[i];
-		if (ns->skip || !ns->min_ok || n->nmodels != ns->models.n || !n->nmodels)
-			continue;
-		size_t calls = n->nmodels * (size_t)n->samples;
-		if ((size_t)n->min_ok > calls)
-			ld_diag(v->c, ns->min_ok->line, ns->min_ok->col, "'min_ok' is %d but "
-				"node '%s' makes only %zu calls", n->min_ok, n->id, calls);
+		v_min_ok_of(v, n, ns, "node", n->id);
+		if (n->run && ns->run && !ns->skip)
+			v_min_ok_of(v, n->run, ns->run, "each subtask of node", n->id);
 	}
 }
 
@@ -525,6 +652,8 @@ void validate_workflow(struct loadctx *c)
 		v_weights(&v);
 		if (!c->oom)
 			v_deps(&v);
+		if (!c->oom)
+			v_routes(&v);
 		if (!c->oom) {
 			v_inputs(&v);
 			v_min_ok(&v);

@@ -152,22 +152,39 @@ static int check_inputs(const struct workflow *wf, const char *const *names, siz
 	return rc;
 }
 
-/* Marks every model a node may call: its own and, transitively, their
- * fallbacks. A worklist, so a long fallback chain cannot exhaust the
- * stack; each model enters it once. */
+static void mark_one(const struct wf_model *m, unsigned char *mark,
+		     const struct wf_model **work, size_t *top)
+{
+	if (m && !mark[m->idx]) {
+		mark[m->idx] = 1;
+		work[(*top)++] = m;
+	}
+}
+
+/* The models one node names: its own, a cascade's judge, a route's
+ * targets and default, and those of a plan's subtasks. */
+static void mark_node(const struct wf_node *n, unsigned char *mark,
+		      const struct wf_model **work, size_t *top)
+{
+	for (size_t j = 0; j < n->nmodels; j++)
+		mark_one(n->models[j], mark, work, top);
+	mark_one(n->accept.judge, mark, work, top);
+	for (size_t j = 0; j < n->nroutes; j++)
+		mark_one(n->routes[j].to, mark, work, top);
+	mark_one(n->route_default, mark, work, top);
+	if (n->run)
+		mark_node(n->run, mark, work, top);
+}
+
+/* Marks every model a node may call: those it names and, transitively,
+ * their fallbacks. A worklist, so a long fallback chain cannot exhaust
+ * the stack; each model enters it once. */
 static void mark_models(const struct workflow *wf, unsigned char *mark,
 			const struct wf_model **work)
 {
 	size_t top = 0;
-	for (size_t i = 0; i < wf->nnodes; i++) {
-		for (size_t j = 0; j < wf->nodes[i]->nmodels; j++) {
-			const struct wf_model *m = wf->nodes[i]->models[j];
-			if (!mark[m->idx]) {
-				mark[m->idx] = 1;
-				work[top++] = m;
-			}
-		}
-	}
+	for (size_t i = 0; i < wf->nnodes; i++)
+		mark_node(wf->nodes[i], mark, work, &top);
 	while (top) {
 		const struct wf_model *m = work[--top];
 		for (size_t i = 0; i < m->nfallback; i++) {

@@ -60,6 +60,32 @@ static void render_all(const struct workflow *wf, const struct tmpl *t)
 	buf_release(&b);
 }
 
+static void check_models(const struct workflow *wf, const struct wf_node *n)
+{
+	for (size_t m = 0; m < n->nmodels; m++)
+		assert_ptr_equal(wf->models[n->models[m]->idx], n->models[m]);
+	if (n->accept.kind == ACCEPT_JUDGE)
+		assert_non_null(n->accept.judge);
+	if (n->accept.kind == ACCEPT_REGEX)
+		assert_non_null(n->accept.re);
+	for (size_t r = 0; r < n->nroutes; r++) {
+		assert_non_null(n->routes[r].to);
+		/* The privacy rule holds in every loaded workflow. */
+		if (n->routes[r].when.contains_pii == 1)
+			assert_true(n->routes[r].to->local);
+	}
+	if (n->kind == NK_ROUTE)
+		assert_non_null(n->route_default);
+	if (n->kind == NK_PLAN) {
+		assert_non_null(n->run);
+		assert_true(n->run->kind == NK_GENERATE || n->run->kind == NK_ROUTE);
+		assert_int_equal(n->run->ndeps, 0);
+		render_all(wf, n->run->prompt);
+		render_all(wf, n->run->system);
+		check_models(wf, n->run);
+	}
+}
+
 /* What every successfully loaded workflow promises its users. */
 static void check_workflow(const struct workflow *wf)
 {
@@ -77,6 +103,9 @@ static void check_workflow(const struct workflow *wf)
 		render_all(wf, n->prompt);
 		render_all(wf, n->system);
 		render_all(wf, n->text);
+		check_models(wf, n);
+		if (n->group)
+			assert_non_null(workflow_node(wf, n->group));
 		struct call_settings cs;
 		for (size_t m = 0; m < n->nmodels; m++) {
 			workflow_call_settings(wf, n, n->models[m], &cs);
@@ -179,15 +208,19 @@ static void mutate(struct buf *b)
 	*b = out;
 }
 
-static void test_random_damage(void **state)
+/* The good files damaged: every key and kind is in one of them. */
+static const char *const good_files[] = {
+	"full.yaml", "moa.yaml", "council_kind.yaml", "cascade.yaml", "route.yaml",
+	"plan.yaml",
+};
+
+#define NGOOD (sizeof(good_files) / sizeof(good_files[0]))
+
+static void damage_file(const char *name, long iters)
 {
-	(void)state;
 	size_t len;
-	const char *good = read_fixture("full.yaml", &len);
+	const char *good = read_fixture(name, &len);
 	assert_true(load_checked(good, len));
-	/* The fuzz suite asks for more with QUORUM_FUZZ_ITERS. */
-	const char *env = getenv("QUORUM_FUZZ_ITERS");
-	long iters = env ? strtol(env, NULL, 10) : 3000;
 	const char *seed = getenv("QUORUM_FUZZ_SEED");
 	if (seed && strtoull(seed, NULL, 10))
 		rng_state = strtoull(seed, NULL, 10);
@@ -203,6 +236,17 @@ static void test_random_damage(void **state)
 	}
 	/* Some damage is harmless (a comment, a space): those still load. */
 	assert_true(loaded > 0);
+}
+
+static void test_random_damage(void **state)
+{
+	(void)state;
+	/* The fuzz suite asks for more with QUORUM_FUZZ_ITERS. */
+	const char *env = getenv("QUORUM_FUZZ_ITERS");
+	long iters = env ? strtol(env, NULL, 10) : 3000;
+	damage_file("full.yaml", iters);
+	for (size_t i = 1; i < NGOOD; i++)
+		damage_file(good_files[i], iters / 3);
 }
 
 /* Every key of the format given every type of value. */
@@ -254,6 +298,45 @@ static void test_every_type_at_every_key(void **state)
 		"version: 1\nnodes: {a: {kind: template, text: x}}\nbudget: %s\n",
 		"version: 1\nnodes: {a: {kind: template, text: x}}\n"
 		"budget: {max_usd: %s, max_calls: %s}\n",
+		"version: 1\nmodels: {gpt: {provider: openai, model: m, local: %s}}\n"
+		"nodes: {a: {kind: generate, models: [gpt]}}\n",
+		"version: 1\nnodes:\n  s: {kind: template, text: x}\n"
+		"  a: {kind: vote, from: s, stop_when: %s}\n",
+		"version: 1\nmodels: {gpt: {provider: openai, model: m}}\nnodes:\n"
+		"  s: {kind: template, text: x}\n"
+		"  a: {kind: judge, from: %s, model: %s, models: %s, criteria: %s, prompt: %s}\n",
+		"version: 1\nmodels: {gpt: {provider: openai, model: m}}\nnodes:\n"
+		"  s: {kind: template, text: x}\n"
+		"  a: {kind: rank, from: %s, models: %s, criteria: %s}\n",
+		"version: 1\nmodels: {gpt: {provider: openai, model: m}}\nnodes:\n"
+		"  a: {kind: moa, proposers: %s, layers: %s, aggregator: %s, prompt: %s}\n",
+		"version: 1\nmodels: {gpt: {provider: openai, model: m}}\nnodes:\n"
+		"  a: {kind: council, members: %s, chairman: %s, prompt: %s, needs: %s}\n",
+		"version: 1\nmodels: {gpt: {provider: openai, model: m}}\nnodes:\n"
+		"  a: {kind: cascade, models: %s, prompt: %s, accept: %s}\n",
+		"version: 1\nmodels: {gpt: {provider: openai, model: m}}\nnodes:\n"
+		"  a: {kind: cascade, models: [gpt], accept: {self_check: %s}}\n"
+		"  b: {kind: cascade, models: [gpt], accept: {judge: %s}}\n"
+		"  c: {kind: cascade, models: [gpt], accept: {agreement: %s}}\n"
+		"  d: {kind: cascade, models: [gpt], accept: {regex: %s}}\noutput: d\n",
+		"version: 1\nmodels: {gpt: {provider: openai, model: m}}\nnodes:\n"
+		"  a: {kind: cascade, models: [gpt], accept: {self_check: {threshold: %s,"
+		" samples: %s}, judge: {model: %s, threshold: %s}}}\n",
+		"version: 1\nmodels: {gpt: {provider: openai, model: m}}\nnodes:\n"
+		"  a: {kind: route, prompt: %s, routes: %s, default: %s}\n",
+		"version: 1\nmodels: {gpt: {provider: openai, model: m, local: true}}\nnodes:\n"
+		"  a: {kind: route, default: gpt, routes: [%s, {when: %s, to: %s}]}\n",
+		"version: 1\nmodels: {gpt: {provider: openai, model: m, local: true}}\nnodes:\n"
+		"  a: {kind: route, default: gpt, routes: [{to: gpt, when: {regex: %s,"
+		" min_chars: %s, max_chars: %s, contains_pii: %s, input: %s}}]}\n",
+		"version: 1\nmodels: {gpt: {provider: openai, model: m, local: true}}\nnodes:\n"
+		"  a: {kind: route, default: gpt, routes: [{to: gpt, when: {input: {query: %s,"
+		" %s: x}}}]}\n",
+		"version: 1\nmodels: {gpt: {provider: openai, model: m}}\nnodes:\n"
+		"  a: {kind: plan, model: %s, prompt: %s, max_subtasks: %s, run: %s}\n",
+		"version: 1\nmodels: {gpt: {provider: openai, model: m}}\nnodes:\n"
+		"  a: {kind: plan, model: gpt, run: {kind: %s, models: %s, routes: %s,"
+		" default: %s, needs: %s, prompt: %s}}\n",
 	};
 	for (size_t w = 0; w < sizeof(where) / sizeof(where[0]); w++) {
 		for (size_t v = 0; v < sizeof(values) / sizeof(values[0]); v++) {
@@ -276,14 +359,13 @@ static void test_every_type_at_every_key(void **state)
 /* Makes allocation n fail, for n = 1, 2, ... until loading no longer
  * meets a failure: each time the load fails cleanly (a diagnostic, no
  * leak) or succeeds with the same workflow. */
-static void test_every_allocation_failing(void **state)
+static void allocations_failing(const char *name)
 {
-	(void)state;
 	size_t len;
-	const char *text = read_fixture("full.yaml", &len);
+	const char *text = read_fixture(name, &len);
 	struct qdiags d;
 	qdiags_init(&d, NULL);
-	struct workflow *ref = workflow_load_string("full.yaml", text, len, NULL, &d);
+	struct workflow *ref = workflow_load_string(name, text, len, NULL, &d);
 	assert_non_null(ref);
 	struct buf want = BUF_INIT, got = BUF_INIT;
 	workflow_graph(ref, "dot", &want);
@@ -291,7 +373,7 @@ static void test_every_allocation_failing(void **state)
 	long n;
 	for (n = 1; n < 100000 && streak < 50; n++) {
 		q_alloc_fail_after(n);
-		struct workflow *wf = workflow_load_string("full.yaml", text, len, NULL, &d);
+		struct workflow *wf = workflow_load_string(name, text, len, NULL, &d);
 		q_alloc_fail_after(0);
 		if (!wf) {
 			streak = 0;
@@ -312,6 +394,13 @@ static void test_every_allocation_failing(void **state)
 	buf_release(&got);
 	workflow_free(ref);
 	qdiags_release(&d);
+}
+
+static void test_every_allocation_failing(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NGOOD; i++)
+		allocations_failing(good_files[i]);
 }
 
 static void test_odd_inputs(void **state)

@@ -298,6 +298,74 @@ static void test_render_limits(void **state)
 	arena_free(a);
 }
 
+static void test_dotted_node_ids(void **state)
+{
+	(void)state;
+	/* The ids moa and council expansion makes: the field is the last part. */
+	struct arena *a = arena_new();
+	struct qdiags d;
+	struct tmpl *t = compile(a, "{{ nodes.m.layer1.responses }}|{{ nodes.c.review.output }}",
+				 &d);
+	assert_non_null(t);
+	assert_int_equal(tmpl_nrefs(t), 2);
+	assert_int_equal(tmpl_ref_get(t, 0)->kind, TREF_NODE_RESPONSES);
+	assert_string_equal(tmpl_ref_get(t, 0)->name, "m.layer1");
+	assert_int_equal(tmpl_ref_get(t, 1)->kind, TREF_NODE_OUTPUT);
+	assert_string_equal(tmpl_ref_get(t, 1)->name, "c.review");
+	assert_int_equal(tmpl_ref_get(t, 1)->col, 32);
+	qdiags_release(&d);
+	arena_free(a);
+	expect_error("{{ nodes.m..output }}", 1, 1, "unknown node field '.output' "
+		     "(did you mean 'output'?)");
+	expect_error("{{ nodes.m.layer1.outptu }}", 1, 1, "unknown node field 'outptu' "
+		     "(did you mean 'output'?)");
+	expect_error("{{ nodes.m.layer1.text }}", 1, 1, "unknown node field 'text' "
+		     "(use output or responses)");
+	expect_error("{{ nodes.m x.output }}", 1, 1, "unknown template expression "
+		     "'nodes.m x.output' (use query, inputs.NAME, nodes.ID.output or "
+		     "nodes.ID.responses)");
+}
+
+static void test_concat(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new();
+	struct qdiags d;
+	struct tmpl *x = compile(a, "A {{ nodes.n.output }} {{ query }}", &d);
+	qdiags_release(&d);
+	struct tmpl *y = tmpl_compile(a, "\nB {{ nodes.n.responses }} {{ '{{' }}", 7, 5, 0, &d);
+	qdiags_release(&d);
+	assert_non_null(x);
+	assert_non_null(y);
+	struct tmpl *t = tmpl_concat(a, x, y);
+	assert_non_null(t);
+	assert_string_equal(tmpl_source(t), "A {{ nodes.n.output }} {{ query }}"
+			    "\nB {{ nodes.n.responses }} {{ '{{' }}");
+	assert_int_equal(tmpl_nrefs(t), 3);
+	/* Copies, at the places they were written: resolving one leaves the
+	 * originals alone. */
+	assert_int_equal(tmpl_ref_get(t, 2)->line, 8);
+	assert_int_equal(tmpl_ref_get(t, 2)->col, 3);
+	tmpl_ref_at(t, 0)->node_idx = 1;
+	tmpl_ref_at(t, 2)->node_idx = 0;
+	assert_int_equal(tmpl_ref_get(x, 0)->node_idx, -1);
+	assert_int_equal(tmpl_ref_get(y, 0)->node_idx, -1);
+	struct ctx c = {"why?", 0};
+	struct tmpl_env env = {&c, env_query, env_input, env_output, env_responses};
+	struct buf b = BUF_INIT;
+	assert_int_equal(tmpl_render(t, &env, &b), 0);
+	assert_string_equal(buf_str(&b), "A {{ inputs.secret }} why?\n"
+			    "B 1. alpha\n\n2. beta\n\n3. gamma {{");
+	/* Either side may be missing. */
+	buf_reset(&b);
+	assert_int_equal(tmpl_render(tmpl_concat(a, NULL, x), &env, &b), 0);
+	assert_string_equal(buf_str(&b), "A  why?");
+	assert_int_equal(tmpl_nrefs(tmpl_concat(a, y, NULL)), 1);
+	assert_string_equal(tmpl_source(tmpl_concat(a, NULL, NULL)), "");
+	buf_release(&b);
+	arena_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +380,8 @@ int main(void)
 		cmocka_unit_test(test_missing_reference),
 		cmocka_unit_test(test_responses_format),
 		cmocka_unit_test(test_render_limits),
+		cmocka_unit_test(test_dotted_node_ids),
+		cmocka_unit_test(test_concat),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

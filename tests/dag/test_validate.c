@@ -201,11 +201,15 @@ static void test_required_keys_and_kinds(void **state)
 	assert_true(has_diag(&d, 2, 9, "node 'x' (synthesize) needs 'model'"));
 	qdiags_release(&d);
 	expect_one(HDR "nodes: {x: {prompt: hi}}\n", 2, 9,
-		   "node 'x' needs 'kind' (generate, vote, synthesize or template)");
+		   "node 'x' needs 'kind' (generate, vote, synthesize, judge, rank, moa, "
+		   "council, cascade, route, plan or template)");
 	expect_one(HDR "nodes: {x: {kind: generat}}\n", 2, 19,
 		   "unknown node kind 'generat' (did you mean 'generate'?)");
+	expect_one(HDR "nodes: {x: {kind: councl}}\n", 2, 19,
+		   "unknown node kind 'councl' (did you mean 'council'?)");
 	expect_one(HDR "nodes: {x: {kind: wibble}}\n", 2, 19,
-		   "unknown node kind 'wibble' (use generate, vote, synthesize or template)");
+		   "unknown node kind 'wibble' (use generate, vote, synthesize, judge, rank, "
+		   "moa, council, cascade, route, plan or template)");
 	expect_one(HDR "models:\n  m: {model: x}\nnodes: {a: {kind: generate, models: [m]}}\n",
 		   3, 3, "model 'm' needs 'provider' (openai, anthropic, gemini or ollama)");
 	expect_one(HDR "models:\n  m: {provider: openai}\nnodes: {a: {kind: generate, "
@@ -215,24 +219,32 @@ static void test_required_keys_and_kinds(void **state)
 		   "'price' needs 'input' and 'output' (USD per million tokens)");
 }
 
-static void test_kinds_not_built_yet(void **state)
+static void test_every_kind_checks_its_keys(void **state)
 {
 	(void)state;
-	static const char *const later[] = {"judge", "rank", "moa", "council", "cascade",
-					    "route", "plan"};
-	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
-		char text[256], msg[128];
+	/* Each kind of the contract is built: its keys are judged, each by
+	 * its own table. */
+	static const struct {
+		const char *kind;
+		int line, col;
+		const char *msg;
+	} cases[] = {
+		{"judge", 8, 5, "unknown key 'membres' in node 'b' (judge)"},
+		{"rank", 8, 5, "unknown key 'membres' in node 'b' (rank)"},
+		{"moa", 6, 5, "unknown key 'from' in node 'b' (moa)"},
+		{"council", 8, 5, "unknown key 'membres' in node 'b' (council) (did you mean "
+		 "'members'?)"},
+		{"cascade", 6, 5, "unknown key 'from' in node 'b' (cascade)"},
+		{"route", 6, 5, "unknown key 'from' in node 'b' (route)"},
+		{"plan", 7, 5, "unknown key 'models' in node 'b' (plan) (did you mean 'model'?)"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256];
 		snprintf(text, sizeof(text), HDR "nodes:\n  a: " TPL "\n  b:\n    kind: %s\n"
-			 "    from: a\n    models: [x]\n", later[i]);
-		snprintf(msg, sizeof(msg), "node kind '%s' is not available in this build yet",
-			 later[i]);
-		/* Only the kind is reported: its keys are not judged, and
-		 * references to the node still resolve. */
-		expect_one(text, 5, 11, msg);
+			 "    from: a\n    models: [ollama/x]\n    membres: [ollama/x]\n",
+			 cases[i].kind);
+		expect_diag(text, cases[i].line, cases[i].col, cases[i].msg);
 	}
-	expect_one(HDR "nodes:\n  a: {kind: judge}\n  b: {kind: template, text: "
-		   "'{{ nodes.a.output }}'}\n", 3, 13,
-		   "node kind 'judge' is not available in this build yet");
 }
 
 static void test_ids(void **state)
@@ -496,7 +508,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_references),
 		cmocka_unit_test(test_templates_validated),
 		cmocka_unit_test(test_required_keys_and_kinds),
-		cmocka_unit_test(test_kinds_not_built_yet),
+		cmocka_unit_test(test_every_kind_checks_its_keys),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_cycles),
 		cmocka_unit_test(test_output),
