@@ -93,7 +93,7 @@ static void chat_log(struct req *r, const struct chat *ch, const char *raw,
 	int rc = log_head(&b, r, ch, f);
 	if (raw) {
 		rc |= buf_puts(&b, ",\"raw\":");
-		rc |= buf_put_json_strn(&b, raw, strnlen(raw, MOCK_LOG_TEXT_MAX));
+		rc |= buf_put_json_strn(&b, raw, strnlen(raw, MOCK_LOG_RAW_MAX));
 	}
 	rc |= buf_puts(&b, ",\"messages\":[");
 	for (size_t i = 0; i < ch->n && ch->msgs; i++) {
@@ -101,7 +101,7 @@ static void chat_log(struct req *r, const struct chat *ch, const char *raw,
 		rc |= buf_puts(&b, i ? ",{\"role\":" : "{\"role\":");
 		rc |= buf_put_json_str(&b, ch->msgs[i].role ? ch->msgs[i].role : "");
 		rc |= buf_puts(&b, ",\"content\":");
-		rc |= buf_put_json_strn(&b, c, strnlen(c, MOCK_LOG_TEXT_MAX));
+		rc |= buf_put_json_str(&b, c);
 		rc |= buf_putc(&b, '}');
 	}
 	rc |= buf_puts(&b, "]}");

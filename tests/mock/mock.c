@@ -34,7 +34,7 @@ static void mock_log_clear_locked(struct mock_log *l)
 		q_free(it->model);
 		q_free(it->json);
 	}
-	l->head = l->n = 0;
+	l->head = l->n = l->bytes = 0;
 }
 
 static void mock_log_release(struct mock_log *l)
@@ -46,18 +46,21 @@ static void mock_log_release(struct mock_log *l)
 void mock_log_add(struct mock *m, char *model, char *json)
 {
 	struct mock_log *l = &m->log;
+	size_t size = strlen(json) + (model ? strlen(model) : 0);
 	pthread_mutex_lock(&l->lock);
-	struct mock_log_item *it;
-	if (l->n == MOCK_LOG_MAX) {
-		it = &l->items[l->head];
-		q_free(it->model);
-		q_free(it->json);
+	while (l->n && (l->n == MOCK_LOG_MAX || l->bytes + size > MOCK_LOG_BYTES_MAX)) {
+		struct mock_log_item *old = &l->items[l->head];
+		q_free(old->model);
+		q_free(old->json);
+		l->bytes -= old->size;
 		l->head = (l->head + 1) % MOCK_LOG_MAX;
-	} else {
-		it = &l->items[(l->head + l->n++) % MOCK_LOG_MAX];
+		l->n--;
 	}
+	struct mock_log_item *it = &l->items[(l->head + l->n++) % MOCK_LOG_MAX];
 	it->model = model;
 	it->json = json;
+	it->size = size;
+	l->bytes += size;
 	pthread_mutex_unlock(&l->lock);
 }
 

@@ -21,18 +21,22 @@
 
 #define MOCK_BODY_MAX (16u << 20)     /* request bodies past it get 413 */
 #define MOCK_LOG_MAX 1000             /* requests kept for /_mock/requests */
-#define MOCK_LOG_TEXT_MAX (64u << 10) /* bytes kept of each message */
+#define MOCK_LOG_RAW_MAX (64u << 10)  /* bytes kept of a body that is not JSON */
+/* Messages are kept whole (a test reads them to prove what reached a
+ * model); the oldest entries go when the log would grow past this. */
+#define MOCK_LOG_BYTES_MAX (64u << 20)
 
 struct mock_log_item {
 	char *model; /* NULL when the body had none */
 	char *json;
+	size_t size;
 };
 
 /* The last MOCK_LOG_MAX chat requests, oldest first from `head`. */
 struct mock_log {
 	pthread_mutex_t lock;
 	struct mock_log_item items[MOCK_LOG_MAX];
-	size_t head, n;
+	size_t head, n, bytes;
 	long seq;
 };
 

@@ -244,15 +244,161 @@ static int sl_faults(struct sload *L, const char *path, const cJSON *v,
 	return 0;
 }
 
-static const char *const model_keys[] = {
-	"latency", "jitter", "accuracy", "answer", "answers", "chunk_chars",
-	"chunk_delay", "usage", "faults",
+/* ---- rules ---- */
+
+static const char *const rule_keys[] = {
+	"contains", "regex", "kind", "answer", "answers", "pick", "rank", "rating",
+	"latency",
 };
 
-static int sl_model_key(struct sload *L, const char *path, const cJSON *it,
-			struct model_cfg *m)
+static const char *const kind_names[] = {
+	[PK_JUDGE] = "judge", [PK_RANK] = "rank", [PK_SELF_CHECK] = "self_check",
+	[PK_RATING] = "rating", [PK_PLAN] = "plan",
+};
+
+static int sl_kind(struct sload *L, const char *path, const cJSON *v,
+		   enum prompt_kind *out)
+{
+	size_t n = sizeof(kind_names) / sizeof(*kind_names);
+	if (cJSON_IsString(v)) {
+		for (size_t i = PK_JUDGE; i < n; i++) {
+			if (!strcmp(v->valuestring, kind_names[i])) {
+				*out = (enum prompt_kind)i;
+				return 0;
+			}
+		}
+		const char *near = suggest_nearest(v->valuestring, kind_names + 1, n - 1);
+		if (near)
+			return sl_fail(L, path, "unknown kind '%s' (did you mean '%s'?)",
+				       v->valuestring, near);
+	}
+	return sl_fail(L, path, "expected judge, rank, self_check, rating or plan");
+}
+
+static int sl_regex(struct sload *L, struct scenario *s, const char *path,
+		    const cJSON *v, struct regex **out)
+{
+	if (!cJSON_IsString(v))
+		return sl_fail(L, path, "expected a string");
+	struct scenario_regex *node = arena_alloc(L->a, sizeof(*node));
+	if (!node)
+		return sl_fail(L, path, "out of memory");
+	struct qerr e = {0};
+	node->re = regex_compile(v->valuestring, NULL, &e);
+	if (!node->re)
+		return sl_fail(L, path, "%s", e.msg);
+	node->next = s->regexes;
+	s->regexes = node;
+	*out = node->re;
+	return 0;
+}
+
+/* `contains` is a string or a list of strings, all of which must appear. */
+static int sl_contains(struct sload *L, const char *path, const cJSON *v,
+		       struct rule *r)
+{
+	if (cJSON_IsArray(v)) {
+		if (sl_strlist(L, path, v, &r->contains, &r->n_contains))
+			return -1;
+	} else {
+		r->contains = arena_alloc(L->a, sizeof(*r->contains));
+		if (!r->contains)
+			return sl_fail(L, path, "out of memory");
+		r->n_contains = 1;
+		if (sl_str(L, path, v, &r->contains[0]))
+			return -1;
+	}
+	for (size_t i = 0; i < r->n_contains; i++)
+		if (!*r->contains[i])
+			return sl_fail(L, path, "expected a non-empty string");
+	return 0;
+}
+
+/* The one action key of a rule; *seen counts them. */
+static int sl_rule_action(struct sload *L, const char *path, const cJSON *it,
+			  struct rule *r, int *seen)
 {
 	const char *k = it->string;
+	(*seen)++;
+	if (!strcmp(k, "rating")) {
+		r->action = RULE_RATING;
+		return sl_num(L, path, it, 0, 10, &r->rating);
+	}
+	if (!strcmp(k, "answers") || !strcmp(k, "rank")) {
+		r->action = k[0] == 'a' ? RULE_ANSWERS : RULE_RANK;
+		if (sl_strlist(L, path, it, &r->texts, &r->n_texts))
+			return -1;
+		return r->n_texts ? 0 : sl_fail(L, path, "expected a non-empty list");
+	}
+	r->action = !strcmp(k, "pick") ? RULE_PICK : RULE_ANSWER;
+	r->texts = arena_alloc(L->a, sizeof(*r->texts));
+	if (!r->texts)
+		return sl_fail(L, path, "out of memory");
+	r->n_texts = 1;
+	if (sl_str(L, path, it, &r->texts[0]))
+		return -1;
+	if (r->action == RULE_PICK && !*r->texts[0])
+		return sl_fail(L, path, "expected a non-empty fragment");
+	return 0;
+}
+
+static int sl_rule(struct sload *L, struct scenario *s, const char *path,
+		   const cJSON *v, struct rule *r)
+{
+	if (sl_keys(L, path, v, rule_keys, sizeof(rule_keys) / sizeof(*rule_keys)))
+		return -1;
+	*r = (struct rule){.latency_ms = -1};
+	int actions = 0;
+	for (const cJSON *it = v->child; it; it = it->next) {
+		char p[320];
+		const char *k = it->string;
+		snprintf(p, sizeof(p), "%s.%s", path, k);
+		int rc = !strcmp(k, "contains") ? sl_contains(L, p, it, r)
+			 : !strcmp(k, "regex")  ? sl_regex(L, s, p, it, &r->re)
+			 : !strcmp(k, "kind")   ? sl_kind(L, p, it, &r->kind)
+			 : !strcmp(k, "latency") ? sl_duration(L, p, it, &r->latency_ms)
+						 : sl_rule_action(L, p, it, r, &actions);
+		if (rc)
+			return -1;
+	}
+	if (actions != 1)
+		return sl_fail(L, path, "a rule needs exactly one of answer, answers, "
+				   "pick, rank or rating");
+	return 0;
+}
+
+static int sl_rules(struct sload *L, struct scenario *s, const char *path,
+		    const cJSON *v, struct model_cfg *m)
+{
+	if (!cJSON_IsArray(v))
+		return sl_fail(L, path, "expected a list of rules");
+	m->n_rules = (size_t)cJSON_GetArraySize(v);
+	m->rules = arena_alloc(L->a, (m->n_rules ? m->n_rules : 1) * sizeof(*m->rules));
+	if (!m->rules)
+		return sl_fail(L, path, "out of memory");
+	size_t i = 0;
+	for (const cJSON *it = v->child; it; it = it->next, i++) {
+		char p[288];
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		if (sl_rule(L, s, p, it, &m->rules[i]))
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- models ---- */
+
+static const char *const model_keys[] = {
+	"latency", "jitter", "accuracy", "answer", "answers", "chunk_chars",
+	"chunk_delay", "usage", "faults", "rules", "formats",
+};
+
+static int sl_model_key(struct sload *L, struct scenario *s, const char *path,
+			const cJSON *it, struct model_cfg *m)
+{
+	const char *k = it->string;
+	if (!strcmp(k, "rules"))
+		return sl_rules(L, s, path, it, m);
 	if (!strcmp(k, "latency"))
 		return sl_duration(L, path, it, &m->latency_ms);
 	if (!strcmp(k, "jitter"))
@@ -272,25 +418,25 @@ static int sl_model_key(struct sload *L, const char *path, const cJSON *it,
 		m->chunk_chars = (size_t)n;
 		return 0;
 	}
-	if (!strcmp(k, "usage")) {
+	if (!strcmp(k, "usage") || !strcmp(k, "formats")) {
 		if (!cJSON_IsBool(it))
 			return sl_fail(L, path, "expected true or false");
-		m->usage = cJSON_IsTrue(it);
+		*(k[0] == 'u' ? &m->usage : &m->formats) = cJSON_IsTrue(it);
 		return 0;
 	}
 	return sl_faults(L, path, it, m);
 }
 
 /* Fills m from v over the settings already in m (the defaults). */
-static int sl_model(struct sload *L, const char *path, const cJSON *v,
-		    struct model_cfg *m)
+static int sl_model(struct sload *L, struct scenario *s, const char *path,
+		    const cJSON *v, struct model_cfg *m)
 {
 	if (sl_keys(L, path, v, model_keys, sizeof(model_keys) / sizeof(*model_keys)))
 		return -1;
 	for (const cJSON *it = v->child; it; it = it->next) {
 		char p[256];
 		snprintf(p, sizeof(p), "%s.%s", path, it->string);
-		if (sl_model_key(L, p, it, m))
+		if (sl_model_key(L, s, p, it, m))
 			return -1;
 	}
 	if (m->n_answers == 0 && m->answers)
@@ -319,7 +465,7 @@ static int sl_models(struct sload *L, struct scenario *s, const cJSON *v,
 			return sl_fail(L, p, "out of memory");
 		if (!strcmp(m->name, "default"))
 			s->fallback = m;
-		if (!cJSON_IsNull(it) && sl_model(L, p, it, m))
+		if (!cJSON_IsNull(it) && sl_model(L, s, p, it, m))
 			return -1;
 	}
 	return 0;
@@ -389,9 +535,10 @@ static int sl_top(struct sload *L, struct scenario *s, const cJSON *root)
 			return -1;
 		s->seed = (uint64_t)d;
 	}
-	struct model_cfg base = {.accuracy = 1.0, .chunk_chars = 8, .usage = 1};
+	struct model_cfg base = {.accuracy = 1.0, .chunk_chars = 8, .usage = 1,
+				 .formats = 1};
 	const cJSON *defs = cJSON_GetObjectItemCaseSensitive(root, "defaults");
-	if (defs && sl_model(L, "defaults", defs, &base))
+	if (defs && sl_model(L, s, "defaults", defs, &base))
 		return -1;
 	const cJSON *models = cJSON_GetObjectItemCaseSensitive(root, "models");
 	if (models && sl_models(L, s, models, &base))
@@ -423,6 +570,8 @@ int scenario_load(struct scenario *s, const char *name, const char *text,
 
 void scenario_release(struct scenario *s)
 {
+	for (struct scenario_regex *r = s->regexes; r; r = r->next)
+		regex_free(r->re);
 	arena_free(s->arena);
 	memset(s, 0, sizeof(*s));
 }

@@ -5,6 +5,7 @@
 
 #include "../../common/arena.h"
 #include "../../common/qerr.h"
+#include "../../common/regex.h"
 
 /* A loaded mock scenario: immutable after scenario_load, so every server
  * thread reads it without locks. */
@@ -36,6 +37,40 @@ struct fault {
 			      * a stream's pieces up to it, then an error event */
 };
 
+/* The kinds of request an aggregator sends, recognised by key phrases
+ * (prompt.c); a rule may ask for one, and the simulated models answer each
+ * in its format. */
+enum prompt_kind {
+	PK_NONE,
+	PK_JUDGE,      /* pick the best of "Response A", "Response B", ... */
+	PK_RANK,       /* evaluate, then "FINAL RANKING:" and a numbered list */
+	PK_SELF_CHECK, /* is this answer correct? one word */
+	PK_RATING,     /* grade one answer 1-10: "Rating: [[7]]" */
+	PK_PLAN,       /* a JSON object {"subtasks": [...]} */
+};
+
+enum rule_action {
+	RULE_ANSWER,  /* answer: a fixed text */
+	RULE_ANSWERS, /* answers: cycled per rule */
+	RULE_PICK,    /* pick: the label whose section holds a fragment */
+	RULE_RANK,    /* rank: labels ordered by the fragments their sections hold */
+	RULE_RATING,  /* rating: "Rating: [[N]]" */
+};
+
+/* A rule answers the requests whose prompt (every message, joined) meets
+ * all its conditions; with none it applies always. */
+struct rule {
+	const char **contains;   /* each must appear, any case */
+	size_t n_contains;
+	struct regex *re;        /* PCRE2, or NULL */
+	enum prompt_kind kind;   /* PK_NONE: any */
+	enum rule_action action;
+	const char **texts;      /* answer (one), answers, pick (one), rank */
+	size_t n_texts;
+	double rating;
+	int64_t latency_ms;      /* < 0: the model's */
+};
+
 struct model_cfg {
 	const char *name;
 	int64_t latency_ms, jitter_ms, chunk_delay_ms;
@@ -47,6 +82,9 @@ struct model_cfg {
 	int usage;
 	struct fault *faults;
 	size_t n_faults;
+	struct rule *rules;          /* tried in order before the answer */
+	size_t n_rules;
+	int formats;                 /* answer aggregator prompts in their format */
 };
 
 /* A bank question: `q` is looked for inside the prompt; `a` is the prose of
@@ -57,8 +95,15 @@ struct bank_item {
 	size_t n_wrong;
 };
 
+/* The compiled rule patterns, freed by scenario_release. */
+struct scenario_regex {
+	struct regex *re;
+	struct scenario_regex *next;
+};
+
 struct scenario {
 	struct arena *arena;
+	struct scenario_regex *regexes;
 	uint64_t seed;
 	struct model_cfg *models;
 	size_t n_models;

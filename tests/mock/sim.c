@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "../../common/alloc.h"
+#include "prompt.h"
+#include "verdict.h"
 
 /* More distinct model names than any workflow uses; past it, requests are
  * still answered but not counted per name. */
@@ -60,6 +62,7 @@ void model_table_release(struct model_table *t)
 			next = ms->next;
 			q_free(ms->name);
 			q_free(ms->asked);
+			q_free(ms->turns);
 			q_free(ms);
 		}
 	}
@@ -73,19 +76,26 @@ static struct model_state *model_state_new(const struct scenario *sc,
 	if (!ms)
 		return NULL;
 	ms->name = q_strdup(name);
+	ms->cfg = scenario_model(sc, name);
 	ms->n_asked = sc->n_bank;
 	ms->asked = q_calloc(sc->n_bank ? sc->n_bank : 1, sizeof(*ms->asked));
-	if (!ms->name || !ms->asked) {
+	ms->n_turns = ms->cfg ? ms->cfg->n_rules : 0;
+	ms->turns = q_calloc(ms->n_turns ? ms->n_turns : 1, sizeof(*ms->turns));
+	if (!ms->name || !ms->asked || !ms->turns) {
 		q_free(ms->name);
 		q_free(ms->asked);
+		q_free(ms->turns);
 		q_free(ms);
 		return NULL;
 	}
-	ms->cfg = scenario_model(sc, name);
 	atomic_init(&ms->requests, 0);
 	atomic_init(&ms->answered, 0);
 	for (size_t i = 0; i < ms->n_asked; i++)
 		atomic_init(&ms->asked[i], 0);
+	for (size_t i = 0; i < ms->n_turns; i++)
+		atomic_init(&ms->turns[i], 0);
+	for (size_t i = 0; i < SIM_SEEN_BUCKETS; i++)
+		atomic_init(&ms->seen[i], 0);
 	return ms;
 }
 
@@ -134,6 +144,10 @@ void model_table_reset(struct model_table *t)
 			atomic_store(&ms->answered, 0);
 			for (size_t i = 0; i < ms->n_asked; i++)
 				atomic_store(&ms->asked[i], 0);
+			for (size_t i = 0; i < ms->n_turns; i++)
+				atomic_store(&ms->turns[i], 0);
+			for (size_t i = 0; i < SIM_SEEN_BUCKETS; i++)
+				atomic_store(&ms->seen[i], 0);
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -178,9 +192,10 @@ static int fault_applies(const struct scenario *sc, const char *model,
 }
 
 static int64_t model_latency(const struct scenario *sc, const char *model,
-			     const struct model_cfg *cfg, long idx)
+			     const struct model_cfg *cfg, const struct rule *rule,
+			     long idx)
 {
-	int64_t ms = cfg->latency_ms;
+	int64_t ms = rule && rule->latency_ms >= 0 ? rule->latency_ms : cfg->latency_ms;
 	if (cfg->jitter_ms > 0) {
 		double u = sim_uniform(sc->seed, model, (uint64_t)idx, 0, SALT_JITTER);
 		ms += (int64_t)((2 * u - 1) * (double)cfg->jitter_ms);
@@ -189,10 +204,10 @@ static int64_t model_latency(const struct scenario *sc, const char *model,
 }
 
 static void plan_timing(const struct scenario *sc, const struct model_state *ms,
-			struct plan *p)
+			const struct rule *rule, struct plan *p)
 {
 	const struct fault *f = p->fault;
-	p->latency_ms = model_latency(sc, ms->name, ms->cfg, p->index);
+	p->latency_ms = model_latency(sc, ms->name, ms->cfg, rule, p->index);
 	p->chunk_delay_ms = ms->cfg->chunk_delay_ms;
 	if (!f)
 		return;
@@ -208,31 +223,22 @@ static void plan_timing(const struct scenario *sc, const struct model_state *ms,
 
 /* ---- what it says ---- */
 
-static const char *ci_find(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-	if (!n)
-		return NULL;
-	unsigned char first = (unsigned char)tolower((unsigned char)needle[0]);
-	for (; *hay; hay++) {
-		if ((unsigned char)tolower((unsigned char)*hay) != first)
-			continue;
-		size_t i = 1;
-		while (i < n && hay[i] &&
-		       tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
-			i++;
-		if (i == n)
-			return hay;
-	}
-	return NULL;
-}
-
+/* The bank question asked last in text: a prompt that quotes several
+ * (a plan's step after the whole task) asks the one nearest its end. */
 static long bank_in(const struct scenario *sc, const char *text)
 {
-	for (size_t i = 0; text && i < sc->n_bank; i++)
-		if (ci_find(text, sc->bank[i].q))
-			return (long)i;
-	return -1;
+	long best = -1;
+	size_t len = text ? strlen(text) : 0, at = 0;
+	for (size_t i = 0; text && i < sc->n_bank; i++) {
+		for (const char *p = text; (p = prompt_find(p, len - (size_t)(p - text),
+							    sc->bank[i].q)); p++) {
+			if (best < 0 || (size_t)(p - text) > at) {
+				best = (long)i;
+				at = (size_t)(p - text);
+			}
+		}
+	}
+	return best;
 }
 
 /* The last user message is where the question is; aggregator prompts may
@@ -325,10 +331,114 @@ static int generic_answer(const struct model_state *ms, const char *user,
 	return rc;
 }
 
+/* ---- rules and aggregator prompts ---- */
+
+/* One request's prompt, read as far as needed. */
+struct ask {
+	const struct sim_msg *msgs;
+	size_t n;
+	char *joined;          /* every message; NULL until needed */
+	int kind;              /* enum prompt_kind; -1 until read */
+};
+
+static int ask_join(struct ask *a)
+{
+	if (!a->joined)
+		a->joined = prompt_join(a->msgs, a->n);
+	return a->joined ? 0 : -1;
+}
+
+static enum prompt_kind ask_kind(struct ask *a)
+{
+	if (a->kind < 0)
+		a->kind = (int)prompt_kind_of(a->joined);
+	return (enum prompt_kind)a->kind;
+}
+
+static int rule_holds(const struct rule *r, struct ask *a)
+{
+	size_t len = strlen(a->joined);
+	for (size_t i = 0; i < r->n_contains; i++)
+		if (!prompt_find(a->joined, len, r->contains[i]))
+			return 0;
+	if (r->re && regex_search(r->re, a->joined, len, -1, NULL, NULL) != 1)
+		return 0;
+	return r->kind == PK_NONE || ask_kind(a) == r->kind;
+}
+
+/* The first rule that holds, or -1; a->joined must be read. */
+static long rule_find(const struct model_cfg *cfg, struct ask *a)
+{
+	for (size_t i = 0; i < cfg->n_rules; i++)
+		if (rule_holds(&cfg->rules[i], a))
+			return (long)i;
+	return -1;
+}
+
+static int rule_text(struct model_state *ms, long ri, struct ask *a,
+		     struct buf *out)
+{
+	const struct rule *r = &ms->cfg->rules[ri];
+	struct section sec[PROMPT_SECTIONS_MAX];
+	size_t nsec = r->action == RULE_PICK || r->action == RULE_RANK
+			      ? prompt_sections(a->joined, sec)
+			      : 0;
+	switch (r->action) {
+	case RULE_ANSWER:
+		return buf_puts(out, r->texts[0]);
+	case RULE_ANSWERS: {
+		long i = atomic_fetch_add(&ms->turns[ri], 1);
+		return buf_puts(out, r->texts[(size_t)i % r->n_texts]);
+	}
+	case RULE_PICK:
+		return verdict_pick(out, sec, nsec, r->texts[0]);
+	case RULE_RANK:
+		return verdict_rank(out, sec, nsec, r->texts, r->n_texts);
+	case RULE_RATING:
+		return verdict_rating(out, r->rating);
+	}
+	return -1;
+}
+
+/* A simulated answer in the format an aggregator asked for, right as
+ * often as the model is accurate about the bank question the prompt
+ * quotes. Returns 0, 1 when it has nothing to say, or -1. */
+static int format_text(const struct scenario *sc, struct model_state *ms,
+		       struct ask *a, long k, struct buf *out)
+{
+	uint64_t h = fnv1a(a->joined);
+	long nth = atomic_fetch_add(&ms->seen[h % SIM_SEEN_BUCKETS], 1) + 1;
+	struct section sec[PROMPT_SECTIONS_MAX];
+	signed char correct[PROMPT_SECTIONS_MAX];
+	struct verdict_sim v = {
+		.kind = ask_kind(a), .answer_ok = -1, .accuracy = ms->cfg->accuracy,
+		.d = {sc->seed, ms->name, h, (uint64_t)nth},
+	};
+	const char *sh = k >= 0 ? sc->bank[k].short_a : NULL;
+	if (v.kind == PK_JUDGE || v.kind == PK_RANK) {
+		v.nsec = prompt_sections(a->joined, sec);
+		v.sec = sec;
+		for (size_t i = 0; sh && i < v.nsec; i++)
+			correct[i] = (signed char)prompt_says(sec[i].text, sec[i].len, sh);
+		v.correct = sh ? correct : NULL;
+	} else if (v.kind == PK_PLAN) {
+		prompt_task(a->msgs, a->n, &v.task, &v.task_len);
+		v.max_subtasks = prompt_max_subtasks(a->joined);
+	} else if (sh) {
+		const char *t;
+		size_t len;
+		prompt_answer(a->joined, v.kind, &t, &len);
+		v.answer_ok = prompt_says(t, len, sh);
+	}
+	return verdict_simulate(out, &v);
+}
+
 static int plan_text(const struct scenario *sc, struct model_state *ms,
-		     const struct sim_msg *msgs, size_t n, struct buf *out)
+		     struct ask *a, long rule, struct buf *out)
 {
 	const struct model_cfg *cfg = ms->cfg;
+	if (rule >= 0)
+		return rule_text(ms, rule, a, out);
 	if (cfg->answer)
 		return buf_puts(out, cfg->answer);
 	if (cfg->n_answers) {
@@ -336,7 +446,16 @@ static int plan_text(const struct scenario *sc, struct model_state *ms,
 		return buf_puts(out, cfg->answers[(size_t)i % cfg->n_answers]);
 	}
 	const char *user;
-	long k = bank_match(sc, msgs, n, &user);
+	long k = bank_match(sc, a->msgs, a->n, &user);
+	if (cfg->formats) {
+		if (ask_join(a))
+			return -1;
+		if (ask_kind(a) != PK_NONE) {
+			int rc = format_text(sc, ms, a, k, out);
+			if (rc <= 0)
+				return rc;
+		}
+	}
 	if (k >= 0)
 		return bank_answer(sc, ms, k, out);
 	return generic_answer(ms, user, out);
@@ -351,7 +470,14 @@ int sim_plan(const struct scenario *sc, struct model_state *ms,
 	for (size_t i = 0; i < cfg->n_faults && !p->fault; i++)
 		if (fault_applies(sc, ms->name, &cfg->faults[i], i, p->index))
 			p->fault = &cfg->faults[i];
-	plan_timing(sc, ms, p);
+	struct ask a = {msgs, n, NULL, -1};
+	long rule = -1;
+	if (cfg->n_rules) {
+		if (ask_join(&a))
+			return -1;
+		rule = rule_find(cfg, &a);
+	}
+	plan_timing(sc, ms, rule >= 0 ? &cfg->rules[rule] : NULL, p);
 	static const enum plan_kind kinds[] = {
 		[FAULT_STATUS] = PLAN_ERROR, [FAULT_HANG] = PLAN_HANG,
 		[FAULT_MALFORMED] = PLAN_MALFORMED, [FAULT_CUT] = PLAN_CUT,
@@ -361,10 +487,14 @@ int sim_plan(const struct scenario *sc, struct model_state *ms,
 	/* A status fault with after_chars fails a stream midway: it needs
 	 * the text it would have sent. */
 	if (p->kind == PLAN_HANG || p->kind == PLAN_SAFETY ||
-	    (p->kind == PLAN_ERROR && p->fault->after_chars < 0))
+	    (p->kind == PLAN_ERROR && p->fault->after_chars < 0)) {
+		q_free(a.joined);
 		return 0;
+	}
 	struct buf out = BUF_INIT;
-	if (plan_text(sc, ms, msgs, n, &out) || !out.data) {
+	int rc = plan_text(sc, ms, &a, rule, &out);
+	q_free(a.joined);
+	if (rc || !out.data) {
 		buf_release(&out);
 		return -1;
 	}

@@ -13,6 +13,8 @@
  * (seed, model name, counters), so reruns repeat while two samples of the
  * same question may differ. */
 
+#define SIM_SEEN_BUCKETS 256
+
 /* The counters of one model name (listed, `default`ed or unknown). */
 struct model_state {
 	char *name;
@@ -21,6 +23,11 @@ struct model_state {
 	atomic_long answered;        /* cursor into cfg->answers */
 	atomic_long *asked;          /* per bank item: times asked */
 	size_t n_asked;
+	atomic_long *turns;          /* per rule: cursor into its answers */
+	size_t n_turns;
+	/* Aggregator prompts answered, by a hash of the prompt: the same
+	 * request sampled again draws anew, reruns repeat. */
+	atomic_long seen[SIM_SEEN_BUCKETS];
 	struct model_state *next;
 };
 

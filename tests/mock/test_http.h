@@ -32,5 +32,8 @@ void http_h(int port, const char *path, const char *const *hdr,
 /* The tests of the Anthropic, Gemini and Ollama formats (test_wire.c);
  * returns the number of failures. */
 int test_wire_run(void);
+/* The tests of rules, scripted verdicts and the simulated answers to
+ * aggregator requests (test_rules.c); returns the number of failures. */
+int test_rules_run(void);
 
 #endif
