@@ -390,7 +390,8 @@ static int sl_rules(struct sload *L, struct scenario *s, const char *path,
 
 static const char *const model_keys[] = {
 	"latency", "jitter", "accuracy", "answer", "answers", "chunk_chars",
-	"chunk_delay", "usage", "faults", "rules", "formats",
+	"chunk_delay", "usage", "faults", "rules", "formats", "error_group",
+	"correlation",
 };
 
 static int sl_model_key(struct sload *L, struct scenario *s, const char *path,
@@ -407,6 +408,13 @@ static int sl_model_key(struct sload *L, struct scenario *s, const char *path,
 		return sl_duration(L, path, it, &m->chunk_delay_ms);
 	if (!strcmp(k, "accuracy"))
 		return sl_num(L, path, it, 0, 1, &m->accuracy);
+	if (!strcmp(k, "correlation"))
+		return sl_num(L, path, it, 0, 1, &m->correlation);
+	if (!strcmp(k, "error_group")) {
+		if (sl_str(L, path, it, &m->error_group))
+			return -1;
+		return *m->error_group ? 0 : sl_fail(L, path, "expected a group name");
+	}
 	if (!strcmp(k, "answer"))
 		return sl_str(L, path, it, &m->answer);
 	if (!strcmp(k, "answers"))
@@ -467,6 +475,11 @@ static int sl_models(struct sload *L, struct scenario *s, const cJSON *v,
 			s->fallback = m;
 		if (!cJSON_IsNull(it) && sl_model(L, s, p, it, m))
 			return -1;
+		/* Checked here, not in sl_model: `defaults` may set the
+		 * correlation and each model its own group. */
+		if (m->correlation > 0 && !m->error_group)
+			return sl_fail(L, p, "'correlation' needs an 'error_group' "
+				       "whose members share the draws");
 	}
 	return 0;
 }

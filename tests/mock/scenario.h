@@ -85,6 +85,11 @@ struct model_cfg {
 	struct rule *rules;          /* tried in order before the answer */
 	size_t n_rules;
 	int formats;                 /* answer aggregator prompts in their format */
+	/* Correlated errors: with probability `correlation`, drawn once per
+	 * (group, question), every member of `error_group` takes the
+	 * group's shared draw for a bank question instead of its own. */
+	const char *error_group;     /* NULL: none */
+	double correlation;          /* 0..1 */
 };
 
 /* A bank question: `q` is looked for inside the prompt; `a` is the prose of

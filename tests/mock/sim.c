@@ -17,6 +17,9 @@ enum {
 	SALT_CORRECT = 3,
 	SALT_WRONG = 4,
 	SALT_PHRASE = 5,
+	SALT_SHARE = 6,         /* does the group share this question's draw? */
+	SALT_GROUP_CORRECT = 7, /* the group's shared draws: salted apart */
+	SALT_GROUP_WRONG = 8,   /* from a model that has the group's name */
 };
 
 static uint64_t mix64(uint64_t x)
@@ -277,13 +280,36 @@ static int word_count(const char *s)
 	return n;
 }
 
+/* The draws that decide whether the model answers bank question qh
+ * right (*u < accuracy) and, if not, which wrong answer (*w). With an
+ * error group, a draw keyed by (group, question) decides for all members
+ * at once whether they take the group's shared draws (so they are right
+ * or wrong together, and wrong alike) or their own: the members'
+ * correctness then correlates by `correlation`. */
+static void bank_draws(const struct scenario *sc, const struct model_state *ms,
+		       uint64_t qh, long nth, double *u, double *w)
+{
+	const struct model_cfg *cfg = ms->cfg;
+	const char *g = cfg->error_group;
+	uint64_t n = (uint64_t)nth;
+	if (g && cfg->correlation > 0 &&
+	    sim_uniform(sc->seed, g, qh, n, SALT_SHARE) < cfg->correlation) {
+		*u = sim_uniform(sc->seed, g, qh, n, SALT_GROUP_CORRECT);
+		*w = sim_uniform(sc->seed, g, qh, n, SALT_GROUP_WRONG);
+		return;
+	}
+	*u = sim_uniform(sc->seed, ms->name, qh, n, SALT_CORRECT);
+	*w = sim_uniform(sc->seed, ms->name, qh, n, SALT_WRONG);
+}
+
 static int bank_answer(const struct scenario *sc, struct model_state *ms,
 		       long k, struct buf *out)
 {
 	const struct bank_item *b = &sc->bank[k];
 	long nth = atomic_fetch_add(&ms->asked[k], 1) + 1;
 	uint64_t qh = fnv1a(b->q);
-	double u = sim_uniform(sc->seed, ms->name, qh, (uint64_t)nth, SALT_CORRECT);
+	double u, w;
+	bank_draws(sc, ms, qh, nth, &u, &w);
 	if (u < ms->cfg->accuracy || b->n_wrong == 0) {
 		if (strstr(b->a, "Answer:"))
 			return buf_puts(out, b->a);
@@ -291,7 +317,6 @@ static int bank_answer(const struct scenario *sc, struct model_state *ms,
 			return buf_printf(out, "%s\n\nAnswer: %s", b->a, b->short_a);
 		return buf_printf(out, "The answer is %s.\n\nAnswer: %s", b->a, b->a);
 	}
-	double w = sim_uniform(sc->seed, ms->name, qh, (uint64_t)nth, SALT_WRONG);
 	double ph = sim_uniform(sc->seed, ms->name, qh, (uint64_t)nth, SALT_PHRASE);
 	const char *ans = b->wrong[(size_t)(w * (double)b->n_wrong)];
 	int rc;

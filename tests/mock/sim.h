@@ -10,8 +10,8 @@
 
 /* What a simulated model does with one request: which fault applies, how
  * long it waits and what it says. Every choice is a pure function of
- * (seed, model name, counters), so reruns repeat while two samples of the
- * same question may differ. */
+ * (seed, model name or its error group, counters), so reruns repeat while
+ * two samples of the same question may differ. */
 
 #define SIM_SEEN_BUCKETS 256
 

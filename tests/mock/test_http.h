@@ -35,5 +35,8 @@ int test_wire_run(void);
 /* The tests of rules, scripted verdicts and the simulated answers to
  * aggregator requests (test_rules.c); returns the number of failures. */
 int test_rules_run(void);
+/* The tests of error groups and correlated mistakes (test_corr.c);
+ * returns the number of failures. */
+int test_corr_run(void);
 
 #endif

@@ -858,6 +858,7 @@ int main(void)
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rc |= test_wire_run();
 	rc |= test_rules_run();
+	rc |= test_corr_run();
 	curl_global_cleanup();
 	return rc;
 }
