@@ -27,10 +27,33 @@ enum {
 int quorum_global_init(void);
 void quorum_global_cleanup(void);
 
+/* Every bound quorum puts on what a file, a server or a run may make it
+ * build. A breach is a clear error naming the limit, never a crash. */
+struct quorum_limits {
+	size_t file_bytes;      /* a workflow file; default 4 MiB */
+	size_t yaml_nodes;      /* YAML values after alias expansion; default 100,000 */
+	int yaml_depth;         /* YAML nesting; default 64 */
+	size_t nodes;           /* workflow nodes after moa/council expansion; default 10,000 */
+	size_t fanout;          /* calls one node makes at once; default 100,000 */
+	size_t prompt_bytes;    /* one rendered prompt; default 8 MiB */
+	int json_depth;         /* nesting of a response's JSON; default 64 */
+	long long wall_ms;      /* the whole run; 0: no limit (default) */
+};
+
+void quorum_limits_default(struct quorum_limits *l);
+/* Sets one limit from "NAME=VALUE" (the CLI's --limit): file_bytes,
+ * yaml_nodes, yaml_depth, nodes, fanout, prompt_bytes, json_depth (numbers)
+ * or wall (a duration: 30s, 2m). Returns 0, or -1 with a message in err. */
+int quorum_limits_set(struct quorum_limits *l, const char *spec, char *err, size_t n);
+
 /* Loads and validates a workflow file. Returns new (free with
  * quorum_workflow_free), or NULL with *errors set to every problem, one
  * "FILE:LINE:COL: message" per line (free with quorum_free). */
 struct quorum_workflow *quorum_workflow_load(const char *path, char **errors);
+/* The same under limits (NULL: the defaults). */
+struct quorum_workflow *quorum_workflow_load_limited(const char *path,
+						     const struct quorum_limits *limits,
+						     char **errors);
 void quorum_workflow_free(struct quorum_workflow *wf);
 
 /* The graph as "dot" or "mermaid". Returns new text (quorum_free), or
@@ -63,6 +86,13 @@ struct quorum_options {
 	/* The read end of a pipe that a signal handler writes to, so the loop
 	 * wakes at once; -1: none (the flag is then polled every 100 ms). */
 	int wake_fd;
+	const struct quorum_limits *limits; /* NULL: the defaults */
+	/* Log each HTTP request and response head to this stream, with
+	 * Authorization, x-api-key and x-goog-api-key redacted; NULL: none. */
+	FILE *verbose;
+	/* Skip TLS certificate verification: for a test proxy only. quorum
+	 * warns on standard error at every run that sets it. */
+	int insecure;
 };
 
 /* Runs a workflow. Returns the report (free with quorum_report_free) for

@@ -57,8 +57,21 @@ static char *diags_text(struct qdiags *d)
 
 struct quorum_workflow *quorum_workflow_load(const char *path, char **errors)
 {
+	return quorum_workflow_load_limited(path, NULL, errors);
+}
+
+struct quorum_workflow *quorum_workflow_load_limited(const char *path,
+						     const struct quorum_limits *limits,
+						     char **errors)
+{
 	struct load_limits lim;
 	load_limits_default(&lim);
+	if (limits) {
+		lim.max_file_bytes = limits->file_bytes;
+		lim.max_yaml_nodes = limits->yaml_nodes;
+		lim.max_depth = limits->yaml_depth;
+		lim.max_nodes = limits->nodes;
+	}
 	struct qdiags d;
 	qdiags_init(&d, path);
 	struct workflow *wf = workflow_load_file(path, &lim, &d);
@@ -101,6 +114,27 @@ static const char *sim_getenv(const char *name)
 
 /* Everything that can be refused before a call: unknown or missing
  * inputs, missing keys. Returns 0, or -1 with *errors set. */
+/* A node that would start more calls at once than the fan-out limit is
+ * refused before any call, not cut short halfway. */
+static void check_fanout(const struct workflow *wf, const struct quorum_limits *lim,
+			 struct qdiags *d)
+{
+	struct quorum_limits def;
+	if (!lim) {
+		quorum_limits_default(&def);
+		lim = &def;
+	}
+	for (size_t i = 0; i < wf->nnodes; i++) {
+		const struct wf_node *n = wf->nodes[i];
+		size_t width = n->nmodels * (size_t)(n->samples > 0 ? n->samples : 1);
+		if (n->kind == NK_GENERATE && width > lim->fanout)
+			qdiags_add(d, n->line, n->col,
+				   "node '%s' makes %zu calls at once, more than the fan-out limit "
+				   "of %zu (raise it with --limit fanout=%zu)",
+				   n->id, width, lim->fanout, width);
+	}
+}
+
 static int run_precheck(const struct workflow *wf, const struct quorum_options *o,
 			char **errors)
 {
@@ -120,13 +154,7 @@ static int run_precheck(const struct workflow *wf, const struct quorum_options *
 		qdiags_add(&d, 0, 0, "unknown input '%s'%s%s%s", names[i],
 			   near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
 	}
-	for (size_t i = 0; i < wf->nnodes; i++) {
-		const struct wf_node *n = wf->nodes[i];
-		if (!node_kind_runnable(n->kind))
-			qdiags_add(&d, n->line, n->col,
-				   "node '%s': kind '%s' is not available in this build yet",
-				   n->id, node_kind_name(n->kind));
-	}
+	check_fanout(wf, o->limits, &d);
 	workflow_check_run(wf, names, o->ninputs, o->query != NULL,
 			   o->sim_base_url ? sim_getenv : (const char *(*)(const char *))getenv,
 			   &d);
@@ -189,11 +217,25 @@ static int nodes_setup(struct run *r)
 	return 0;
 }
 
+static void wall_fire(void *ctx)
+{
+	struct run *r = ctx;
+	r->wall_hit = 1;
+}
+
 static int run_setup(struct run *r, const struct workflow *wf, const struct quorum_options *o)
 {
 	struct arena *a = r->arena;
 	r->wf = wf;
 	r->opts = o;
+	if (o->limits)
+		r->lim = *o->limits;
+	else
+		quorum_limits_default(&r->lim);
+	provider_set_json_depth(r->lim.json_depth);
+	if (o->insecure)
+		fprintf(stderr, "quorum: warning: TLS certificate verification is off "
+				"(--insecure): any server on the path can answer as the provider\n");
 	r->t0 = clock_ms();
 	r->t0_wall_us = clock_wall_us();
 	r->rng = (uint64_t)clock_wall_us() * 0x9E3779B97F4A7C15ULL | 1;
@@ -220,6 +262,11 @@ static int run_setup(struct run *r, const struct workflow *wf, const struct quor
 		if (!r->nodes[wf->order[i]->idx].pending_deps)
 			r->ready[r->ready_tail++] = &r->nodes[wf->order[i]->idx];
 	r->progress = progress_new(r, o->progress);
+	if (r->lim.wall_ms > 0) {
+		r->wall.fire = wall_fire;
+		r->wall.ctx = r;
+		timer_arm(&r->timers, &r->wall, r->t0 + r->lim.wall_ms);
+	}
 	return 0;
 }
 

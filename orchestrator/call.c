@@ -350,6 +350,12 @@ static int easy_setup(struct call *c, CURL *e)
 	if (!c->keepalive)
 		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "quorum/" QUORUM_VERSION);
+	if (r->opts->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (r->opts->verbose)
+		verbose_attach(e, r->opts->verbose);
 	return 0;
 }
 
@@ -366,6 +372,9 @@ static void attempt_release(struct call *c)
 		if (c->keepalive && c->res.err == ERR_NONE && c->status_seen)
 			r->idle_conns++;
 	}
+	/* Our copy of the key header is wiped, not just freed. */
+	for (struct curl_slist *h = c->headers; h; h = h->next)
+		memset(h->data, 0, strlen(h->data));
 	curl_slist_free_all(c->headers);
 	c->headers = NULL;
 	http_req_release(&c->req);

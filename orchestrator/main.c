@@ -35,19 +35,24 @@ static const char usage_run[] =
 	"  --quiet              no progress on standard error\n"
 	"  --sim[=SCENARIO]     run against the bundled simulated provider (a mock\n"
 	"                       server on loopback): no API key, no network\n"
+	"  --limit NAME=VALUE   change a limit: file_bytes, yaml_nodes, yaml_depth,\n"
+	"                       nodes, fanout, prompt_bytes, json_depth, wall (e.g. 5m)\n"
+	"  --verbose            log each HTTP request and response head on standard\n"
+	"                       error (keys and cookies redacted)\n"
+	"  --insecure           skip TLS certificate checks (warns at every run)\n"
 	"\n"
 	"Exit status: 0 the run produced its output, 1 it failed, 2 the command\n"
 	"line or the file is invalid, 130 interrupted.\n";
 
 static const char usage_validate[] =
-	"usage: quorum validate FILE\n"
+	"usage: quorum validate FILE [--limit NAME=VALUE]\n"
 	"\n"
 	"Checks the workflow without running it: every problem is listed as\n"
 	"FILE:LINE:COL: message. On success prints the nodes and the worst case\n"
 	"of one run (calls and cost, with every retry and fallback).\n";
 
 static const char usage_graph[] =
-	"usage: quorum graph FILE [--format dot|mermaid]\n"
+	"usage: quorum graph FILE [--format dot|mermaid] [--limit NAME=VALUE]\n"
 	"\n"
 	"Prints the workflow's DAG (moa and council nodes expanded) as Graphviz\n"
 	"DOT (default) or a Mermaid flowchart.\n";
@@ -99,10 +104,21 @@ static int fail_usage(const char *usage, const char *fmt, const char *arg)
 	return QUORUM_EXIT_INVALID;
 }
 
+static struct quorum_limits limits;
+
+/* --limit NAME=VALUE, for every command. Returns 0 or an exit status. */
+static int parse_limit(const char *usage, const char *spec)
+{
+	char err[256];
+	if (quorum_limits_set(&limits, spec, err, sizeof(err)))
+		return fail_usage(usage, "%s", err);
+	return 0;
+}
+
 static struct quorum_workflow *load_or_report(const char *path)
 {
 	char *errors = NULL;
-	struct quorum_workflow *wf = quorum_workflow_load(path, &errors);
+	struct quorum_workflow *wf = quorum_workflow_load_limited(path, &limits, &errors);
 	if (!wf) {
 		fputs(errors ? errors : "quorum: cannot load the workflow\n", stderr);
 		quorum_free(errors);
@@ -116,9 +132,26 @@ static int cmd_validate(int argc, char **argv)
 		fputs(usage_validate, stdout);
 		return 0;
 	}
-	if (argc != 1)
-		return fail_usage(usage_validate, "validate takes exactly one FILE%s", "");
-	struct quorum_workflow *wf = load_or_report(argv[0]);
+	const char *file = NULL;
+	for (int i = 0; i < argc; i++) {
+		int rc = 0;
+		if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+			rc = parse_limit(usage_validate, argv[++i]);
+		else if (!strncmp(argv[i], "--limit=", 8))
+			rc = parse_limit(usage_validate, argv[i] + 8);
+		else if (argv[i][0] == '-')
+			return fail_usage(usage_validate, "unknown option '%s'", argv[i]);
+		else if (!file)
+			file = argv[i];
+		else
+			return fail_usage(usage_validate, "validate takes one FILE, got '%s' too",
+					  argv[i]);
+		if (rc)
+			return rc;
+	}
+	if (!file)
+		return fail_usage(usage_validate, "validate needs a FILE%s", "");
+	struct quorum_workflow *wf = load_or_report(file);
 	if (!wf)
 		return QUORUM_EXIT_INVALID;
 	char *s = quorum_workflow_summary(wf);
@@ -140,6 +173,13 @@ static int cmd_graph(int argc, char **argv)
 			format = argv[++i];
 		else if (!strncmp(argv[i], "--format=", 9))
 			format = argv[i] + 9;
+		else if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
+			if (parse_limit(usage_graph, argv[++i]))
+				return QUORUM_EXIT_INVALID;
+		} else if (!strncmp(argv[i], "--limit=", 8)) {
+			if (parse_limit(usage_graph, argv[i] + 8))
+				return QUORUM_EXIT_INVALID;
+		}
 		else if (argv[i][0] == '-')
 			return fail_usage(usage_graph, "unknown option '%s'", argv[i]);
 		else if (!file)
@@ -201,7 +241,7 @@ static char *read_path(const char *path)
 
 struct run_args {
 	const char *file, *query, *trace, *sim_scenario;
-	int json, quiet, sim;
+	int json, quiet, sim, verbose, insecure;
 	struct quorum_input inputs[64];
 	char *owned[64];      /* input values read from files */
 	size_t ninputs, nowned;
@@ -242,6 +282,14 @@ static int parse_run_args(struct run_args *a, int argc, char **argv)
 			a->quiet = 1;
 		else if (!strcmp(s, "--sim"))
 			a->sim = 1;
+		else if (!strcmp(s, "--verbose") || !strcmp(s, "-v"))
+			a->verbose = 1;
+		else if (!strcmp(s, "--insecure"))
+			a->insecure = 1;
+		else if (!strcmp(s, "--limit") && i + 1 < argc)
+			rc = parse_limit(usage_run, argv[++i]);
+		else if (!strncmp(s, "--limit=", 8))
+			rc = parse_limit(usage_run, s + 8);
 		else if (!strncmp(s, "--sim=", 6))
 			a->sim = 1, a->sim_scenario = s + 6;
 		else if (!strcmp(s, "--trace") && i + 1 < argc)
@@ -301,6 +349,9 @@ static int execute(struct run_args *a, struct quorum_workflow *wf, const char *s
 		.sim_base_url = sim_url,
 		.interrupt = &interrupt_flag,
 		.wake_fd = wake_pipe[0],
+		.limits = &limits,
+		.verbose = a->verbose ? stderr : NULL,
+		.insecure = a->insecure,
 	};
 	char *errors = NULL;
 	struct quorum_report *rep = quorum_run(wf, &o, &errors);
@@ -377,6 +428,7 @@ int main(int argc, char **argv)
 		puts("quorum " QUORUM_VERSION);
 		return 0;
 	}
+	quorum_limits_default(&limits);
 	if (quorum_global_init()) {
 		fputs("quorum: cannot initialise libcurl\n", stderr);
 		return QUORUM_EXIT_FAILED;

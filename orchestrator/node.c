@@ -5,7 +5,10 @@
 #include "../common/clock.h"
 #include "node.h"
 
-/* ---- template rendering against the run ---- */
+/* ---- template rendering against the run ----
+ * Rendered prompts are capped (--limit prompt_bytes): a template that
+ * pulls in a huge answer fails its node with a clear error instead of
+ * building a giant request. */
 
 static const char *env_query(void *ctx)
 {
@@ -87,10 +90,10 @@ const char *node_render(struct run *r, const struct tmpl *t, const char **err)
 	struct tmpl_env env = {r, env_query, env_input, env_node_output,
 			       env_node_responses};
 	struct buf b;
-	buf_init(&b, PROMPT_MAX);
+	buf_init(&b, r->lim.prompt_bytes);
 	if (tmpl_render(t, &env, &b)) {
 		buf_release(&b);
-		*err = "rendered prompt is larger than 8 MiB";
+		*err = "rendered prompt" PROMPT_TOO_LARGE;
 		return NULL;
 	}
 	const char *s = arena_strndup(r->arena, buf_str(&b), b.len);
@@ -209,11 +212,6 @@ static const struct kind *kind_of(enum node_kind k)
 	case NK_PLAN: return &kind_plan;
 	default: return NULL;
 	}
-}
-
-int node_kind_runnable(enum node_kind k)
-{
-	return kind_of(k) != NULL;
 }
 
 static void node_timeout_fire(void *ctx)

@@ -16,9 +16,9 @@ struct kind {
 extern const struct kind kind_generate, kind_synthesize, kind_vote, kind_template;
 extern const struct kind kind_judge, kind_rank, kind_cascade, kind_route, kind_plan;
 
-/* Rendered prompts are capped: a template that pulls in a huge answer
- * fails its node with a clear error instead of building a giant request. */
-#define PROMPT_MAX (8 * 1024 * 1024)
+/* The end of every "... prompt is too large" message. */
+#define PROMPT_TOO_LARGE \
+	" is larger than the prompt_bytes limit (raise it with --limit prompt_bytes=N)"
 
 /* Renders t into the run arena; NULL renders NULL. On failure returns
  * NULL and sets *err to a message. */

@@ -113,10 +113,10 @@ static void synthesize_start(struct run *r, struct node_state *ns)
 		return;
 	}
 	struct buf sys;
-	buf_init(&sys, PROMPT_MAX);
+	buf_init(&sys, r->lim.prompt_bytes);
 	if (synth_build_system(&sys, system, texts, k)) {
 		buf_release(&sys);
-		node_finish(r, ns, NS_FAILED, "synthesis prompt is larger than 8 MiB");
+		node_finish(r, ns, NS_FAILED, "synthesis prompt" PROMPT_TOO_LARGE);
 		return;
 	}
 	system = arena_strndup(r->arena, buf_str(&sys), sys.len);

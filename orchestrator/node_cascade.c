@@ -113,8 +113,8 @@ static void start_check(struct run *r, struct node_state *ns)
 	struct cascade *cs = ns->kstate;
 	const struct wf_accept *a = &ns->node->accept;
 	struct buf sys, user;
-	buf_init(&sys, PROMPT_MAX);
-	buf_init(&user, PROMPT_MAX);
+	buf_init(&sys, r->lim.prompt_bytes);
+	buf_init(&user, r->lim.prompt_bytes);
 	int bad;
 	if (a->kind == ACCEPT_SELF_CHECK)
 		bad = selfcheck_build_prompt(&user, cs->question, cs->answer);
@@ -125,7 +125,7 @@ static void start_check(struct run *r, struct node_state *ns)
 	buf_release(&sys);
 	buf_release(&user);
 	if (bad) {
-		node_finish(r, ns, NS_FAILED, "the check prompt is larger than 8 MiB");
+		node_finish(r, ns, NS_FAILED, "the check prompt" PROMPT_TOO_LARGE);
 		return;
 	}
 	if (a->kind == ACCEPT_SELF_CHECK) {

@@ -97,8 +97,8 @@ static void judge_start(struct run *r, struct node_state *ns)
 	}
 	for (size_t j = 0; j < p->nj; j++) {
 		struct buf sys, user;
-		buf_init(&sys, PROMPT_MAX);
-		buf_init(&user, PROMPT_MAX);
+		buf_init(&sys, r->lim.prompt_bytes);
+		buf_init(&user, r->lim.prompt_bytes);
 		int bad = judge_build_prompt(&sys, &user, question, ns->node->criteria,
 					     p->texts, p->perm + j * p->n, p->n);
 		p->system[j] = node_keep(r, &sys);
@@ -106,7 +106,7 @@ static void judge_start(struct run *r, struct node_state *ns)
 		buf_release(&sys);
 		buf_release(&user);
 		if (bad) {
-			node_finish(r, ns, NS_FAILED, "the judge prompt is larger than 8 MiB");
+			node_finish(r, ns, NS_FAILED, "the judge prompt" PROMPT_TOO_LARGE);
 			return;
 		}
 	}
@@ -198,13 +198,13 @@ static void rank_start(struct run *r, struct node_state *ns)
 	}
 	for (size_t j = 0; j < p->nj; j++) {
 		struct buf user;
-		buf_init(&user, PROMPT_MAX);
+		buf_init(&user, r->lim.prompt_bytes);
 		int bad = rank_build_prompt(&user, question, ns->node->criteria, p->texts,
 					    p->perm + j * p->n, p->n);
 		p->user[j] = node_keep(r, &user);
 		buf_release(&user);
 		if (bad) {
-			node_finish(r, ns, NS_FAILED, "the ranking prompt is larger than 8 MiB");
+			node_finish(r, ns, NS_FAILED, "the ranking prompt" PROMPT_TOO_LARGE);
 			return;
 		}
 	}

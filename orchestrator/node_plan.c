@@ -30,8 +30,8 @@ static void ask_planner(struct run *r, struct node_state *ns, const char *previo
 	struct planrun *p = ns->kstate;
 	size_t max = ns->node->max_subtasks > 0 ? (size_t)ns->node->max_subtasks : 8;
 	struct buf sys, user;
-	buf_init(&sys, PROMPT_MAX);
-	buf_init(&user, PROMPT_MAX);
+	buf_init(&sys, r->lim.prompt_bytes);
+	buf_init(&user, r->lim.prompt_bytes);
 	int bad = previous || error
 		? plan_build_retry_prompt(&sys, &user, p->question, max, previous, error)
 		: plan_build_prompt(&sys, &user, p->question, max);
@@ -40,7 +40,7 @@ static void ask_planner(struct run *r, struct node_state *ns, const char *previo
 	buf_release(&sys);
 	buf_release(&user);
 	if (bad) {
-		node_finish(r, ns, NS_FAILED, "the planner prompt is larger than 8 MiB");
+		node_finish(r, ns, NS_FAILED, "the planner prompt" PROMPT_TOO_LARGE);
 		return;
 	}
 	p->asked++;
@@ -53,7 +53,7 @@ static void start_subtask(struct run *r, struct node_state *ns, size_t i)
 	struct planrun *p = ns->kstate;
 	const struct wf_node *run = ns->node->run;
 	struct buf b;
-	buf_init(&b, PROMPT_MAX);
+	buf_init(&b, r->lim.prompt_bytes);
 	int bad = plan_subtask_prompt(&b, p->question, &p->plan, i, p->results);
 	const char *prompt = node_keep(r, &b);
 	buf_release(&b);

@@ -82,18 +82,19 @@ void node_cancel(struct run *r, struct node_state *ns, const char *why)
 		call_cancel(ns->calls[i], ERR_CANCELLED, why);
 }
 
-static void interrupt_all(struct run *r)
+/* Ends the run now: a signal (interrupted) or the wall-time limit. What
+ * finished stays in the report; calls in flight are cancelled. */
+static void stop_all(struct run *r, enum err_class why, const char *msg)
 {
-	r->interrupted = 1;
-	trace_event(r, "interrupt", "%s", "\"reason\":\"signal\"");
+	trace_event(r, "stop", "\"reason\":\"%s\"", why == ERR_TIMEOUT ? "wall" : "signal");
 	for (size_t i = 0; i < r->wf->nnodes; i++) {
 		struct node_state *ns = &r->nodes[i];
 		if (ns->status == NS_RUNNING)
-			node_finish(r, ns, NS_FAILED, "interrupted");
+			node_finish(r, ns, NS_FAILED, msg);
 		else if (ns->status == NS_WAITING)
-			node_finish(r, ns, NS_SKIPPED, "interrupted");
+			node_finish(r, ns, NS_SKIPPED, msg);
 		for (size_t k = 0; k < ns->ncalls; k++)
-			call_cancel(ns->calls[k], ERR_CANCELLED, "interrupted");
+			call_cancel(ns->calls[k], why, msg);
 	}
 }
 
@@ -132,7 +133,12 @@ void run_loop(struct run *r)
 {
 	while (r->nodes_left > 0) {
 		if (interrupted(r)) {
-			interrupt_all(r);
+			r->interrupted = 1;
+			stop_all(r, ERR_CANCELLED, "interrupted");
+			break;
+		}
+		if (r->wall_hit) {
+			stop_all(r, ERR_TIMEOUT, "the run's wall-time limit passed (--limit wall)");
 			break;
 		}
 		while (r->ready_head < r->ready_tail)

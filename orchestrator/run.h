@@ -127,6 +127,9 @@ struct run {
 	struct arena *arena;
 	const struct workflow *wf;
 	const struct quorum_options *opts;
+	struct quorum_limits lim;
+	struct timer_entry wall;      /* --limit wall */
+	int wall_hit;
 	int64_t t0;                   /* ms, monotonic */
 	int64_t t0_wall_us;
 	CURLM *multi;
@@ -163,6 +166,9 @@ struct run {
 /* Returns s with ${VAR} and ${VAR:-default} replaced from the environment
  * (docker-compose style), in the arena; NULL when memory ran out. */
 const char *env_expand(struct arena *a, const char *s);
+
+/* verbose.c: --verbose HTTP logging with credentials redacted */
+void verbose_attach(CURL *e, FILE *out);
 
 /* loop.c: I/O through curl's socket interface and epoll */
 int loop_init(struct run *r);
@@ -203,8 +209,6 @@ void calls_release(struct run *r);
 
 /* node.c: what every node kind shares */
 void node_start(struct run *r, struct node_state *ns);
-/* Whether this build can run nodes of kind k. */
-int node_kind_runnable(enum node_kind k);
 /* A call of the node finished (ok, failed or cancelled). */
 void node_call_done(struct run *r, struct node_state *ns, struct call *c);
 void node_finish(struct run *r, struct node_state *ns, enum node_status st,

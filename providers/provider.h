@@ -125,6 +125,12 @@ struct provider {
 			    const char *retry_after, struct chat_result *r);
 };
 
+/* The nesting bound for every response body and stream event parsed
+ * (default 64): a hostile server's "[[[[..." gets an error, not a deep
+ * recursion. Process-wide; set before runs start. */
+void provider_set_json_depth(int depth);
+int provider_json_depth(void);
+
 /* Returns the provider of that name, or NULL. */
 const struct provider *provider_find(const char *name);
 /* The names of all providers, NULL-terminated (for "did you mean"). */

@@ -15,7 +15,7 @@
  * response JSON. Private to providers/. */
 
 /* Nesting bound for every response body and stream event we parse. */
-#define WIRE_JSON_DEPTH 64
+#define WIRE_JSON_DEPTH provider_json_depth()
 
 /* Sets url to base_url without its trailing slashes, then path (which
  * starts with '/'). Returns 0, or -1 with e set. */

@@ -314,6 +314,110 @@ static void test_interrupt_writes_report(void **state)
 	free(trace);
 }
 
+/* --verbose shows the HTTP heads with every credential redacted */
+static void test_verbose_redacts_keys(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, "version: 1\n"
+		      "models:\n"
+		      "  m: {provider: openai, base_url: BASE_URL, api_key_env: QT_KEY, model: ok-model}\n"
+		      "  a: {provider: anthropic, base_url: BASE_URL, api_key_env: QT_KEY, model: ok-model}\n"
+		      "  g: {provider: gemini, base_url: BASE_URL, api_key_env: QT_KEY, model: ok-model}\n"
+		      "nodes:\n"
+		      "  ask: {kind: generate, models: [m, a, g], prompt: \"{{ query }}\"}\n");
+	setenv("QT_KEY", KEY, 1);
+	char *out, *err;
+	int rc = cli(h, "run wf.yaml q --verbose --json", &out, &err);
+	unsetenv("QT_KEY");
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(err, "> POST /v1/chat/completions"));
+	assert_non_null(strstr(err, "> Authorization: [redacted]"));
+	assert_non_null(strstr(err, "> x-api-key: [redacted]"));
+	assert_non_null(strstr(err, "> x-goog-api-key: [redacted]"));
+	assert_null(strstr(err, KEY));
+	assert_null(strstr(out, KEY));
+	free(out);
+	free(err);
+}
+
+/* --insecure is never silent: it warns at every run */
+static void test_insecure_warns(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, "version: 1\n"
+		      "models:\n"
+		      "  m: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: ok-model}\n"
+		      "nodes:\n"
+		      "  ask: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n");
+	char *out, *err;
+	assert_int_equal(cli(h, "run wf.yaml q --insecure --quiet", &out, &err), 0);
+	assert_non_null(strstr(err, "warning: TLS certificate verification is off"));
+	assert_string_equal(out, "the answer\n");
+	free(out);
+	free(err);
+}
+
+/* Limits end in clear errors: the run's wall time, the fan-out width,
+ * the size of a rendered prompt */
+static void test_limits(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, "version: 1\n"
+		      "models:\n"
+		      "  m: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: ok-model}\n"
+		      "  hang: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: hang}\n"
+		      "nodes:\n"
+		      "  first: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n"
+		      "  second: {kind: generate, models: [hang, m], prompt: \"{{ nodes.first.output }}\"}\n");
+	char *out, *err;
+	assert_int_equal(cli(h, "run wf.yaml q --json --limit wall=600ms", &out, &err), 1);
+	cJSON *rep = cJSON_Parse(out);
+	assert_non_null(rep);
+	const cJSON *nodes = cJSON_GetObjectItem(rep, "nodes");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(nodes, "first"), "status")
+				    ->valuestring, "ok");
+	const cJSON *second = cJSON_GetObjectItem(nodes, "second");
+	assert_non_null(strstr(cJSON_GetObjectItem(second, "error")->valuestring,
+			       "wall-time limit"));
+	cJSON_Delete(rep);
+	free(out);
+	free(err);
+	assert_int_equal(cli(h, "run wf.yaml q --limit fanout=1", &out, &err), 2);
+	assert_non_null(strstr(err, "wf.yaml:7:3: node 'second' makes 2 calls at once, more "
+				    "than the fan-out limit of 1 (raise it with --limit fanout=2)"));
+	free(out);
+	free(err);
+	assert_int_equal(cli(h, "run wf.yaml q --json --limit prompt_bytes=4", &out, &err), 1);
+	assert_non_null(strstr(out, "rendered prompt is larger than the prompt_bytes limit"));
+	free(out);
+	free(err);
+	assert_int_equal(cli(h, "run wf.yaml q --limit fanot=3", &out, &err), 2);
+	assert_non_null(strstr(err, "unknown limit 'fanot' (did you mean 'fanout'?)"));
+	free(out);
+	free(err);
+}
+
+/* SIGTERM ends a run like Ctrl-C: at once, with the report (exit 130) */
+static void test_sigterm(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, "version: 1\n"
+		      "models:\n"
+		      "  hang: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: hang}\n"
+		      "nodes:\n"
+		      "  ask: {kind: generate, models: [hang], prompt: \"{{ query }}\"}\n");
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && { %s run wf.yaml q --json >out.txt 2>err.txt & pid=$!; "
+		 "sleep 0.5; kill -TERM $pid; wait $pid; }", h->dir, bin());
+	assert_int_equal(h_sh(cmd), 130);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/out.txt", h->dir);
+	char *out = h_read(path);
+	assert_non_null(strstr(out, "\"status\":\"interrupted\""));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +432,10 @@ int main(void)
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_sim_council),
 		cmocka_unit_test(test_interrupt_writes_report),
+		cmocka_unit_test(test_verbose_redacts_keys),
+		cmocka_unit_test(test_insecure_warns),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_sigterm),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
