@@ -11,7 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(build-essential clang meson ninja-build pkg-config
+# libclang-rt-14-dev: clang's sanitizer and libFuzzer runtimes, only a
+# Recommends of clang, so --no-install-recommends leaves it out.
+PACKAGES=(build-essential clang libclang-rt-14-dev meson ninja-build pkg-config
 	libcurl4-openssl-dev libcjson-dev libyaml-dev libpcre2-dev
 	libmicrohttpd-dev libcmocka-dev)
 

@@ -1,26 +1,11 @@
 #include "decide.h"
 
-#include <math.h>
-#include <string.h>
-
-/* A model's vote weight, by the rule vote.c applies: as written, 1 when
- * not written, 0 when written zero, negative or not finite. */
-static double weight_of(const struct wf_node *node, const char *model)
-{
-	for (size_t i = 0; model && i < node->nweights; i++) {
-		const struct wf_weight *w = &node->weights[i];
-		if (w->model && strcmp(w->model, model) == 0)
-			return isfinite(w->weight) && w->weight > 0 ? w->weight : 0;
-	}
-	return 1.0;
-}
-
 int vote_decided(const struct wf_node *vote_node, const struct vote_candidate *done,
 		 size_t ndone, const char *const *pending_models, size_t npending)
 {
 	double pending = 0;
 	for (size_t i = 0; i < npending; i++)
-		pending += weight_of(vote_node, pending_models[i]);
+		pending += vote_weight(vote_node, pending_models[i]);
 	if (pending <= 0)
 		return 1;
 	struct arena *a = arena_new();

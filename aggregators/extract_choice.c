@@ -31,18 +31,6 @@ static int letter_ok(const char *s, size_t len, size_t k, int bracketed)
 	return next == '\0' || strchr(".):,*`\"'\n\r", next) != NULL;
 }
 
-/* Matches the lower-case word w at s[i], any case, as a whole word. */
-static int word_at(const char *s, size_t len, size_t i, const char *w)
-{
-	size_t n = strlen(w);
-	if (len - i < n || (i > 0 && tx_alpha(s[i - 1])))
-		return 0;
-	for (size_t k = 0; k < n; k++)
-		if (tx_lower(s[i + k]) != w[k])
-			return 0;
-	return i + n == len || !tx_alpha(s[i + n]);
-}
-
 static int is_filler(const char *s, size_t len, size_t w)
 {
 	static const char *const words[] = {
@@ -50,7 +38,7 @@ static int is_filler(const char *s, size_t len, size_t w)
 		"choice", "letter", "the", "correct", "right", "final", "therefore",
 		"thus", "so", "most", "likely", "probably", "here"};
 	for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
-		if (word_at(s, len, w, words[k]))
+		if (tx_word_at(s, len, w, words[k]))
 			return 1;
 	return 0;
 }
@@ -75,7 +63,7 @@ static int choice_after(const char *s, size_t len, size_t j, int need_link, char
 		}
 		if (j >= len || !is_filler(s, len, j) || ++words > 4)
 			return 0;
-		linked |= word_at(s, len, j, "is") || word_at(s, len, j, "be");
+		linked |= tx_word_at(s, len, j, "is") || tx_word_at(s, len, j, "be");
 		while (j < len && tx_alpha(s[j]))
 			j++;
 	}
@@ -111,15 +99,15 @@ static int choice_verdict(const char *s, size_t len, size_t i, char *letter)
 	size_t j = k + 1 + (size_t)br;
 	while (j < len && (s[j] == ' ' || s[j] == '*'))
 		j++;
-	if (!word_at(s, len, j, "is"))
+	if (!tx_word_at(s, len, j, "is"))
 		return 0;
 	for (j += 2; j < len && s[j] == ' '; j++)
 		;
-	if (word_at(s, len, j, "the"))
+	if (tx_word_at(s, len, j, "the"))
 		for (j += 3; j < len && s[j] == ' '; j++)
 			;
-	if (!word_at(s, len, j, "correct") && !word_at(s, len, j, "right") &&
-	    !word_at(s, len, j, "answer") && !word_at(s, len, j, "best"))
+	if (!tx_word_at(s, len, j, "correct") && !tx_word_at(s, len, j, "right") &&
+	    !tx_word_at(s, len, j, "answer") && !tx_word_at(s, len, j, "best"))
 		return 0;
 	*letter = s[k];
 	return 1;
@@ -148,7 +136,7 @@ static int choice_at(const char *s, size_t len, size_t i, char *letter)
 	if (choice_verdict(s, len, i, letter))
 		return CH_VERDICT;
 	for (size_t k = 0; k < sizeof(choice_keys) / sizeof(choice_keys[0]); k++)
-		if (word_at(s, len, i, choice_keys[k].word))
+		if (tx_word_at(s, len, i, choice_keys[k].word))
 			return choice_after(s, len, i + strlen(choice_keys[k].word),
 					    choice_keys[k].need_link, letter)
 				   ? choice_keys[k].kind : -1;
@@ -181,7 +169,7 @@ static int choice_explicit(const char *s, size_t len, char *letter)
  * "Option B". */
 static int choice_bare(const char *t, size_t n, char *letter)
 {
-	if (word_at(t, n, 0, "option") || word_at(t, n, 0, "choice")) {
+	if (tx_word_at(t, n, 0, "option") || tx_word_at(t, n, 0, "choice")) {
 		size_t w = 6;
 		while (w < n && t[w] == ' ')
 			w++;

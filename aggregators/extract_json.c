@@ -5,39 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/json.h"
+#include "jsonscan.h"
 #include "text.h"
 
 /* json:FIELD: a field of the first JSON object in a model's answer, which
  * may sit in a ```json fence, after prose, or in the middle of both. */
-
-#define JSON_DEPTH 32
-
-/* Where the object that opens at s[b] closes (the index of its '}'), or 0
- * when it does not close before e. Braces inside strings do not count. */
-static size_t object_end(const char *s, size_t b, size_t e, size_t *scanned)
-{
-	size_t depth = 0;
-	int in_str = 0;
-	for (size_t i = b; i < e; i++) {
-		char c = s[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = 0;
-		} else if (c == '"') {
-			in_str = 1;
-		} else if (c == '{') {
-			depth++;
-		} else if (c == '}' && --depth == 0) {
-			*scanned += i - b;
-			return i;
-		}
-	}
-	*scanned += e - b;
-	return 0;
-}
 
 static int same_fold(const char *a, const char *b, size_t n)
 {
@@ -127,32 +99,24 @@ static int put_value(const cJSON *v, struct buf *out)
 	return rc;
 }
 
-/* The first object in s[b..e) that has path. An object without it is
- * skipped whole; text that is not JSON is stepped over a byte at a time.
- * *budget bounds the bytes scanned, so a text of a million unclosed '{'
- * stays linear. */
+/* The first object in s[b..e) that has path; an object without it is
+ * skipped whole. *budget is the brace-matching budget of json_scan, shared
+ * by the fences and the whole text, so all the scans of one answer
+ * together stay linear. */
 static int json_in_range(const char *s, size_t b, size_t e, const char *path,
 			 size_t *budget, struct buf *out)
 {
-	for (size_t i = b; i < e; i++) {
-		if (s[i] != '{')
-			continue;
-		size_t scanned = 0, end = object_end(s, i, e, &scanned);
-		if (scanned >= *budget)
-			return 0;
-		*budget -= scanned;
-		if (!end)
-			continue;
-		cJSON *j = json_parse(s + i, end - i + 1, JSON_DEPTH);
-		if (!j)
-			continue;
-		int rc = cJSON_IsObject(j) ? put_value(json_walk(j, path), out) : 0;
+	struct json_scan js;
+	json_scan_init(&js, s + b, e - b);
+	js.budget = *budget;
+	cJSON *j;
+	int rc = 0;
+	while (!rc && (j = json_scan_next(&js, NULL, NULL))) {
+		rc = put_value(json_walk(j, path), out);
 		cJSON_Delete(j);
-		if (rc)
-			return rc;
-		i = end;
 	}
-	return 0;
+	*budget = js.budget;
+	return rc;
 }
 
 /* Objects in ```json fences come first: that is where a model puts what

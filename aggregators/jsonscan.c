@@ -20,16 +20,10 @@ void json_scan_init(struct json_scan *js, const char *s, size_t len)
 static size_t object_end(const char *s, size_t b, size_t e, size_t *scanned)
 {
 	size_t depth = 0;
-	int in_str = 0;
 	for (size_t i = b; i < e; i++) {
 		char c = s[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = 0;
-		} else if (c == '"') {
-			in_str = 1;
+		if (c == '"') {
+			i = json_skip_string(s, i, e);
 		} else if (c == '{') {
 			depth++;
 		} else if (c == '}' && --depth == 0) {

@@ -41,21 +41,10 @@ static size_t skip_noise(const char *s, size_t len, size_t j)
 	return j;
 }
 
-static int word_at(const char *s, size_t len, size_t i, const char *w)
-{
-	size_t n = strlen(w);
-	if (len - i < n || (i > 0 && tx_alpha(s[i - 1])))
-		return 0;
-	for (size_t k = 0; k < n; k++)
-		if (tx_lower(s[i + k]) != w[k])
-			return 0;
-	return i + n == len || !tx_alpha(s[i + n]);
-}
-
 static size_t word_in(const char *s, size_t len, size_t i, const char *const *words)
 {
 	for (size_t k = 0; words[k]; k++)
-		if (word_at(s, len, i, words[k]))
+		if (tx_word_at(s, len, i, words[k]))
 			return strlen(words[k]);
 	return 0;
 }
@@ -94,14 +83,20 @@ static int string_label(const char *v, size_t n, size_t *pos)
 	return end && end == e;
 }
 
-static int json_label(const cJSON *v, size_t n, size_t *pos)
+/* A member's value as the position it names, for find_json. */
+static int json_label(const cJSON *v, size_t n, double *out)
 {
-	if (cJSON_IsString(v))
-		return string_label(v->valuestring, n, pos);
-	if (!cJSON_IsNumber(v))
+	size_t pos;
+	if (cJSON_IsString(v)) {
+		if (!string_label(v->valuestring, n, &pos))
+			return 0;
+	} else if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+		pos = d >= 1 && d <= 1e9 && d == floor(d) ? (size_t)d - 1 : SIZE_MAX;
+	} else {
 		return 0;
-	double d = v->valuedouble;
-	*pos = d >= 1 && d <= 1e9 && d == floor(d) ? (size_t)d - 1 : SIZE_MAX;
+	}
+	*out = (double)pos;
 	return 1;
 }
 
@@ -123,23 +118,27 @@ static const cJSON *member_in(const cJSON *obj, const char *const *keys)
 	return NULL;
 }
 
-static void find_json_verdict(const char *s, size_t len, size_t n, struct hit *h)
+/* Offers the member of keys in each JSON object of the reply, as read
+ * (json_label with n positions, or json_score) reads it. */
+static void find_json(const char *s, size_t len, const char *const *keys,
+		      int (*read)(const cJSON *v, size_t n, double *out), size_t n,
+		      struct hit *h)
 {
-	static const char *const keys[] = {"best", "choice", "winner", "verdict",
-					   "final_verdict", "answer", "selected",
-					   "selection", "pick", "preferred", "best_response",
-					   NULL};
 	struct json_scan js;
 	json_scan_init(&js, s, len);
 	size_t b;
 	cJSON *j;
 	while ((j = json_scan_next(&js, &b, NULL))) {
-		size_t pos;
-		if (json_label(member_in(j, keys), n, &pos))
-			hit_offer(h, T_JSON, b, (double)pos);
+		double v;
+		if (read(member_in(j, keys), n, &v))
+			hit_offer(h, T_JSON, b, v);
 		cJSON_Delete(j);
 	}
 }
+
+static const char *const verdict_keys[] = {
+	"best", "choice", "winner", "verdict", "final_verdict", "answer", "selected",
+	"selection", "pick", "preferred", "best_response", NULL};
 
 /* ---- phrases ---- */
 
@@ -170,7 +169,7 @@ static int label_after(const char *s, size_t len, size_t j, size_t n, unsigned f
 		size_t w = word_in(s, len, j, fillers);
 		if (!w)
 			return 0;
-		linked |= word_at(s, len, j, "is") || word_at(s, len, j, "be");
+		linked |= tx_word_at(s, len, j, "is") || tx_word_at(s, len, j, "be");
 		j += w;
 	}
 	return 0;
@@ -187,7 +186,7 @@ static int label_then_best(const char *s, size_t len, size_t e)
 		"is", "was", "stands", "ranks", "out", "as", "clearly", "definitely", "the",
 		"by", "far", "overall", "much", "slightly", "significantly", "one", NULL};
 	e = skip_noise(s, len, e);
-	if (word_at(s, len, e, "wins"))
+	if (tx_word_at(s, len, e, "wins"))
 		return 1;
 	int linked = 0;
 	for (int words = 0; words < 6; words++) {
@@ -233,7 +232,7 @@ static void phrase_at(const char *s, size_t len, size_t i, size_t n, struct hit 
 	/* "Answer: 42" is the question's answer more often than a pick, so
 	 * after "answer" only letters and prefixed numbers count. */
 	/* "the most accurate is C": the adjective after "most" is free. */
-	if (word_at(s, len, i, "most")) {
+	if (tx_word_at(s, len, i, "most")) {
 		size_t j = skip_noise(s, len, i + 4);
 		while (j < len && tx_alpha(s[j]))
 			j++;
@@ -243,7 +242,7 @@ static void phrase_at(const char *s, size_t len, size_t i, size_t n, struct hit 
 	}
 	unsigned flags = LREF_DIGITS;
 	w = word_in(s, len, i, nouns);
-	if (!w && word_at(s, len, i, "answer")) {
+	if (!w && tx_word_at(s, len, i, "answer")) {
 		w = strlen("answer");
 		flags = 0;
 	}
@@ -298,7 +297,7 @@ int judge_parse_verdict(const char *reply, size_t n)
 	struct hit h = {0, 0, 0};
 	find_brackets(reply, len, n, &h);
 	if (!h.tier)
-		find_json_verdict(reply, len, n, &h);
+		find_json(reply, len, verdict_keys, json_label, n, &h);
 	if (!h.tier)
 		find_phrases(reply, len, n, &h);
 	if (!h.tier)
@@ -342,7 +341,7 @@ static size_t scale_at(const char *s, size_t len, size_t e, double *den)
 		j++;
 	if (j < len && s[j] == '/')
 		j++;
-	else if (word_at(s, len, j, "out") && len - j > 6 && memcmp(s + j + 3, " of ", 4) == 0)
+	else if (tx_word_at(s, len, j, "out") && len - j > 6 && memcmp(s + j + 3, " of ", 4) == 0)
 		j += 7;
 	else
 		return 0;
@@ -384,8 +383,10 @@ static void find_score_brackets(const char *s, size_t len, struct hit *h)
 	}
 }
 
-static int json_score(const cJSON *v, double *out)
+/* A member's value as a score, for find_json; n is not used. */
+static int json_score(const cJSON *v, size_t n, double *out)
 {
+	(void)n;
 	if (cJSON_IsNumber(v)) {
 		*out = v->valuedouble;
 		return 1;
@@ -403,21 +404,8 @@ static int json_score(const cJSON *v, double *out)
 	return e && e == len;
 }
 
-static void find_json_score(const char *s, size_t len, struct hit *h)
-{
-	static const char *const keys[] = {"score", "rating", "grade", "overall",
-					   "overall_score", "final_score", NULL};
-	struct json_scan js;
-	json_scan_init(&js, s, len);
-	size_t b;
-	cJSON *j;
-	while ((j = json_scan_next(&js, &b, NULL))) {
-		double v;
-		if (json_score(member_in(j, keys), &v))
-			hit_offer(h, T_JSON, b, v);
-		cJSON_Delete(j);
-	}
-}
+static const char *const score_keys[] = {
+	"score", "rating", "grade", "overall", "overall_score", "final_score", NULL};
 
 /* "7/10" anywhere; "Score: 8.5", "Rating - 7", "I would rate it 8". */
 static void score_phrase_at(const char *s, size_t len, size_t i, struct hit *h)
@@ -460,7 +448,7 @@ double judge_parse_score(const char *reply)
 	struct hit h = {0, 0, 0};
 	find_score_brackets(reply, len, &h);
 	if (!h.tier)
-		find_json_score(reply, len, &h);
+		find_json(reply, len, score_keys, json_score, 0, &h);
 	int tier_found = h.tier != 0;
 	for (size_t i = 0; !tier_found && i < len; i++)
 		if (i == 0 || !tx_alnum(reply[i - 1]))

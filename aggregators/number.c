@@ -165,6 +165,13 @@ static int put_zeros(struct buf *out, long long k)
 	return 0;
 }
 
+/* A written exponent saturates at NUM_EXP_MAX when scanned, so the one
+ * we write does too: the canonical form must read back as itself. */
+static long long sat_exp(long long e)
+{
+	return e > NUM_EXP_MAX ? NUM_EXP_MAX : e < -NUM_EXP_MAX ? -NUM_EXP_MAX : e;
+}
+
 /* Writes sig * 10^e, sig being L >= 1 digits without leading or trailing
  * zeros. */
 static int put_scaled(struct buf *out, const char *sig, size_t L, long long e)
@@ -182,7 +189,7 @@ static int put_scaled(struct buf *out, const char *sig, size_t L, long long e)
 	else
 		bad = buf_putc(out, sig[0]) ||
 		      (L > 1 && (buf_putc(out, '.') || buf_append(out, sig + 1, L - 1))) ||
-		      buf_printf(out, "e%lld", before - 1);
+		      buf_printf(out, "e%lld", sat_exp(before - 1));
 	return bad ? -1 : 0;
 }
 

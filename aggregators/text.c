@@ -21,6 +21,17 @@ size_t tx_find(const char *s, size_t from, size_t len, const char *lit)
 	return len;
 }
 
+int tx_word_at(const char *s, size_t len, size_t i, const char *w)
+{
+	size_t n = strlen(w);
+	if (len - i < n || (i > 0 && tx_alpha(s[i - 1])))
+		return 0;
+	for (size_t k = 0; k < n; k++)
+		if (tx_lower(s[i + k]) != w[k])
+			return 0;
+	return i + n == len || !tx_alpha(s[i + n]);
+}
+
 /* A markdown fence or horizontal rule: only ` - = * _ ~ and spaces. */
 static int is_rule(const char *s, size_t b, size_t e)
 {

@@ -28,6 +28,11 @@ void tx_trim(const char *s, size_t *b, size_t *e);
  * and bounded by len, unlike strstr in a loop. */
 size_t tx_find(const char *s, size_t from, size_t len, const char *lit);
 
+/* Whether the lower-case word w stands at s[i], in any case, as a whole
+ * word: no ASCII letter just before or after it, so "is" stands in "B is:"
+ * but not in "this" or "isn't". Needs i <= len. */
+int tx_word_at(const char *s, size_t len, size_t i, const char *w);
+
 /* Appends the markdown-free form of the line s[b..e): "**" anywhere
  * dropped, then heading marks, quote marks, list bullets, and '*', '_',
  * '`' runs at the ends, then white space. A fence or rule line ("```",

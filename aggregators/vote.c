@@ -17,9 +17,7 @@ struct tally {
 	size_t nvalid;
 };
 
-/* The weight of a model's vote: as written, 1 when not written. A zero,
- * negative or non-finite weight removes the voter. */
-static double weight_of(const struct wf_node *node, const char *model)
+double vote_weight(const struct wf_node *node, const char *model)
 {
 	for (size_t i = 0; model && i < node->nweights; i++) {
 		const struct wf_weight *w = &node->weights[i];
@@ -80,7 +78,7 @@ static int tally_candidate(struct tally *t, const struct wf_node *node,
 			   const struct vote_candidate *c, size_t idx, struct arena *a,
 			   struct buf *ans, struct buf *key)
 {
-	double w = weight_of(node, c->model);
+	double w = vote_weight(node, c->model);
 	if (w <= 0)
 		return 0;
 	t->total += w;

@@ -37,4 +37,9 @@ struct vote_result {
 int vote_run(const struct wf_node *node, const struct vote_candidate *c, size_t n,
 	     struct arena *a, struct vote_result *out);
 
+/* The weight of a vote by model under node's weights: as written, 1 when
+ * not written (or model is NULL), 0 when written zero, negative or not
+ * finite, which removes the voter. */
+double vote_weight(const struct wf_node *node, const char *model);
+
 #endif

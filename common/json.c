@@ -7,18 +7,11 @@
  * are skipped. */
 static int json_depth_ok(const char *s, size_t len, int max_depth)
 {
-	int depth = 0, in_str = 0;
+	int depth = 0;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = 0;
-			continue;
-		}
 		if (c == '"')
-			in_str = 1;
+			i = json_skip_string(s, i, len);
 		else if (c == '[' || c == '{') {
 			if (++depth > max_depth)
 				return 0;
@@ -26,6 +19,17 @@ static int json_depth_ok(const char *s, size_t len, int max_depth)
 			depth--;
 	}
 	return 1;
+}
+
+size_t json_skip_string(const char *s, size_t i, size_t len)
+{
+	for (i++; i < len; i++) {
+		if (s[i] == '\\')
+			i++;
+		else if (s[i] == '"')
+			return i;
+	}
+	return len;
 }
 
 cJSON *json_parse(const char *s, size_t len, int max_depth)

@@ -12,6 +12,12 @@
  * free with cJSON_Delete. NULL on any error. */
 cJSON *json_parse(const char *s, size_t len, int max_depth);
 
+/* For scanners that look at JSON as text (brace matching, depth checks):
+ * s[i] is the '"' that opens a string literal; returns the index of the
+ * '"' that closes it, stepping over backslash escapes, or len when the
+ * string does not close before len. */
+size_t json_skip_string(const char *s, size_t i, size_t len);
+
 /* Case-sensitive getters that return NULL / fallback on a missing key or a
  * wrong type, so parsers never dereference a surprise. */
 const char *json_get_str(const cJSON *obj, const char *key);

@@ -62,6 +62,7 @@ static void load_inputs(struct loadctx *c, const struct ynode *v)
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *k = v->pairs[i].key, *spec = v->pairs[i].val;
 		struct wf_input *in = &wf->inputs[wf->ninputs++];
+		char got[64];
 		in->name = arena_strdup(c->a, k->str);
 		in->line = k->line;
 		in->col = k->col;
@@ -80,7 +81,7 @@ static void load_inputs(struct loadctx *c, const struct ynode *v)
 		else if (spec->type != YT_NULL)
 			ld_diag(c, spec->line, spec->col, "input '%.60s' must be a mapping "
 				"(required, default, description), got %s", in->name,
-				ytree_kind_name(spec));
+				ld_got(spec, got, sizeof(got)));
 	}
 }
 
@@ -207,7 +208,11 @@ static void load_model_key(struct loadctx *c, struct wf_model *m, struct model_s
 	} else if (!ld_call_setting(c, &m->cs, k, v, 1)) {
 		char where[96];
 		snprintf(where, sizeof(where), "model '%.60s'", m->id);
-		ld_unknown_key(c, k, model_keys, where);
+		/* `api_key: sk-...` is the usual slip: a key never belongs in
+		 * the file, only the name of the variable that holds it. */
+		int secret = strstr(key, "key") || strstr(key, "token");
+		ld_unknown_key_hint(c, k, model_keys, where, secret ? "keys come from the "
+				    "environment: name the variable with api_key_env" : NULL);
 	}
 }
 
@@ -221,8 +226,9 @@ static void load_model(struct loadctx *c, struct wf_model *m, struct model_src *
 		       const struct ynode *v)
 {
 	if (v->type != YT_MAP) {
-		ld_diag(c, v->line, v->col, "model '%.60s' must be a mapping, got %s", m->id,
-			ytree_kind_name(v));
+		char got[64];
+		ld_diag(c, v->line, v->col, "model '%.60s' must be a mapping (provider, model, "
+			"...), got %s", m->id, ld_got(v, got, sizeof(got)));
 		return;
 	}
 	for (size_t i = 0; i < v->npairs; i++)
@@ -308,7 +314,7 @@ static void load_version(struct loadctx *c, const struct ynode *v)
 	}
 	int rc = ytree_int(v, &n);
 	if (rc == -1)
-		ld_wrong_type(c, "version", v, "1");
+		ld_wrong_type(c, "version", v, "the number 1");
 	else if (rc || n != 1)
 		ld_diag(c, v->line, v->col, "unsupported version %.20s (this quorum reads "
 			"version 1)", v->str);
@@ -327,8 +333,10 @@ static const char *file_stem(struct loadctx *c, const char *path)
 static void load_output(struct loadctx *c, const struct ynode *v)
 {
 	const char *name = NULL;
-	if (ld_str(c, "output", v, &name) > 0)
+	int rc = ld_str(c, "output", v, &name);
+	if (rc > 0)
 		c->output = (struct name_ref){name, v->line, v->col, REF_FROM, NULL};
+	c->incomplete |= rc < 0;
 }
 
 enum { K_VERSION, K_NAME, K_DESC, K_INPUTS, K_DEFAULTS, K_MODELS, K_NODES, K_OUTPUT,
@@ -337,13 +345,17 @@ enum { K_VERSION, K_NAME, K_DESC, K_INPUTS, K_DEFAULTS, K_MODELS, K_NODES, K_OUT
 static void load_top(struct loadctx *c, const struct ynode *root)
 {
 	const struct ynode *val[K_COUNT] = {0}, *nodes_key = NULL;
+	/* A key misspelt as a required one is reported once, as misspelt. */
+	int typo_nodes = 0, typo_version = 0;
 	for (size_t i = 0; i < root->npairs; i++) {
 		const struct ynode *k = root->pairs[i].key;
 		size_t j = 0;
 		while (top_keys[j] && strcmp(top_keys[j], k->str))
 			j++;
 		if (!top_keys[j]) {
-			ld_unknown_key(c, k, top_keys, "the workflow");
+			const char *near = ld_unknown_key(c, k, top_keys, "the workflow");
+			typo_nodes |= near && !strcmp(near, "nodes");
+			typo_version |= near && !strcmp(near, "version");
 			continue;
 		}
 		val[j] = root->pairs[i].val;
@@ -351,7 +363,8 @@ static void load_top(struct loadctx *c, const struct ynode *root)
 			nodes_key = k;
 	}
 	struct workflow *wf = c->wf;
-	load_version(c, val[K_VERSION]);
+	if (val[K_VERSION] || !typo_version)
+		load_version(c, val[K_VERSION]);
 	if (ld_str(c, "name", val[K_NAME], &wf->name) <= 0)
 		wf->name = file_stem(c, wf->file);
 	ld_str(c, "description", val[K_DESC], &wf->description);
@@ -359,11 +372,11 @@ static void load_top(struct loadctx *c, const struct ynode *root)
 	load_defaults(c, val[K_DEFAULTS]);
 	load_models(c, val[K_MODELS]);
 	c->nodes_key = nodes_key;
-	if (!nodes_key)
+	if (nodes_key)
+		load_nodes(c, nodes_key, val[K_NODES]);
+	else if (!typo_nodes)
 		ld_diag(c, root->line, root->col, "missing 'nodes' (a workflow needs at "
 			"least one node)");
-	else
-		load_nodes(c, nodes_key, val[K_NODES]);
 	load_output(c, val[K_OUTPUT]);
 	load_budget(c, val[K_BUDGET]);
 }
@@ -406,8 +419,9 @@ static void load_tree(struct loadctx *c, const struct ynode *root)
 		return;
 	}
 	if (root->type != YT_MAP) {
+		char got[64];
 		ld_diag(c, root->line, root->col, "a workflow must be a mapping (version, "
-			"models, nodes, ...), got %s", ytree_kind_name(root));
+			"models, nodes, ...), got %s", ld_got(root, got, sizeof(got)));
 		return;
 	}
 	load_top(c, root);
@@ -426,7 +440,8 @@ struct workflow *workflow_load_string(const char *path, const char *text, size_t
 	d->file = path;
 	size_t base = d->n;
 	if (len > lim->max_file_bytes) {
-		qdiags_add(d, 0, 0, "the file is larger than %zu bytes", lim->max_file_bytes);
+		qdiags_add(d, 0, 0, "the file is larger than the file_bytes limit (%zu bytes)",
+			   lim->max_file_bytes);
 		return NULL;
 	}
 	struct arena *a = arena_new(), *tmp = arena_new();
@@ -484,7 +499,8 @@ static char *read_file(const char *path, size_t max, size_t *len, struct qdiags 
 	else if (err)
 		qdiags_add(d, 0, 0, "cannot read the file: %s", strerror(err));
 	else if (n > max)
-		qdiags_add(d, 0, 0, "the file is larger than %zu bytes", max);
+		qdiags_add(d, 0, 0, "the file is larger than the file_bytes limit (%zu bytes)",
+			   max);
 	if (oom || err || n > max) {
 		q_free(buf);
 		return NULL;

@@ -211,8 +211,9 @@ static void load_route(struct nodeload *nl, const struct ynode *v)
 	struct loadctx *c = nl->c;
 	struct wf_node *node = nl->node;
 	if (v->type != YT_MAP) {
+		char got[64];
 		ld_diag(c, v->line, v->col, "each entry of 'routes' must be a mapping (when, to), "
-			"got %s", ytree_kind_name(v));
+			"got %s", ld_got(v, got, sizeof(got)));
 		return;
 	}
 	size_t j = node->nroutes++;

@@ -178,8 +178,9 @@ static void load_weights(struct loadctx *c, struct node_src *ns, const struct yn
 	for (size_t i = 0; i < v->npairs; i++) {
 		const struct ynode *k = v->pairs[i].key;
 		double w = 0;
-		if (ld_num(c, "weights", v->pairs[i].val, 0, LD_NOMAX,
-			   "a non-negative number", &w) <= 0)
+		char key[96];
+		snprintf(key, sizeof(key), "weights: %.60s", k->str);
+		if (ld_num(c, key, v->pairs[i].val, 0, LD_NOMAX, "a non-negative number", &w) <= 0)
 			continue;
 		const char *id = arena_strdup(c->a, k->str);
 		if (!id) {
@@ -327,10 +328,10 @@ static int kind_has_key(const struct kind_info *k, const char *key)
 	return 0;
 }
 
-static void node_unknown_key(struct nodeload *nl, const struct kind_info *k,
-			     const struct ynode *key)
+/* The keys a node of kind k may have, NULL-terminated; returns how many. */
+static size_t node_keys(const struct nodeload *nl, const struct kind_info *k,
+			const char **known)
 {
-	const char *known[NCOMMON + MAX_KIND_KEYS + 1];
 	size_t n = 0;
 	for (size_t i = 0; i < NCOMMON; i++) {
 		if (!nl->plan || strcmp(common_keys[i], "needs"))
@@ -339,15 +340,71 @@ static void node_unknown_key(struct nodeload *nl, const struct kind_info *k,
 	for (size_t i = 0; i < MAX_KIND_KEYS && k->keys[i]; i++)
 		known[n++] = k->keys[i];
 	known[n] = NULL;
-	char where[160];
+	return n;
+}
+
+/* Whether a key of map that the kind does not have is a misspelling of
+ * `want` (reported as such: `chairmen` is not also a missing `chairman`). */
+static int misspelt_as(const struct nodeload *nl, const struct kind_info *k,
+		       const struct ynode *map, const char *want)
+{
+	const char *known[NCOMMON + MAX_KIND_KEYS + 1];
+	size_t n = node_keys(nl, k, known);
+	for (size_t i = 0; i < map->npairs; i++) {
+		const char *key = map->pairs[i].key->str;
+		/* x- keys are the user's own and never reported. */
+		int is_known = !strncmp(key, "x-", 2);
+		for (size_t j = 0; j < n && !is_known; j++)
+			is_known = !strcmp(known[j], key);
+		const char *near = is_known ? NULL : suggest_nearest(key, known, n);
+		if (near && !strcmp(near, want))
+			return 1;
+	}
+	return 0;
+}
+
+static void node_unknown_key(struct nodeload *nl, const struct kind_info *k,
+			     const struct ynode *key)
+{
+	const char *known[NCOMMON + MAX_KIND_KEYS + 1];
+	node_keys(nl, k, known);
+	char where[160], hint[160];
 	ld_node_where(nl, where, sizeof(where));
-	ld_unknown_key(nl->c, key, known, where);
+	/* Nothing near: name the kind's own keys, the ones a user mixes up
+	 * between kinds (a rank has `criteria`, not `prompt`). */
+	size_t w = (size_t)snprintf(hint, sizeof(hint), "%s keys:", k->name);
+	for (size_t i = 0; i < MAX_KIND_KEYS && k->keys[i] && w < sizeof(hint); i++)
+		w += (size_t)snprintf(hint + w, sizeof(hint) - w, "%s %s", i ? "," : "",
+				      k->keys[i]);
+	ld_unknown_key_hint(nl->c, key, known, where, hint);
 }
 
 static int has_value(const struct ynode *map, const char *key)
 {
 	const struct ynode *v = ytree_get(map, key);
 	return v && v->type != YT_NULL && !(v->type == YT_SEQ && !v->nitems);
+}
+
+/* What a required key holds, so the message says what to write. */
+static const char *required_hint(const char *key)
+{
+	static const char *const hints[][2] = {
+		{"models", "a list of model ids or provider/model names"},
+		{"from", "the node whose answers it reads"},
+		{"model", "a model id or provider/model"},
+		{"text", "the text it renders"},
+		{"proposers", "the models of each round"},
+		{"members", "the models that answer and rank"},
+		{"aggregator", "the model that writes the final answer"},
+		{"chairman", "the model that writes the final answer"},
+		{"routes", "a list of {when: ..., to: MODEL}"},
+		{"default", "the model for prompts no route takes"},
+	};
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+		if (!strcmp(hints[i][0], key))
+			return hints[i][1];
+	}
+	return "";
 }
 
 static void node_required(struct nodeload *nl, const struct kind_info *k,
@@ -358,8 +415,12 @@ static void node_required(struct nodeload *nl, const struct kind_info *k,
 	int line = nl->plan ? map->line : nl->node->line;
 	int col = nl->plan ? map->col : nl->node->col;
 	for (size_t i = 0; i < 3 && k->required[i]; i++) {
-		if (!has_value(map, k->required[i]))
-			ld_diag(nl->c, line, col, "%s needs '%s'", where, k->required[i]);
+		if (has_value(map, k->required[i]))
+			continue;
+		nl->c->incomplete = 1;
+		if (!misspelt_as(nl, k, map, k->required[i]))
+			ld_diag(nl->c, line, col, "%s needs '%s' (%s)", where, k->required[i],
+				required_hint(k->required[i]));
 	}
 	if (k->kind != NK_JUDGE)
 		return;
@@ -372,7 +433,8 @@ static void node_required(struct nodeload *nl, const struct kind_info *k,
 		if (!strcmp(key, "model") || !strcmp(key, "models"))
 			second = seen++ ? map->pairs[i].key : NULL;
 	}
-	if (!has_value(map, "model") && !has_value(map, "models"))
+	if (!has_value(map, "model") && !has_value(map, "models") &&
+	    !misspelt_as(nl, k, map, "model") && !misspelt_as(nl, k, map, "models"))
 		ld_diag(nl->c, line, col, "%s needs 'model' (one judge) or 'models' (a panel)",
 			where);
 	else if (second)
@@ -425,7 +487,7 @@ int ld_node_add(struct loadctx *c, struct wf_node *node, const struct node_src *
 	if (wf->nnodes >= c->lim->max_nodes) {
 		if (!c->too_many_nodes)
 			ld_diag(c, node->line, node->col, "too many nodes after moa and council "
-				"expansion (at most %zu)", c->lim->max_nodes);
+				"expansion (the nodes limit is %zu)", c->lim->max_nodes);
 		c->too_many_nodes = 1;
 		return -1;
 	}
@@ -466,8 +528,9 @@ static void load_node(struct loadctx *c, const struct ynode *k, const struct yno
 	struct nodeload nl = {c, node, &ns, &ns, NULL, NULL};
 	int macro = MACRO_NONE;
 	if (map->type != YT_MAP) {
-		ld_diag(c, map->line, map->col, "node '%.60s' must be a mapping, got %s",
-			node->id, ytree_kind_name(map));
+		char got[64];
+		ld_diag(c, map->line, map->col, "node '%.60s' must be a mapping (kind, ...), "
+			"got %s", node->id, ld_got(map, got, sizeof(got)));
 		ld_node_defaults(node);
 		ns.skip = 1;
 	} else {
@@ -494,7 +557,7 @@ void load_nodes(struct loadctx *c, const struct ynode *key, const struct ynode *
 		return;
 	}
 	if (nodes->npairs > c->lim->max_nodes) {
-		ld_diag(c, key->line, key->col, "too many nodes (%zu; at most %zu)",
+		ld_diag(c, key->line, key->col, "too many nodes (%zu; the nodes limit is %zu)",
 			nodes->npairs, c->lim->max_nodes);
 		return;
 	}

@@ -72,6 +72,10 @@ struct loadctx {
 	const struct ynode *root;
 	const struct ynode *nodes_key;  /* where `nodes:` is, for the output */
 	struct name_ref output;  /* name NULL when `output` is not written */
+	/* A link between nodes may be missing (a required key, a template
+	 * that did not compile, an unreadable `output`): validation does not
+	 * guess the output from such a graph. */
+	int incomplete;
 };
 
 /* ---- diagnostics (loadutil.c) ---- */
@@ -83,15 +87,24 @@ int ld_diag(struct loadctx *c, int line, int col, const char *fmt, ...)
 int ld_room(const struct loadctx *c);
 /* Records an allocation failure once; returns -1. */
 int ld_oom(struct loadctx *c);
-/* `unknown key 'K' in WHERE (did you mean 'X'?)` at the key. */
-void ld_unknown_key(struct loadctx *c, const struct ynode *key,
-		    const char *const *known, const char *where);
+/* `unknown key 'K' in WHERE (did you mean 'X'?)` at the key. Returns
+ * the suggestion (X), or NULL. */
+const char *ld_unknown_key(struct loadctx *c, const struct ynode *key,
+			   const char *const *known, const char *where);
+/* The same with `hint` in the parentheses when nothing is near (NULL:
+ * the known keys when they are few). */
+const char *ld_unknown_key_hint(struct loadctx *c, const struct ynode *key,
+				const char *const *known, const char *where, const char *hint);
 /* `unknown WHAT 'NAME' (did you mean 'X'?)`, or with `hint` in the
  * parentheses when nothing is near. */
 void ld_unknown_name(struct loadctx *c, int line, int col, const char *what,
 		     const char *name, const char *const *cands, size_t n,
 		     const char *hint);
-/* `'KEY' must be EXPECTED, got KIND` at the value. */
+/* What a value is, for "got ..." in messages: a scalar's own text (a
+ * string quoted), else its kind ("list", "mapping"). Returns buf or a
+ * static string; buf needs 64 bytes. */
+const char *ld_got(const struct ynode *v, char *buf, size_t n);
+/* `'KEY' must be EXPECTED, got VALUE` at the value. */
 int ld_wrong_type(struct loadctx *c, const char *key, const struct ynode *v,
 		  const char *expected);
 

@@ -101,22 +101,55 @@ static size_t count_names(const char *const *v)
 	return n;
 }
 
-void ld_unknown_key(struct loadctx *c, const struct ynode *key,
-		    const char *const *known, const char *where)
+/* A short list of keys in words: "a, b or c". */
+static void join_or(char *out, size_t n, const char *const *v, size_t count)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < count && used < n; i++) {
+		const char *sep = !i ? "" : i + 1 == count ? " or " : ", ";
+		int w = snprintf(out + used, n - used, "%s%s", sep, v[i]);
+		used += w > 0 ? (size_t)w : 0;
+	}
+}
+
+/* Lists the known keys when nothing is near and there are few enough
+ * to read at a glance. */
+#define LD_LIST_KEYS 11
+
+const char *ld_unknown_key_hint(struct loadctx *c, const struct ynode *key,
+				const char *const *known, const char *where, const char *hint)
 {
 	/* x- keys are free for the user's own anchors, as in docker-compose. */
 	if (!strncmp(key->str, "x-", 2))
-		return;
+		return NULL;
 	if (!ld_room(c)) {
 		c->dropped++;
-		return;
+		return NULL;
 	}
-	const char *s = suggest_nearest(key->str, known, count_names(known));
-	if (s)
+	size_t n = count_names(known);
+	const char *s = suggest_nearest(key->str, known, n);
+	char list[256];
+	if (s) {
 		ld_diag(c, key->line, key->col, "unknown key '%s' in %s (did you mean '%s'?)",
 			key->str, where, s);
-	else
+	} else if (hint) {
+		ld_diag(c, key->line, key->col, "unknown key '%s' in %s (%s)", key->str, where,
+			hint);
+	} else if (n <= LD_LIST_KEYS) {
+		join_or(list, sizeof(list), known, n);
+		ld_diag(c, key->line, key->col, "unknown key '%s' in %s (use %s)", key->str,
+			where, list);
+	} else {
 		ld_diag(c, key->line, key->col, "unknown key '%s' in %s", key->str, where);
+	}
+	return s;
+}
+
+const char *ld_unknown_key(struct loadctx *c, const struct ynode *key,
+			   const char *const *known, const char *where)
+{
+	return ld_unknown_key_hint(c, key, known, where, NULL);
 }
 
 void ld_unknown_name(struct loadctx *c, int line, int col, const char *what,
@@ -136,11 +169,28 @@ void ld_unknown_name(struct loadctx *c, int line, int col, const char *what,
 		ld_diag(c, line, col, "unknown %s '%s'", what, name);
 }
 
+const char *ld_got(const struct ynode *v, char *buf, size_t n)
+{
+	if (!v || v->type != YT_SCALAR)
+		return ytree_kind_name(v);
+	/* The value itself says more than its type ("got 'hot'", "got
+	 * 1.5"); one line of it, and not all of a long one. */
+	size_t len = strcspn(v->str, "\r\n");
+	int cut = len > 40 || v->str[len];
+	int shown = len > 40 ? 40 : (int)len;
+	if (ytree_scalar_kind(v) == YK_STRING)
+		snprintf(buf, n, "'%.*s%s'", shown, v->str, cut ? "..." : "");
+	else
+		snprintf(buf, n, "%.*s", shown, v->str);
+	return buf;
+}
+
 int ld_wrong_type(struct loadctx *c, const char *key, const struct ynode *v,
 		  const char *expected)
 {
+	char got[64];
 	return ld_diag(c, v->line, v->col, "'%s' must be %s, got %s", key, expected,
-		       ytree_kind_name(v));
+		       ld_got(v, got, sizeof(got)));
 }
 
 static int out_of_range(struct loadctx *c, const char *key, const struct ynode *v,
@@ -278,12 +328,30 @@ int ld_names(struct loadctx *c, const char *key, const struct ynode *v,
 	return rc;
 }
 
+/* What goes inside the mappings people most often write as something
+ * else (a list of node ids, a word for `accept`). */
+static const char *map_shape(const char *key)
+{
+	static const char *const shapes[][2] = {
+		{"nodes", "a mapping of node ids to nodes"},
+		{"models", "a mapping of model ids to models"},
+		{"inputs", "a mapping of input names to inputs"},
+		{"accept", "a mapping with one of self_check, judge, agreement or regex"},
+		{"run", "a mapping of node settings (models, prompt, ...)"},
+	};
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		if (!strcmp(shapes[i][0], key))
+			return shapes[i][1];
+	}
+	return "a mapping";
+}
+
 int ld_map(struct loadctx *c, const char *key, const struct ynode *v)
 {
 	if (!v || v->type == YT_NULL)
 		return 0;
 	if (v->type != YT_MAP)
-		return ld_wrong_type(c, key, v, "a mapping");
+		return ld_wrong_type(c, key, v, map_shape(key));
 	return 1;
 }
 
@@ -307,8 +375,11 @@ struct tmpl *ld_template(struct loadctx *c, const char *key, const struct ynode 
 		ld_wrong_type(c, key, v, "a string");
 		return NULL;
 	}
-	return tmpl_compile(c->a, v->str, v->text_line, v->text_col,
-			    v->style == YS_LITERAL, c->d);
+	struct tmpl *t = tmpl_compile(c->a, v->str, v->text_line, v->text_col,
+				      v->style == YS_LITERAL, c->d);
+	/* Its references, and so its node's links, are unknown. */
+	c->incomplete |= !t;
+	return t;
 }
 
 static void free_regex(void *re) { regex_free(re); }

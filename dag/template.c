@@ -175,10 +175,17 @@ static void tc_node_ref(struct tcomp *c, const char *e, size_t n)
 		/* Not a valid id before the last '.': judge the first part,
 		 * as for a plain id. */
 		const char *dot = memchr(id, '.', n - 6);
-		if (!dot || !is_ident(id, (size_t)(dot - id)))
+		if (!dot && is_ident(id, n - 6)) {
+			/* A node without its field: the output is what is meant. */
+			qdiags_add(c->d, c->line, c->col, "unknown template expression '%.*s' "
+				   "(did you mean '%.*s.output'?)", (int)(n > 60 ? 60 : n), e,
+				   (int)(n > 60 ? 60 : n), e);
+			c->errors++;
+		} else if (!dot || !is_ident(id, (size_t)(dot - id))) {
 			tc_unknown(c, e, n);
-		else
+		} else {
 			tc_unknown_field(c, dot + 1, (size_t)(end - dot - 1));
+		}
 		return;
 	}
 	size_t idlen = (size_t)(f - 1 - id), flen = (size_t)(end - f);

@@ -393,7 +393,8 @@ static void node_cycle(void *ctx, const size_t *path, size_t len)
 	 * `quorum graph` draws it. */
 	size_t first = cycle_text(&b, path, len, 1, node_name, v);
 	const struct wf_node *n = v->wf->nodes[first];
-	ld_diag(v->c, n->line, n->col, "cycle: %s", buf_str(&b));
+	ld_diag(v->c, n->line, n->col, "cycle: %s (remove one of these dependencies)",
+		buf_str(&b));
 	buf_release(&b);
 }
 
@@ -418,7 +419,8 @@ static void model_cycle(void *ctx, const size_t *path, size_t len)
 	struct buf b = BUF_INIT;
 	size_t first = cycle_text(&b, path, len, 0, model_name, v);
 	const struct wf_model *m = v->wf->models[first];
-	ld_diag(v->c, m->line, m->col, "fallback cycle: %s", buf_str(&b));
+	ld_diag(v->c, m->line, m->col, "fallback cycle: %s (remove one of these fallbacks)",
+		buf_str(&b));
 	buf_release(&b);
 }
 
@@ -478,6 +480,21 @@ static void v_order(struct vctx *v)
 
 /* ---- node references ---- */
 
+/* `unknown node 'X'`, with the nearest id, or else the ids there are
+ * (the first few), so the message says what may be written. */
+static void v_unknown_node(struct vctx *v, const struct name_ref *r)
+{
+	struct buf b = BUF_INIT;
+	size_t n = v->wf->nnodes, shown = n < 6 ? n : 6;
+	buf_puts(&b, n == 1 ? "the only node is " : "the nodes are ");
+	for (size_t i = 0; i < shown; i++)
+		buf_printf(&b, "%s'%s'", !i ? "" : i + 1 == n ? " and " : ", ", v->node_ids[i]);
+	if (shown < n)
+		buf_puts(&b, ", ...");
+	ld_unknown_name(v->c, r->line, r->col, "node", r->name, v->node_ids, n, buf_str(&b));
+	buf_release(&b);
+}
+
 static void v_node_deps(struct vctx *v, struct wf_node *node, const struct node_src *ns,
 			unsigned *dep_mark, unsigned *from_mark)
 {
@@ -495,8 +512,7 @@ static void v_node_deps(struct vctx *v, struct wf_node *node, const struct node_
 		struct wf_node *d = strmap_get(&v->nodes, r->name);
 		if (!d) {
 			v->incomplete = 1;
-			ld_unknown_name(v->c, r->line, r->col, "node", r->name, v->node_ids,
-					v->wf->nnodes, NULL);
+			v_unknown_node(v, r);
 			continue;
 		}
 		if (r->tref)
@@ -582,7 +598,8 @@ static void v_min_ok_of(struct vctx *v, const struct wf_node *n, const struct no
 	size_t calls = n->nmodels * (size_t)n->samples;
 	if ((size_t)n->min_ok > calls)
 		ld_diag(v->c, ns->min_ok->line, ns->min_ok->col, "'min_ok' is %d but %s '%s' "
-			"makes only %zu calls", n->min_ok, who, id, calls);
+			"makes only %zu call%s (use at most %zu, or more models or samples)",
+			n->min_ok, who, id, calls, calls == 1 ? "" : "s", calls);
 }
 
 static void v_min_ok(struct vctx *v)
@@ -603,11 +620,10 @@ static void v_output(struct vctx *v)
 	if (r->name) {
 		wf->output = strmap_get(&v->nodes, r->name);
 		if (!wf->output)
-			ld_unknown_name(v->c, r->line, r->col, "node", r->name, v->node_ids,
-					wf->nnodes, NULL);
+			v_unknown_node(v, r);
 		return;
 	}
-	if (v->incomplete || !wf->nnodes)
+	if (v->incomplete || v->c->incomplete || !wf->nnodes)
 		return;
 	unsigned char *used = q_calloc(wf->nnodes, 1);
 	if (!used) {

@@ -100,17 +100,87 @@ static void yp_offset_pos(const char *text, size_t len, size_t off, int *line, i
 	}
 }
 
+/* libyaml names what it expected; say what to change for the slips
+ * people make: tabs, unquoted ':' or ',' in values, backslashes in
+ * double quotes, indentation. */
+static const char *yp_hint(const yaml_parser_t *y)
+{
+	const char *pr = y->problem ? y->problem : "";
+	if (strstr(pr, "mapping values are not allowed"))
+		return "quote a value that contains ': ', or check the indentation";
+	if (strstr(pr, "expected ',' or '}'"))
+		return "close it with '}', and quote values that contain ': ' or ','";
+	if (strstr(pr, "expected ',' or ']'"))
+		return "close it with ']', and quote values that contain ','";
+	if (strstr(pr, "did not find expected key") || strstr(pr, "expected '-'"))
+		return "check the indentation of this line";
+	return NULL;
+}
+
+/* Problems libyaml words from the inside, said from the user's side and
+ * placed where the fix goes. Returns 1 when reported. */
+static int yp_known_slip(struct yparse *p, const yaml_parser_t *y)
+{
+	const char *pr = y->problem ? y->problem : "";
+	const char *ctx = y->context ? y->context : "";
+	size_t at = y->problem_mark.index;
+	char ch = at < p->len ? p->text[at] : '\0';
+	int line = (int)y->problem_mark.line + 1, col = (int)y->problem_mark.column + 1;
+	if (strstr(ctx, "quoted scalar") && strstr(pr, "end of stream")) {
+		qdiags_add(p->d, (int)y->context_mark.line + 1, (int)y->context_mark.column + 1,
+			   "invalid YAML: this quoted string is never closed (add the "
+			   "closing quote)");
+		return 1;
+	}
+	if (strstr(pr, "unknown escape") && ch == '\\' && at + 1 < p->len &&
+	    p->text[at + 1] > ' ' && p->text[at + 1] < 0x7f) {
+		/* Regexes are where this bites: "\d" must be "\\d". */
+		char e = p->text[at + 1];
+		qdiags_add(p->d, line, col, "invalid YAML: unknown escape '\\%c' in a "
+			   "double-quoted string (write '\\\\%c', or use single quotes)", e, e);
+		return 1;
+	}
+	if (!strstr(pr, "cannot start any token"))
+		return 0;
+	if (ch == '\t')
+		qdiags_add(p->d, line, col, "invalid YAML: a tab character (indent with "
+			   "spaces, not tabs)");
+	else if (ch == '@' || ch == '`')
+		qdiags_add(p->d, line, col, "invalid YAML: '%c' cannot start a value "
+			   "(quote the value)", ch);
+	else
+		return 0;
+	return 1;
+}
+
 static void yp_syntax_error(struct yparse *p, const yaml_parser_t *y)
 {
 	const char *problem = y->problem ? y->problem : "unknown error";
-	if (y->error == YAML_MEMORY_ERROR) {
+	const char *hint = yp_hint(y);
+	if (y->error == YAML_SCANNER_ERROR || y->error == YAML_PARSER_ERROR) {
+		if (yp_known_slip(p, y))
+			return;
+	}
+	if (y->error != YAML_MEMORY_ERROR && y->error != YAML_READER_ERROR && hint) {
+		if (y->context)
+			qdiags_add(p->d, (int)y->problem_mark.line + 1,
+				   (int)y->problem_mark.column + 1,
+				   "invalid YAML: %s (%s at %d:%d; %s)", problem, y->context,
+				   (int)y->context_mark.line + 1,
+				   (int)y->context_mark.column + 1, hint);
+		else
+			qdiags_add(p->d, (int)y->problem_mark.line + 1,
+				   (int)y->problem_mark.column + 1, "invalid YAML: %s (%s)",
+				   problem, hint);
+	} else if (y->error == YAML_MEMORY_ERROR) {
 		yp_oom(p);
 	} else if (y->error == YAML_READER_ERROR) {
 		int line, col;
 		yp_offset_pos(p->text, p->len, y->problem_offset, &line, &col);
 		if (y->problem_value != -1)
-			qdiags_add(p->d, line, col, "invalid YAML: %s (byte 0x%02x)",
-				   problem, (unsigned)y->problem_value & 0xFFu);
+			qdiags_add(p->d, line, col, "invalid YAML: %s (byte 0x%02x%s)",
+				   problem, (unsigned)y->problem_value & 0xFFu,
+				   strstr(problem, "UTF-8") ? "; save the file as UTF-8" : "");
 		else
 			qdiags_add(p->d, line, col, "invalid YAML: %s", problem);
 	} else if (y->context) {
@@ -146,11 +216,12 @@ static int yp_count(struct yparse *p, size_t w, const yaml_mark_t *m, const char
 		return 0;
 	if (alias)
 		qdiags_add(p->d, (int)m->line + 1, (int)m->column + 1,
-			   "alias '*%s' expands the file past %zu YAML nodes "
-			   "(an alias bomb?)", alias, p->lim->max_nodes);
+			   "alias '*%s' expands the file past the yaml_nodes limit "
+			   "(%zu YAML nodes; an alias bomb?)", alias, p->lim->max_nodes);
 	else
 		qdiags_add(p->d, (int)m->line + 1, (int)m->column + 1,
-			   "the file has more than %zu YAML nodes", p->lim->max_nodes);
+			   "the file has more YAML nodes than the yaml_nodes limit (%zu)",
+			   p->lim->max_nodes);
 	return -1;
 }
 
@@ -262,7 +333,8 @@ static int yp_alias(struct yparse *p, const yaml_event_t *ev)
 		return -1;
 	if ((long)p->depth + n->height > p->lim->max_depth)
 		return qdiags_add(p->d, (int)m->line + 1, (int)m->column + 1,
-				  "alias '*%s' nests the file deeper than %d levels",
+				  "alias '*%s' nests the file deeper than the yaml_depth "
+				  "limit (%d levels)",
 				  name, p->lim->max_depth);
 	return yp_attach(p, n);
 }
@@ -277,7 +349,8 @@ static int yp_push(struct yparse *p, enum ytype t, const yaml_event_t *ev,
 				  t == YT_MAP ? "mapping" : "list");
 	if ((long)p->depth + 1 > p->lim->max_depth)
 		return qdiags_add(p->d, (int)m->line + 1, (int)m->column + 1,
-				  "nested deeper than %d levels", p->lim->max_depth);
+				  "nested deeper than the yaml_depth limit (%d levels)",
+				  p->lim->max_depth);
 	if (yp_count(p, 1, m, NULL))
 		return -1;
 	if (p->depth == p->cap) {

@@ -112,6 +112,27 @@ static const char *sim_getenv(const char *name)
 	return "sim";
 }
 
+/* `--input NAME=...` for an input the file does not declare: the nearest
+ * name, or the names there are. */
+static void unknown_input(const struct workflow *wf, const char **known, const char *name,
+			  struct qdiags *d)
+{
+	const char *near = known ? suggest_nearest(name, known, wf->ninputs) : NULL;
+	if (near) {
+		qdiags_add(d, 0, 0, "unknown input '%s' in --input (did you mean '%s'?)", name,
+			   near);
+		return;
+	}
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t i = 0; i < wf->ninputs; i++)
+		buf_printf(&b, "%s'%s'", !i ? "" : i + 1 == wf->ninputs ? " and " : ", ",
+			   wf->inputs[i].name);
+	qdiags_add(d, 0, 0, "unknown input '%s' in --input (the workflow's inputs are %s)",
+		   name, buf_str(&b));
+	buf_release(&b);
+}
+
 /* Everything that can be refused before a call: unknown or missing
  * inputs, missing keys. Returns 0, or -1 with *errors set. */
 /* A node that would start more calls at once than the fan-out limit is
@@ -150,9 +171,7 @@ static int run_precheck(const struct workflow *wf, const struct quorum_options *
 		names[i] = o->inputs[i].name;
 		if (workflow_input(wf, names[i]))
 			continue;
-		const char *near = known ? suggest_nearest(names[i], known, wf->ninputs) : NULL;
-		qdiags_add(&d, 0, 0, "unknown input '%s'%s%s%s", names[i],
-			   near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+		unknown_input(wf, known, names[i], &d);
 	}
 	check_fanout(wf, o->limits, &d);
 	workflow_check_run(wf, names, o->ninputs, o->query != NULL,

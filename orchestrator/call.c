@@ -141,26 +141,34 @@ void calls_pump(struct run *r)
 	int64_t now = clock_ms();
 	size_t budget = START_BATCH, nm = r->wf->nmodels;
 	r->pump_more = 0;
-	for (size_t k = 0; k < nm; k++) {
-		size_t i = (r->pump_next + k) % nm;
-		struct model_state *ms = &r->models[i];
-		int limit = ms->model->max_concurrency;
-		while (ms->qhead && (!limit || ms->in_flight < limit)) {
-			int64_t until = rpm_blocked_until(ms, now);
-			if (until) {
-				ms->rpm_timer.fire = wake_noop;
-				timer_arm(&r->timers, &ms->rpm_timer, until);
-				break;
+	/* A call that fails as it starts (its model skipped) may queue its
+	 * fallback, or its node's next call, on a model this pass has
+	 * already served: pass again while a pass starts anything, or that
+	 * call would wait for some other event (or the run "stall"). */
+	for (int started = 1; started;) {
+		started = 0;
+		for (size_t k = 0; k < nm; k++) {
+			size_t i = (r->pump_next + k) % nm;
+			struct model_state *ms = &r->models[i];
+			int limit = ms->model->max_concurrency;
+			while (ms->qhead && (!limit || ms->in_flight < limit)) {
+				int64_t until = rpm_blocked_until(ms, now);
+				if (until) {
+					ms->rpm_timer.fire = wake_noop;
+					timer_arm(&r->timers, &ms->rpm_timer, until);
+					break;
+				}
+				if (!budget) {
+					r->pump_more = 1;
+					r->pump_next = i;
+					return;
+				}
+				budget--;
+				started = 1;
+				struct call *c = queue_pop(ms);
+				rpm_record(ms, now);
+				attempt_start(c);
 			}
-			if (!budget) {
-				r->pump_more = 1;
-				r->pump_next = i;
-				return;
-			}
-			budget--;
-			struct call *c = queue_pop(ms);
-			rpm_record(ms, now);
-			attempt_start(c);
 		}
 	}
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/suggest.h"
 #include "../tests/mock/mock.h"
 #include "quorum.h"
 
@@ -96,13 +97,72 @@ static int wants_help(int argc, char **argv)
 	return 0;
 }
 
+/* After a message: the command's usage line and where the rest is (the
+ * whole usage would push the message itself off the screen). */
+static int usage_tail(const char *usage)
+{
+	static const char head[] = "usage: quorum ";
+	fprintf(stderr, "%.*s\n", (int)strcspn(usage, "\n"), usage);
+	if (!strncmp(usage, head, sizeof(head) - 1)) {
+		const char *cmd = usage + sizeof(head) - 1;
+		if (*cmd == '<')
+			fputs("see 'quorum --help'\n", stderr);
+		else
+			fprintf(stderr, "see 'quorum %.*s --help'\n", (int)strcspn(cmd, " \n"), cmd);
+	}
+	return QUORUM_EXIT_INVALID;
+}
+
 static int fail_usage(const char *usage, const char *fmt, const char *arg)
 {
 	fprintf(stderr, "quorum: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n%s", usage);
-	return QUORUM_EXIT_INVALID;
+	fputc('\n', stderr);
+	return usage_tail(usage);
 }
+
+/* `unknown WHAT 'ARG'`, with the nearest known one (an option's value
+ * after '=' left out of the comparison). */
+static int fail_unknown(const char *usage, const char *what, const char *const *known,
+			size_t n, const char *arg)
+{
+	char name[64], msg[160];
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
+	const char *near = suggest_nearest(name, known, n);
+	if (near)
+		snprintf(msg, sizeof(msg), "unknown %s '%%s' (did you mean '%s'?)", what, near);
+	else
+		snprintf(msg, sizeof(msg), "unknown %s '%%s'", what);
+	return fail_usage(usage, msg, arg);
+}
+
+/* An option the command does not know: the nearest one it does, or what
+ * the option lacks when it wants a value and has none. */
+static int fail_option(const char *usage, const char *const *known, size_t n,
+		       const char *arg)
+{
+	static const char *const wants[][2] = {
+		{"--input", "option '%s' needs a value (NAME=VALUE or NAME=@FILE)"},
+		{"--trace", "option '%s' needs a value (the FILE to write)"},
+		{"--limit", "option '%s' needs a value (NAME=VALUE)"},
+		{"--format", "option '%s' needs a value (dot or mermaid)"},
+	};
+	for (size_t i = 0; i < sizeof(wants) / sizeof(wants[0]); i++) {
+		if (!strcmp(arg, wants[i][0]))
+			return fail_usage(usage, wants[i][1], arg);
+	}
+	return fail_unknown(usage, "option", known, n, arg);
+}
+
+/* What each command takes, for "did you mean". */
+static const char *const run_opts[] = {
+	"--input", "--json", "--trace", "--quiet", "--sim", "--limit", "--verbose",
+	"--insecure", "--help",
+};
+static const char *const validate_opts[] = {"--limit", "--help"};
+static const char *const graph_opts[] = {"--format", "--limit", "--help"};
+static const char *const commands[] = {"run", "validate", "graph", "help"};
+#define NOPTS(v) (sizeof(v) / sizeof(v[0]))
 
 static struct quorum_limits limits;
 
@@ -140,7 +200,8 @@ static int cmd_validate(int argc, char **argv)
 		else if (!strncmp(argv[i], "--limit=", 8))
 			rc = parse_limit(usage_validate, argv[i] + 8);
 		else if (argv[i][0] == '-')
-			return fail_usage(usage_validate, "unknown option '%s'", argv[i]);
+			return fail_option(usage_validate, validate_opts, NOPTS(validate_opts),
+					   argv[i]);
 		else if (!file)
 			file = argv[i];
 		else
@@ -181,7 +242,7 @@ static int cmd_graph(int argc, char **argv)
 				return QUORUM_EXIT_INVALID;
 		}
 		else if (argv[i][0] == '-')
-			return fail_usage(usage_graph, "unknown option '%s'", argv[i]);
+			return fail_option(usage_graph, graph_opts, NOPTS(graph_opts), argv[i]);
 		else if (!file)
 			file = argv[i];
 		else
@@ -257,11 +318,17 @@ static int parse_input(struct run_args *a, const char *spec)
 	char *name = strndup(spec, (size_t)(eq - spec));
 	const char *value = eq + 1;
 	a->owned[a->nowned++] = name;
+	for (size_t i = 0; name && i < a->ninputs; i++) {
+		if (!strcmp(a->inputs[i].name, name))
+			return fail_usage(usage_run, "input '%s' is given twice (give each "
+					  "--input once)", name);
+	}
 	if (*value == '@') {
+		errno = 0;
 		char *v = read_path(value + 1);
 		if (!v) {
-			fprintf(stderr, "quorum: cannot read input file '%s': %s\n", value + 1,
-				strerror(errno ? errno : EFBIG));
+			fprintf(stderr, "quorum: cannot read '%s' for --input %s: %s\n", value + 1,
+				name, strerror(errno ? errno : EFBIG));
 			return QUORUM_EXIT_INVALID;
 		}
 		a->owned[a->nowned++] = v;
@@ -269,6 +336,14 @@ static int parse_input(struct run_args *a, const char *spec)
 	}
 	a->inputs[a->ninputs++] = (struct quorum_input){name, value};
 	return 0;
+}
+
+/* A third word: most often a query with spaces, not quoted. */
+static int fail_query(const char *query, const char *extra)
+{
+	fprintf(stderr, "quorum: unexpected argument '%s' (the query is '%.60s'; quote a "
+		"query that has spaces)\n", extra, query);
+	return usage_tail(usage_run);
 }
 
 static int parse_run_args(struct run_args *a, int argc, char **argv)
@@ -301,18 +376,23 @@ static int parse_run_args(struct run_args *a, int argc, char **argv)
 		else if (!strncmp(s, "--input=", 8))
 			rc = parse_input(a, s + 8);
 		else if (s[0] == '-' && s[1])
-			return fail_usage(usage_run, "unknown or incomplete option '%s'", s);
+			return fail_option(usage_run, run_opts, NOPTS(run_opts), s);
 		else if (!a->file)
 			a->file = s;
 		else if (!a->query)
 			a->query = s;
 		else
-			return fail_usage(usage_run, "unexpected argument '%s' (quote the query)", s);
+			return fail_query(a->query, s);
 		if (rc)
 			return rc;
 	}
 	if (!a->file)
 		return fail_usage(usage_run, "run needs a workflow FILE%s", "");
+	for (size_t i = 0; a->query && i < a->ninputs; i++) {
+		if (!strcmp(a->inputs[i].name, "query"))
+			return fail_usage(usage_run, "the query is given twice, as QUERY and with "
+					  "--input query=...%s (give it once)", "");
+	}
 	return 0;
 }
 
@@ -441,7 +521,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "graph"))
 		code = cmd_graph(argc - 2, argv + 2);
 	else
-		code = fail_usage(usage_main, "unknown command '%s'", cmd);
+		code = fail_unknown(usage_main, "command", commands, NOPTS(commands), cmd);
 	quorum_global_cleanup();
 	return code;
 }

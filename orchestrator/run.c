@@ -143,9 +143,12 @@ void run_loop(struct run *r)
 		}
 		while (r->ready_head < r->ready_tail)
 			node_start(r, r->ready[r->ready_head++]);
-		calls_pump(r);
+		/* Pump after the timers and the reaping: a retry whose backoff
+		 * ended and the fallback of a call that just failed queue their
+		 * calls there, and must start now, not after the next event. */
 		timer_run(&r->timers, clock_ms());
 		loop_reap(r);
+		calls_pump(r);
 		if (r->nodes_left == 0)
 			break;
 		if (r->ready_head < r->ready_tail)

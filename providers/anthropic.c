@@ -2,67 +2,34 @@
  * x-api-key, answered by one JSON message or by an SSE stream of typed
  * events (message_start, content_block_start/delta/stop, ping,
  * message_delta, message_stop, error) whose last one is message_stop. */
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-#include "../common/alloc.h"
 #include "../common/json.h"
-#include "sse.h"
+#include "body.h"
 #include "wire.h"
 
 #define AN_DEFAULT_BASE_URL "https://api.anthropic.com"
 #define AN_VERSION "2023-06-01"
 /* The API refuses a request without max_tokens, so one is always sent. */
 #define AN_DEFAULT_MAX_TOKENS 1024
-/* How much of a body that is not the API's JSON a message quotes. */
-#define AN_EXCERPT 200
-/* How much of the provider's own error message we keep. */
-#define AN_MSG_MAX 2000
 
 /* ---- the request ---- */
-
-/* Adds item under key; frees item and returns -1 when either failed. */
-static int an_add(cJSON *obj, const char *key, cJSON *item)
-{
-	if (!item)
-		return -1;
-	if (!cJSON_AddItemToObject(obj, key, item)) {
-		cJSON_Delete(item);
-		return -1;
-	}
-	return 0;
-}
 
 /* messages: [{"role": "user", "content": prompt}] */
 static int an_add_messages(cJSON *body, const char *prompt)
 {
 	cJSON *msgs = cJSON_CreateArray();
-	if (an_add(body, "messages", msgs))
+	if (wire_json_add(body, "messages", msgs))
 		return -1;
 	cJSON *m = cJSON_CreateObject();
-	if (!m || an_add(m, "role", cJSON_CreateString("user")) ||
-	    an_add(m, "content", wire_json_string(prompt)) ||
+	if (!m || wire_json_add(m, "role", cJSON_CreateString("user")) ||
+	    wire_json_add(m, "content", wire_json_string(prompt)) ||
 	    !cJSON_AddItemToArray(msgs, m)) {
 		cJSON_Delete(m);
 		return -1;
 	}
 	return 0;
-}
-
-static cJSON *an_stop_list(const struct chat_request *req)
-{
-	cJSON *a = cJSON_CreateArray();
-	for (size_t i = 0; a && i < req->nstop; i++) {
-		cJSON *s = req->stop[i] ? wire_json_string(req->stop[i]) : NULL;
-		if (req->stop[i] && (!s || !cJSON_AddItemToArray(a, s))) {
-			cJSON_Delete(s);
-			cJSON_Delete(a);
-			return NULL;
-		}
-	}
-	return a;
 }
 
 /* Sampling settings go in only when set, so the API's defaults hold
@@ -71,13 +38,16 @@ static cJSON *an_stop_list(const struct chat_request *req)
 static int an_add_settings(cJSON *body, const struct chat_request *req)
 {
 	if (req->has_temperature &&
-	    an_add(body, "temperature", cJSON_CreateNumber(req->temperature)))
+	    wire_json_add(body, "temperature", cJSON_CreateNumber(req->temperature)))
 		return -1;
-	if (req->has_top_p && an_add(body, "top_p", cJSON_CreateNumber(req->top_p)))
+	if (req->has_top_p &&
+	    wire_json_add(body, "top_p", cJSON_CreateNumber(req->top_p)))
 		return -1;
-	if (req->nstop && an_add(body, "stop_sequences", an_stop_list(req)))
+	if (req->nstop &&
+	    wire_json_add(body, "stop_sequences",
+			  wire_json_strings(req->stop, req->nstop)))
 		return -1;
-	if (req->stream && an_add(body, "stream", cJSON_CreateTrue()))
+	if (req->stream && wire_json_add(body, "stream", cJSON_CreateTrue()))
 		return -1;
 	return 0;
 }
@@ -88,11 +58,11 @@ static cJSON *an_body(const struct chat_request *req)
 {
 	int max_tokens = req->max_tokens > 0 ? req->max_tokens : AN_DEFAULT_MAX_TOKENS;
 	cJSON *body = cJSON_CreateObject();
-	if (!body || an_add(body, "model", wire_json_string(req->model)) ||
-	    an_add(body, "max_tokens", cJSON_CreateNumber(max_tokens)))
+	if (!body || wire_json_add(body, "model", wire_json_string(req->model)) ||
+	    wire_json_add(body, "max_tokens", cJSON_CreateNumber(max_tokens)))
 		goto fail;
 	if (req->system && *req->system &&
-	    an_add(body, "system", wire_json_string(req->system)))
+	    wire_json_add(body, "system", wire_json_string(req->system)))
 		goto fail;
 	if (an_add_messages(body, req->prompt) || an_add_settings(body, req))
 		goto fail;
@@ -129,27 +99,16 @@ static int an_headers(const char *api_key, struct http_req *out, struct qerr *e)
 static int an_build(const struct chat_request *req, const char *base_url,
 		    const char *api_key, struct http_req *out, struct qerr *e)
 {
-	cJSON *body = NULL;
-	if (!req->model || !*req->model)
-		return qerr_set(e, "no model name for provider 'anthropic'");
-	if (!req->prompt)
-		return qerr_set(e, "no prompt for model '%s'", req->model);
-	if (an_url(&out->url, base_url, e))
-		goto fail;
-	body = an_body(req);
-	if (!body) {
-		qerr_set(e, "out of memory building the request body");
-		goto fail;
+	if (wire_request_check(req, "anthropic", e))
+		return -1;
+	if (an_url(&out->url, base_url, e) ||
+	    wire_body_finish(an_body(req), req->params_json, wire_merge_params,
+			     &out->body, e) ||
+	    an_headers(api_key, out, e)) {
+		http_req_release(out);
+		return -1;
 	}
-	if (wire_merge_params(body, req->params_json, e) ||
-	    wire_body_print(body, &out->body, e) || an_headers(api_key, out, e))
-		goto fail;
-	cJSON_Delete(body);
 	return 0;
-fail:
-	cJSON_Delete(body);
-	http_req_release(out);
-	return -1;
 }
 
 /* ---- errors the API reports in its own words ---- */
@@ -204,36 +163,12 @@ static enum err_class an_err_type_class(const char *type)
 	return ERR_NONE;
 }
 
-static int an_fail_raw(struct chat_result *r, enum err_class c, const char *what,
-		       const char *body, size_t len)
-{
-	struct buf ex = BUF_INIT;
-	wire_put_printable(&ex, body, len, AN_EXCERPT);
-	if (ex.len)
-		chat_result_fail(r, c, "%s: %s", what, buf_str(&ex));
-	else
-		chat_result_fail(r, c, "%s", what);
-	buf_release(&ex);
-	return -1;
-}
-
-/* Fails r with the provider's own words (made printable: they go into a
- * JSON report), or the best we have. */
+/* Fails r with the provider's own words, or the best we have. */
 static int an_fail_err(struct chat_result *r, enum err_class c,
 		       const struct an_err *e, const char *body, size_t len)
 {
-	struct buf m = BUF_INIT;
-	if (e->msg)
-		wire_put_printable(&m, e->msg, strlen(e->msg), AN_MSG_MAX);
-	if (m.len)
-		chat_result_fail(r, c, "%s", buf_str(&m));
-	else if (e->type &&
-		 !wire_put_printable(&m, e->type, strlen(e->type), AN_EXCERPT) && m.len)
-		chat_result_fail(r, c, "error '%s'", buf_str(&m));
-	else
-		an_fail_raw(r, c, "the provider reported an error", body, len);
-	buf_release(&m);
-	return -1;
+	return wire_fail_words(r, c, e->msg, e->type, WIRE_EXCERPT,
+			       "the provider reported an error", body, len);
 }
 
 /* An error inside a 2xx response (an `error` event, or a whole body):
@@ -262,44 +197,23 @@ static enum err_class an_status_class(enum err_class c, const char *type)
 static void an_parse_error(int http_status, const char *body, size_t len,
 			   const char *retry_after, struct chat_result *r)
 {
-	enum err_class c = err_class_from_status(http_status);
-	if (c == ERR_NONE)
-		c = ERR_MALFORMED;  /* a 2xx is no error: the caller erred */
-	r->http_status = http_status;
-	r->retry_after_ms = retry_after_parse(retry_after, (int64_t)time(NULL));
-	cJSON *root = body && len ? json_parse(body, len, WIRE_JSON_DEPTH) : NULL;
+	enum err_class c = wire_error_start(http_status, retry_after, r);
+	cJSON *root = json_parse(body, len, WIRE_JSON_DEPTH);
 	struct an_err e;
-	if (root && cJSON_IsObject(root) && an_err_read(root, &e)) {
+	if (cJSON_IsObject(root) && an_err_read(root, &e))
 		an_fail_err(r, an_status_class(c, e.type), &e, body, len);
-	} else if (body && len) {
-		char what[32];
-		snprintf(what, sizeof(what), "HTTP %d", http_status);
-		an_fail_raw(r, c, what, body, len);
-	} else {
-		chat_result_fail(r, c, "HTTP %d with an empty body", http_status);
-	}
+	else
+		wire_fail_status(r, c, http_status, NULL, body, len);
 	cJSON_Delete(root);
 }
 
 /* ---- the response ---- */
 
-enum an_mode {
-	AN_UNDECIDED,  /* a stream was asked for; nothing but newlines yet */
-	AN_SSE,
-	AN_WHOLE,      /* one JSON document: asked for, or sent instead of a stream */
-};
-
 struct an_parser {
-	enum an_mode mode;
-	size_t cap;              /* one body or one stream event */
-	struct sse sse;
-	struct buf body;
-	struct chat_result *r;   /* the result of the feed in progress */
-	size_t added;            /* text bytes added by that feed */
+	struct body_reader b;    /* first; b.ended: message_stop arrived, the
+				  * stream is whole */
 	size_t known;            /* stream events of a type this API sends */
-	int stopped;             /* message_stop arrived: the stream is whole */
 	int refused;             /* stop_reason "refusal" */
-	int failed;
 };
 
 static int an_text(struct an_parser *p, struct chat_result *r, const char *s,
@@ -311,32 +225,7 @@ static int an_text(struct an_parser *p, struct chat_result *r, const char *s,
 		return chat_result_fail(r, ERR_MALFORMED,
 					"answer text is not valid UTF-8 (byte %zu)",
 					r->text.len + ok);
-	if (r->text.max && n > r->text.max - r->text.len)
-		return chat_result_fail(r, ERR_TOO_LARGE, "answer over %zu bytes",
-					r->text.max);
-	if (buf_append(&r->text, s, n))
-		return chat_result_fail(r, ERR_TOO_LARGE,
-					"out of memory holding the answer");
-	p->added += n;
-	return 0;
-}
-
-static int an_wrong_type(struct chat_result *r, const char *what,
-			 const cJSON *v, const char *want)
-{
-	return chat_result_fail(r, ERR_MALFORMED, "'%s' is %s, not %s", what,
-				wire_json_type(v), want);
-}
-
-/* A string field that may also be null or absent; another type fails. */
-static int an_opt_str(struct chat_result *r, const cJSON *obj, const char *key,
-		      const char *what, const char **out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	*out = cJSON_IsString(v) ? v->valuestring : NULL;
-	if (v && !cJSON_IsString(v) && !cJSON_IsNull(v))
-		return an_wrong_type(r, what, v, "a string");
-	return 0;
+	return body_reader_text(&p->b, s, n);
 }
 
 /* Token counts as the API reports them (cumulative in a stream, so a
@@ -386,14 +275,14 @@ static int an_block(struct an_parser *p, struct chat_result *r,
 {
 	char field[48];
 	if (!cJSON_IsObject(b))
-		return an_wrong_type(r, what, b, "an object");
+		return wire_fail_type(r, what, b, "an object");
 	const char *type = json_get_str(b, "type");
 	if (!type || strcmp(type, "text"))
 		return 0;
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "text");
 	if (!cJSON_IsString(t)) {
 		snprintf(field, sizeof(field), "%s.text", what);
-		return an_wrong_type(r, field, t, "a string");
+		return wire_fail_type(r, field, t, "a string");
 	}
 	return an_text(p, r, t->valuestring, strlen(t->valuestring));
 }
@@ -405,13 +294,13 @@ static int an_block_delta(struct an_parser *p, struct chat_result *r,
 {
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "delta");
 	if (!cJSON_IsObject(d))
-		return an_wrong_type(r, "delta", d, "an object");
+		return wire_fail_type(r, "delta", d, "an object");
 	const char *type = json_get_str(d, "type");
 	if (!type || strcmp(type, "text_delta"))
 		return 0;
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(d, "text");
 	if (!cJSON_IsString(t))
-		return an_wrong_type(r, "delta.text", t, "a string");
+		return wire_fail_type(r, "delta.text", t, "a string");
 	return an_text(p, r, t->valuestring, strlen(t->valuestring));
 }
 
@@ -421,8 +310,8 @@ static int an_message_delta(struct an_parser *p, struct chat_result *r,
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "delta");
 	const char *reason;
 	if (d && !cJSON_IsObject(d))
-		return an_wrong_type(r, "delta", d, "an object");
-	if (an_opt_str(r, d, "stop_reason", "delta.stop_reason", &reason))
+		return wire_fail_type(r, "delta", d, "an object");
+	if (wire_opt_str(r, d, "stop_reason", "delta.stop_reason", &reason))
 		return -1;
 	if (reason)
 		an_stop_reason(p, r, reason);
@@ -434,30 +323,35 @@ static int an_message_start(struct chat_result *r, const cJSON *root)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "message");
 	if (!cJSON_IsObject(m))
-		return an_wrong_type(r, "message", m, "an object");
+		return wire_fail_type(r, "message", m, "an object");
 	an_usage(json_get_obj(m, "usage"), r);
 	return 0;
 }
 
-/* One stream event, by its data's type (the `event:` name when the data
- * has none). Types added to the API after this was written are skipped,
- * as its versioning policy asks. */
-static int an_event(struct an_parser *p, const cJSON *root, const char *event,
-		    const char *data, size_t len)
+/* body_event_fn: one stream event, by its data's type (the `event:` name
+ * when the data has none). Types added to the API after this was written
+ * are skipped, as its versioning policy asks. */
+static int an_event(struct body_reader *b, const cJSON *root,
+		    const char *event, const char *data, size_t len)
 {
-	struct chat_result *r = p->r;
+	struct an_parser *p = (struct an_parser *)b;
+	struct chat_result *r = b->r;
 	struct an_err e;
 	int is_error = !strcmp(event, "error");
+	if (!root)
+		return body_reader_bad_event(b, event, data, len);
 	if (!cJSON_IsObject(root))
-		return is_error ? an_fail_raw(r, ERR_SERVER, "stream error event", data, len)
-				: an_wrong_type(r, "stream event", root, "an object");
+		return is_error ? wire_fail_excerpt(r, ERR_SERVER, "stream error event",
+						    data, len)
+				: wire_fail_type(r, "stream event", root, "an object");
 	const char *type = json_get_str(root, "type");
 	if (!type)
 		type = event;
 	if (is_error || !strcmp(type, "error")) {
 		if (an_err_read(root, &e))
 			return an_fail_2xx(r, &e, data, len);
-		return an_fail_raw(r, ERR_SERVER, "stream error event", data, len);
+		return wire_fail_excerpt(r, ERR_SERVER, "stream error event", data,
+					 len);
 	}
 	int rc = 0;
 	if (!strcmp(type, "message_start"))
@@ -470,117 +364,11 @@ static int an_event(struct an_parser *p, const cJSON *root, const char *event,
 	else if (!strcmp(type, "message_delta"))
 		rc = an_message_delta(p, r, root);
 	else if (!strcmp(type, "message_stop"))
-		p->stopped = 1;
+		b->ended = 1;
 	else if (strcmp(type, "ping") && strcmp(type, "content_block_stop"))
 		return 0;
 	p->known++;
 	return rc;
-}
-
-/* sse_event_fn: one SSE event. Returns non-zero to stop the stream once
- * r holds a failure. */
-static int an_on_event(void *ctx, const char *event, const char *data,
-		       size_t len)
-{
-	struct an_parser *p = ctx;
-	if (p->stopped)
-		return 0;
-	cJSON *root = json_parse(data, len, WIRE_JSON_DEPTH);
-	int rc;
-	if (root)
-		rc = an_event(p, root, event, data, len);
-	else if (p->sse.eof)
-		/* The body ended inside an event's data lines. */
-		rc = chat_result_fail(p->r, ERR_TRUNCATED,
-				      "stream ended inside an event");
-	else if (!strcmp(event, "error"))
-		rc = an_fail_raw(p->r, ERR_SERVER, "stream error event", data, len);
-	else
-		rc = an_fail_raw(p->r, ERR_MALFORMED, "stream event is not JSON",
-				 data, len);
-	cJSON_Delete(root);
-	return rc ? 1 : 0;
-}
-
-static struct resp_parser *an_parser_new(int stream, size_t max_bytes)
-{
-	struct an_parser *p = q_calloc(1, sizeof(*p));
-	if (!p)
-		return NULL;
-	p->mode = stream ? AN_UNDECIDED : AN_WHOLE;
-	p->cap = wire_body_cap(max_bytes);
-	buf_init(&p->body, 0);
-	sse_init(&p->sse, SSE_MODE_SSE, p->cap, an_on_event, p);
-	return (struct resp_parser *)p;
-}
-
-static void an_parser_free(struct resp_parser *rp)
-{
-	struct an_parser *p = (struct an_parser *)rp;
-	if (!p)
-		return;
-	sse_release(&p->sse);
-	buf_release(&p->body);
-	q_free(p);
-}
-
-static int an_fail(struct an_parser *p, struct chat_result *r,
-		   enum err_class c, const char *msg)
-{
-	p->failed = 1;
-	return chat_result_fail(r, c, "%s", msg);
-}
-
-/* The framer failed: a callback already said why, or a cap was hit. */
-static int an_sse_failed(struct an_parser *p, struct chat_result *r)
-{
-	p->failed = 1;
-	if (p->sse.err == SSE_TOO_LARGE)
-		return chat_result_fail(r, ERR_TOO_LARGE,
-					"stream event over %zu bytes", p->cap);
-	if (p->sse.err == SSE_NOMEM)
-		return chat_result_fail(r, ERR_TOO_LARGE,
-					"out of memory reading the stream");
-	return -1;
-}
-
-/* A stream that was asked for may come back as one JSON document (an
- * error, or a server that does not stream): the first byte tells. */
-static void an_decide(struct an_parser *p, const char **data, size_t *len)
-{
-	while (*len && (**data == '\n' || **data == '\r'))
-		(*data)++, (*len)--;
-	if (*len)
-		p->mode = **data == '{' ? AN_WHOLE : AN_SSE;
-}
-
-static int an_parser_feed(struct resp_parser *rp, const char *data, size_t len,
-			  struct chat_result *r)
-{
-	struct an_parser *p = (struct an_parser *)rp;
-	if (p->failed || r->err != ERR_NONE)
-		return -1;
-	p->r = r;
-	p->added = 0;
-	if (p->mode == AN_UNDECIDED)
-		an_decide(p, &data, &len);
-	if (!len || p->stopped)
-		return 0;
-	if (p->mode == AN_WHOLE) {
-		if (len > p->cap - p->body.len) {
-			p->failed = 1;
-			return chat_result_fail(r, ERR_TOO_LARGE,
-						"response body over %zu bytes",
-						p->cap);
-		}
-		if (buf_append(&p->body, data, len))
-			return an_fail(p, r, ERR_TOO_LARGE,
-				       "out of memory reading the response");
-		return 0;
-	}
-	if (sse_feed(&p->sse, data, len))
-		return an_sse_failed(p, r);
-	return p->added > INT_MAX ? INT_MAX : (int)p->added;
 }
 
 /* A whole message: every text block, in order, is the answer. */
@@ -595,7 +383,7 @@ static int an_whole_message(struct an_parser *p, struct chat_result *r,
 		return chat_result_fail(r, ERR_MALFORMED,
 					"response has no 'content' array");
 	if (!cJSON_IsArray(content))
-		return an_wrong_type(r, "content", content, "an array");
+		return wire_fail_type(r, "content", content, "an array");
 	size_t i = 0;
 	const cJSON *b;
 	cJSON_ArrayForEach(b, content)
@@ -604,77 +392,64 @@ static int an_whole_message(struct an_parser *p, struct chat_result *r,
 		if (an_block(p, r, b, what))
 			return -1;
 	}
-	if (an_opt_str(r, root, "stop_reason", "stop_reason", &reason))
+	if (wire_opt_str(r, root, "stop_reason", "stop_reason", &reason))
 		return -1;
 	if (reason)
 		an_stop_reason(p, r, reason);
 	return 0;
 }
 
-static int an_whole(struct an_parser *p, struct chat_result *r)
+/* body_whole_fn: a whole message. */
+static int an_whole(struct body_reader *b, const cJSON *root, const char *s,
+		    size_t n)
 {
-	const char *s = buf_str(&p->body);
-	size_t n = p->body.len;
-	cJSON *root = json_parse(s, n, WIRE_JSON_DEPTH);
-	int rc = -1;
 	struct an_err e;
-	if (!root) {
-		if (wire_json_looks_cut(s, n))
-			chat_result_fail(r, ERR_TRUNCATED,
-					 "response body ended after %zu bytes, "
-					 "mid-JSON", n);
-		else
-			an_fail_raw(r, ERR_MALFORMED, "response is not JSON", s, n);
-	} else if (!cJSON_IsObject(root)) {
-		an_wrong_type(r, "response", root, "an object");
-	} else if (an_err_read(root, &e)) {
-		an_fail_2xx(r, &e, s, n);
-	} else {
-		rc = an_whole_message(p, r, root);
-	}
-	cJSON_Delete(root);
-	return rc;
+	if (!root)
+		return body_reader_bad_body(b, s, n);
+	if (!cJSON_IsObject(root))
+		return wire_fail_type(b->r, "response", root, "an object");
+	if (an_err_read(root, &e))
+		return an_fail_2xx(b->r, &e, s, n);
+	return an_whole_message((struct an_parser *)b, b->r, root);
 }
 
-/* The stream ended: whole only when message_stop came. */
-static int an_stream_end(struct an_parser *p, struct chat_result *r)
+/* body_check_fn: the stream is whole only when message_stop came. */
+static int an_end(struct body_reader *b)
 {
-	if (sse_finish(&p->sse))
-		return an_sse_failed(p, r);
-	if (p->stopped)
+	if (b->ended)
 		return 0;
-	p->failed = 1;
-	if (!p->known && (p->sse.nevents || p->sse.nunknown))
-		return chat_result_fail(r, ERR_MALFORMED,
+	if (!((struct an_parser *)b)->known && (b->sse.nevents || b->sse.nunknown))
+		return chat_result_fail(b->r, ERR_MALFORMED,
 					"response is not a Messages API event stream");
-	return chat_result_fail(r, ERR_TRUNCATED,
+	return chat_result_fail(b->r, ERR_TRUNCATED,
 				"stream ended after %zu bytes of text, before "
-				"message_stop", r->text.len);
+				"message_stop", b->r->text.len);
 }
 
-static int an_parser_finish(struct resp_parser *rp, struct chat_result *r)
+/* body_check_fn: checked at the end, so the usage that follows the stop
+ * reason is still counted. */
+static int an_verdict(struct body_reader *b)
 {
-	struct an_parser *p = (struct an_parser *)rp;
-	if (p->failed || r->err != ERR_NONE)
-		return -1;
-	p->r = r;
-	if (p->mode == AN_WHOLE) {
-		if (an_whole(p, r)) {
-			p->failed = 1;
-			return -1;
-		}
-	} else if (p->mode == AN_UNDECIDED) {
-		return an_fail(p, r, ERR_TRUNCATED, "stream ended before any event");
-	} else if (an_stream_end(p, r)) {
-		return -1;
-	}
-	r->complete = 1;
-	/* Checked at the end, so the usage that follows the stop reason is
-	 * still counted. */
-	if (p->refused)
-		return an_fail(p, r, ERR_CONTENT_FILTER,
-			       "the model declined to answer (stop_reason 'refusal')");
-	return 0;
+	if (!((struct an_parser *)b)->refused)
+		return 0;
+	return chat_result_fail(b->r, ERR_CONTENT_FILTER,
+				"the model declined to answer (stop_reason 'refusal')");
+}
+
+static const struct body_format an_format = {
+	.framing = SSE_MODE_SSE,
+	.opens = "{",
+	.lead = "\n\r",
+	.event = an_event,
+	.whole = an_whole,
+	.end = an_end,
+	.verdict = an_verdict,
+};
+
+static struct resp_parser *an_parser_new(int stream, size_t max_bytes)
+{
+	return body_parser_new(sizeof(struct an_parser), &an_format, stream,
+			       max_bytes);
 }
 
 const struct provider anthropic_provider = {
@@ -683,8 +458,8 @@ const struct provider anthropic_provider = {
 	.default_key_env = "ANTHROPIC_API_KEY",
 	.build = an_build,
 	.parser_new = an_parser_new,
-	.parser_feed = an_parser_feed,
-	.parser_finish = an_parser_finish,
-	.parser_free = an_parser_free,
+	.parser_feed = body_parser_feed,
+	.parser_finish = body_parser_finish,
+	.parser_free = body_parser_free,
 	.parse_error = an_parse_error,
 };

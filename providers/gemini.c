@@ -22,37 +22,19 @@
  *   `generationConfig` there replaces the one built from the workflow's
  *   temperature, max_tokens, ... as a whole. */
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-#include "../common/alloc.h"
 #include "../common/json.h"
-#include "sse.h"
+#include "body.h"
 #include "wire.h"
 
 #define GM_DEFAULT_BASE_URL "https://generativelanguage.googleapis.com"
-/* How much of a body that is not the API's JSON a message quotes. */
-#define GM_EXCERPT 200
-/* How much of the provider's error message, and of an untrusted reason
- * or category name, a message quotes. */
-#define GM_MSG_MAX 2000
+/* How much of an untrusted status, reason or category name a message
+ * quotes. */
 #define GM_WORD 64
 
 /* ---- the request ---- */
-
-/* Adds item under key; frees item and returns -1 when either failed. */
-static int gm_add(cJSON *obj, const char *key, cJSON *item)
-{
-	if (!item)
-		return -1;
-	if (!cJSON_AddItemToObject(obj, key, item)) {
-		cJSON_Delete(item);
-		return -1;
-	}
-	return 0;
-}
 
 static int gm_push(cJSON *arr, cJSON *item)
 {
@@ -70,7 +52,7 @@ static int gm_push(cJSON *arr, cJSON *item)
 static cJSON *gm_content(const char *role, const char *text)
 {
 	cJSON *part = cJSON_CreateObject();
-	if (!part || gm_add(part, "text", wire_json_string(text))) {
+	if (!part || wire_json_add(part, "text", wire_json_string(text))) {
 		cJSON_Delete(part);
 		return NULL;
 	}
@@ -80,28 +62,16 @@ static cJSON *gm_content(const char *role, const char *text)
 		return NULL;
 	}
 	cJSON *c = cJSON_CreateObject();
-	if (!c || (role && gm_add(c, "role", cJSON_CreateString(role)))) {
+	if (!c || (role && wire_json_add(c, "role", cJSON_CreateString(role)))) {
 		cJSON_Delete(c);
 		cJSON_Delete(parts);
 		return NULL;
 	}
-	if (gm_add(c, "parts", parts)) {
+	if (wire_json_add(c, "parts", parts)) {
 		cJSON_Delete(c);
 		return NULL;
 	}
 	return c;
-}
-
-static cJSON *gm_stop_list(const struct chat_request *req)
-{
-	cJSON *a = cJSON_CreateArray();
-	for (size_t i = 0; a && i < req->nstop; i++) {
-		if (req->stop[i] && gm_push(a, wire_json_string(req->stop[i]))) {
-			cJSON_Delete(a);
-			return NULL;
-		}
-	}
-	return a;
 }
 
 /* generationConfig holds only what was set, so the model's defaults hold
@@ -114,21 +84,24 @@ static int gm_add_config(cJSON *body, const struct chat_request *req)
 	    !req->nstop && !req->has_seed)
 		return 0;
 	cJSON *gc = cJSON_CreateObject();
-	if (gm_add(body, "generationConfig", gc))
+	if (wire_json_add(body, "generationConfig", gc))
 		return -1;
 	if (req->has_temperature &&
-	    gm_add(gc, "temperature", cJSON_CreateNumber(req->temperature)))
+	    wire_json_add(gc, "temperature", cJSON_CreateNumber(req->temperature)))
 		return -1;
-	if (req->has_top_p && gm_add(gc, "topP", cJSON_CreateNumber(req->top_p)))
+	if (req->has_top_p &&
+	    wire_json_add(gc, "topP", cJSON_CreateNumber(req->top_p)))
 		return -1;
 	if (req->max_tokens > 0 &&
-	    gm_add(gc, "maxOutputTokens", cJSON_CreateNumber(req->max_tokens)))
+	    wire_json_add(gc, "maxOutputTokens", cJSON_CreateNumber(req->max_tokens)))
 		return -1;
-	if (req->nstop && gm_add(gc, "stopSequences", gm_stop_list(req)))
+	if (req->nstop &&
+	    wire_json_add(gc, "stopSequences",
+			  wire_json_strings(req->stop, req->nstop)))
 		return -1;
 	if (req->has_seed) {
 		snprintf(seed, sizeof(seed), "%" PRId64, req->seed);
-		if (gm_add(gc, "seed", cJSON_CreateRaw(seed)))
+		if (wire_json_add(gc, "seed", cJSON_CreateRaw(seed)))
 			return -1;
 	}
 	return 0;
@@ -141,12 +114,12 @@ static cJSON *gm_body(const struct chat_request *req)
 	if (!body)
 		return NULL;
 	cJSON *contents = cJSON_CreateArray();
-	/* contents belongs to body once added; gm_add frees it otherwise. */
-	if (gm_add(body, "contents", contents) ||
+	/* contents belongs to body once added, and is freed otherwise. */
+	if (wire_json_add(body, "contents", contents) ||
 	    gm_push(contents, gm_content("user", req->prompt)))
 		goto fail;
 	if (req->system && *req->system &&
-	    gm_add(body, "systemInstruction", gm_content(NULL, req->system)))
+	    wire_json_add(body, "systemInstruction", gm_content(NULL, req->system)))
 		goto fail;
 	if (gm_add_config(body, req))
 		goto fail;
@@ -216,52 +189,25 @@ static int gm_path(struct buf *path, const char *base, const char *model,
 	return 0;
 }
 
-/* The key goes in a header, never in the URL's ?key=, so no log of a URL
- * ever holds it. */
-static int gm_headers(const struct chat_request *req, const char *api_key,
-		      struct http_req *out, struct qerr *e)
-{
-	if (wire_add_header(out, "Content-Type", "", "application/json", e))
-		return -1;
-	if (api_key && *api_key &&
-	    wire_add_header(out, "x-goog-api-key", "", api_key, e))
-		return -1;
-	if (req->stream &&
-	    wire_add_header(out, "Accept", "", "text/event-stream", e))
-		return -1;
-	return 0;
-}
-
 static int gm_build(const struct chat_request *req, const char *base_url,
 		    const char *api_key, struct http_req *out, struct qerr *e)
 {
-	cJSON *body = NULL;
 	struct buf path = BUF_INIT;
 	const char *base = base_url && *base_url ? base_url : GM_DEFAULT_BASE_URL;
-	if (!req->model || !*req->model)
-		return qerr_set(e, "no model name for provider 'gemini'");
-	if (!req->prompt)
-		return qerr_set(e, "no prompt for model '%s'", req->model);
-	if (gm_path(&path, base, req->model, req->stream, e) ||
-	    wire_url_join(&out->url, base, buf_str(&path), e))
-		goto fail;
-	body = gm_body(req);
-	if (!body) {
-		qerr_set(e, "out of memory building the request body");
-		goto fail;
-	}
-	if (wire_merge_params(body, req->params_json, e) ||
-	    wire_body_print(body, &out->body, e) ||
-	    gm_headers(req, api_key, out, e))
-		goto fail;
-	cJSON_Delete(body);
+	if (wire_request_check(req, "gemini", e))
+		return -1;
+	/* The key goes in a header, never in the URL's ?key=, so no log of a
+	 * URL ever holds it. */
+	int bad = gm_path(&path, base, req->model, req->stream, e) ||
+		  wire_url_join(&out->url, base, buf_str(&path), e) ||
+		  wire_body_finish(gm_body(req), req->params_json,
+				   wire_merge_params, &out->body, e) ||
+		  wire_json_headers(out, "x-goog-api-key", "", api_key,
+				    req->stream ? "text/event-stream" : NULL, e);
 	buf_release(&path);
-	return 0;
-fail:
-	cJSON_Delete(body);
-	buf_release(&path);
-	http_req_release(out);
-	return -1;
+	if (bad)
+		http_req_release(out);
+	return bad ? -1 : 0;
 }
 
 /* ---- errors the API reports in its own words ---- */
@@ -394,115 +340,40 @@ static enum err_class gm_err_class(const struct gm_err *e, int http_status)
 	return c;
 }
 
-static int gm_fail_raw(struct chat_result *r, enum err_class c, const char *what,
-		       const char *body, size_t len)
-{
-	struct buf ex = BUF_INIT;
-	wire_put_printable(&ex, body, len, GM_EXCERPT);
-	if (ex.len)
-		chat_result_fail(r, c, "%s: %s", what, buf_str(&ex));
-	else
-		chat_result_fail(r, c, "%s", what);
-	buf_release(&ex);
-	return -1;
-}
-
-/* Fails r with the provider's own words (made printable: they go into a
- * JSON report, and Google's hold newlines), or the best we have. */
+/* Fails r with the provider's own words (Google's hold newlines), or the
+ * best we have. */
 static int gm_fail_err(struct chat_result *r, enum err_class c,
 		       const struct gm_err *e, const char *body, size_t len)
 {
-	struct buf m = BUF_INIT;
-	if (e->msg)
-		wire_put_printable(&m, e->msg, strlen(e->msg), GM_MSG_MAX);
-	if (m.len)
-		chat_result_fail(r, c, "%s", buf_str(&m));
-	else if (e->status &&
-		 !wire_put_printable(&m, e->status, strlen(e->status), GM_WORD) &&
-		 m.len)
-		chat_result_fail(r, c, "error '%s'", buf_str(&m));
-	else
-		gm_fail_raw(r, c, "the provider reported an error", body, len);
-	buf_release(&m);
-	return -1;
+	return wire_fail_words(r, c, e->msg, e->status, GM_WORD,
+			       "the provider reported an error", body, len);
 }
 
 static void gm_parse_error(int http_status, const char *body, size_t len,
 			   const char *retry_after, struct chat_result *r)
 {
-	enum err_class c = err_class_from_status(http_status);
-	if (c == ERR_NONE)
-		c = ERR_MALFORMED;  /* a 2xx is no error: the caller erred */
-	r->http_status = http_status;
-	r->retry_after_ms = retry_after_parse(retry_after, (int64_t)time(NULL));
-	cJSON *root = body && len ? json_parse(body, len, WIRE_JSON_DEPTH) : NULL;
+	enum err_class c = wire_error_start(http_status, retry_after, r);
+	cJSON *root = json_parse(body, len, WIRE_JSON_DEPTH);
 	struct gm_err e;
 	if (root && gm_err_read(root, &e)) {
 		if (r->retry_after_ms < 0)
 			r->retry_after_ms = gm_retry_delay(e.details);
 		gm_fail_err(r, gm_err_class(&e, http_status), &e, body, len);
-	} else if (body && len) {
-		char what[32];
-		snprintf(what, sizeof(what), "HTTP %d", http_status);
-		gm_fail_raw(r, c, what, body, len);
 	} else {
-		chat_result_fail(r, c, "HTTP %d with an empty body", http_status);
+		wire_fail_status(r, c, http_status, NULL, body, len);
 	}
 	cJSON_Delete(root);
 }
 
 /* ---- the response ---- */
 
-enum gm_mode {
-	GM_UNDECIDED,  /* a stream was asked for; nothing but blanks yet */
-	GM_SSE,
-	GM_WHOLE,      /* one JSON document: asked for, or sent instead of a stream */
-};
-
 struct gm_parser {
-	enum gm_mode mode;
-	size_t cap;              /* one body or one stream event */
-	struct sse sse;
-	struct buf body;
+	struct body_reader b;    /* first */
 	struct buf why;          /* what blocked the prompt or the answer */
-	struct chat_result *r;   /* the result of the feed in progress */
-	size_t added;            /* text bytes added by that feed */
 	int candidate;           /* a candidate with index 0 was seen */
 	int finished;            /* a finishReason (or a prompt block) arrived */
 	int blocked;             /* ... and it was a block */
-	int failed;
 };
-
-static int gm_text(struct gm_parser *p, struct chat_result *r, const char *s,
-		   size_t n)
-{
-	if (r->text.max && n > r->text.max - r->text.len)
-		return chat_result_fail(r, ERR_TOO_LARGE, "answer over %zu bytes",
-					r->text.max);
-	if (buf_append(&r->text, s, n))
-		return chat_result_fail(r, ERR_TOO_LARGE,
-					"out of memory holding the answer");
-	p->added += n;
-	return 0;
-}
-
-static int gm_wrong_type(struct chat_result *r, const char *what,
-			 const cJSON *v, const char *want)
-{
-	return chat_result_fail(r, ERR_MALFORMED, "'%s' is %s, not %s", what,
-				wire_json_type(v), want);
-}
-
-/* A string field that may also be null or absent; another type fails. */
-static int gm_opt_str(struct chat_result *r, const cJSON *obj, const char *key,
-		      const char *what, const char **out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	*out = cJSON_IsString(v) ? v->valuestring : NULL;
-	if (v && !cJSON_IsString(v) && !cJSON_IsNull(v))
-		return gm_wrong_type(r, what, v, "a string");
-	return 0;
-}
 
 /* An object field that may also be null or absent (*out NULL then). */
 static int gm_opt_obj(struct chat_result *r, const cJSON *obj, const char *key,
@@ -511,7 +382,7 @@ static int gm_opt_obj(struct chat_result *r, const cJSON *obj, const char *key,
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	*out = cJSON_IsObject(v) ? v : NULL;
 	if (v && !cJSON_IsObject(v) && !cJSON_IsNull(v))
-		return gm_wrong_type(r, what, v, "an object");
+		return wire_fail_type(r, what, v, "an object");
 	return 0;
 }
 
@@ -585,26 +456,12 @@ static int gm_prompt_feedback(struct gm_parser *p, struct chat_result *r,
 	const cJSON *pf;
 	const char *reason;
 	if (gm_opt_obj(r, root, "promptFeedback", "promptFeedback", &pf) ||
-	    gm_opt_str(r, pf, "blockReason", "promptFeedback.blockReason", &reason))
+	    wire_opt_str(r, pf, "blockReason", "promptFeedback.blockReason", &reason))
 		return -1;
 	if (reason && *reason && strcmp(reason, "BLOCK_REASON_UNSPECIFIED"))
 		gm_block(p, r, "prompt", "blockReason", reason,
 			 cJSON_GetObjectItemCaseSensitive(pf, "safetyRatings"));
 	return 0;
-}
-
-/* The candidate we asked for: index 0 (a user's candidateCount in params
- * may add more). NULL when this chunk has none. */
-static const cJSON *gm_candidate(const cJSON *candidates)
-{
-	const cJSON *c;
-	cJSON_ArrayForEach(c, candidates)
-	{
-		const cJSON *idx = cJSON_GetObjectItemCaseSensitive(c, "index");
-		if (!idx || (cJSON_IsNumber(idx) && idx->valuedouble == 0))
-			return c;
-	}
-	return NULL;
 }
 
 /* The answer's text parts in order; thoughts (a thinking model's
@@ -620,17 +477,17 @@ static int gm_parts(struct gm_parser *p, struct chat_result *r,
 	if (!parts || cJSON_IsNull(parts))
 		return 0;
 	if (!cJSON_IsArray(parts))
-		return gm_wrong_type(r, "content.parts", parts, "an array");
+		return wire_fail_type(r, "content.parts", parts, "an array");
 	cJSON_ArrayForEach(part, parts)
 	{
 		const char *text;
 		if (!cJSON_IsObject(part))
-			return gm_wrong_type(r, "content.parts[]", part, "an object");
+			return wire_fail_type(r, "content.parts[]", part, "an object");
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought")))
 			continue;
-		if (gm_opt_str(r, part, "text", "content.parts[].text", &text))
+		if (wire_opt_str(r, part, "text", "content.parts[].text", &text))
 			return -1;
-		if (text && gm_text(p, r, text, strlen(text)))
+		if (text && body_reader_text(&p->b, text, strlen(text)))
 			return -1;
 	}
 	return 0;
@@ -656,7 +513,7 @@ static int gm_finish_reason(struct gm_parser *p, struct chat_result *r,
 			    const cJSON *cand)
 {
 	const char *fr;
-	if (gm_opt_str(r, cand, "finishReason", "finishReason", &fr))
+	if (wire_opt_str(r, cand, "finishReason", "finishReason", &fr))
 		return -1;
 	if (!fr || !*fr || !strcmp(fr, "FINISH_REASON_UNSPECIFIED"))
 		return 0;
@@ -680,10 +537,10 @@ static int gm_finish_reason(struct gm_parser *p, struct chat_result *r,
 static int gm_chunk(struct gm_parser *p, const cJSON *root, const char *data,
 		    size_t len)
 {
-	struct chat_result *r = p->r;
+	struct chat_result *r = p->b.r;
 	struct gm_err e;
 	if (!cJSON_IsObject(root))
-		return gm_wrong_type(r, "response", root, "an object");
+		return wire_fail_type(r, "response", root, "an object");
 	if (gm_err_read(root, &e)) {
 		int64_t ms = gm_retry_delay(e.details);
 		if (ms >= 0)
@@ -697,12 +554,12 @@ static int gm_chunk(struct gm_parser *p, const cJSON *root, const char *data,
 	if (!cands || cJSON_IsNull(cands))
 		return 0;
 	if (!cJSON_IsArray(cands))
-		return gm_wrong_type(r, "candidates", cands, "an array");
-	const cJSON *c = gm_candidate(cands);
+		return wire_fail_type(r, "candidates", cands, "an array");
+	const cJSON *c = wire_json_index0(cands);
 	if (!c)
 		return 0;
 	if (!cJSON_IsObject(c))
-		return gm_wrong_type(r, "candidates[0]", c, "an object");
+		return wire_fail_type(r, "candidates[0]", c, "an object");
 	p->candidate = 1;
 	if (gm_parts(p, r, c))
 		return -1;
@@ -717,137 +574,22 @@ static int gm_is_blank(const char *s, size_t n)
 	return 1;
 }
 
-/* sse_event_fn: one SSE event of the stream. Returns non-zero to stop the
- * stream once r holds a failure. Gemini names no events. */
-static int gm_on_event(void *ctx, const char *event, const char *data,
-		       size_t len)
+/* body_event_fn: one chunk of the stream; blank data is none. Gemini
+ * names no events, so one named `error` is not told apart. */
+static int gm_event(struct body_reader *b, const cJSON *root,
+		    const char *event, const char *data, size_t len)
 {
-	struct gm_parser *p = ctx;
 	(void)event;
+	if (root)
+		return gm_chunk((struct gm_parser *)b, root, data, len);
 	if (gm_is_blank(data, len))
 		return 0;
-	cJSON *root = json_parse(data, len, WIRE_JSON_DEPTH);
-	int rc;
-	if (root)
-		rc = gm_chunk(p, root, data, len);
-	else if (p->sse.eof)
-		/* The body ended inside an event's data lines. */
-		rc = chat_result_fail(p->r, ERR_TRUNCATED,
-				      "stream ended inside an event");
-	else
-		rc = gm_fail_raw(p->r, ERR_MALFORMED, "stream event is not JSON",
-				 data, len);
-	cJSON_Delete(root);
-	return rc ? 1 : 0;
-}
-
-static struct resp_parser *gm_parser_new(int stream, size_t max_bytes)
-{
-	struct gm_parser *p = q_calloc(1, sizeof(*p));
-	if (!p)
-		return NULL;
-	p->mode = stream ? GM_UNDECIDED : GM_WHOLE;
-	p->cap = wire_body_cap(max_bytes);
-	buf_init(&p->body, 0);
-	buf_init(&p->why, 0);
-	sse_init(&p->sse, SSE_MODE_SSE, p->cap, gm_on_event, p);
-	return (struct resp_parser *)p;
-}
-
-static void gm_parser_free(struct resp_parser *rp)
-{
-	struct gm_parser *p = (struct gm_parser *)rp;
-	if (!p)
-		return;
-	sse_release(&p->sse);
-	buf_release(&p->body);
-	buf_release(&p->why);
-	q_free(p);
-}
-
-static int gm_fail(struct gm_parser *p, struct chat_result *r,
-		   enum err_class c, const char *msg)
-{
-	p->failed = 1;
-	return chat_result_fail(r, c, "%s", msg);
-}
-
-/* The framer failed: a callback already said why, or a cap was hit. */
-static int gm_sse_failed(struct gm_parser *p, struct chat_result *r)
-{
-	p->failed = 1;
-	if (p->sse.err == SSE_TOO_LARGE)
-		return chat_result_fail(r, ERR_TOO_LARGE,
-					"stream event over %zu bytes", p->cap);
-	if (p->sse.err == SSE_NOMEM)
-		return chat_result_fail(r, ERR_TOO_LARGE,
-					"out of memory reading the stream");
-	return -1;
-}
-
-/* A stream that was asked for may come back as one JSON document (an
- * error, a server that does not stream, or the JSON array of chunks the
- * endpoint sends when alt=sse was lost on the way): the first byte
- * tells. */
-static void gm_decide(struct gm_parser *p, const char **data, size_t *len)
-{
-	while (*len && (**data == '\n' || **data == '\r' || **data == ' ' ||
-			**data == '\t'))
-		(*data)++, (*len)--;
-	if (*len)
-		p->mode = **data == '{' || **data == '[' ? GM_WHOLE : GM_SSE;
-}
-
-static int gm_parser_feed(struct resp_parser *rp, const char *data, size_t len,
-			  struct chat_result *r)
-{
-	struct gm_parser *p = (struct gm_parser *)rp;
-	if (p->failed || r->err != ERR_NONE)
-		return -1;
-	p->r = r;
-	p->added = 0;
-	if (p->mode == GM_UNDECIDED)
-		gm_decide(p, &data, &len);
-	if (!len)
-		return 0;
-	if (p->mode == GM_WHOLE) {
-		if (len > p->cap - p->body.len) {
-			p->failed = 1;
-			return chat_result_fail(r, ERR_TOO_LARGE,
-						"response body over %zu bytes",
-						p->cap);
-		}
-		if (buf_append(&p->body, data, len))
-			return gm_fail(p, r, ERR_TOO_LARGE,
-				       "out of memory reading the response");
-		return 0;
-	}
-	if (sse_feed(&p->sse, data, len))
-		return gm_sse_failed(p, r);
-	return p->added > INT_MAX ? INT_MAX : (int)p->added;
-}
-
-/* wire_json_looks_cut reads an object; an array of chunks is cut in the
- * same places, and its bracket count does not mind which kind opens. */
-static int gm_looks_cut(struct buf *body)
-{
-	size_t i = 0, n = body->len;
-	char *s = body->data;
-	while (i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' ||
-			 s[i] == '\t'))
-		i++;
-	if (i == n || s[i] != '[')
-		return wire_json_looks_cut(buf_str(body), n);
-	s[i] = '{';
-	int cut = wire_json_looks_cut(s, n);
-	s[i] = '[';
-	return cut;
+	return body_reader_bad_event(b, "", data, len);
 }
 
 /* No finishReason and no block: the stream was cut short. */
-static int gm_cut_short(struct gm_parser *p, struct chat_result *r)
+static int gm_cut_short(struct chat_result *r)
 {
-	p->failed = 1;
 	return chat_result_fail(r, ERR_TRUNCATED,
 				"stream ended after %zu bytes of text, before "
 				"its finishReason",
@@ -866,78 +608,79 @@ static int gm_array(struct gm_parser *p, struct chat_result *r,
 		if (gm_chunk(p, c, s, n))
 			return -1;
 	}
-	return p->finished ? 0 : gm_cut_short(p, r);
+	return p->finished ? 0 : gm_cut_short(r);
 }
 
-/* A whole body: a GenerateContentResponse, or an array of them. */
-static int gm_whole(struct gm_parser *p, struct chat_result *r)
+/* body_whole_fn: a GenerateContentResponse, or an array of them (a
+ * stream whose alt=sse was lost on the way). */
+static int gm_whole(struct body_reader *b, const cJSON *root, const char *s,
+		    size_t n)
 {
-	const char *s = buf_str(&p->body);
-	size_t n = p->body.len;
-	cJSON *root = json_parse(s, n, WIRE_JSON_DEPTH);
-	int rc = -1;
-	if (!root) {
-		if (gm_looks_cut(&p->body))
-			chat_result_fail(r, ERR_TRUNCATED,
-					 "response body ended after %zu bytes, "
-					 "mid-JSON", n);
-		else
-			gm_fail_raw(r, ERR_MALFORMED, "response is not JSON", s, n);
-	} else if (cJSON_IsArray(root)) {
-		rc = gm_array(p, r, root, s, n);
-	} else if (!cJSON_IsObject(root)) {
-		gm_wrong_type(r, "response", root, "an object");
-	} else {
-		rc = gm_chunk(p, root, s, n);
-		if (!rc && !p->candidate && !p->blocked)
-			rc = chat_result_fail(r, ERR_MALFORMED,
-					      "response has no candidates");
-	}
-	cJSON_Delete(root);
-	return rc;
+	struct gm_parser *p = (struct gm_parser *)b;
+	if (!root)
+		return body_reader_bad_body(b, s, n);
+	if (cJSON_IsArray(root))
+		return gm_array(p, b->r, root, s, n);
+	if (!cJSON_IsObject(root))
+		return wire_fail_type(b->r, "response", root, "an object");
+	if (gm_chunk(p, root, s, n))
+		return -1;
+	if (!p->candidate && !p->blocked)
+		return chat_result_fail(b->r, ERR_MALFORMED,
+					"response has no candidates");
+	return 0;
 }
 
-static int gm_parser_finish(struct resp_parser *rp, struct chat_result *r)
+/* body_check_fn: there is no [DONE]; the chunk with a finishReason (or a
+ * block) is the last word. */
+static int gm_end(struct body_reader *b)
+{
+	if (((struct gm_parser *)b)->finished)
+		return 0;
+	if (!b->sse.nevents && b->sse.nunknown)
+		return chat_result_fail(b->r, ERR_MALFORMED,
+					"response is not an event stream");
+	return gm_cut_short(b->r);
+}
+
+/* body_check_fn: a block is checked at the end, not when the chunk came,
+ * so the usage that comes with or after it is still counted. */
+static int gm_verdict(struct body_reader *b)
+{
+	struct gm_parser *p = (struct gm_parser *)b;
+	if (body_reader_check_text(b))
+		return -1;
+	if (p->blocked)
+		return chat_result_fail(b->r, ERR_CONTENT_FILTER, "%s",
+					p->why.len ? buf_str(&p->why)
+						   : "the provider blocked the answer");
+	return 0;
+}
+
+/* A stream that was asked for may also come back as the JSON array of
+ * chunks the endpoint sends when alt=sse was lost on the way. */
+static const struct body_format gm_format = {
+	.framing = SSE_MODE_SSE,
+	.opens = "{[",
+	.lead = "\n\r \t",
+	.event = gm_event,
+	.whole = gm_whole,
+	.end = gm_end,
+	.verdict = gm_verdict,
+};
+
+static struct resp_parser *gm_parser_new(int stream, size_t max_bytes)
+{
+	return body_parser_new(sizeof(struct gm_parser), &gm_format, stream,
+			       max_bytes);
+}
+
+static void gm_parser_free(struct resp_parser *rp)
 {
 	struct gm_parser *p = (struct gm_parser *)rp;
-	if (p->failed || r->err != ERR_NONE)
-		return -1;
-	p->r = r;
-	if (p->mode == GM_WHOLE) {
-		if (gm_whole(p, r)) {
-			p->failed = 1;
-			return -1;
-		}
-	} else if (p->mode == GM_UNDECIDED) {
-		return gm_fail(p, r, ERR_TRUNCATED, "stream ended before any event");
-	} else {
-		if (sse_finish(&p->sse))
-			return gm_sse_failed(p, r);
-		if (!p->finished) {
-			p->failed = 1;
-			if (!p->sse.nevents && p->sse.nunknown)
-				return chat_result_fail(r, ERR_MALFORMED,
-							"response is not an event stream");
-			return gm_cut_short(p, r);
-		}
-	}
-	r->complete = 1;
-	/* Bytes that are not text would make the report invalid JSON. */
-	size_t ok = wire_utf8_valid(buf_str(&r->text), r->text.len);
-	if (ok < r->text.len) {
-		p->failed = 1;
-		return chat_result_fail(r, ERR_MALFORMED,
-					"answer is not valid UTF-8 (byte 0x%02x "
-					"at offset %zu)",
-					(unsigned char)r->text.data[ok], ok);
-	}
-	/* Checked at the end, not when the chunk came, so the usage that
-	 * comes with or after it is still counted. */
-	if (p->blocked)
-		return gm_fail(p, r, ERR_CONTENT_FILTER,
-			       p->why.len ? buf_str(&p->why)
-					  : "the provider blocked the answer");
-	return 0;
+	if (p)
+		buf_release(&p->why);
+	body_parser_free(rp);
 }
 
 const struct provider gemini_provider = {
@@ -946,8 +689,8 @@ const struct provider gemini_provider = {
 	.default_key_env = "GEMINI_API_KEY",
 	.build = gm_build,
 	.parser_new = gm_parser_new,
-	.parser_feed = gm_parser_feed,
-	.parser_finish = gm_parser_finish,
+	.parser_feed = body_parser_feed,
+	.parser_finish = body_parser_finish,
 	.parser_free = gm_parser_free,
 	.parse_error = gm_parse_error,
 };

@@ -2,13 +2,17 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "../common/alloc.h"
 #include "../common/json.h"
 
 #define WIRE_BODY_SLACK ((size_t)1 << 20)
 #define WIRE_BODY_DEFAULT_CAP ((size_t)64 << 20)
+/* How much of a provider's own error message a message keeps. */
+#define WIRE_WORDS_MAX 2000
 
 int wire_url_join(struct buf *url, const char *base_url, const char *path,
 		  struct qerr *e)
@@ -48,6 +52,18 @@ int wire_add_header(struct http_req *r, const char *name, const char *prefix,
 	memcpy(h + nl + 2, prefix, pl);
 	memcpy(h + nl + 2 + pl, value, vl + 1);
 	r->headers[r->nheaders++] = h;
+	return 0;
+}
+
+int wire_json_headers(struct http_req *r, const char *name, const char *prefix,
+		      const char *api_key, const char *accept, struct qerr *e)
+{
+	if (wire_add_header(r, "Content-Type", "", "application/json", e))
+		return -1;
+	if (api_key && *api_key && wire_add_header(r, name, prefix, api_key, e))
+		return -1;
+	if (accept && wire_add_header(r, "Accept", "", accept, e))
+		return -1;
 	return 0;
 }
 
@@ -107,6 +123,41 @@ cJSON *wire_json_string(const char *s)
 	return j;
 }
 
+int wire_json_add(cJSON *obj, const char *key, cJSON *item)
+{
+	if (!item)
+		return -1;
+	if (!cJSON_AddItemToObject(obj, key, item)) {
+		cJSON_Delete(item);
+		return -1;
+	}
+	return 0;
+}
+
+cJSON *wire_json_strings(const char *const *s, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; a && i < n; i++) {
+		cJSON *item = s[i] ? wire_json_string(s[i]) : NULL;
+		if (s[i] && (!item || !cJSON_AddItemToArray(a, item))) {
+			cJSON_Delete(item);
+			cJSON_Delete(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+int wire_request_check(const struct chat_request *req, const char *provider,
+		       struct qerr *e)
+{
+	if (!req->model || !*req->model)
+		return qerr_set(e, "no model name for provider '%s'", provider);
+	if (!req->prompt)
+		return qerr_set(e, "no prompt for model '%s'", req->model);
+	return 0;
+}
+
 int wire_merge_params(cJSON *body, const char *params_json, struct qerr *e)
 {
 	if (!params_json || !*params_json)
@@ -145,6 +196,16 @@ int wire_body_print(const cJSON *body, struct buf *out, struct qerr *e)
 	return bad ? qerr_set(e, "out of memory building the request body") : 0;
 }
 
+int wire_body_finish(cJSON *body, const char *params_json, wire_merge_fn *merge,
+		     struct buf *out, struct qerr *e)
+{
+	if (!body)
+		return qerr_set(e, "out of memory building the request body");
+	int rc = merge(body, params_json, e) || wire_body_print(body, out, e);
+	cJSON_Delete(body);
+	return rc ? -1 : 0;
+}
+
 const char *wire_json_type(const cJSON *v)
 {
 	if (cJSON_IsString(v))
@@ -160,6 +221,18 @@ const char *wire_json_type(const cJSON *v)
 	if (cJSON_IsNull(v))
 		return "null";
 	return "missing";
+}
+
+const cJSON *wire_json_index0(const cJSON *arr)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, arr)
+	{
+		const cJSON *idx = cJSON_GetObjectItemCaseSensitive(c, "index");
+		if (!idx || (cJSON_IsNumber(idx) && idx->valuedouble == 0))
+			return c;
+	}
+	return NULL;
 }
 
 int64_t wire_tokens(const cJSON *obj, const char *key)
@@ -230,7 +303,7 @@ size_t wire_utf8_valid(const char *s, size_t n)
 	return i;
 }
 
-int wire_json_looks_cut(const char *s, size_t n)
+int wire_json_looks_cut(const char *s, size_t n, const char *opens)
 {
 	size_t i = 0;
 	/* JSON's own blanks only. */
@@ -239,7 +312,8 @@ int wire_json_looks_cut(const char *s, size_t n)
 		i++;
 	if (i == n)
 		return 1;
-	if (s[i] != '{')
+	/* The bracket count below does not mind which kind opens. */
+	if (!s[i] || !strchr(opens, s[i]))
 		return 0;
 	size_t depth = 0;
 	int in_str = 0;
@@ -259,4 +333,72 @@ int wire_json_looks_cut(const char *s, size_t n)
 		}
 	}
 	return in_str || depth > 0;
+}
+
+int wire_fail_excerpt(struct chat_result *r, enum err_class c, const char *what,
+		      const char *body, size_t len)
+{
+	struct buf ex = BUF_INIT;
+	wire_put_printable(&ex, body, len, WIRE_EXCERPT);
+	if (ex.len)
+		chat_result_fail(r, c, "%s: %s", what, buf_str(&ex));
+	else
+		chat_result_fail(r, c, "%s", what);
+	buf_release(&ex);
+	return -1;
+}
+
+int wire_fail_words(struct chat_result *r, enum err_class c, const char *msg,
+		    const char *code, size_t code_max, const char *what,
+		    const char *body, size_t len)
+{
+	struct buf m = BUF_INIT;
+	if (msg)
+		wire_put_printable(&m, msg, strlen(msg), WIRE_WORDS_MAX);
+	if (m.len)
+		chat_result_fail(r, c, "%s", buf_str(&m));
+	else if (code && !wire_put_printable(&m, code, strlen(code), code_max) &&
+		 m.len)
+		chat_result_fail(r, c, "error '%s'", buf_str(&m));
+	else
+		wire_fail_excerpt(r, c, what, body, len);
+	buf_release(&m);
+	return -1;
+}
+
+enum err_class wire_error_start(int http_status, const char *retry_after,
+				struct chat_result *r)
+{
+	enum err_class c = err_class_from_status(http_status);
+	r->http_status = http_status;
+	r->retry_after_ms = retry_after_parse(retry_after, (int64_t)time(NULL));
+	return c == ERR_NONE ? ERR_MALFORMED : c;
+}
+
+int wire_fail_status(struct chat_result *r, enum err_class c, int http_status,
+		     const char *hint, const char *body, size_t len)
+{
+	char what[96];
+	if (!body || !len)
+		return chat_result_fail(r, c, "HTTP %d with an empty body",
+					http_status);
+	snprintf(what, sizeof(what), "HTTP %d%s", http_status, hint ? hint : "");
+	return wire_fail_excerpt(r, c, what, body, len);
+}
+
+int wire_fail_type(struct chat_result *r, const char *what, const cJSON *v,
+		   const char *want)
+{
+	return chat_result_fail(r, ERR_MALFORMED, "'%s' is %s, not %s", what,
+				wire_json_type(v), want);
+}
+
+int wire_opt_str(struct chat_result *r, const cJSON *obj, const char *key,
+		 const char *what, const char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	*out = cJSON_IsString(v) ? v->valuestring : NULL;
+	if (v && !cJSON_IsString(v) && !cJSON_IsNull(v))
+		return wire_fail_type(r, what, v, "a string");
+	return 0;
 }

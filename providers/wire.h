@@ -30,22 +30,56 @@ int wire_url_join(struct buf *url, const char *base_url, const char *path,
 int wire_add_header(struct http_req *r, const char *name, const char *prefix,
 		    const char *value, struct qerr *e);
 
+/* Adds the headers of a JSON request: "Content-Type: application/json",
+ * then "name: prefix api_key" when there is a key (NULL or "": none),
+ * then "Accept: accept" when accept is not NULL. Returns 0, or -1 with e
+ * set. */
+int wire_json_headers(struct http_req *r, const char *name, const char *prefix,
+		      const char *api_key, const char *accept, struct qerr *e);
+
 /* Returns a new JSON string item holding s with every invalid UTF-8
  * sequence replaced by U+FFFD, so the body we send is valid JSON; NULL
  * when memory is exhausted. */
 cJSON *wire_json_string(const char *s);
 
+/* Adds item under key in obj, taking ownership of item (NULL: making it
+ * ran out of memory): it is freed when it cannot be added. Returns 0, or
+ * -1. */
+int wire_json_add(cJSON *obj, const char *key, cJSON *item);
+
+/* Returns a new JSON array of the strings s[0..n) (as wire_json_string
+ * makes them; NULL entries are skipped), or NULL when memory is
+ * exhausted. */
+cJSON *wire_json_strings(const char *const *s, size_t n);
+
+/* Checks what every request needs before a format builds it: a model
+ * name and a prompt. Returns 0, or -1 with e set (naming provider). */
+int wire_request_check(const struct chat_request *req, const char *provider,
+		       struct qerr *e);
+
 /* Merges the JSON object params_json into body: its keys replace ours
  * (null included, which asks the provider for its default). NULL or ""
  * merges nothing. Returns 0, or -1 with e set (not JSON, not an object). */
 int wire_merge_params(cJSON *body, const char *params_json, struct qerr *e);
+typedef int wire_merge_fn(cJSON *body, const char *params_json, struct qerr *e);
 
 /* Prints body compactly into out (which is reset first). Returns 0, or -1
  * with e set. */
 int wire_body_print(const cJSON *body, struct buf *out, struct qerr *e);
 
+/* Takes ownership of body (NULL: building it ran out of memory), merges
+ * params_json into it with merge (wire_merge_params, or a format's own),
+ * prints it into out and frees it. Returns 0, or -1 with e set. */
+int wire_body_finish(cJSON *body, const char *params_json, wire_merge_fn *merge,
+		     struct buf *out, struct qerr *e);
+
 /* "string", "number", "object", ...: for messages about a wrong type. */
 const char *wire_json_type(const cJSON *v);
+
+/* The item of the array arr whose "index" is 0 or absent: the answer we
+ * asked for, where a user's params may ask for more (OpenAI's `n`,
+ * Gemini's candidateCount). NULL when there is none. */
+const cJSON *wire_json_index0(const cJSON *arr);
 
 /* A token count: a non-negative integer below 2^53, else -1 (absent,
  * null, negative, fractional: "not reported" rather than a guess). */
@@ -67,9 +101,54 @@ size_t wire_body_cap(size_t max_text);
  * report invalid JSON, so parsers check the text they return. */
 size_t wire_utf8_valid(const char *s, size_t n);
 
-/* Whether s[0..n), which did not parse as JSON, looks like a JSON object
- * that was cut off: nothing but blanks, or an object (or a string) still
- * open at the end. Unbalanced garbage is malformed, not cut. */
-int wire_json_looks_cut(const char *s, size_t n);
+/* Whether s[0..n), which did not parse as JSON, looks like a JSON document
+ * that was cut off: nothing but blanks, or a document that opens with one
+ * of the bytes in opens ("{", "{[") and is still open at the end (an
+ * object, an array or a string). Unbalanced garbage is malformed, not
+ * cut. */
+int wire_json_looks_cut(const char *s, size_t n, const char *opens);
+
+/* ---- failing a result in words fit to show ---- */
+
+/* How much of a body that is not the API's JSON a message quotes. */
+#define WIRE_EXCERPT 200
+
+/* Fails r with c and "what: EXCERPT", the excerpt at most WIRE_EXCERPT
+ * bytes of body[0..len) made printable (wire_put_printable); "what" alone
+ * when nothing of it is. Returns -1. */
+int wire_fail_excerpt(struct chat_result *r, enum err_class c, const char *what,
+		      const char *body, size_t len);
+
+/* Fails r with c and the provider's own words msg, made printable (they
+ * go into a JSON report) and cut at 2,000 bytes; without words, with
+ * "error 'CODE'" (code, a type or status name, at most code_max bytes of
+ * it); without either, as wire_fail_excerpt(r, c, what, body, len).
+ * msg and code may be NULL. Returns -1. */
+int wire_fail_words(struct chat_result *r, enum err_class c, const char *msg,
+		    const char *code, size_t code_max, const char *what,
+		    const char *body, size_t len);
+
+/* Starts reading a non-2xx response: sets r->http_status and
+ * r->retry_after_ms (from the Retry-After header value, which may be
+ * NULL) and returns the status's class (malformed for a 2xx, which is no
+ * error: the caller erred). */
+enum err_class wire_error_start(int http_status, const char *retry_after,
+				struct chat_result *r);
+
+/* Fails r with c for an error body that holds no words of the provider:
+ * "HTTP STATUS" and hint (NULL: none), then an excerpt of body; "HTTP
+ * STATUS with an empty body" when there is none. Returns -1. */
+int wire_fail_status(struct chat_result *r, enum err_class c, int http_status,
+		     const char *hint, const char *body, size_t len);
+
+/* Fails r as malformed: "'what' is a number, not want". Returns -1. */
+int wire_fail_type(struct chat_result *r, const char *what, const cJSON *v,
+		   const char *want);
+
+/* Sets *out to the string obj[key], NULL when it is null or absent.
+ * Returns 0, or -1 with r failed (wire_fail_type, naming it what) when it
+ * is another type. */
+int wire_opt_str(struct chat_result *r, const cJSON *obj, const char *key,
+		 const char *what, const char **out);
 
 #endif

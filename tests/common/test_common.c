@@ -95,6 +95,29 @@ static void test_json_depth_bound(void **state)
 	assert_null(json_parse("{} x", 4, 8));
 }
 
+/* Scanners that match braces as text step over strings with this, so an
+ * escaped quote must not end the string and an open one must run to len. */
+static void test_json_skip_string(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		size_t end;
+	} rows[] = {
+		{"\"\"", 1},
+		{"\"abc\" x", 4},
+		{"\"a\\\"b\"", 5},
+		{"\"a\\\\\"b", 4},
+		{"\"{[}\"", 4},
+		{"\"open", 5},
+		{"\"ends in \\", 10},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		assert_int_equal(json_skip_string(rows[i].s, 0, strlen(rows[i].s)), rows[i].end);
+	/* Only the first len bytes count. */
+	assert_int_equal(json_skip_string("\"ab\"", 0, 3), 3);
+}
+
 static void test_suggest(void **state)
 {
 	(void)state;
@@ -173,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_buf_json_escaping),
 		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_json_depth_bound),
+		cmocka_unit_test(test_json_skip_string),
 		cmocka_unit_test(test_suggest),
 		cmocka_unit_test(test_regex_pcre),
 		cmocka_unit_test(test_timer_heap_order),

@@ -646,7 +646,7 @@ static void test_load_file_errors(void **state)
 	qdiags_init(&d, NULL);
 	assert_null(workflow_load_file(fixture("full.yaml"), &lim, &d));
 	assert_int_equal(d.n, 1);
-	assert_string_equal(d.items[0].msg, "the file is larger than 100 bytes");
+	assert_string_equal(d.items[0].msg, "the file is larger than the file_bytes limit (100 bytes)");
 	qdiags_release(&d);
 	workflow_free(NULL);
 }

@@ -187,7 +187,7 @@ static void test_unknown_expressions(void **state)
 	expect_error("{{ nodes.a.text }}", 1, 1, "unknown node field 'text' "
 		     "(use output or responses)");
 	expect_error("{{ nodes.a }}", 1, 1, "unknown template expression 'nodes.a' "
-		     "(use query, inputs.NAME, nodes.ID.output or nodes.ID.responses)");
+		     "(did you mean 'nodes.a.output'?)");
 	expect_error("{{ foo bar }}", 1, 1, "unknown template expression 'foo bar' "
 		     "(use query, inputs.NAME, nodes.ID.output or nodes.ID.responses)");
 	expect_error("{{ inputs.my name }}", 1, 1, "unknown template expression "

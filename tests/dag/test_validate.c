@@ -25,7 +25,9 @@ static void test_unknown_keys(void **state)
 	expect_one(HDR "defaults:\n  temprature: 0.5\nnodes: {a: " TPL "}\n", 3, 3,
 		   "unknown key 'temprature' in defaults (did you mean 'temperature'?)");
 	expect_one(HDR "defaults: {zzzzzz: 1}\nnodes: {a: " TPL "}\n", 2, 12,
-		   "unknown key 'zzzzzz' in defaults");
+		   "unknown key 'zzzzzz' in defaults (use timeout, first_token_timeout, "
+		   "idle_timeout, retries, temperature, max_tokens, top_p, seed, stop, stream "
+		   "or max_response_bytes)");
 	expect_one(HDR "models:\n  m: {provider: ollama, model: x, fallbak: []}\n"
 		   "nodes: {a: {kind: generate, models: [m]}}\n", 3, 35,
 		   "unknown key 'fallbak' in model 'm' (did you mean 'fallback'?)");
@@ -35,12 +37,12 @@ static void test_unknown_keys(void **state)
 	/* A key of another kind is unknown for this one. */
 	expect_one(HDR "nodes:\n  a: {kind: template, text: x, from: b}\n  b: " TPL "\n"
 		   "output: a\n",
-		   3, 32, "unknown key 'from' in node 'a' (template)");
+		   3, 32, "unknown key 'from' in node 'a' (template) (template keys: text)");
 	expect_one(HDR "inputs:\n  doc: {requird: true}\nnodes: {a: " TPL "}\n", 3, 9,
 		   "unknown key 'requird' in input 'doc' (did you mean 'required'?)");
 	expect_one(HDR "models:\n  m: {provider: ollama, model: x, price: {in: 1, input: 1, "
 		   "output: 2}}\nnodes: {a: {kind: generate, models: [m]}}\n", 3, 43,
-		   "unknown key 'in' in price");
+		   "unknown key 'in' in price (use input or output)");
 	expect_one(HDR "budget: {max_usd: 1, max_call: 3}\nnodes: {a: " TPL "}\n", 2, 22,
 		   "unknown key 'max_call' in budget (did you mean 'max_calls'?)");
 }
@@ -49,13 +51,13 @@ static void test_wrong_types(void **state)
 {
 	(void)state;
 	expect_one(HDR "defaults:\n  retries: \"3\"\nnodes: {a: " TPL "}\n", 3, 12,
-		   "'retries' must be a non-negative integer, got string");
+		   "'retries' must be a non-negative integer, got '3'");
 	expect_one(HDR "defaults: {retries: 2.5}\nnodes: {a: " TPL "}\n", 2, 21,
-		   "'retries' must be a non-negative integer, got number");
+		   "'retries' must be a non-negative integer, got 2.5");
 	expect_one(HDR "defaults: {temperature: [1]}\nnodes: {a: " TPL "}\n", 2, 25,
 		   "'temperature' must be a number, got list");
 	expect_one(HDR "defaults: {stream: yes}\nnodes: {a: " TPL "}\n", 2, 20,
-		   "'stream' must be a boolean (true or false), got string");
+		   "'stream' must be a boolean (true or false), got 'yes'");
 	expect_one(HDR "defaults: {stop: {a: b}}\nnodes: {a: " TPL "}\n", 2, 18,
 		   "'stop' must be a string or a list of strings, got mapping");
 	expect_one(HDR "defaults: {stop: [a, [b]]}\nnodes: {a: " TPL "}\n", 2, 22,
@@ -66,27 +68,28 @@ static void test_wrong_types(void **state)
 	expect_one(HDR "name: [x]\nnodes: {a: " TPL "}\n", 2, 7,
 		   "'name' must be a string, got list");
 	expect_one(HDR "defaults: 3\nnodes: {a: " TPL "}\n", 2, 11,
-		   "'defaults' must be a mapping, got integer");
+		   "'defaults' must be a mapping, got 3");
 	expect_one(HDR "models: [a]\nnodes: {a: " TPL "}\n", 2, 9,
-		   "'models' must be a mapping, got list");
-	expect_one(HDR "nodes: [a]\n", 2, 8, "'nodes' must be a mapping, got list");
-	expect_one(HDR "nodes: {a: 3}\n", 2, 12, "node 'a' must be a mapping, got integer");
+		   "'models' must be a mapping of model ids to models, got list");
+	expect_one(HDR "nodes: [a]\n", 2, 8, "'nodes' must be a mapping of node ids to "
+		   "nodes, got list");
+	expect_one(HDR "nodes: {a: 3}\n", 2, 12, "node 'a' must be a mapping (kind, ...), got 3");
 	expect_one(HDR "models: {m: x}\nnodes: {a: " TPL "}\n", 2, 13,
-		   "model 'm' must be a mapping, got string");
+		   "model 'm' must be a mapping (provider, model, ...), got 'x'");
 	expect_one(HDR "inputs: {doc: x}\nnodes: {a: " TPL "}\n", 2, 15,
-		   "input 'doc' must be a mapping (required, default, description), got string");
+		   "input 'doc' must be a mapping (required, default, description), got 'x'");
 	expect_one(HDR "nodes: {a: {kind: [generate]}}\n", 2, 19,
 		   "'kind' must be a string, got list");
 	expect_one(HDR "nodes: {a: {kind: generate, models: [ollama/x], samples: 1.5}}\n", 2,
-		   58, "'samples' must be a positive integer, got number");
+		   58, "'samples' must be a positive integer, got 1.5");
 	expect_one(HDR "nodes: {a: {kind: synthesize, from: b, model: [ollama/x]}, b: " TPL
 		   "}\n", 2, 47, "'model' must be a string (one model id), got list");
 	expect_one(HDR "nodes: {a: {kind: template, text: {x: 1}}}\n", 2, 35,
 		   "'text' must be a string, got mapping");
 	expect_one(HDR "nodes: {a: {kind: template, text: x, max_tokens: '5'}}\n", 2, 50,
-		   "'max_tokens' must be a positive integer, got string");
+		   "'max_tokens' must be a positive integer, got '5'");
 	expect_one(HDR "nodes: {a: {kind: template, text: x, seed: true}}\n", 2, 44,
-		   "'seed' must be an integer, got boolean");
+		   "'seed' must be an integer, got true");
 }
 
 static void test_out_of_range(void **state)
@@ -112,7 +115,8 @@ static void test_out_of_range(void **state)
 	expect_one(HDR "budget: {max_calls: 0}\nnodes: {a: " TPL "}\n", 2, 21,
 		   "'max_calls' must be a positive integer, got 0");
 	expect_one(HDR "nodes: {a: {kind: generate, models: [ollama/x], min_ok: 2}}\n", 2, 57,
-		   "'min_ok' is 2 but node 'a' makes only 1 calls");
+		   "'min_ok' is 2 but node 'a' makes only 1 call (use at most 1, or more "
+		   "models or samples)");
 }
 
 static void test_durations(void **state)
@@ -142,9 +146,11 @@ static void test_unknown_references(void **state)
 	expect_one(HDR "nodes:\n  answers: " TPL "\n  v: {kind: vote, from: anwsers}\n", 4, 25,
 		   "unknown node 'anwsers' (did you mean 'answers'?)");
 	expect_diag(HDR "nodes:\n  answers: " TPL "\n  v: {kind: vote, from: bogus, needs: "
-		    "[zzz]}\noutput: v\n", 4, 25, "unknown node 'bogus'");
+		    "[zzz]}\noutput: v\n", 4, 25,
+		    "unknown node 'bogus' (the nodes are 'answers' and 'v')");
 	expect_diag(HDR "nodes:\n  answers: " TPL "\n  v: {kind: vote, from: bogus, needs: "
-		    "[zzz]}\noutput: v\n", 4, 40, "unknown node 'zzz'");
+		    "[zzz]}\noutput: v\n", 4, 40,
+		    "unknown node 'zzz' (the nodes are 'answers' and 'v')");
 	expect_one(HDR "nodes:\n  final: " TPL "\noutput: fnal\n", 4, 9,
 		   "unknown node 'fnal' (did you mean 'final'?)");
 	expect_one(HDR "models:\n  gpt: {provider: openai, model: x}\n"
@@ -174,7 +180,7 @@ static void test_templates_validated(void **state)
 		   "'{{ inputs.languag }}'}\n", 4, 30,
 		   "unknown input 'languag' (did you mean 'language'?)");
 	expect_one(HDR "nodes:\n  a: {kind: template, text: '{{ nodes.zed.output }}'}\n", 3, 30,
-		   "unknown node 'zed'");
+		   "unknown node 'zed' (the only node is 'a')");
 	expect_one(HDR "nodes:\n  a: {kind: template, text: 'x {{ qurey }}'}\n", 3, 32,
 		   "unknown template expression 'qurey' (did you mean 'query'?)");
 	expect_one(HDR "nodes:\n  a:\n    kind: template\n    text: |\n      line one\n"
@@ -188,17 +194,23 @@ static void test_required_keys_and_kinds(void **state)
 {
 	(void)state;
 	expect_one(HDR "nodes: {x: {kind: generate, prompt: hi}}\n", 2, 9,
-		   "node 'x' (generate) needs 'models'");
+		   "node 'x' (generate) needs 'models' ("
+		   "a list of model ids or provider/model names)");
 	expect_one(HDR "nodes: {x: {kind: generate, models: []}}\n", 2, 9,
-		   "node 'x' (generate) needs 'models'");
-	expect_one(HDR "nodes: {x: {kind: vote}}\n", 2, 9, "node 'x' (vote) needs 'from'");
+		   "node 'x' (generate) needs 'models' ("
+		   "a list of model ids or provider/model names)");
+	expect_one(HDR "nodes: {x: {kind: vote}}\n", 2, 9, "node 'x' (vote) needs 'from' ("
+		   "the node whose answers it reads)");
 	expect_one(HDR "nodes: {x: {kind: template}}\n", 2, 9,
-		   "node 'x' (template) needs 'text'");
+		   "node 'x' (template) needs 'text' ("
+		   "the text it renders)");
 	struct qdiags d;
 	assert_null(load_text(HDR "nodes: {x: {kind: synthesize}}\n", &d));
 	assert_int_equal(d.n, 2);
-	assert_true(has_diag(&d, 2, 9, "node 'x' (synthesize) needs 'from'"));
-	assert_true(has_diag(&d, 2, 9, "node 'x' (synthesize) needs 'model'"));
+	assert_true(has_diag(&d, 2, 9, "node 'x' (synthesize) needs 'from' ("
+		   "the node whose answers it reads)"));
+	assert_true(has_diag(&d, 2, 9, "node 'x' (synthesize) needs 'model' ("
+		   "a model id or provider/model)"));
 	qdiags_release(&d);
 	expect_one(HDR "nodes: {x: {prompt: hi}}\n", 2, 9,
 		   "node 'x' needs 'kind' (generate, vote, synthesize, judge, rank, moa, "
@@ -229,13 +241,18 @@ static void test_every_kind_checks_its_keys(void **state)
 		int line, col;
 		const char *msg;
 	} cases[] = {
-		{"judge", 8, 5, "unknown key 'membres' in node 'b' (judge)"},
-		{"rank", 8, 5, "unknown key 'membres' in node 'b' (rank)"},
-		{"moa", 6, 5, "unknown key 'from' in node 'b' (moa)"},
+		{"judge", 8, 5, "unknown key 'membres' in node 'b' (judge) (judge keys: from, "
+		 "model, models, criteria, prompt)"},
+		{"rank", 8, 5, "unknown key 'membres' in node 'b' (rank) (rank keys: from, "
+		 "models, criteria)"},
+		{"moa", 6, 5, "unknown key 'from' in node 'b' (moa) (moa keys: proposers, "
+		 "layers, aggregator, prompt)"},
 		{"council", 8, 5, "unknown key 'membres' in node 'b' (council) (did you mean "
 		 "'members'?)"},
-		{"cascade", 6, 5, "unknown key 'from' in node 'b' (cascade)"},
-		{"route", 6, 5, "unknown key 'from' in node 'b' (route)"},
+		{"cascade", 6, 5, "unknown key 'from' in node 'b' (cascade) (cascade keys: "
+		 "models, prompt, accept)"},
+		{"route", 6, 5, "unknown key 'from' in node 'b' (route) (route keys: prompt, "
+		 "routes, default)"},
 		{"plan", 7, 5, "unknown key 'models' in node 'b' (plan) (did you mean 'model'?)"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -278,10 +295,11 @@ static void test_cycles(void **state)
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.items[0].line, 3);
 	assert_int_equal(d.items[0].col, 3);
-	assert_string_equal(d.items[0].msg, "cycle: a -> b -> c -> a");
+	assert_string_equal(d.items[0].msg, "cycle: a -> b -> c -> a (remove one of these "
+			    "dependencies)");
 	qdiags_release(&d);
 
-	expect_one(HDR "nodes:\n  s: {kind: vote, from: s}\n", 3, 3, "cycle: s -> s");
+	expect_one(HDR "nodes:\n  s: {kind: vote, from: s}\n", 3, 3, "cycle: s -> s (remove one of these dependencies)");
 
 	/* Two separate cycles, each reported; a node outside them is fine. */
 	assert_null(load_text(HDR "nodes:\n"
@@ -293,8 +311,8 @@ static void test_cycles(void **state)
 			      "output: q\n",
 			      &d));
 	assert_int_equal(d.n, 2);
-	assert_true(has_diag(&d, 4, 3, "cycle: p -> q -> p"));
-	assert_true(has_diag(&d, 6, 3, "cycle: x -> y -> x"));
+	assert_true(has_diag(&d, 4, 3, "cycle: p -> q -> p (remove one of these dependencies)"));
+	assert_true(has_diag(&d, 6, 3, "cycle: x -> y -> x (remove one of these dependencies)"));
 	qdiags_release(&d);
 
 	expect_one(HDR "models:\n"
@@ -302,10 +320,10 @@ static void test_cycles(void **state)
 		   "  b: {provider: ollama, model: y, fallback: c}\n"
 		   "  c: {provider: ollama, model: z, fallback: [a]}\n"
 		   "nodes: {n: {kind: generate, models: [b]}}\n",
-		   3, 3, "fallback cycle: a -> b -> c -> a");
+		   3, 3, "fallback cycle: a -> b -> c -> a (remove one of these fallbacks)");
 	expect_one(HDR "models:\n  a: {provider: ollama, model: x, fallback: [a]}\n"
 		   "nodes: {n: {kind: generate, models: [a]}}\n",
-		   3, 3, "fallback cycle: a -> a");
+		   3, 3, "fallback cycle: a -> a (remove one of these fallbacks)");
 	expect_one(HDR "models:\n  a: {provider: ollama, model: x, fallback: [zz]}\n"
 		   "nodes: {n: {kind: generate, models: [a]}}\n", 3, 46,
 		   "unknown model 'zz' (declare it under 'models' or write provider/model)");
@@ -356,12 +374,12 @@ static void test_top_level_shape(void **state)
 	expect_one("- version: 1\n", 1, 1,
 		   "a workflow must be a mapping (version, models, nodes, ...), got list");
 	expect_one("just text\n", 1, 1,
-		   "a workflow must be a mapping (version, models, nodes, ...), got string");
+		   "a workflow must be a mapping (version, models, nodes, ...), got 'just text'");
 	expect_one("nodes: {a: " TPL "}\n", 1, 1, "missing 'version' (add 'version: 1')");
 	expect_one("version: 2\nnodes: {a: " TPL "}\n", 1, 10,
 		   "unsupported version 2 (this quorum reads version 1)");
 	expect_one("version: '1'\nnodes: {a: " TPL "}\n", 1, 10,
-		   "'version' must be 1, got string");
+		   "'version' must be the number 1, got '1'");
 	expect_one(HDR "name: x\n", 1, 1, "missing 'nodes' (a workflow needs at least one node)");
 	expect_one(HDR "nodes: {}\n", 2, 1, "'nodes' is empty (a workflow needs at least one node)");
 	expect_one(HDR "nodes:\n", 2, 1, "'nodes' is empty (a workflow needs at least one node)");
@@ -373,13 +391,15 @@ static void test_yaml_errors(void **state)
 	expect_one(HDR "nodes: [\n", 3, 1, "invalid YAML: did not find expected node content "
 		   "(while parsing a flow node at 3:1)");
 	expect_one(HDR "nodes:\n  a: b\n c: d\n", 4, 2, "invalid YAML: did not find expected "
-		   "key (while parsing a block mapping at 1:1)");
-	expect_one(HDR "nodes:\n\ta: x\n", 3, 1, "invalid YAML: found character that cannot "
-		   "start any token (while scanning for the next token at 3:1)");
+		   "key (while parsing a block mapping at 1:1; check the indentation of this "
+		   "line)");
+	expect_one(HDR "nodes:\n\ta: x\n", 3, 1, "invalid YAML: a tab character (indent "
+		   "with spaces, not tabs)");
 	expect_one(HDR "nodes: {a: " TPL "}\n---\nversion: 1\n", 3, 1,
 		   "a workflow file holds one YAML document; this starts a second one");
 	expect_one(HDR "name: \"\xff\"\nnodes: {a: " TPL "}\n", 2, 8,
-		   "invalid YAML: invalid leading UTF-8 octet (byte 0xff)");
+		   "invalid YAML: invalid leading UTF-8 octet (byte 0xff; save the file as "
+		   "UTF-8)");
 	expect_one(HDR "nodes: {a: {kind: template, text: *nope}}\n", 2, 35,
 		   "unknown alias '*nope' (no anchor '&nope' before it)");
 	expect_one(HDR "name: \"a\\0b\"\nnodes: {a: " TPL "}\n", 2, 7,
@@ -398,8 +418,8 @@ static void test_alias_bomb_refused_quickly(void **state)
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.items[0].line, 7);
 	assert_int_equal(d.items[0].col, 8);
-	assert_string_equal(d.items[0].msg, "alias '*e' expands the file past 100000 YAML "
-			    "nodes (an alias bomb?)");
+	assert_string_equal(d.items[0].msg, "alias '*e' expands the file past the "
+			    "yaml_nodes limit (100000 YAML nodes; an alias bomb?)");
 	qdiags_release(&d);
 
 	/* A tighter limit stops sooner; nesting is bounded too. */
@@ -418,7 +438,7 @@ static void test_alias_bomb_refused_quickly(void **state)
 	qdiags_init(&d, NULL);
 	assert_null(workflow_load_string("deep.yaml", b.data, b.len, NULL, &d));
 	assert_int_equal(d.n, 1);
-	assert_true(has_diag(&d, 2, 71, "nested deeper than 64 levels"));
+	assert_true(has_diag(&d, 2, 71, "nested deeper than the yaml_depth limit (64 levels)"));
 	qdiags_release(&d);
 	buf_release(&b);
 
@@ -431,7 +451,8 @@ static void test_alias_bomb_refused_quickly(void **state)
 	qdiags_init(&d, NULL);
 	assert_null(workflow_load_string("deep.yaml", b.data, b.len, NULL, &d));
 	assert_int_equal(d.n, 1);
-	assert_string_equal(d.items[0].msg, "alias '*a39' nests the file deeper than 64 levels");
+	assert_string_equal(d.items[0].msg, "alias '*a39' nests the file deeper than the "
+			    "yaml_depth limit (64 levels)");
 	qdiags_release(&d);
 	buf_release(&b);
 }
@@ -448,7 +469,7 @@ static void test_many_errors_at_once(void **state)
 	} want[] = {
 		{2, 1, "unknown key 'nodse' in the workflow (did you mean 'nodes'?)"},
 		{4, 3, "unknown key 'temprature' in defaults (did you mean 'temperature'?)"},
-		{5, 12, "'retries' must be a non-negative integer, got string"},
+		{5, 12, "'retries' must be a non-negative integer, got '3'"},
 		{6, 12, "invalid duration '5 sec' (use 500ms, 30s, 2m or a number of seconds)"},
 		{9, 15, "unknown provider 'opneai' (did you mean 'openai'?)"},
 		{14, 14, "unknown model 'gpt-5' (did you mean 'gpt'?)"},
@@ -495,7 +516,7 @@ static void test_alias_shared_value_reported_once(void **state)
 	/* One bad value used by two models is one problem. */
 	expect_one(HDR "x-base: &b {provider: ollama, model: m, retries: lots}\n"
 		   "models:\n  a: *b\n  c: *b\nnodes: {n: {kind: generate, models: [a, c]}}\n",
-		   2, 50, "'retries' must be a non-negative integer, got string");
+		   2, 50, "'retries' must be a non-negative integer, got 'lots'");
 }
 
 int main(void)

@@ -198,11 +198,11 @@ static void test_limits(void **state)
 	assert_int_equal(f->d.n, 0);
 	parse(f, "a: &a [1,2,3,4,5,6,7,8]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a]\n"
 		 "c: &c [*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c]\n", -1);
-	assert_true(has_diag(&f->d, 4, 5, "alias '*c' expands the file past 1000 YAML "
-			     "nodes (an alias bomb?)"));
+	assert_true(has_diag(&f->d, 4, 5, "alias '*c' expands the file past the "
+			     "yaml_nodes limit (1000 YAML nodes; an alias bomb?)"));
 	qdiags_release(&f->d);
 	parse(f, "[[[[[[[[[[[[[[[[[[[[x]]]]]]]]]]]]]]]]]]]]\n", -1);
-	assert_true(has_diag(&f->d, 1, 17, "nested deeper than 16 levels"));
+	assert_true(has_diag(&f->d, 1, 17, "nested deeper than the yaml_depth limit (16 levels)"));
 	qdiags_release(&f->d);
 	parse(f, "a: &a [*a]\n", -1);
 	assert_true(has_diag(&f->d, 1, 8, "alias '*a' refers to a node that contains it"));
@@ -223,10 +223,11 @@ static void test_empty_and_syntax(void **state)
 	assert_int_equal(n->type, YT_NULL);
 	parse(f, "a: 'unterminated\n", -1);
 	assert_int_equal(f->d.n, 1);
-	assert_string_equal(f->d.items[0].msg, "invalid YAML: found unexpected end of stream "
-			    "(while scanning a quoted scalar at 1:4)");
-	assert_int_equal(f->d.items[0].line, 2);
-	assert_int_equal(f->d.items[0].col, 1);
+	/* Placed at the opening quote: where the fix goes. */
+	assert_string_equal(f->d.items[0].msg, "invalid YAML: this quoted string is never "
+			    "closed (add the closing quote)");
+	assert_int_equal(f->d.items[0].line, 1);
+	assert_int_equal(f->d.items[0].col, 4);
 }
 
 int main(void)

@@ -32,12 +32,6 @@ void req_error(struct req *r, int status, const char *message,
 
 /* ---- the request log ---- */
 
-static const char *const fault_names[] = {
-	[FAULT_STATUS] = "status", [FAULT_HANG] = "hang",
-	[FAULT_MALFORMED] = "malformed", [FAULT_CUT] = "cut", [FAULT_SLOW] = "slow",
-	[FAULT_SAFETY] = "safety",
-};
-
 /* Which credential came, never its value: the header's name, "query"
  * for Gemini's ?key=, or NULL. */
 static const char *auth_of(struct req *r)
@@ -77,7 +71,7 @@ static int log_head(struct buf *b, struct req *r, const struct chat *ch,
 	rc |= r->status ? buf_printf(b, "%d", r->status) : buf_puts(b, "null");
 	if (f) {
 		rc |= buf_puts(b, ",\"fault\":");
-		rc |= buf_put_json_str(b, fault_names[f->type]);
+		rc |= buf_put_json_str(b, scenario_fault_names[f->type]);
 	}
 	rc |= log_num(b, "max_tokens", ch->max_tokens);
 	rc |= log_num(b, "temperature", ch->temperature);
@@ -192,6 +186,12 @@ static int chat_prepare(struct req *r, const struct chat *ch,
 	}
 	if (p->kind == PLAN_HANG)
 		return 0;
+	if (p->kind == PLAN_RESET) {
+		r->reset = 1;
+		return 0;
+	}
+	if (p->kind == PLAN_RAW)
+		return fault_prepare(r, ch, ms, p);
 	char id[48];
 	reply_id(ch, r->m, id, sizeof(id));
 	const char *text = p->text ? p->text : "";
@@ -208,11 +208,16 @@ static int chat_prepare(struct req *r, const struct chat *ch,
 	};
 	r->status = 200;
 	r->chunk_delay_ms = p->chunk_delay_ms;
+	r->rst = p->kind == PLAN_CUT && f->type == FAULT_RESET;
+	if (f && f->type == FAULT_DRIP)
+		r->drip_ms = f->interval_ms;
 	if (ch->stream)
 		return chat_prepare_stream(r, ch, ms, p, &rp);
 	r->ctype = "application/json";
 	int rc = p->kind == PLAN_MALFORMED ? reply_malformed(&r->out, &rp)
 					   : reply_completion(&r->out, &rp);
+	if (r->drip_ms > 0)
+		r->send = SEND_READER;
 	if (p->kind == PLAN_CUT && !rc) {
 		r->send = SEND_READER;
 		size_t lim = f->after_chars < 0 ? r->out.len / 2 : (size_t)f->after_chars;
@@ -221,19 +226,28 @@ static int chat_prepare(struct req *r, const struct chat *ch,
 	return rc;
 }
 
+/* Sends the response, or resets the connection the fault says to reset. */
+static enum MHD_Result chat_now(struct req *r)
+{
+	if (!r->reset)
+		return req_respond(r);
+	req_reset(r);
+	return MHD_NO;
+}
+
 /* Answers now, or parks until the latency is over (latency < 0: until the
  * client goes). */
 static enum MHD_Result chat_wait(struct req *r, int64_t latency_ms)
 {
 	if (latency_ms == 0)
-		return req_respond(r);
+		return chat_now(r);
 	int64_t due = latency_ms < 0 ? INT64_MAX : clock_ms() + latency_ms;
 	r->state = RS_WAIT;
 	if (mock_timer_park(r->m->timer, &r->park, due) == 0)
 		return MHD_YES;
 	if (atomic_load(&r->m->stopping) || latency_ms < 0)
 		return MHD_NO;
-	return req_respond(r);
+	return chat_now(r);
 }
 
 /* Plans and prepares a request to a model the scenario knows. */
@@ -246,9 +260,13 @@ static enum MHD_Result chat_model(struct req *r, const struct chat *ch,
 		chat_log(r, ch, NULL, NULL);
 		return req_respond(r);
 	}
+	if (p.fault)
+		atomic_fetch_add(&r->m->faults[p.fault->type], 1);
 	int rc = chat_prepare(r, ch, ms, &p);
 	q_free(p.text);
 	if (rc) {
+		fault_release(r);
+		r->reset = 0;
 		req_error(r, 500, "mock: out of memory", NULL, NULL);
 		p.latency_ms = 0;
 	}
@@ -335,6 +353,8 @@ static ssize_t req_read(void *cls, uint64_t pos, char *buf, size_t max)
 	size_t end = r->cut_at < r->out.len ? r->cut_at : r->out.len;
 	if (r->sent >= end) {
 		r->cut = r->cut_at < r->out.len;
+		if (r->cut && r->rst)
+			req_reset(r);
 		req_ending(r);
 		return r->cut ? MHD_CONTENT_READER_END_WITH_ERROR
 			      : MHD_CONTENT_READER_END_OF_STREAM;
@@ -368,9 +388,14 @@ static struct MHD_Response *req_response(struct req *r)
 			buf_init(&r->out, 0); /* the response owns the data now */
 		return resp;
 	}
-	uint64_t size = r->stream ? MHD_SIZE_UNKNOWN : r->out.len;
+	uint64_t size = r->stream ? MHD_SIZE_UNKNOWN
+		      : r->huge   ? fault_huge_size(r)
+				  : r->out.len;
+	MHD_ContentReaderCallback read = r->huge ? fault_huge_read
+					 : r->drip_ms > 0 ? fault_drip_read
+							  : req_read;
 	atomic_fetch_add(&r->refs, 1);
-	resp = MHD_create_response_from_callback(size, READER_BLOCK, req_read, r,
+	resp = MHD_create_response_from_callback(size, READER_BLOCK, read, r,
 						 req_unref);
 	if (!resp)
 		atomic_fetch_sub(&r->refs, 1);
@@ -388,6 +413,8 @@ enum MHD_Result req_respond(struct req *r)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
 	if (r->stream)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	if (r->location)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
 	if (r->retry_after >= 0) {
 		char v[24];
 		snprintf(v, sizeof(v), "%ld", r->retry_after);

@@ -95,6 +95,7 @@ void req_unref(void *p)
 	buf_release(&r->body);
 	buf_release(&r->out);
 	sse_events_release(&r->ev);
+	fault_release(r);
 	q_free(r->url_model);
 	q_free(r);
 }
@@ -230,7 +231,17 @@ static enum MHD_Result mock_stats_json(struct req *r)
 			    atomic_load(&m->aborted), atomic_load(&m->in_flight),
 			    atomic_load(&m->peak), mock_timer_parked(m->timer));
 	rc |= model_table_json(&m->models, &b);
-	rc |= buf_putc(&b, '}');
+	rc |= buf_printf(&b, ",\"faults_injected\":%ld,\"faults\":{",
+			 mock_fault_count(m, NULL));
+	const char *sep = "";
+	for (size_t i = 0; i < FAULT_NTYPES; i++) {
+		long n = atomic_load(&m->faults[i]);
+		if (!n)
+			continue;
+		rc |= buf_printf(&b, "%s\"%s\":%ld", sep, scenario_fault_names[i], n);
+		sep = ",";
+	}
+	rc |= buf_puts(&b, "}}");
 	return req_json(r, &b, rc);
 }
 
@@ -345,10 +356,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
 		return mock_route(r, method, url);
 	case RS_WAIT:
 		/* Resumed: the latency is over, or the client or server is
-		 * gone; a hang has nothing prepared (status 0). */
+		 * gone; a hang or a reset has nothing prepared (status 0). */
 		if (atomic_load(&r->park.gone) || atomic_load(&m->stopping) ||
-		    !r->status)
+		    !r->status) {
+			if (r->reset)
+				req_reset(r);
 			return MHD_NO;
+		}
 		return req_respond(r);
 	case RS_SENT:
 		break;
@@ -494,6 +508,15 @@ void mock_get_stats(struct mock *m, struct mock_stats *out)
 	out->peak_in_flight = atomic_load(&m->peak);
 }
 
+long mock_fault_count(struct mock *m, const char *type)
+{
+	long n = 0;
+	for (size_t i = 0; i < FAULT_NTYPES; i++)
+		if (!type || !strcmp(type, scenario_fault_names[i]))
+			n += atomic_load(&m->faults[i]);
+	return n;
+}
+
 long mock_model_requests(struct mock *m, const char *model)
 {
 	return model_table_requests(&m->models, model);
@@ -505,6 +528,8 @@ void mock_reset_stats(struct mock *m)
 	atomic_store(&m->completed, 0);
 	atomic_store(&m->aborted, 0);
 	atomic_store(&m->peak, atomic_load(&m->in_flight));
+	for (size_t i = 0; i < FAULT_NTYPES; i++)
+		atomic_store(&m->faults[i], 0);
 	model_table_reset(&m->models);
 	pthread_mutex_lock(&m->log.lock);
 	mock_log_clear_locked(&m->log);

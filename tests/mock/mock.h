@@ -29,6 +29,9 @@ struct mock *mock_start(const char *name, const char *text, size_t len, int port
 struct mock *mock_start_file(const char *path, int port, struct qerr *e);
 int mock_port(const struct mock *m);
 void mock_get_stats(struct mock *m, struct mock_stats *out);
+/* Requests that got a fault of this type ("reset", "huge", ...: the
+ * scenario's names), or of any type when type is NULL. */
+long mock_fault_count(struct mock *m, const char *type);
 /* Requests received for one model name. */
 long mock_model_requests(struct mock *m, const char *model);
 void mock_reset_stats(struct mock *m);

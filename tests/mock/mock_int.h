@@ -52,6 +52,7 @@ struct mock {
 	 * a client can see its answer a moment before MHD tells us. */
 	atomic_long ending;
 	atomic_int stopping;
+	atomic_long faults[FAULT_NTYPES]; /* requests each fault type hit */
 };
 
 enum route {
@@ -102,6 +103,12 @@ struct req {
 	size_t sent, next_ev, cut_at; /* cut_at: SIZE_MAX when whole */
 	int64_t chunk_delay_ms, next_due_ms;
 	struct mock_park park;
+	/* network faults (fault.c) */
+	int reset;          /* close at once with RST, no response */
+	int rst;            /* a cut ends with RST */
+	int64_t drip_ms;    /* > 0: one byte per drip_ms */
+	struct mock_huge *huge; /* a huge body, made as it is sent */
+	const char *location;   /* a redirect's Location */
 };
 
 /* A parsed chat request; strings borrowed from the cJSON tree, the
@@ -136,5 +143,19 @@ void req_ending(struct req *r);
 /* Adds a request to the log; takes ownership of json (and model). */
 void mock_log_add(struct mock *m, char *model, char *json);
 void req_unref(void *r);
+
+/* fault.c: what the network and the boxes in between do. */
+/* Prepares a PLAN_RAW response in r: a huge body, an HTML page, an error
+ * body with status 200, a redirect. Returns 0, or -1 when memory ran out. */
+int fault_prepare(struct req *r, const struct chat *ch,
+		  const struct model_state *ms, const struct plan *p);
+/* Makes the close MHD is about to do (after MHD_NO, or a content reader's
+ * END_WITH_ERROR) an RST, and counts it as the server's doing. */
+void req_reset(struct req *r);
+/* Content readers: one byte every r->drip_ms; r->huge as it is made. */
+ssize_t fault_drip_read(void *cls, uint64_t pos, char *buf, size_t max);
+ssize_t fault_huge_read(void *cls, uint64_t pos, char *buf, size_t max);
+uint64_t fault_huge_size(const struct req *r);
+void fault_release(struct req *r);
 
 #endif

@@ -133,31 +133,60 @@ static int sl_strlist(struct sload *L, const char *path, const cJSON *v,
 static const char *const fault_keys[] = {
 	"type", "status", "retry_after", "first", "every", "after", "rate",
 	"message", "error_type", "code", "latency", "chunk_delay", "after_chars",
-	"block",
+	"block", "interval", "bytes", "value", "location",
 };
 
-static const char *const fault_types[] = {
-	"status", "hang", "malformed", "cut", "slow", "safety",
+const char *const scenario_fault_names[FAULT_NTYPES] = {
+	[FAULT_STATUS] = "status", [FAULT_HANG] = "hang",
+	[FAULT_MALFORMED] = "malformed", [FAULT_CUT] = "cut", [FAULT_SLOW] = "slow",
+	[FAULT_SAFETY] = "safety", [FAULT_RESET] = "reset", [FAULT_DRIP] = "drip",
+	[FAULT_HUGE] = "huge", [FAULT_CTYPE] = "content_type",
+	[FAULT_ERROR_BODY] = "error_body", [FAULT_REDIRECT] = "redirect",
 };
 
 static int sl_fault_type(struct sload *L, const char *path, const cJSON *v,
 			 enum fault_type *out)
 {
-	size_t n = sizeof(fault_types) / sizeof(*fault_types);
+	size_t n = FAULT_NTYPES;
 	if (!cJSON_IsString(v))
 		return sl_fail(L, path, "fault needs a 'type' (status, hang, malformed, "
-				   "cut, slow or safety)");
+				   "cut, slow, safety, reset, drip, huge, "
+				   "content_type, error_body or redirect)");
 	for (size_t i = 0; i < n; i++) {
-		if (!strcmp(v->valuestring, fault_types[i])) {
+		if (!strcmp(v->valuestring, scenario_fault_names[i])) {
 			*out = (enum fault_type)i;
 			return 0;
 		}
 	}
-	const char *near = suggest_nearest(v->valuestring, fault_types, n);
+	const char *near = suggest_nearest(v->valuestring, scenario_fault_names, n);
 	if (near)
 		return sl_fail(L, path, "unknown fault type '%s' (did you mean '%s'?)",
 			       v->valuestring, near);
 	return sl_fail(L, path, "unknown fault type '%s'", v->valuestring);
+}
+
+/* The keys of the network faults, and after_chars. */
+static int sl_fault_net_key(struct sload *L, const char *path, const cJSON *it,
+			    struct fault *f)
+{
+	const char *k = it->string;
+	if (!strcmp(k, "interval")) {
+		if (sl_duration(L, path, it, &f->interval_ms))
+			return -1;
+		return f->interval_ms > 0 ? 0 : sl_fail(L, path, "expected a duration above 0");
+	}
+	if (!strcmp(k, "bytes")) {
+		long n = 0;
+		if (sl_long(L, path, it, 1, 1L << 40, &n))
+			return -1;
+		f->bytes = n;
+		return 0;
+	}
+	if (!strcmp(k, "value"))
+		return sl_str(L, path, it, &f->value);
+	if (!strcmp(k, "location"))
+		return sl_str(L, path, it, &f->location);
+	return sl_long(L, path, it, 0, 1000000000L, &f->after_chars);
 }
 
 /* One key of a fault; the type is already known. */
@@ -201,7 +230,25 @@ static int sl_fault_key(struct sload *L, const char *path, const cJSON *it,
 		f->block_prompt = !strcmp(it->valuestring, "prompt");
 		return 0;
 	}
-	return sl_long(L, path, it, 0, 1000000000L, &f->after_chars);
+	return sl_fault_net_key(L, path, it, f);
+}
+
+/* The status each type means when none is written, and what a type
+ * cannot do with the one written. */
+static int sl_fault_defaults(struct sload *L, const char *path, struct fault *f)
+{
+	if (f->type == FAULT_REDIRECT) {
+		if (!f->status)
+			f->status = 302;
+		if (f->status < 300 || f->status > 399)
+			return sl_fail(L, path, "a redirect needs a 3xx status, not %d",
+				       f->status);
+	}
+	if (!f->status)
+		f->status = f->type == FAULT_CTYPE ? 200 : 500;
+	if (f->type == FAULT_CTYPE && !f->value)
+		f->value = "text/html; charset=utf-8";
+	return 0;
 }
 
 static int sl_fault(struct sload *L, const char *path, const cJSON *v,
@@ -209,9 +256,9 @@ static int sl_fault(struct sload *L, const char *path, const cJSON *v,
 {
 	if (sl_keys(L, path, v, fault_keys, sizeof(fault_keys) / sizeof(*fault_keys)))
 		return -1;
-	*f = (struct fault){.rate = -1, .status = 500, .retry_after = -1,
-			    .latency_ms = -1, .chunk_delay_ms = -1,
-			    .after_chars = -1};
+	*f = (struct fault){.rate = -1, .retry_after = -1, .latency_ms = -1,
+			    .chunk_delay_ms = -1, .after_chars = -1,
+			    .interval_ms = 1000, .bytes = 50000000};
 	if (sl_fault_type(L, path, cJSON_GetObjectItemCaseSensitive(v, "type"),
 			  &f->type))
 		return -1;
@@ -221,27 +268,60 @@ static int sl_fault(struct sload *L, const char *path, const cJSON *v,
 		if (sl_fault_key(L, p, it, f))
 			return -1;
 	}
+	return sl_fault_defaults(L, path, f);
+}
+
+static int sl_fault_list(struct sload *L, const char *path, const cJSON *v,
+			 struct fault **out, size_t *n)
+{
+	if (!cJSON_IsArray(v))
+		return sl_fail(L, path, "expected a list of faults");
+	*n = (size_t)cJSON_GetArraySize(v);
+	*out = arena_alloc(L->a, (*n ? *n : 1) * sizeof(**out));
+	if (!*out)
+		return sl_fail(L, path, "out of memory");
+	size_t i = 0;
+	for (const cJSON *it = v->child; it; it = it->next, i++) {
+		char p[288];
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		if (sl_fault(L, p, it, &(*out)[i]))
+			return -1;
+	}
 	return 0;
 }
 
 static int sl_faults(struct sload *L, const char *path, const cJSON *v,
 		     struct model_cfg *m)
 {
-	if (!cJSON_IsArray(v))
-		return sl_fail(L, path, "expected a list of faults");
-	m->n_faults = (size_t)cJSON_GetArraySize(v);
-	m->faults = arena_alloc(L->a, (m->n_faults ? m->n_faults : 1) *
-					      sizeof(*m->faults));
-	if (!m->faults)
-		return sl_fail(L, path, "out of memory");
-	size_t i = 0;
-	for (const cJSON *it = v->child; it; it = it->next, i++) {
-		char p[288];
-		snprintf(p, sizeof(p), "%s[%zu]", path, i);
-		if (sl_fault(L, p, it, &m->faults[i]))
-			return -1;
-	}
-	return 0;
+	return sl_fault_list(L, path, v, &m->faults, &m->n_faults);
+}
+
+static const char *const chaos_keys[] = {"seed", "rate", "faults", "except"};
+
+/* chaos: {seed, rate, faults, except}: faults mixed at random across
+ * every model but those in except. */
+static int sl_chaos(struct sload *L, struct scenario *s, const cJSON *v)
+{
+	if (sl_keys(L, "chaos", v, chaos_keys, sizeof(chaos_keys) / sizeof(*chaos_keys)))
+		return -1;
+	const cJSON *seed = cJSON_GetObjectItemCaseSensitive(v, "seed");
+	const cJSON *rate = cJSON_GetObjectItemCaseSensitive(v, "rate");
+	const cJSON *faults = cJSON_GetObjectItemCaseSensitive(v, "faults");
+	const cJSON *except = cJSON_GetObjectItemCaseSensitive(v, "except");
+	if (except && sl_strlist(L, "chaos.except", except, &s->chaos.except,
+				 &s->chaos.n_except))
+		return -1;
+	double d = (double)s->seed;
+	if (seed && sl_num(L, "chaos.seed", seed, 0, 9007199254740992.0, &d))
+		return -1;
+	s->chaos.seed = (uint64_t)d;
+	if (!rate || !faults)
+		return sl_fail(L, "chaos", "needs a 'rate' and a list of 'faults'");
+	if (sl_num(L, "chaos.rate", rate, 0, 1, &s->chaos.rate) ||
+	    sl_fault_list(L, "chaos.faults", faults, &s->chaos.faults,
+			  &s->chaos.n_faults))
+		return -1;
+	return s->chaos.n_faults ? 0 : sl_fail(L, "chaos.faults", "expected at least one fault");
 }
 
 /* ---- rules ---- */
@@ -534,7 +614,7 @@ static int sl_bank(struct sload *L, struct scenario *s, const cJSON *v)
 }
 
 static const char *const top_keys[] = {
-	"seed", "models", "defaults", "bank", "name", "description",
+	"seed", "models", "defaults", "bank", "name", "description", "chaos",
 };
 
 static int sl_top(struct sload *L, struct scenario *s, const cJSON *root)
@@ -558,6 +638,9 @@ static int sl_top(struct sload *L, struct scenario *s, const cJSON *root)
 		return -1;
 	const cJSON *bank = cJSON_GetObjectItemCaseSensitive(root, "bank");
 	if (bank && sl_bank(L, s, bank))
+		return -1;
+	const cJSON *chaos = cJSON_GetObjectItemCaseSensitive(root, "chaos");
+	if (chaos && sl_chaos(L, s, chaos))
 		return -1;
 	return 0;
 }

@@ -17,7 +17,18 @@ enum fault_type {
 	FAULT_CUT,       /* the body or stream stops midway: connection closed */
 	FAULT_SLOW,      /* a normal answer with other latency / chunk delay */
 	FAULT_SAFETY,    /* 200, no text: a content filter (Gemini: SAFETY) */
+	/* What the network and the boxes in between do (fault.c): */
+	FAULT_RESET,     /* the connection closed with RST, at once or midway */
+	FAULT_DRIP,      /* a normal answer, one byte per interval */
+	FAULT_HUGE,      /* 200 whose body (or stream) is `bytes` long */
+	FAULT_CTYPE,     /* an HTML page under another content type */
+	FAULT_ERROR_BODY, /* the format's error body with status 200 */
+	FAULT_REDIRECT,  /* a 3xx to `location` */
+	FAULT_NTYPES
 };
+
+/* "status", "hang", ...: the `type` names, by enum fault_type. */
+extern const char *const scenario_fault_names[FAULT_NTYPES];
 
 /* A fault applies to a request when all its set conditions hold. `first`,
  * `every` and `after` count the model's requests from 1. */
@@ -34,7 +45,25 @@ struct fault {
 	int64_t latency_ms;  /* < 0: the model's (status faults: 0) */
 	int64_t chunk_delay_ms; /* < 0: the model's */
 	long after_chars;    /* cut: < 0 cuts at half; status: >= 0 sends
-			      * a stream's pieces up to it, then an error event */
+			      * a stream's pieces up to it, then an error event;
+			      * reset: < 0 at once, else like a cut */
+	int64_t interval_ms; /* drip: between two bytes */
+	int64_t bytes;       /* huge: the body's size */
+	const char *value;   /* content_type: the Content-Type header */
+	const char *location; /* redirect: the Location header */
+};
+
+/* `chaos`: each request to any model (but those in `except`) that none
+ * of its own faults applies to gets, with probability `rate`, one of
+ * `faults` at random (seeded by `seed`, the model name and its request
+ * number). */
+struct chaos {
+	uint64_t seed;
+	double rate;         /* 0: no chaos */
+	struct fault *faults;
+	size_t n_faults;
+	const char **except; /* model names chaos leaves alone */
+	size_t n_except;
 };
 
 /* The kinds of request an aggregator sends, recognised by key phrases
@@ -115,6 +144,7 @@ struct scenario {
 	const struct model_cfg *fallback; /* `default`, or NULL */
 	struct bank_item *bank;
 	size_t n_bank;
+	struct chaos chaos;
 };
 
 /* Loads text[0..len) (YAML or JSON) into s, which the caller owns. Returns

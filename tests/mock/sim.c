@@ -20,7 +20,11 @@ enum {
 	SALT_SHARE = 6,         /* does the group share this question's draw? */
 	SALT_GROUP_CORRECT = 7, /* the group's shared draws: salted apart */
 	SALT_GROUP_WRONG = 8,   /* from a model that has the group's name */
+	SALT_CHAOS = 16,        /* the scenario's chaos: whether, and which */
 };
+
+/* Chaos faults draw their own `rate` with indexes past any model's. */
+#define CHAOS_FAULT_INDEX ((size_t)1 << 20)
 
 static uint64_t mix64(uint64_t x)
 {
@@ -194,6 +198,26 @@ static int fault_applies(const struct scenario *sc, const char *model,
 	return 1;
 }
 
+/* Chaos: with probability `rate`, one of the scenario's chaos faults at
+ * random, when its own conditions hold too. The draws are salted apart
+ * from the model's own faults. */
+static const struct fault *chaos_fault(const struct scenario *sc,
+				       const char *model, long idx)
+{
+	const struct chaos *c = &sc->chaos;
+	if (!c->n_faults || c->rate <= 0)
+		return NULL;
+	for (size_t i = 0; i < c->n_except; i++)
+		if (!strcmp(c->except[i], model))
+			return NULL;
+	if (sim_uniform(c->seed, model, (uint64_t)idx, 0, SALT_CHAOS) >= c->rate)
+		return NULL;
+	double u = sim_uniform(c->seed, model, (uint64_t)idx, 1, SALT_CHAOS);
+	size_t k = (size_t)(u * (double)c->n_faults);
+	const struct fault *f = &c->faults[k < c->n_faults ? k : c->n_faults - 1];
+	return fault_applies(sc, model, f, CHAOS_FAULT_INDEX + k, idx) ? f : NULL;
+}
+
 static int64_t model_latency(const struct scenario *sc, const char *model,
 			     const struct model_cfg *cfg, const struct rule *rule,
 			     long idx)
@@ -214,7 +238,11 @@ static void plan_timing(const struct scenario *sc, const struct model_state *ms,
 	p->chunk_delay_ms = ms->cfg->chunk_delay_ms;
 	if (!f)
 		return;
-	if (f->type == FAULT_STATUS)
+	/* Errors, resets at once and the answers of a box in between come
+	 * at once; the rest keep the model's latency. */
+	if (f->type == FAULT_STATUS || f->type == FAULT_REDIRECT ||
+	    f->type == FAULT_CTYPE || f->type == FAULT_ERROR_BODY ||
+	    (f->type == FAULT_RESET && f->after_chars < 0))
 		p->latency_ms = f->latency_ms >= 0 ? f->latency_ms : 0;
 	else if (f->latency_ms >= 0)
 		p->latency_ms = f->latency_ms;
@@ -486,6 +514,25 @@ static int plan_text(const struct scenario *sc, struct model_state *ms,
 	return generic_answer(ms, user, out);
 }
 
+/* What a fault makes of the answer: a drip sends it, slowly; a reset
+ * midway is a cut (chat.c ends it with RST). */
+static enum plan_kind plan_kind_of(const struct fault *f)
+{
+	static const enum plan_kind kinds[FAULT_NTYPES] = {
+		[FAULT_STATUS] = PLAN_ERROR, [FAULT_HANG] = PLAN_HANG,
+		[FAULT_MALFORMED] = PLAN_MALFORMED, [FAULT_CUT] = PLAN_CUT,
+		[FAULT_SLOW] = PLAN_ANSWER, [FAULT_SAFETY] = PLAN_SAFETY,
+		[FAULT_RESET] = PLAN_RESET, [FAULT_DRIP] = PLAN_ANSWER,
+		[FAULT_HUGE] = PLAN_RAW, [FAULT_CTYPE] = PLAN_RAW,
+		[FAULT_ERROR_BODY] = PLAN_RAW, [FAULT_REDIRECT] = PLAN_RAW,
+	};
+	if (!f)
+		return PLAN_ANSWER;
+	if (f->type == FAULT_RESET && f->after_chars >= 0)
+		return PLAN_CUT;
+	return kinds[f->type];
+}
+
 int sim_plan(const struct scenario *sc, struct model_state *ms,
 	     const struct sim_msg *msgs, size_t n, struct plan *p)
 {
@@ -495,6 +542,8 @@ int sim_plan(const struct scenario *sc, struct model_state *ms,
 	for (size_t i = 0; i < cfg->n_faults && !p->fault; i++)
 		if (fault_applies(sc, ms->name, &cfg->faults[i], i, p->index))
 			p->fault = &cfg->faults[i];
+	if (!p->fault)
+		p->fault = chaos_fault(sc, ms->name, p->index);
 	struct ask a = {msgs, n, NULL, -1};
 	long rule = -1;
 	if (cfg->n_rules) {
@@ -503,15 +552,11 @@ int sim_plan(const struct scenario *sc, struct model_state *ms,
 		rule = rule_find(cfg, &a);
 	}
 	plan_timing(sc, ms, rule >= 0 ? &cfg->rules[rule] : NULL, p);
-	static const enum plan_kind kinds[] = {
-		[FAULT_STATUS] = PLAN_ERROR, [FAULT_HANG] = PLAN_HANG,
-		[FAULT_MALFORMED] = PLAN_MALFORMED, [FAULT_CUT] = PLAN_CUT,
-		[FAULT_SLOW] = PLAN_ANSWER, [FAULT_SAFETY] = PLAN_SAFETY,
-	};
-	p->kind = p->fault ? kinds[p->fault->type] : PLAN_ANSWER;
+	p->kind = plan_kind_of(p->fault);
 	/* A status fault with after_chars fails a stream midway: it needs
 	 * the text it would have sent. */
 	if (p->kind == PLAN_HANG || p->kind == PLAN_SAFETY ||
+	    p->kind == PLAN_RESET || p->kind == PLAN_RAW ||
 	    (p->kind == PLAN_ERROR && p->fault->after_chars < 0)) {
 		q_free(a.joined);
 		return 0;

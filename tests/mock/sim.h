@@ -66,6 +66,9 @@ enum plan_kind {
 	PLAN_MALFORMED,
 	PLAN_CUT,
 	PLAN_SAFETY, /* 200 with no text: a content filter */
+	PLAN_RESET,  /* the connection closes at once, with RST */
+	PLAN_RAW,    /* a response without the answer (fault.c): a huge
+		      * body, another content type, an error body, a redirect */
 };
 
 struct plan {
@@ -79,7 +82,9 @@ struct plan {
 				    * after_chars, which fail a stream midway) */
 };
 
-/* Decides what to do with the request `msgs` to model `ms` and counts it.
+/* Decides what to do with the request `msgs` to model `ms` and counts it:
+ * the first of the model's faults that applies, else maybe one of the
+ * scenario's `chaos`, then the timing and the text.
  * Returns 0 (p->text is new; free with q_free), or -1 when memory is
  * exhausted. */
 int sim_plan(const struct scenario *sc, struct model_state *ms,

@@ -38,5 +38,8 @@ int test_rules_run(void);
 /* The tests of error groups and correlated mistakes (test_corr.c);
  * returns the number of failures. */
 int test_corr_run(void);
+/* The tests of network faults and chaos (test_faults.c); returns the
+ * number of failures. */
+int test_faults_run(void);
 
 #endif

@@ -859,6 +859,7 @@ int main(void)
 	rc |= test_wire_run();
 	rc |= test_rules_run();
 	rc |= test_corr_run();
+	rc |= test_faults_run();
 	curl_global_cleanup();
 	return rc;
 }

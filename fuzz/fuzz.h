@@ -1,0 +1,127 @@
+#ifndef QUORUM_FUZZ_H
+#define QUORUM_FUZZ_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/alloc.h"
+
+/* What every fuzz target shares. A target reads its input through a
+ * cursor: the first bytes steer (mode, caps, slicing seed), the rest is
+ * the text under test, so libFuzzer mutates both. The same target file is
+ * built two ways: with -fsanitize=fuzzer for fuzz/run, and with the plain
+ * compiler into tests/fuzz_regress, which replays every crash we fixed. */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct fuzz_in {
+	const uint8_t *p;
+	size_t n;
+};
+
+/* The next steering byte, 0 once the input is used up. */
+static inline unsigned fuzz_byte(struct fuzz_in *in)
+{
+	if (!in->n)
+		return 0;
+	in->n--;
+	return *in->p++;
+}
+
+/* The rest up to the next '\n' (taken out of the input, newline dropped);
+ * a NUL-terminated copy, or NULL when memory ran out. */
+static inline char *fuzz_line(struct fuzz_in *in, size_t max)
+{
+	size_t k = 0;
+	while (k < in->n && k < max && in->p[k] != '\n')
+		k++;
+	char *s = q_malloc(k + 1);
+	if (s) {
+		memcpy(s, in->p, k);
+		s[k] = '\0';
+	}
+	if (k < in->n && in->p[k] == '\n')
+		k++;
+	in->p += k;
+	in->n -= k;
+	return s;
+}
+
+/* The whole rest, NUL-terminated (an inner NUL ends it as a C string). */
+static inline char *fuzz_rest(struct fuzz_in *in)
+{
+	char *s = q_malloc(in->n + 1);
+	if (s) {
+		if (in->n)
+			memcpy(s, in->p, in->n);
+		s[in->n] = '\0';
+	}
+	in->p += in->n;
+	in->n = 0;
+	return s;
+}
+
+/* splitmix64: slicing and shuffles derived from the input, so a crash
+ * replays exactly. */
+static inline uint64_t fuzz_rng(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+/* Whether s[0..n) is UTF-8 as RFC 3629 has it. */
+static inline int fuzz_utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t len;
+		unsigned char lo = 0x80, hi = 0xbf;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4;
+		else
+			return 0;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		else if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		if (n - i < len || s[i + 1] < lo || s[i + 1] > hi)
+			return 0;
+		for (size_t k = 2; k < len; k++)
+			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+				return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/* A broken promise of the code under test: say which and abort, so
+ * libFuzzer saves the input and the regression test fails. */
+#define fuzz_check(cond, ...)                                              \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			fprintf(stderr, "fuzz: %s:%d: check failed: %s: ",  \
+				__FILE__, __LINE__, #cond);                \
+			fprintf(stderr, __VA_ARGS__);                      \
+			fputc('\n', stderr);                               \
+			abort();                                           \
+		}                                                          \
+	} while (0)
+
+#endif
