@@ -19,7 +19,9 @@ struct cascade {
 	size_t step;
 	const char *answer;       /* the step's answer under test */
 	const char **values;      /* per step: what the check measured */
-	struct buf log;           /* the report's steps */
+	/* The report's steps, in the arena: a node cancelled or timed out
+	 * never reaches finish(), so nothing here may need freeing. */
+	const char *log;
 };
 
 static int samples_of(const struct wf_accept *a)
@@ -46,13 +48,16 @@ static void log_step(struct run *r, struct node_state *ns, const char *check,
 	for (size_t i = 0; i < ns->nresp; i++)
 		if (TAG_STEP(ns->calls[i]->tag) == cs->step)
 			cost += ns->resp[i].cost_usd;
-	buf_printf(&cs->log, "%s{\"model\":", cs->log.len ? "," : "");
-	buf_put_json_str(&cs->log, ns->node->models[cs->step]->id);
-	buf_puts(&cs->log, ",\"check\":");
-	buf_put_json_str(&cs->log, check);
-	buf_printf(&cs->log, ",\"accepted\":%s,\"cost_usd\":%.10g}",
+	struct buf b;
+	buf_init(&b, 0);
+	buf_printf(&b, "%s%s{\"model\":", cs->log ? cs->log : "", cs->log ? "," : "");
+	buf_put_json_str(&b, ns->node->models[cs->step]->id);
+	buf_puts(&b, ",\"check\":");
+	buf_put_json_str(&b, check);
+	buf_printf(&b, ",\"accepted\":%s,\"cost_usd\":%.10g}",
 		   accepted ? "true" : "false", cost);
-	(void)r;
+	cs->log = node_keep(r, &b);
+	buf_release(&b);
 }
 
 static void finish(struct run *r, struct node_state *ns, const char *answer)
@@ -62,10 +67,9 @@ static void finish(struct run *r, struct node_state *ns, const char *answer)
 	buf_init(&b, 0);
 	buf_puts(&b, "\"cascade\":{\"answered_by\":");
 	buf_put_json_str(&b, answer ? ns->node->models[cs->step]->id : NULL);
-	buf_printf(&b, ",\"steps\":[%s]}", buf_str(&cs->log));
+	buf_printf(&b, ",\"steps\":[%s]}", cs->log ? cs->log : "");
 	ns->report_json = node_keep(r, &b);
 	buf_release(&b);
-	buf_release(&cs->log);
 	if (!answer) {
 		node_finish(r, ns, NS_FAILED, "no model of the cascade answered");
 		return;
@@ -218,11 +222,10 @@ static void cascade_start(struct run *r, struct node_state *ns)
 		return;
 	}
 	ns->kstate = cs;
-	buf_init(&cs->log, 0);
+	cs->log = NULL;
 	cs->question = node_question(r, ns, &err);
 	cs->system = node_render(r, ns->node->system, &err);
 	if (err) {
-		buf_release(&cs->log);
 		node_finish(r, ns, NS_FAILED, err);
 		return;
 	}

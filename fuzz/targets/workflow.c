@@ -5,7 +5,8 @@
  * graph export, the run check and the call settings work on it.
  *
  * Input: the file, as is (not NUL-terminated: the loader must keep to
- * len). */
+ * len). A last line "#oom N" (a YAML comment) makes the Nth allocation of
+ * the load fail, so the out-of-memory paths are fuzzed too. */
 #include "../../dag/workflow.h"
 #include "../fuzz.h"
 
@@ -134,12 +135,28 @@ static void check_workflow(const struct workflow *wf)
 	qdiags_release(&d);
 }
 
+/* N of a last line "#oom N", or 0. */
+static long oom_after(const uint8_t *data, size_t size)
+{
+	size_t i = size;
+	while (i > 0 && data[i - 1] >= '0' && data[i - 1] <= '9' && size - i < 6)
+		i--;
+	if (i == size || i < 5 || memcmp(data + i - 5, "#oom ", 5))
+		return 0;
+	long n = 0;
+	for (; i < size; i++)
+		n = n * 10 + (data[i] - '0');
+	return n;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct qdiags d;
 	qdiags_init(&d, NULL);
+	q_alloc_fail_after(oom_after(data, size));
 	struct workflow *wf = workflow_load_string("fuzz.yaml", (const char *)data, size,
 						   NULL, &d);
+	q_alloc_fail_after(0);
 	fuzz_check((wf != NULL) == (d.n == 0), "workflow %p with %zu diagnostics",
 		   (void *)wf, d.n);
 	for (size_t i = 0; i < d.n; i++) {

@@ -85,6 +85,8 @@ static int mock_log_json(struct mock *m, const char *model, struct buf *out)
 	return rc ? -1 : 0;
 }
 
+static void mock_reset(struct mock *m);
+
 /* ---- requests ---- */
 
 void req_unref(void *p)
@@ -298,7 +300,7 @@ static enum MHD_Result mock_route(struct req *r, const char *method,
 		break;
 	case ROUTE_RESET:
 		if (post) {
-			mock_reset_stats(r->m);
+			mock_reset(r->m);
 			return req_json(r, &b, buf_puts(&b, "{\"ok\":true}"));
 		}
 		break;
@@ -494,13 +496,18 @@ struct mock *mock_start_file(const char *path, int port, struct qerr *e)
 
 int mock_port(const struct mock *m) { return m->port; }
 
-void mock_get_stats(struct mock *m, struct mock_stats *out)
+/* A client that has its whole answer must find it counted: give MHD up
+ * to 50 ms to report what it has finished sending. */
+static void mock_settle(struct mock *m)
 {
-	/* A client that has its whole answer must find it counted: give MHD
-	 * up to 50 ms to report what it has finished sending. */
 	struct timespec ms = {0, 1000000};
 	for (int i = 0; i < 50 && atomic_load(&m->ending) > 0; i++)
 		nanosleep(&ms, NULL);
+}
+
+void mock_get_stats(struct mock *m, struct mock_stats *out)
+{
+	mock_settle(m);
 	out->requests = atomic_load(&m->requests);
 	out->completed = atomic_load(&m->completed);
 	out->aborted = atomic_load(&m->aborted);
@@ -522,7 +529,8 @@ long mock_model_requests(struct mock *m, const char *model)
 	return model_table_requests(&m->models, model);
 }
 
-void mock_reset_stats(struct mock *m)
+/* Zeroes the counters and the log; restarts every model's script. */
+static void mock_reset(struct mock *m)
 {
 	atomic_store(&m->requests, 0);
 	atomic_store(&m->completed, 0);
@@ -534,6 +542,14 @@ void mock_reset_stats(struct mock *m)
 	pthread_mutex_lock(&m->log.lock);
 	mock_log_clear_locked(&m->log);
 	pthread_mutex_unlock(&m->log.lock);
+}
+
+void mock_reset_stats(struct mock *m)
+{
+	/* ...and what came before a reset must not be counted after it (a
+	 * server thread, answering POST /_mock/reset, does not wait). */
+	mock_settle(m);
+	mock_reset(m);
 }
 
 void mock_stop(struct mock *m)

@@ -27,7 +27,7 @@ static const char scenario[] =
 	"    answer: 0123456789abcdefghijklmnopqrstuvwxyz\n"
 	"    chunk_chars: 4\n"
 	"    faults: [{type: reset, after_chars: 12}]\n"
-	"  drip: {answer: abcdefgh, faults: [{type: drip, interval: 15ms}]}\n"
+	"  drip: {answer: abcdefgh, faults: [{type: drip, interval: 5ms}]}\n"
 	"  drip-slow: {answer: abcdefgh, faults: [{type: drip}]}\n"
 	"  huge: {faults: [{type: huge, bytes: 3000000}]}\n"
 	"  html: {faults: [{type: content_type, value: text/html}]}\n"
@@ -162,7 +162,7 @@ static void test_drip(void **state)
 	assert_non_null(j);
 	cJSON_Delete(j);
 	/* Every byte after the first waited its interval. */
-	assert_true(r.ms >= (int64_t)(r.body.len - 1) * 15);
+	assert_true(r.ms >= (int64_t)(r.body.len - 1) * 5);
 	resp_release(&r);
 
 	/* One byte a second: a client with a 300 ms timeout has one byte and
