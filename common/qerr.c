@@ -48,8 +48,10 @@ int qdiags_add(struct qdiags *d, int line, int col, const char *fmt, ...)
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 8;
 		struct qdiag *p = q_realloc(d->items, cap * sizeof(*p));
-		if (!p)
+		if (!p) {
+			d->lost++;
 			return -1;
+		}
 		d->items = p;
 		d->cap = cap;
 	}
@@ -62,8 +64,10 @@ int qdiags_add(struct qdiags *d, int line, int col, const char *fmt, ...)
 	if (msg)
 		vsnprintf(msg, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	if (!msg)
+	if (!msg) {
+		d->lost++;
 		return -1;
+	}
 	d->items[d->n++] = (struct qdiag){line, col, msg};
 	return -1;
 }

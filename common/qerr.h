@@ -28,6 +28,9 @@ struct qdiags {
 	const char *file;     /* borrowed */
 	struct qdiag *items;
 	size_t n, cap;
+	size_t lost;          /* diagnostics not kept because memory ran out:
+			       * a caller that judges success by n checks
+			       * this too */
 };
 
 void qdiags_init(struct qdiags *d, const char *file);

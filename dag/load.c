@@ -438,7 +438,7 @@ struct workflow *workflow_load_string(const char *path, const char *text, size_t
 		lim = &deflim;
 	}
 	d->file = path;
-	size_t base = d->n;
+	size_t base = d->n, lost = d->lost;
 	if (len > lim->max_file_bytes) {
 		qdiags_add(d, 0, 0, "the file is larger than the file_bytes limit (%zu bytes)",
 			   lim->max_file_bytes);
@@ -459,8 +459,12 @@ struct workflow *workflow_load_string(const char *path, const char *text, size_t
 	if (!ytree_parse(tmp, text ? text : "", text ? len : 0, &ylim, &root, d))
 		load_tree(&c, root);
 	arena_free(tmp);
-	if (d->n == base)
+	if (d->n == base && d->lost == lost)
 		return wf;
+	/* A problem whose diagnostic memory could not hold still fails
+	 * the load: a half-built workflow must never reach a run. */
+	if (d->n == base)
+		qdiags_add(d, 0, 0, "out of memory while loading the workflow");
 	finish_diags(&c);
 	arena_free(a);
 	return NULL;

@@ -79,6 +79,9 @@ def workflows():
     c = Corpus("workflow")
     for path in workflow_files():
         c.add(os.path.basename(path), read(path))
+    # A last line "#oom N" fails the load's Nth allocation.
+    for i, path in enumerate(workflow_files()[::4]):
+        c.add(os.path.basename(path) + "-oom", read(path) + b"\n#oom %d" % (7 + 150 * i))
 
 
 def templates():

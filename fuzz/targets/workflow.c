@@ -157,8 +157,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct workflow *wf = workflow_load_string("fuzz.yaml", (const char *)data, size,
 						   NULL, &d);
 	q_alloc_fail_after(0);
-	fuzz_check((wf != NULL) == (d.n == 0), "workflow %p with %zu diagnostics",
-		   (void *)wf, d.n);
+	fuzz_check((wf != NULL) == (d.n == 0 && d.lost == 0),
+		   "workflow %p with %zu diagnostics, %zu lost", (void *)wf, d.n, d.lost);
 	for (size_t i = 0; i < d.n; i++) {
 		char msg[700];
 		fuzz_check(d.items[i].line >= 0 && d.items[i].col >= 0 && d.items[i].msg &&
