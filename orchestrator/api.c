@@ -179,9 +179,9 @@ static int run_precheck(const struct workflow *wf, const struct quorum_options *
 			   &d);
 	q_free(names);
 	q_free(known);
-	int bad = d.n > 0;
+	int bad = d.n > 0 || d.lost;
 	if (bad && errors)
-		*errors = diags_text(&d);
+		*errors = d.n ? diags_text(&d) : q_strdup("quorum: out of memory checking the run\n");
 	qdiags_release(&d);
 	return bad ? -1 : 0;
 }
