@@ -46,6 +46,22 @@ int rank_build_prompt(struct buf *out, const char *query, const char *criteria,
 	return buf_printf(out, "%zu responses. Now give your evaluation and ranking:", n);
 }
 
+int rank_retry_note(struct buf *out, size_t n)
+{
+	if (n == 0)
+		return -1;
+	if (buf_printf(out, "Your reply did not end with a ranking in the required format. "
+			    "Reply with only the final ranking of all %zu responses, best "
+			    "first, and nothing else, exactly in this form:\n\nFINAL RANKING:\n",
+		       n))
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		if (buf_printf(out, "%zu. Response ", k + 1) || label_put(out, k) ||
+		    buf_putc(out, '\n'))
+			return -1;
+	return buf_puts(out, "\n(with the responses in your order, not this one)");
+}
+
 /* ---- reading a ranking ---- */
 
 /* What one pass over a list collects: shown positions in order. */

@@ -18,6 +18,11 @@
 int rank_build_prompt(struct buf *out, const char *query, const char *criteria,
 		      const char *const *texts, const size_t *perm, size_t n);
 
+/* Appends what to send a member whose ranking could not be read, after
+ * its original request: the strict format alone, listing all n labels.
+ * Returns 0, or -1 when n is 0 or out is full. */
+int rank_retry_note(struct buf *out, size_t n);
+
 /* Reads a member's ranking of n shown responses into order[0..n) (shown
  * positions, best first). Reads the numbered list after the last "FINAL
  * RANKING" heading, any case ("1. Response C", "2) **Response A** -

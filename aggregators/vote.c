@@ -134,7 +134,7 @@ int vote_run(const struct wf_node *node, const struct vote_candidate *c, size_t 
 		return -1;
 	out->nvalid = t.nvalid;
 	if (t.nvalid == 0)
-		return -1;
+		return 1;
 	double eps = 1e-9 * t.total;
 	struct vote_bucket *tmp = arena_alloc(a, t.n * sizeof(*tmp));
 	if (!tmp)

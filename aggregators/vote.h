@@ -31,8 +31,9 @@ struct vote_result {
 };
 
 /* Votes with node's extract, weights (default 1) and min_agreement. Ties
- * go to the answer seen first. All memory from a. Returns 0, or -1 when no
- * candidate has an extractable answer (out->nvalid == 0) or memory ran
+ * go to the answer seen first. All memory from a. Returns 0; 1 when no
+ * candidate has an extractable answer (out->nvalid == 0: nothing to
+ * count, which the node reports as a degraded vote); -1 when memory ran
  * out. */
 int vote_run(const struct wf_node *node, const struct vote_candidate *c, size_t n,
 	     struct arena *a, struct vote_result *out);

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static long fail_countdown;
+/* Per thread: a test that injects failures into a run must not make the
+ * mock server's threads fail too (nor race with them). */
+static _Thread_local long fail_countdown;
 
 static int should_fail(void)
 {

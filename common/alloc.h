@@ -11,7 +11,8 @@ void *q_realloc(void *p, size_t n);
 char *q_strdup(const char *s);
 void q_free(void *p);
 
-/* Test hook: make the Nth allocation from now fail (0 disables). */
+/* Test hook: make the calling thread's Nth allocation from now fail (0
+ * disables). */
 void q_alloc_fail_after(long n);
 
 #endif

@@ -45,8 +45,9 @@ static struct tmpl *gen_tmpl(struct loadctx *c, const struct wf_node *at,
 	return t;
 }
 
-/* A new node of the group of src, with src's position, node timeout and
- * call settings. */
+/* A new node of the group of src, with src's position, node timeout, call
+ * settings and continue_on_error: a failure inside the group lets the
+ * group go on (a later round, the chairman) and whatever depends on it. */
 static struct wf_node *group_node(struct loadctx *c, const struct wf_node *src,
 				  enum node_kind kind, const char *suffix)
 {
@@ -62,6 +63,7 @@ static struct wf_node *group_node(struct loadctx *c, const struct wf_node *src,
 	n->group = src->id;
 	n->timeout_ms = src->timeout_ms;
 	n->cs = src->cs;
+	n->continue_on_error = src->continue_on_error;
 	return n;
 }
 
@@ -148,12 +150,39 @@ static void expand_council(struct loadctx *c, struct wf_node *m, const struct no
 	group_final(c, m, ms, "answers", chair);
 }
 
+/* moa copies its prompt into every round after the first, and council
+ * into the chairman's: that text counts against the yaml_bytes limit like
+ * the file's own, so `layers: 100` over a huge aliased prompt is refused
+ * instead of built. Returns 0, or -1 after reporting. */
+static int expand_bytes(struct loadctx *c, const struct wf_node *node,
+			const struct node_src *ns, int macro, const struct tmpl *prompt)
+{
+	size_t len = strlen(tmpl_source(prompt)) + sizeof(MOA_ROUND_HEAD) + 2 * strlen(node->id);
+	size_t copies = macro == MACRO_MOA ? (size_t)(ns->layers > 1 ? ns->layers - 1 : 0) : 1;
+	size_t max = c->lim->max_yaml_bytes;
+	if (len && copies > (max - (c->text_bytes < max ? c->text_bytes : max)) / len) {
+		ld_diag(c, node->line, node->col, "%s '%.60s' copies its prompt (%zu bytes) "
+			"%zu time%s, past the yaml_bytes limit (%zu bytes)",
+			macro == MACRO_MOA ? "moa" : "council", node->id, len, copies,
+			copies == 1 ? "" : "s", max);
+		return -1;
+	}
+	c->text_bytes += copies * len;
+	return 0;
+}
+
 void ld_expand(struct loadctx *c, struct wf_node *node, struct node_src *ns, int macro)
 {
 	/* The prompt every member or proposer gets; the query by default. */
 	struct tmpl *prompt = node->prompt ? node->prompt : gen_tmpl(c, node, "{{ query }}");
 	if (c->oom)
 		return;
+	if (expand_bytes(c, node, ns, macro, prompt)) {
+		ns->skip = 1;
+		c->incomplete = 1;
+		ld_node_add(c, node, ns);
+		return;
+	}
 	if (macro == MACRO_MOA)
 		expand_moa(c, node, ns, prompt);
 	else

@@ -143,6 +143,14 @@ static void load_params(struct loadctx *c, struct wf_model *m, const struct ynod
 {
 	if (ld_map(c, "params", v) <= 0)
 		return;
+	/* Every request to the model carries them: big text belongs in a
+	 * prompt, where the prompt_bytes limit bounds it. */
+	if (v->bytes > LD_MAX_PARAMS_BYTES) {
+		ld_diag(c, v->line, v->col, "'params' holds %zu bytes of text, more than "
+			"%zu (put long text in the prompt or system instead)", v->bytes,
+			LD_MAX_PARAMS_BYTES);
+		return;
+	}
 	cJSON *j = json_from_tree(v);
 	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
 	if (text)
@@ -162,10 +170,10 @@ static void load_price(struct loadctx *c, struct wf_model *m, const struct ynode
 	for (size_t i = 0; i < v->npairs; i++) {
 		const struct ynode *k = v->pairs[i].key, *x = v->pairs[i].val;
 		if (!strcmp(k->str, "input"))
-			got_in = ld_num(c, "input", x, 0, LD_NOMAX, "a non-negative number",
+			got_in = ld_num(c, "input", x, 0, LD_MAX_PRICE, "a non-negative number",
 					&m->price_in) > 0;
 		else if (!strcmp(k->str, "output"))
-			got_out = ld_num(c, "output", x, 0, LD_NOMAX, "a non-negative number",
+			got_out = ld_num(c, "output", x, 0, LD_MAX_PRICE, "a non-negative number",
 					 &m->price_out) > 0;
 		else
 			ld_unknown_key(c, k, keys, "price");
@@ -189,7 +197,8 @@ static void load_model_key(struct loadctx *c, struct wf_model *m, struct model_s
 	} else if (!strcmp(key, "model")) {
 		ld_str(c, key, v, &m->model);
 	} else if (!strcmp(key, "base_url")) {
-		ld_str(c, key, v, &m->base_url);
+		if (ld_str(c, key, v, &m->base_url) > 0)
+			ms->base_url = v;
 	} else if (!strcmp(key, "api_key_env")) {
 		ld_str(c, key, v, &m->api_key_env);
 	} else if (!strcmp(key, "price")) {
@@ -197,10 +206,10 @@ static void load_model_key(struct loadctx *c, struct wf_model *m, struct model_s
 	} else if (!strcmp(key, "params")) {
 		load_params(c, m, v);
 	} else if (!strcmp(key, "max_concurrency")) {
-		if (ld_int(c, key, v, 0, 1000000, "a non-negative integer", &n) > 0)
+		if (ld_int(c, key, v, 0, LD_MAX_CONCURRENCY, "a non-negative integer", &n) > 0)
 			m->max_concurrency = (int)n;
 	} else if (!strcmp(key, "rpm")) {
-		ld_num(c, key, v, 0, LD_NOMAX, "a non-negative number", &m->rpm);
+		ld_num(c, key, v, 0, LD_MAX_RPM, "a non-negative number", &m->rpm);
 	} else if (!strcmp(key, "fallback")) {
 		ld_names(c, key, v, REF_NEEDS, &ms->fallback);
 	} else if (!strcmp(key, "local")) {
@@ -292,10 +301,10 @@ static void load_budget(struct loadctx *c, const struct ynode *v)
 		const struct ynode *k = v->pairs[i].key, *x = v->pairs[i].val;
 		int64_t n;
 		if (!strcmp(k->str, "max_usd")) {
-			wf->has_max_usd = ld_num(c, "max_usd", x, 0, LD_NOMAX,
+			wf->has_max_usd = ld_num(c, "max_usd", x, 0, LD_MAX_USD,
 						 "a non-negative number", &wf->max_usd) > 0;
 		} else if (!strcmp(k->str, "max_calls")) {
-			wf->has_max_calls = ld_int(c, "max_calls", x, 1, 1000000000,
+			wf->has_max_calls = ld_int(c, "max_calls", x, 1, LD_MAX_CALLS,
 						   "a positive integer", &n) > 0;
 			if (wf->has_max_calls)
 				wf->max_calls = (long)n;
@@ -424,6 +433,7 @@ static void load_tree(struct loadctx *c, const struct ynode *root)
 			"models, nodes, ...), got %s", ld_got(root, got, sizeof(got)));
 		return;
 	}
+	c->text_bytes = root->bytes;
 	load_top(c, root);
 	if (!c->oom)
 		validate_workflow(c);
@@ -453,11 +463,12 @@ struct workflow *workflow_load_string(const char *path, const char *text, size_t
 		return NULL;
 	}
 	wf->arena = a;
-	struct ytree_limits ylim = {lim->max_yaml_nodes, lim->max_depth};
+	struct ytree_limits ylim = {lim->max_yaml_nodes, lim->max_depth, lim->max_yaml_bytes};
 	struct ynode *root;
 	struct loadctx c = {.wf = wf, .a = a, .d = d, .diag_base = base, .lim = lim};
 	if (!ytree_parse(tmp, text ? text : "", text ? len : 0, &ylim, &root, d))
 		load_tree(&c, root);
+	ld_share_release(&c);
 	arena_free(tmp);
 	if (d->n == base && d->lost == lost)
 		return wf;

@@ -1,4 +1,3 @@
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,7 +50,8 @@ static void accept_params(struct nodeload *nl, const struct ynode *key, const st
 		} else if (!strcmp(k->str, "samples")) {
 			/* Agreement compares answers: one sample agrees with itself. */
 			int lo = acc->kind == ACCEPT_AGREEMENT ? 2 : 1;
-			if (ld_int(c, "samples", x, lo, 100, lo == 2 ? "an integer of at least 2"
+			if (ld_int(c, "samples", x, lo, LD_MAX_CHECK_SAMPLES,
+				   lo == 2 ? "an integer of at least 2"
 				   : "a positive integer", &n) > 0)
 				acc->samples = (int)n;
 		} else {
@@ -169,10 +169,10 @@ static void when_key(struct nodeload *nl, struct wf_cond *w, const struct ynode 
 		else if (rc > 0 && (w->re = ld_regex(c, x, 0)))
 			w->pattern = s;
 	} else if (!strcmp(k->str, "min_chars")) {
-		if (ld_int(c, k->str, x, 0, LONG_MAX, "a non-negative integer", &n) > 0)
+		if (ld_int(c, k->str, x, 0, LD_MAX_CHARS, "a non-negative integer", &n) > 0)
 			w->min_chars = (long)n;
 	} else if (!strcmp(k->str, "max_chars")) {
-		if (ld_int(c, k->str, x, 0, LONG_MAX, "a non-negative integer", &n) > 0)
+		if (ld_int(c, k->str, x, 0, LD_MAX_CHARS, "a non-negative integer", &n) > 0)
 			w->max_chars = (long)n;
 	} else if (!strcmp(k->str, "contains_pii")) {
 		ld_bool(c, "contains_pii", x, &w->contains_pii);

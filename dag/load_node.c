@@ -45,7 +45,7 @@ static const struct kind_info kinds[] = {
 static const char *const common_keys[] = {
 	"kind", "needs", "description", "timeout", "first_token_timeout", "idle_timeout",
 	"retries", "temperature", "max_tokens", "top_p", "seed", "stop", "stream",
-	"max_response_bytes",
+	"max_response_bytes", "continue_on_error",
 };
 
 #define NCOMMON (sizeof(common_keys) / sizeof(common_keys[0]))
@@ -180,7 +180,8 @@ static void load_weights(struct loadctx *c, struct node_src *ns, const struct yn
 		double w = 0;
 		char key[96];
 		snprintf(key, sizeof(key), "weights: %.60s", k->str);
-		if (ld_num(c, key, v->pairs[i].val, 0, LD_NOMAX, "a non-negative number", &w) <= 0)
+		if (ld_num(c, key, v->pairs[i].val, 0, LD_MAX_WEIGHT, "a non-negative number",
+			   &w) <= 0)
 			continue;
 		const char *id = arena_strdup(c->a, k->str);
 		if (!id) {
@@ -249,16 +250,16 @@ static int load_number_key(struct nodeload *nl, const char *key, const struct yn
 	struct wf_node *node = nl->node;
 	int64_t n;
 	if (!strcmp(key, "samples")) {
-		load_count(c, key, v, 1000, &node->samples);
+		load_count(c, key, v, LD_MAX_SAMPLES, &node->samples);
 	} else if (!strcmp(key, "min_ok")) {
-		load_count(c, key, v, 1000000, &node->min_ok);
+		load_count(c, key, v, LD_MAX_MIN_OK, &node->min_ok);
 		nl->ns->min_ok = v;
 	} else if (!strcmp(key, "min_agreement")) {
 		ld_num(c, key, v, 0, 1, "a number", &node->min_agreement);
 	} else if (!strcmp(key, "layers")) {
-		load_count(c, key, v, 100, &nl->ns->layers);
+		load_count(c, key, v, LD_MAX_LAYERS, &nl->ns->layers);
 	} else if (!strcmp(key, "max_subtasks")) {
-		if (ld_int(c, key, v, 1, 100, "a positive integer", &n) > 0)
+		if (ld_int(c, key, v, 1, LD_MAX_SUBTASKS, "a positive integer", &n) > 0)
 			node->max_subtasks = (int)n;
 	} else {
 		return 0;
@@ -314,6 +315,16 @@ static int load_common_key(struct nodeload *nl, const struct ynode *k, const str
 	}
 	if (!strcmp(k->str, "description"))
 		return ld_str(c, "description", v, &node->description), 1;
+	if (!strcmp(k->str, "continue_on_error")) {
+		/* A subtask's failure is the plan's: the plan node carries it. */
+		if (nl->plan)
+			ld_diag(c, k->line, k->col, "'continue_on_error' has no place in the "
+				"'run' of a plan (write it on the plan node '%.60s')",
+				nl->plan->id);
+		else
+			ld_bool(c, "continue_on_error", v, &node->continue_on_error);
+		return 1;
+	}
 	if (!strcmp(k->str, "timeout"))
 		return ld_duration(c, "timeout", v, 1, &node->timeout_ms), 1;
 	return ld_call_setting(c, &node->cs, k, v, 0);

@@ -53,6 +53,37 @@ struct node_src {
 /* The loader's side of one declared model. */
 struct model_src {
 	struct ref_list fallback;
+	const struct ynode *base_url;  /* as written, or NULL */
+};
+
+/* ---- the ranges of numeric keys ----
+ * One place, so the messages, the docs and the engine agree. Nothing
+ * out of range is ever cast to an integer type. */
+#define LD_MAX_DURATION_MS (7LL * 24 * 3600 * 1000) /* 168h, every duration */
+#define LD_MAX_RETRIES 100
+#define LD_MAX_TOKENS 1000000
+#define LD_MIN_RESPONSE_BYTES 1024
+#define LD_MAX_RESPONSE_BYTES (1LL << 30)           /* 1 GiB */
+#define LD_MAX_RPM 100000.0                         /* 0: unlimited */
+#define LD_MAX_CONCURRENCY 100000                   /* 0: unlimited */
+#define LD_MAX_PRICE 100000.0                       /* USD per million tokens */
+#define LD_MAX_SAMPLES 1000                         /* generate, a plan's run */
+#define LD_MAX_MIN_OK 1000000
+#define LD_MAX_WEIGHT 1000000.0
+#define LD_MAX_LAYERS 100
+#define LD_MAX_SUBTASKS 100
+#define LD_MAX_CHECK_SAMPLES 100                    /* cascade self_check, agreement */
+#define LD_MAX_CHARS 1000000000                     /* route min_chars, max_chars */
+#define LD_MAX_USD 1000000.0                        /* budget max_usd */
+#define LD_MAX_CALLS 1000000000                     /* budget max_calls */
+#define LD_MAX_PARAMS_BYTES ((size_t)1 << 20)       /* a model's params, as text */
+
+/* Long scalars are copied into the workflow once however often they are
+ * read (an alias is the same tree node): keyed by node, open addressing. */
+struct ld_share {
+	const struct ynode **keys;
+	const char **vals;
+	size_t n, cap;
 };
 
 struct loadctx {
@@ -76,6 +107,11 @@ struct loadctx {
 	 * that did not compile, an unreadable `output`): validation does not
 	 * guess the output from such a graph. */
 	int incomplete;
+	struct ld_share share;   /* freed when loading ends */
+	/* Bytes of text the workflow holds: the tree's, with aliases
+	 * expanded, plus the prompts expansion copies; bounded by
+	 * lim->max_yaml_bytes. */
+	size_t text_bytes;
 };
 
 /* ---- diagnostics (loadutil.c) ---- */
@@ -108,17 +144,28 @@ const char *ld_got(const struct ynode *v, char *buf, size_t n);
 int ld_wrong_type(struct loadctx *c, const char *key, const struct ynode *v,
 		  const char *expected);
 
+/* A scalar's text in the workflow's arena. A long one read again (an
+ * alias) is the same copy, not a new one. Returns NULL when memory ran
+ * out (recorded). */
+const char *ld_text(struct loadctx *c, const struct ynode *v);
+/* Frees what loading kept aside to share text. */
+void ld_share_release(struct loadctx *c);
+
 /* ---- typed values ----
  * Each returns 1 when the value was read into *out, 0 when it is null
  * (written as nothing: the default stays), -1 after reporting a problem. */
 int ld_str(struct loadctx *c, const char *key, const struct ynode *v, const char **out);
 int ld_int(struct loadctx *c, const char *key, const struct ynode *v, int64_t min,
 	   int64_t max, const char *expected, int64_t *out);
-#define LD_NOMAX 1e300   /* ld_num: no upper bound */
+/* Out of [min, max] is reported as "'KEY' must be between MIN and MAX, got
+ * V"; below min, when EXPECTED says more than "a number" ("a non-negative
+ * number"), as "'KEY' must be EXPECTED, got V". NaN and infinities are
+ * never read. ld_int says "between" only above max. */
 int ld_num(struct loadctx *c, const char *key, const struct ynode *v, double min,
 	   double max, const char *expected, double *out);
 int ld_bool(struct loadctx *c, const char *key, const struct ynode *v, int *out);
-/* Durations must be positive unless allow_zero. */
+/* Durations must be positive unless allow_zero (0 then means none), and
+ * at most LD_MAX_DURATION_MS. */
 int ld_duration(struct loadctx *c, const char *key, const struct ynode *v,
 		int allow_zero, int64_t *ms);
 /* A string or a list of strings, appended to list with the given role. */
@@ -201,6 +248,13 @@ void ld_expand(struct loadctx *c, struct wf_node *node, struct node_src *ns, int
 
 /* validate.c: references, inline models, cycles, order and output. */
 void validate_workflow(struct loadctx *c);
+
+/* url.c: a declared model's base_url as written (v): its ${VAR}s are well
+ * formed and name no variable that holds an API key (any model's
+ * api_key_env, a provider's key variable, a name ending in API_KEY), and
+ * with each ${VAR:-default} at its default it is a URL workflow_url_check
+ * accepts (unless a variable may supply the scheme). Reports at v. */
+void ld_check_base_url(struct loadctx *c, const struct wf_model *m, const struct ynode *v);
 
 /* The built-in providers: their names, default base URL and key variable. */
 struct provider_info {

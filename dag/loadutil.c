@@ -1,9 +1,11 @@
 #include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../common/alloc.h"
 #include "../common/duration.h"
 #include "../common/suggest.h"
 #include "loadctx.h"
@@ -199,6 +201,79 @@ static int out_of_range(struct loadctx *c, const char *key, const struct ynode *
 	return ld_diag(c, v->line, v->col, "'%s' must be %s, got %.40s", key, range, v->str);
 }
 
+/* ---- shared text ---- */
+
+/* Shorter text is cheaper to copy than to look up. */
+#define SHARE_MIN 64
+
+static size_t share_slot(const struct ld_share *s, const struct ynode *v)
+{
+	uintptr_t h = (uintptr_t)v;
+	h ^= h >> 17;
+	h *= (uintptr_t)0x9E3779B97F4A7C15ull;
+	size_t i = (size_t)(h ^ (h >> 29)) & (s->cap - 1);
+	while (s->keys[i] && s->keys[i] != v)
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+static int share_grow(struct ld_share *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 64;
+	struct ld_share t = {q_calloc(cap, sizeof(*t.keys)), q_calloc(cap, sizeof(*t.vals)),
+			     s->n, cap};
+	if (!t.keys || !t.vals) {
+		q_free(t.keys);
+		q_free(t.vals);
+		return -1;
+	}
+	for (size_t i = 0; i < s->cap; i++) {
+		if (s->keys[i]) {
+			size_t j = share_slot(&t, s->keys[i]);
+			t.keys[j] = s->keys[i];
+			t.vals[j] = s->vals[i];
+		}
+	}
+	q_free(s->keys);
+	q_free(s->vals);
+	*s = t;
+	return 0;
+}
+
+const char *ld_text(struct loadctx *c, const struct ynode *v)
+{
+	struct ld_share *s = &c->share;
+	if (v->len < SHARE_MIN) {
+		const char *t = arena_strndup(c->a, v->str, v->len);
+		if (!t)
+			ld_oom(c);
+		return t;
+	}
+	if ((s->n + 1) * 2 > s->cap && share_grow(s)) {
+		ld_oom(c);
+		return NULL;
+	}
+	size_t i = share_slot(s, v);
+	if (s->keys[i])
+		return s->vals[i];
+	const char *t = arena_strndup(c->a, v->str, v->len);
+	if (!t) {
+		ld_oom(c);
+		return NULL;
+	}
+	s->keys[i] = v;
+	s->vals[i] = t;
+	s->n++;
+	return t;
+}
+
+void ld_share_release(struct loadctx *c)
+{
+	q_free(c->share.keys);
+	q_free(c->share.vals);
+	c->share = (struct ld_share){0};
+}
+
 /* ---- typed values ---- */
 
 int ld_str(struct loadctx *c, const char *key, const struct ynode *v, const char **out)
@@ -207,8 +282,18 @@ int ld_str(struct loadctx *c, const char *key, const struct ynode *v, const char
 		return 0;
 	if (v->type != YT_SCALAR)
 		return ld_wrong_type(c, key, v, "a string");
-	*out = arena_strndup(c->a, v->str, v->len);
-	return *out ? 1 : ld_oom(c);
+	*out = ld_text(c, v);
+	return *out ? 1 : -1;
+}
+
+/* "between MIN and MAX" with each bound as a user writes it: 100000,
+ * 0.5, 1073741824 (never 1e+06). */
+static int between(struct loadctx *c, const char *key, const struct ynode *v, double min,
+		   double max)
+{
+	char range[96];
+	snprintf(range, sizeof(range), "between %.15g and %.15g", min, max);
+	return out_of_range(c, key, v, range);
 }
 
 int ld_int(struct loadctx *c, const char *key, const struct ynode *v, int64_t min,
@@ -225,12 +310,12 @@ int ld_int(struct loadctx *c, const char *key, const struct ynode *v, int64_t mi
 		return 1;
 	}
 	/* Below the minimum, the kind of number is what is wrong ("a
-	 * positive integer, got 0"); above it, the bound is. */
+	 * positive integer, got 0"); above it, the range is. */
 	int below = rc == -2 ? v->str[0] == '-' : x < min;
 	if (below || max == INT64_MAX)
 		return out_of_range(c, key, v, expected);
-	char range[64];
-	snprintf(range, sizeof(range), "at most %" PRId64, max);
+	char range[96];
+	snprintf(range, sizeof(range), "between %" PRId64 " and %" PRId64, min, max);
 	return out_of_range(c, key, v, range);
 }
 
@@ -243,15 +328,15 @@ int ld_num(struct loadctx *c, const char *key, const struct ynode *v, double min
 	int rc = ytree_number(v, &x);
 	if (rc == -1)
 		return ld_wrong_type(c, key, v, expected);
+	/* rc -2: NaN, an infinity or past a double; never read. */
 	if (rc == 0 && x >= min && x <= max) {
 		*out = x;
 		return 1;
 	}
-	if (max >= LD_NOMAX)
+	int below = rc == -2 ? v->str[0] == '-' : x < min;
+	if (below && strcmp(expected, "a number"))
 		return out_of_range(c, key, v, expected);
-	char range[96];
-	snprintf(range, sizeof(range), "between %g and %g", min, max);
-	return out_of_range(c, key, v, range);
+	return between(c, key, v, min, max);
 }
 
 int ld_bool(struct loadctx *c, const char *key, const struct ynode *v, int *out)
@@ -265,6 +350,20 @@ int ld_bool(struct loadctx *c, const char *key, const struct ynode *v, int *out)
 
 #define DURATION_HINT "500ms, 30s, 2m or a number of seconds"
 
+/* Whether text that is not a duration is one too long to hold: a number
+ * with a unit we know (1e15, 99999999999h). */
+static int duration_too_long(const char *s)
+{
+	if (!(*s >= '0' && *s <= '9') && *s != '.')
+		return 0;
+	char *end;
+	double x = strtod(s, &end);
+	if (end == s || x < 0)
+		return 0;
+	return !*end || !strcmp(end, "s") || !strcmp(end, "ms") || !strcmp(end, "m") ||
+	       !strcmp(end, "h");
+}
+
 int ld_duration(struct loadctx *c, const char *key, const struct ynode *v,
 		int allow_zero, int64_t *ms)
 {
@@ -272,12 +371,16 @@ int ld_duration(struct loadctx *c, const char *key, const struct ynode *v,
 		return 0;
 	if (v->type != YT_SCALAR)
 		return ld_wrong_type(c, key, v, "a duration (" DURATION_HINT ")");
-	int64_t x;
-	if (duration_parse(v->str, &x))
+	int64_t x = 0;
+	int bad = duration_parse(v->str, &x);
+	if (bad && !duration_too_long(v->str))
 		return ld_diag(c, v->line, v->col, "invalid duration '%.40s' (use " DURATION_HINT ")",
 			       v->str);
-	if (!x && !allow_zero)
+	if (!bad && !x && !allow_zero)
 		return ld_diag(c, v->line, v->col, "'%s' must be longer than 0", key);
+	if (bad || x > LD_MAX_DURATION_MS)
+		return out_of_range(c, key, v, allow_zero ? "between 0 (none) and 168h (7 days)"
+						       : "between 1ms and 168h (7 days)");
 	*ms = x;
 	return 1;
 }
@@ -305,9 +408,9 @@ static int ld_name_one(struct loadctx *c, const char *key, const struct ynode *v
 	if (v->type != YT_SCALAR)
 		return ld_diag(c, v->line, v->col, "each entry of '%s' must be a string, got %s",
 			       key, ytree_kind_name(v));
-	const char *s = arena_strndup(c->a, v->str, v->len);
+	const char *s = ld_text(c, v);
 	if (!s)
-		return ld_oom(c);
+		return -1;
 	return ref_list_add(c, list, s, v->line, v->col, role, NULL);
 }
 
@@ -375,8 +478,11 @@ struct tmpl *ld_template(struct loadctx *c, const char *key, const struct ynode 
 		ld_wrong_type(c, key, v, "a string");
 		return NULL;
 	}
-	struct tmpl *t = tmpl_compile(c->a, v->str, v->text_line, v->text_col,
-				      v->style == YS_LITERAL, c->d);
+	const char *src = ld_text(c, v);
+	if (!src)
+		return NULL;
+	struct tmpl *t = tmpl_compile_borrowed(c->a, src, v->text_line, v->text_col,
+					       v->style == YS_LITERAL, c->d);
 	/* Its references, and so its node's links, are unknown. */
 	c->incomplete |= !t;
 	return t;
@@ -442,19 +548,20 @@ static int ld_call_int(struct loadctx *c, const char *k, const struct ynode *v,
 	int64_t x = 0;
 	int rc;
 	if (!strcmp(k, "retries")) {
-		rc = ld_int(c, k, v, 0, 100, "a non-negative integer", &x);
+		rc = ld_int(c, k, v, 0, LD_MAX_RETRIES, "a non-negative integer", &x);
 		if (rc > 0)
 			cs->retries = (int)x;
 		return rc > 0 ? CS_RETRIES : 0;
 	}
 	if (!strcmp(k, "max_tokens")) {
-		rc = ld_int(c, k, v, 1, INT_MAX, "a positive integer", &x);
+		rc = ld_int(c, k, v, 1, LD_MAX_TOKENS, "a positive integer", &x);
 		if (rc > 0)
 			cs->max_tokens = (int)x;
 		return rc > 0 ? CS_MAX_TOKENS : 0;
 	}
 	if (!strcmp(k, "max_response_bytes")) {
-		rc = ld_int(c, k, v, 1024, (int64_t)1 << 40, "a number of bytes (at least 1024)", &x);
+		rc = ld_int(c, k, v, LD_MIN_RESPONSE_BYTES, LD_MAX_RESPONSE_BYTES,
+			    "a number of bytes (at least 1024)", &x);
 		if (rc > 0)
 			cs->max_response = x;
 		return rc > 0 ? CS_MAX_RESPONSE : 0;

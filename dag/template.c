@@ -269,13 +269,20 @@ static struct tmpl *tc_finish(struct tcomp *c)
 struct tmpl *tmpl_compile(struct arena *a, const char *src, int line, int col,
 			  int block, struct qdiags *d)
 {
-	struct tcomp c = {.a = a, .d = d, .line = line, .col = col, .col0 = col,
-			  .block = block};
-	c.src = arena_strdup(a, src ? src : "");
-	if (!c.src) {
+	const char *own = arena_strdup(a, src ? src : "");
+	if (!own) {
 		qdiags_add(d, line, col, "out of memory");
 		return NULL;
 	}
+	return tmpl_compile_borrowed(a, own, line, col, block, d);
+}
+
+struct tmpl *tmpl_compile_borrowed(struct arena *a, const char *src, int line, int col,
+				   int block, struct qdiags *d)
+{
+	struct tcomp c = {.a = a, .d = d, .line = line, .col = col, .col0 = col,
+			  .block = block};
+	c.src = src ? src : "";
 	size_t i = 0;
 	while (!c.oom) {
 		const char *open = strstr(c.src + i, "{{");

@@ -36,6 +36,10 @@ struct tmpl_ref {
  * syntax errors adds one diagnostic per problem to d and returns NULL. */
 struct tmpl *tmpl_compile(struct arena *a, const char *src, int line, int col,
 			  int block, struct qdiags *d);
+/* The same without copying src, which is borrowed for as long as a lives
+ * (allocate it in a): one prompt shared by many nodes is held once. */
+struct tmpl *tmpl_compile_borrowed(struct arena *a, const char *src, int line, int col,
+				   int block, struct qdiags *d);
 
 /* A template that renders x, then y (either may be NULL): how moa and
  * council expansion puts its own text around the user's prompt. The

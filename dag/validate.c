@@ -259,6 +259,17 @@ static int v_route_inputs(struct vctx *v, const struct wf_node *node,
 	return query;
 }
 
+/* After every model is known: a base_url may not name any model's key
+ * variable. */
+static void v_base_urls(struct vctx *v)
+{
+	for (size_t i = 0; i < v->c->ndeclared; i++) {
+		const struct ynode *at = v->c->ms[i].base_url;
+		if (at && v->wf->models[i]->base_url)
+			ld_check_base_url(v->c, v->wf->models[i], at);
+	}
+}
+
 static void v_routes(struct vctx *v)
 {
 	for (size_t i = 0; i < v->wf->nnodes && !v->c->oom; i++)
@@ -663,6 +674,8 @@ void validate_workflow(struct loadctx *c)
 		ld_oom(c);
 	} else {
 		v_node_models(&v);
+		if (!c->oom)
+			v_base_urls(&v);
 		if (!c->oom)
 			v_fallback_cycles(&v);
 		v_weights(&v);

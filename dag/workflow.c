@@ -25,6 +25,7 @@ void load_limits_default(struct load_limits *l)
 	l->max_yaml_nodes = 100000;
 	l->max_depth = 64;
 	l->max_nodes = 10000;
+	l->max_yaml_bytes = 64u << 20;
 }
 
 void workflow_free(struct workflow *wf)
@@ -217,8 +218,16 @@ static int check_keys(const struct workflow *wf,
 		const char *val = getenv_fn(md->api_key_env);
 		if (val && *val)
 			continue;
-		qdiags_add(d, md->line, md->col, "model '%s' needs the environment variable "
-			   "%s, which is not set", md->id, md->api_key_env);
+		/* `export OPENAI_API_KEY=` with nothing after it is a slip
+		 * of its own: say so, not "not set". */
+		if (val)
+			qdiags_add(d, md->line, md->col, "model '%s' needs the environment "
+				   "variable %s, which is set but empty (put the API key in it, "
+				   "or write api_key_env: \"\" for a server that takes none)",
+				   md->id, md->api_key_env);
+		else
+			qdiags_add(d, md->line, md->col, "model '%s' needs the environment "
+				   "variable %s, which is not set", md->id, md->api_key_env);
 		rc = -1;
 	}
 	q_free(mark);

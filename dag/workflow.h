@@ -157,6 +157,10 @@ struct wf_node {
 
 	int64_t timeout_ms;       /* the whole node; 0 = none */
 	struct call_settings cs;  /* call settings written on the node */
+	/* `continue_on_error: true`: when this node fails, the nodes that
+	 * depend on it still run and its output renders as empty. A moa or
+	 * council passes it to every node it expands into. */
+	int continue_on_error;
 
 	/* Every node this one depends on: from, needs and template references,
 	 * each once, in first-mention order. */
@@ -223,6 +227,11 @@ struct load_limits {
 	size_t max_yaml_nodes;    /* after alias expansion; default 100000 */
 	int max_depth;            /* default 64 */
 	size_t max_nodes;         /* workflow nodes; default 10000 */
+	/* Bytes of YAML text (every scalar, keys included) after alias
+	 * expansion, and of the prompts moa expansion copies; default 64 MiB,
+	 * 16 times the default file limit: room for a prompt shared by many
+	 * nodes, while an alias bomb fails before it costs memory. */
+	size_t max_yaml_bytes;
 };
 
 void load_limits_default(struct load_limits *l);
@@ -243,8 +252,9 @@ const struct wf_input *workflow_input(const struct workflow *wf, const char *nam
 /* Checks what only a run can check, before any call: every required input
  * is given (names[0..n) are the given ones; `query` counts when
  * has_query), and every model a node may call (fallbacks included) has its
- * API key variable set, as `getenv_fn` says. Adds a diagnostic at the
- * input's or the model's position for each problem; returns 0 or -1. */
+ * API key variable set and not empty, as `getenv_fn` says (unset and
+ * empty are told apart). Adds a diagnostic at the input's or the model's
+ * position for each problem; returns 0 or -1. */
 int workflow_check_run(const struct workflow *wf, const char *const *names, size_t n,
 		       int has_query, const char *(*getenv_fn)(const char *),
 		       struct qdiags *d);
@@ -253,6 +263,15 @@ int workflow_check_run(const struct workflow *wf, const char *const *names, size
  * then defaults, then the model's, then the node's. */
 void workflow_call_settings(const struct workflow *wf, const struct wf_node *node,
 			    const struct wf_model *model, struct call_settings *out);
+
+/* Whether url is one a model may be sent to: http:// or https://, a host
+ * name, IPv4 or [IPv6] address, an optional port 1..65535, no user or
+ * password, no space or control character. The engine calls it on a
+ * base_url after expanding its ${VAR}s; loading calls it on what the file
+ * says. Returns 0, or -1 with the reason in why (n bytes; lower case, no
+ * position, and never the URL's text, which may come from the
+ * environment). */
+int workflow_url_check(const char *url, char *why, size_t n);
 
 /* Writes the graph (moa/council expanded) as Graphviz DOT or Mermaid.
  * format is "dot" or "mermaid". Returns 0, or -1 for an unknown format. */

@@ -29,6 +29,7 @@ struct yparse {
 	size_t depth, cap;
 	struct strmap anchors;
 	size_t total;        /* nodes so far, aliases counted expanded */
+	size_t total_bytes;  /* scalar text so far, aliases counted expanded */
 	size_t *lines;       /* byte offset of each line start, built on demand */
 	size_t nlines;
 	struct ynode *root;
@@ -206,23 +207,35 @@ static struct ynode *yp_node(struct yparse *p, enum ytype t, const yaml_mark_t *
 	n->col = n->text_col = (int)m->column + 1;
 	n->str = "";
 	n->weight = 1;
+	n->bytes = 0;
 	return n;
 }
 
-static int yp_count(struct yparse *p, size_t w, const yaml_mark_t *m, const char *alias)
+/* Counts w nodes and `bytes` bytes of text (an alias: what it expands
+ * to) against the limits; a breach is reported where it happened. */
+static int yp_count(struct yparse *p, size_t w, size_t bytes, const yaml_mark_t *m,
+		    const char *alias)
 {
 	p->total = sat_add(p->total, w);
-	if (p->total <= p->lim->max_nodes)
-		return 0;
-	if (alias)
-		qdiags_add(p->d, (int)m->line + 1, (int)m->column + 1,
-			   "alias '*%s' expands the file past the yaml_nodes limit "
-			   "(%zu YAML nodes; an alias bomb?)", alias, p->lim->max_nodes);
-	else
-		qdiags_add(p->d, (int)m->line + 1, (int)m->column + 1,
-			   "the file has more YAML nodes than the yaml_nodes limit (%zu)",
-			   p->lim->max_nodes);
-	return -1;
+	p->total_bytes = sat_add(p->total_bytes, bytes);
+	int line = (int)m->line + 1, col = (int)m->column + 1;
+	if (p->total > p->lim->max_nodes) {
+		if (alias)
+			return qdiags_add(p->d, line, col, "alias '*%s' expands the file past "
+					  "the yaml_nodes limit (%zu YAML nodes; an alias "
+					  "bomb?)", alias, p->lim->max_nodes);
+		return qdiags_add(p->d, line, col, "the file has more YAML nodes than the "
+				  "yaml_nodes limit (%zu)", p->lim->max_nodes);
+	}
+	if (p->total_bytes > p->lim->max_bytes) {
+		if (alias)
+			return qdiags_add(p->d, line, col, "alias '*%s' expands the file past "
+					  "the yaml_bytes limit (%zu bytes of text; an alias "
+					  "bomb?)", alias, p->lim->max_bytes);
+		return qdiags_add(p->d, line, col, "the file has more text than the "
+				  "yaml_bytes limit (%zu bytes)", p->lim->max_bytes);
+	}
+	return 0;
 }
 
 /* A mapping key must be a scalar: our maps are keyed by strings. */
@@ -304,7 +317,8 @@ static int yp_scalar(struct yparse *p, const yaml_event_t *ev)
 	}
 	if (ytree_scalar_kind(n) == YK_NULL)
 		n->type = YT_NULL;
-	if (yp_count(p, 1, &ev->start_mark, NULL))
+	n->bytes = n->len;
+	if (yp_count(p, 1, n->bytes, &ev->start_mark, NULL))
 		return -1;
 	if (yp_anchor(p, ev->data.scalar.anchor, n))
 		return -1;
@@ -329,7 +343,7 @@ static int yp_alias(struct yparse *p, const yaml_event_t *ev)
 		return qdiags_add(p->d, (int)m->line + 1, (int)m->column + 1,
 				  "a mapping key must be a string, got %s",
 				  ytree_kind_name(n));
-	if (yp_count(p, n->weight, m, name))
+	if (yp_count(p, n->weight, n->bytes, m, name))
 		return -1;
 	if ((long)p->depth + n->height > p->lim->max_depth)
 		return qdiags_add(p->d, (int)m->line + 1, (int)m->column + 1,
@@ -351,7 +365,7 @@ static int yp_push(struct yparse *p, enum ytype t, const yaml_event_t *ev,
 		return qdiags_add(p->d, (int)m->line + 1, (int)m->column + 1,
 				  "nested deeper than the yaml_depth limit (%d levels)",
 				  p->lim->max_depth);
-	if (yp_count(p, 1, m, NULL))
+	if (yp_count(p, 1, 0, m, NULL))
 		return -1;
 	if (p->depth == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 16;
@@ -482,6 +496,7 @@ static int yp_pop(struct yparse *p)
 	int rc = 0;
 	for (size_t i = 0; i < f->n; i++) {
 		n->weight = sat_add(n->weight, f->kids[i]->weight);
+		n->bytes = sat_add(n->bytes, f->kids[i]->bytes);
 		if (f->kids[i]->height + 1 > n->height)
 			n->height = f->kids[i]->height + 1;
 	}

@@ -9,7 +9,8 @@
 /* YAML (libyaml's event API) into a small generic tree: null, scalar,
  * mapping, sequence, each with the 1-based line:col where the user wrote
  * it. Aliases are shared, not copied, but count at their expanded size
- * against a limit, so an alias bomb fails at once instead of eating memory.
+ * (in nodes and in bytes of text) against limits, so an alias bomb fails at
+ * once instead of eating memory.
  * Duplicate keys are reported (the second is dropped) and `<<` merge keys
  * are applied. */
 
@@ -39,12 +40,15 @@ struct ynode {
 	struct ynode **items;   /* YT_SEQ */
 	size_t nitems;
 	size_t weight;      /* nodes in this subtree with aliases expanded */
+	size_t bytes;       /* bytes of scalar text (keys included) in this
+			       subtree with aliases expanded */
 	int height;         /* collections nested in this one, itself included */
 };
 
 struct ytree_limits {
 	size_t max_nodes;   /* after alias expansion */
 	int max_depth;      /* nested collections */
+	size_t max_bytes;   /* scalar text after alias expansion */
 };
 
 /* Parses text[0..len) (one document) into a tree allocated in a. *root is

@@ -32,6 +32,7 @@ void quorum_global_cleanup(void);
 struct quorum_limits {
 	size_t file_bytes;      /* a workflow file; default 4 MiB */
 	size_t yaml_nodes;      /* YAML values after alias expansion; default 100,000 */
+	size_t yaml_bytes;      /* YAML text after alias expansion; default 64 MiB */
 	int yaml_depth;         /* YAML nesting; default 64 */
 	size_t nodes;           /* workflow nodes after moa/council expansion; default 10,000 */
 	size_t fanout;          /* calls one node makes at once; default 100,000 */
@@ -42,7 +43,7 @@ struct quorum_limits {
 
 void quorum_limits_default(struct quorum_limits *l);
 /* Sets one limit from "NAME=VALUE" (the CLI's --limit): file_bytes,
- * yaml_nodes, yaml_depth, nodes, fanout, prompt_bytes, json_depth (numbers)
+ * yaml_nodes, yaml_bytes, yaml_depth, nodes, fanout, prompt_bytes, json_depth (numbers)
  * or wall (a duration: 30s, 2m). Returns 0, or -1 with a message in err. */
 int quorum_limits_set(struct quorum_limits *l, const char *spec, char *err, size_t n);
 
@@ -54,6 +55,12 @@ struct quorum_workflow *quorum_workflow_load(const char *path, char **errors);
 struct quorum_workflow *quorum_workflow_load_limited(const char *path,
 						     const struct quorum_limits *limits,
 						     char **errors);
+/* The same from memory (a workflow read from standard input): name is
+ * what diagnostics call it ("<stdin>"). */
+struct quorum_workflow *quorum_workflow_load_buffer(const char *name, const char *text,
+						    size_t len,
+						    const struct quorum_limits *limits,
+						    char **errors);
 void quorum_workflow_free(struct quorum_workflow *wf);
 
 /* The graph as "dot" or "mermaid". Returns new text (quorum_free), or
@@ -93,6 +100,11 @@ struct quorum_options {
 	/* Skip TLS certificate verification: for a test proxy only. quorum
 	 * warns on standard error at every run that sets it. */
 	int insecure;
+	/* Progress: 1 draws with ANSI colours; plain is for terminals without
+	 * cursor control (TERM=dumb): a line per node as it ends instead of
+	 * a display redrawn in place. */
+	int color;
+	int plain;
 };
 
 /* Runs a workflow. Returns the report (free with quorum_report_free) for
@@ -102,10 +114,35 @@ struct quorum_options {
 struct quorum_report *quorum_run(const struct quorum_workflow *wf,
 				 const struct quorum_options *opts, char **errors);
 
+/* Prints, instead of running, what the run would send: after the checks
+ * quorum_run makes (inputs, keys), each call of the first layer (the
+ * nodes that need no other) with its model, URL and rendered messages,
+ * then the worst case of the whole run. Nothing is sent. Returns new text
+ * (quorum_free), or NULL with *errors set as quorum_run sets it. */
+char *quorum_dry_run(const struct quorum_workflow *wf, const struct quorum_options *opts,
+		     char **errors);
+
 /* "ok", "partial", "failed", "budget_exceeded" or "interrupted". */
 const char *quorum_report_status(const struct quorum_report *r);
 /* The output node's text, or NULL when the run produced none. Borrowed. */
 const char *quorum_report_output(const struct quorum_report *r);
+/* The answers to print: when the output node is a generate with several
+ * answers, the i-th of them with *label its model ("gpt", "gpt #2" for a
+ * second sample); otherwise the output alone (i = 0, *label NULL).
+ * Returns NULL past the last. Borrowed. */
+const char *quorum_report_answer(const struct quorum_report *r, size_t i,
+				 const char **label);
+/* What went wrong, in words, for standard error: for a run that is not
+ * ok, every failed call (node, model, host, class, HTTP status, the
+ * provider's message), every skipped node and why, every aggregator that
+ * degraded and why. NULL for an ok run. With color, ANSI colours. Returns
+ * new text (quorum_free). */
+char *quorum_report_explain(const struct quorum_report *r, int color);
+/* One line: calls, tokens, cost and wall time ("7 calls, 3,412 tokens,
+ * $0.0012, 2.4 s"). Returns new text (quorum_free). */
+char *quorum_report_totals(const struct quorum_report *r);
+/* The first error writing the trace (an errno value), or 0. */
+int quorum_report_trace_error(const struct quorum_report *r);
 /* The run report as JSON (the contract's shape). Borrowed. */
 const char *quorum_report_json(const struct quorum_report *r);
 /* The exit status the CLI should end with. */

@@ -1,4 +1,5 @@
 /* include/quorum.h: load a workflow, run it, read the report. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,15 @@
 #include "../common/clock.h"
 #include "../common/suggest.h"
 #include "quorum.h"
+#include "node.h"
 #include "run.h"
 
 struct quorum_report {
 	struct run run;
 	const char *status;
 	const char *json;
+	const char *output;   /* the answer, any key in it masked; NULL: none */
+	int64_t wall_ms;
 	int exit_code;
 };
 
@@ -60,9 +64,9 @@ struct quorum_workflow *quorum_workflow_load(const char *path, char **errors)
 	return quorum_workflow_load_limited(path, NULL, errors);
 }
 
-struct quorum_workflow *quorum_workflow_load_limited(const char *path,
-						     const struct quorum_limits *limits,
-						     char **errors)
+/* Loads from a file (text NULL) or from memory. */
+static struct quorum_workflow *load_any(const char *path, const char *text, size_t len,
+					const struct quorum_limits *limits, char **errors)
 {
 	struct load_limits lim;
 	load_limits_default(&lim);
@@ -71,20 +75,38 @@ struct quorum_workflow *quorum_workflow_load_limited(const char *path,
 		lim.max_yaml_nodes = limits->yaml_nodes;
 		lim.max_depth = limits->yaml_depth;
 		lim.max_nodes = limits->nodes;
+		lim.max_yaml_bytes = limits->yaml_bytes;
 	}
 	struct qdiags d;
 	qdiags_init(&d, path);
-	struct workflow *wf = workflow_load_file(path, &lim, &d);
+	struct workflow *wf = text ? workflow_load_string(path, text, len, &lim, &d)
+				   : workflow_load_file(path, &lim, &d);
 	struct quorum_workflow *qw = wf ? q_calloc(1, sizeof(*qw)) : NULL;
 	if (qw) {
 		qw->wf = wf;
 	} else {
 		workflow_free(wf);
 		if (errors)
-			*errors = d.n ? diags_text(&d) : q_strdup("out of memory\n");
+			*errors = d.n ? diags_text(&d)
+				      : q_strdup("quorum: out of memory loading the workflow\n");
 	}
 	qdiags_release(&d);
 	return qw;
+}
+
+struct quorum_workflow *quorum_workflow_load_limited(const char *path,
+						     const struct quorum_limits *limits,
+						     char **errors)
+{
+	return load_any(path, NULL, 0, limits, errors);
+}
+
+struct quorum_workflow *quorum_workflow_load_buffer(const char *name, const char *text,
+						    size_t len,
+						    const struct quorum_limits *limits,
+						    char **errors)
+{
+	return load_any(name, text ? text : "", len, limits, errors);
 }
 
 void quorum_workflow_free(struct quorum_workflow *qw)
@@ -133,8 +155,26 @@ static void unknown_input(const struct workflow *wf, const char **known, const c
 	buf_release(&b);
 }
 
-/* Everything that can be refused before a call: unknown or missing
- * inputs, missing keys. Returns 0, or -1 with *errors set. */
+/* Sets *errors (when errors is not NULL) to the message fmt with arg,
+ * ": strerror(err)" when err is not 0, and a newline. */
+static void set_error(char **errors, const char *fmt, const char *arg, int err)
+{
+	if (!errors)
+		return;
+	char msg[640];
+	int n = snprintf(msg, sizeof(msg), fmt, arg);
+	if (err && n > 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(err));
+	size_t len = strlen(msg);
+	if (len + 1 < sizeof(msg)) {
+		msg[len] = '\n';
+		msg[len + 1] = '\0';
+	}
+	/* libc's strdup, not q_strdup: a message about memory running out
+	 * must not need the allocator that failed (and q_free frees it). */
+	*errors = strdup(msg);
+}
+
 /* A node that would start more calls at once than the fan-out limit is
  * refused before any call, not cut short halfway. */
 static void check_fanout(const struct workflow *wf, const struct quorum_limits *lim,
@@ -156,14 +196,38 @@ static void check_fanout(const struct workflow *wf, const struct quorum_limits *
 	}
 }
 
-static int run_precheck(const struct workflow *wf, const struct quorum_options *o,
-			char **errors)
+/* A base_url whose ${VAR} expands, at run time, into something other
+ * than an http(s) URL is refused before any call, at the model. */
+static void check_urls(const struct workflow *wf, const struct quorum_options *o,
+		       struct qdiags *d)
+{
+	if (o->sim_base_url)
+		return;
+	struct arena *a = arena_new();
+	for (size_t i = 0; a && i < wf->nmodels; i++) {
+		const struct wf_model *m = wf->models[i];
+		if (!strchr(m->base_url, '$'))
+			continue;
+		const char *url = env_expand(a, m->base_url);
+		char why[256];
+		if (url && workflow_url_check(url, why, sizeof(why)))
+			qdiags_add(d, m->line, m->col, "base_url of model '%s' expands to '%s': %s",
+				   m->id, url, why);
+	}
+	if (!a)
+		d->lost++;
+	arena_free(a);
+}
+
+int run_precheck(const struct workflow *wf, const struct quorum_options *o, char **errors)
 {
 	struct qdiags d;
 	qdiags_init(&d, wf->file);
 	const char **names = q_calloc(o->ninputs + 1, sizeof(*names));
-	if (!names)
+	if (!names) {
+		set_error(errors, "quorum: out of memory checking the run%s", "", 0);
 		return -1;
+	}
 	const char **known = q_calloc(wf->ninputs + 1, sizeof(*known));
 	for (size_t i = 0; known && i < wf->ninputs; i++)
 		known[i] = wf->inputs[i].name;
@@ -174,6 +238,7 @@ static int run_precheck(const struct workflow *wf, const struct quorum_options *
 		unknown_input(wf, known, names[i], &d);
 	}
 	check_fanout(wf, o->limits, &d);
+	check_urls(wf, o, &d);
 	workflow_check_run(wf, names, o->ninputs, o->query != NULL,
 			   o->sim_base_url ? sim_getenv : (const char *(*)(const char *))getenv,
 			   &d);
@@ -181,7 +246,9 @@ static int run_precheck(const struct workflow *wf, const struct quorum_options *
 	q_free(known);
 	int bad = d.n > 0 || d.lost;
 	if (bad && errors)
-		*errors = d.n ? diags_text(&d) : q_strdup("quorum: out of memory checking the run\n");
+		*errors = d.n && !d.lost ? diags_text(&d) : NULL;
+	if (bad && errors && !*errors)
+		set_error(errors, "quorum: out of memory checking the run%s", "", 0);
 	qdiags_release(&d);
 	return bad ? -1 : 0;
 }
@@ -193,6 +260,11 @@ static int models_setup(struct run *r)
 		ms->model = r->wf->models[i];
 		ms->base_url = env_expand(r->arena, ms->model->base_url);
 		if (!ms->base_url)
+			return -1;
+		/* Whatever key this run may send is masked in all it writes,
+		 * even under --sim (the key sits in the environment). */
+		const char *env = ms->model->api_key_env;
+		if (env && *env && redact_add(&r->redact, getenv(env)))
 			return -1;
 		if (ms->model->rpm <= 0)
 			continue;
@@ -242,22 +314,8 @@ static void wall_fire(void *ctx)
 	r->wall_hit = 1;
 }
 
-static int run_setup(struct run *r, const struct workflow *wf, const struct quorum_options *o)
+void run_inputs_init(struct run *r, const struct workflow *wf, const struct quorum_options *o)
 {
-	struct arena *a = r->arena;
-	r->wf = wf;
-	r->opts = o;
-	if (o->limits)
-		r->lim = *o->limits;
-	else
-		quorum_limits_default(&r->lim);
-	provider_set_json_depth(r->lim.json_depth);
-	if (o->insecure)
-		fprintf(stderr, "quorum: warning: TLS certificate verification is off "
-				"(--insecure): any server on the path can answer as the provider\n");
-	r->t0 = clock_ms();
-	r->t0_wall_us = clock_wall_us();
-	r->rng = (uint64_t)clock_wall_us() * 0x9E3779B97F4A7C15ULL | 1;
 	r->input_query = o->query;
 	r->inputs = o->inputs;
 	r->ninputs = o->ninputs;
@@ -268,10 +326,31 @@ static int run_setup(struct run *r, const struct workflow *wf, const struct quor
 		const struct wf_input *q = workflow_input(wf, "query");
 		r->input_query = q && q->def ? q->def : "";
 	}
+}
+
+static int run_setup(struct run *r, const struct workflow *wf, const struct quorum_options *o)
+{
+	struct arena *a = r->arena;
+	r->wf = wf;
+	r->opts = o;
+	if (o->limits)
+		r->lim = *o->limits;
+	else
+		quorum_limits_default(&r->lim);
+	provider_set_json_depth(r->lim.json_depth);
+	timer_heap_init(&r->timers);
+	if (o->verbose && !(r->verbose = verbose_new(r, o->verbose)))
+		return -1;
+	if (o->insecure)
+		fprintf(stderr, "quorum: warning: TLS certificate verification is off "
+				"(--insecure): any server on the path can answer as the provider\n");
+	r->t0 = clock_ms();
+	r->t0_wall_us = clock_wall_us();
+	r->rng = (uint64_t)clock_wall_us() * 0x9E3779B97F4A7C15ULL | 1;
+	run_inputs_init(r, wf, o);
 	r->nodes = arena_alloc(a, wf->nnodes * sizeof(*r->nodes));
 	r->models = arena_alloc(a, (wf->nmodels + 1) * sizeof(*r->models));
 	r->ready = arena_alloc(a, wf->nnodes * sizeof(*r->ready));
-	timer_heap_init(&r->timers);
 	if (!r->nodes || !r->models || !r->ready || loop_init(r))
 		return -1;
 	if (models_setup(r) || nodes_setup(r))
@@ -280,7 +359,8 @@ static int run_setup(struct run *r, const struct workflow *wf, const struct quor
 	for (size_t i = 0; i < wf->nnodes; i++)
 		if (!r->nodes[wf->order[i]->idx].pending_deps)
 			r->ready[r->ready_tail++] = &r->nodes[wf->order[i]->idx];
-	r->progress = progress_new(r, o->progress);
+	if (o->progress && !(r->progress = progress_new(r, o->progress)))
+		return -1;
 	if (r->lim.wall_ms > 0) {
 		r->wall.fire = wall_fire;
 		r->wall.ctx = r;
@@ -293,8 +373,41 @@ static int exit_code_of(const struct run *r)
 {
 	if (r->interrupted)
 		return QUORUM_EXIT_INTERRUPTED;
-	return r->nodes[r->wf->output->idx].status == NS_OK ? QUORUM_EXIT_OK
-							    : QUORUM_EXIT_FAILED;
+	return run_output(r) ? QUORUM_EXIT_OK : QUORUM_EXIT_FAILED;
+}
+
+
+/* The engine's side of a run: curl handles, the loop, the timers. Safe
+ * on a run set up only in part (every field starts empty). */
+static void run_release(struct run *r)
+{
+	calls_release(r);
+	loop_release(r);
+	timer_heap_release(&r->timers);
+}
+
+/* The report of a run that ended. Returns 0, or -1 when memory ran out. */
+static int report_finish(struct quorum_report *rep)
+{
+	struct run *r = &rep->run;
+	rep->wall_ms = run_now(r);
+	rep->status = run_status(r);
+	rep->exit_code = exit_code_of(r);
+	const char *out = run_output(r);
+	if (out) {
+		char *copy = arena_strdup(r->arena, out);
+		if (!copy)
+			return -1;
+		redact_mask_str(&r->redact, copy);
+		rep->output = copy;
+	}
+	rep->json = report_build_json(r, rep->status, rep->wall_ms);
+	trace_event(r, "run_end", "\"status\":\"%s\",\"wall_ms\":%lld", rep->status,
+		    (long long)rep->wall_ms);
+	if (r->trace && fclose(r->trace) && !r->trace_errno)
+		r->trace_errno = errno ? errno : EIO;
+	r->trace = NULL;
+	return rep->json ? 0 : -1;
 }
 
 struct quorum_report *quorum_run(const struct quorum_workflow *qw,
@@ -304,69 +417,102 @@ struct quorum_report *quorum_run(const struct quorum_workflow *qw,
 	if (run_precheck(wf, o, errors))
 		return NULL;
 	struct quorum_report *rep = q_calloc(1, sizeof(*rep));
-	struct arena *a = arena_new();
-	if (!rep || !a) {
-		q_free(rep);
-		arena_free(a);
-		return NULL;
-	}
-	struct run *r = &rep->run;
-	r->arena = a;
+	struct run *r = rep ? &rep->run : NULL;
+	if (!rep || !(r->arena = arena_new()))
+		goto fail_alloc;
 	r->epfd = -1;
+	redact_init(&r->redact);
 	if (o->trace_path && !(r->trace = fopen(o->trace_path, "w"))) {
-		if (errors) {
-			char msg[512];
-			snprintf(msg, sizeof(msg), "cannot write trace file '%s'\n", o->trace_path);
-			*errors = q_strdup(msg);
-		}
-		arena_free(a);
-		q_free(rep);
-		return NULL;
+		set_error(errors, "quorum: cannot write the trace file '%s'", o->trace_path,
+			  errno);
+		goto fail;
 	}
-	if (run_setup(r, wf, o) == 0) {
-		trace_event(r, "run_start", "\"workflow\":\"%s\",\"nodes\":%zu",
-			    trace_str(r, wf->name), wf->nnodes);
-		run_loop(r);
-	} else {
-		for (size_t i = 0; r->nodes && i < wf->nnodes; i++)
-			r->nodes[i].status = NS_FAILED;
-		r->any_call_failed = 1;
-	}
-	int64_t wall = run_now(r);
-	rep->status = run_status(r);
-	rep->exit_code = exit_code_of(r);
-	rep->json = report_build_json(r, rep->status, wall);
-	trace_event(r, "run_end", "\"status\":\"%s\",\"wall_ms\":%lld", rep->status,
-		    (long long)wall);
+	if (run_setup(r, wf, o))
+		goto fail_setup;
+	trace_event(r, "run_start", "\"workflow\":\"%s\",\"nodes\":%zu",
+		    trace_str(r, wf->name), wf->nnodes);
+	run_loop(r);
+	run_release(r);
+	if (report_finish(rep))
+		goto fail_report;
+	return rep;
+
+fail_report:
+	set_error(errors, "quorum: out of memory writing the run's report%s", "", 0);
+	goto fail;
+fail_setup:
+	set_error(errors, "quorum: out of memory setting up the run%s", "", 0);
+fail:
+	run_release(r);
 	if (r->trace)
 		fclose(r->trace);
-	r->trace = NULL;
-	calls_release(r);
-	loop_release(r);
-	timer_heap_release(&r->timers);
-	return rep;
+	redact_release(&r->redact);
+	arena_free(r->arena);
+fail_alloc:
+	if (!rep || !r->arena)
+		set_error(errors, "quorum: out of memory starting the run%s", "", 0);
+	q_free(rep);
+	return NULL;
 }
 
 const char *quorum_report_status(const struct quorum_report *rep) { return rep->status; }
 
-const char *quorum_report_output(const struct quorum_report *rep)
-{
-	const struct run *r = &rep->run;
-	const struct node_state *ns = &r->nodes[r->wf->output->idx];
-	return ns->status == NS_OK ? ns->output : NULL;
-}
+const char *quorum_report_output(const struct quorum_report *rep) { return rep->output; }
 
-const char *quorum_report_json(const struct quorum_report *rep)
-{
-	return rep->json ? rep->json : "{\"status\":\"failed\",\"error\":\"out of memory\"}";
-}
+const char *quorum_report_json(const struct quorum_report *rep) { return rep->json; }
 
 int quorum_report_exit_code(const struct quorum_report *rep) { return rep->exit_code; }
+
+int quorum_report_trace_error(const struct quorum_report *rep) { return rep->run.trace_errno; }
+
+char *quorum_report_explain(const struct quorum_report *rep, int color)
+{
+	return explain_run((struct run *)&rep->run, rep->status, color);
+}
+
+char *quorum_report_totals(const struct quorum_report *rep)
+{
+	return report_totals_line(&rep->run, rep->wall_ms);
+}
+
+/* The answers of a generate that is the output, one per successful call. */
+static size_t answers_of(const struct run *r, const struct node_state **out)
+{
+	const struct node_state *ns = &r->nodes[r->wf->output->idx];
+	*out = ns;
+	if (ns->node->kind != NK_GENERATE || ns->status != NS_OK)
+		return 0;
+	return node_ok_count(ns, NULL);
+}
+
+const char *quorum_report_answer(const struct quorum_report *rep, size_t i,
+				 const char **label)
+{
+	const struct run *r = &rep->run;
+	const struct node_state *ns;
+	*label = NULL;
+	if (answers_of(r, &ns) < 2)
+		return i == 0 ? rep->output : NULL;
+	for (size_t k = 0; k < ns->nresp; k++) {
+		const struct response *p = &ns->resp[k];
+		if (p->status != RESP_OK || p->role || i--)
+			continue;
+		/* Which sample of its model this is, when there are several. */
+		size_t nth = 1;
+		for (size_t j = 0; j < k; j++)
+			if (ns->resp[j].status == RESP_OK && !strcmp(ns->resp[j].model, p->model))
+				nth++;
+		*label = nth > 1 ? arena_printf(r->arena, "%s #%zu", p->model, nth) : p->model;
+		return p->text;
+	}
+	return NULL;
+}
 
 void quorum_report_free(struct quorum_report *rep)
 {
 	if (!rep)
 		return;
+	redact_release(&rep->run.redact);
 	arena_free(rep->run.arena);
 	q_free(rep);
 }

@@ -27,6 +27,15 @@
 #define START_BATCH 256
 #define EASY_POOL_MAX 1024
 #define RECV_BUFFER 4096
+/* The most header bytes one response may bring: curl refuses a single
+ * header line past 100 KiB with "Out of memory"; many lines add up. */
+#define HEADERS_MAX (256 * 1024)
+/* A connection idle longer than this is not reused. Local servers
+ * (uvicorn under vLLM, llama.cpp's httplib) close idle connections after
+ * 5 s, and a request sent on one that just closed is lost or re-sent by
+ * curl; the providers' front ends keep them for minutes. */
+#define MAXAGE_HTTP_S 4L
+#define MAXAGE_HTTPS_S 55L
 
 static void attempt_start(struct call *c);
 static void call_finish(struct call *c, enum resp_status st);
@@ -175,10 +184,27 @@ void calls_pump(struct run *r)
 
 /* ---- the curl side of an attempt ---- */
 
+/* The attempt's response went past max_response_bytes (or its headers
+ * past HEADERS_MAX): it fails as too_large and the transfer is aborted. */
+static int over_limit(struct call *c, size_t len, size_t limit, const char *what)
+{
+	c->bytes_in += len;
+	if (c->bytes_in <= limit)
+		return 0;
+	if (c->res.err == ERR_NONE)
+		chat_result_fail(&c->res, ERR_TOO_LARGE,
+				 "the response's %s passed %zu bytes (max_response_bytes)",
+				 what, limit);
+	return 1;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *ud)
 {
 	struct call *c = ud;
 	size_t len = size * n;
+	if (over_limit(c, len, HEADERS_MAX < (size_t)c->cs.max_response
+				       ? HEADERS_MAX : (size_t)c->cs.max_response, "headers"))
+		return 0;
 	static const char name[] = "retry-after:";
 	if (len > sizeof(name) && !strncasecmp(data, name, sizeof(name) - 1)) {
 		size_t vlen = len - (sizeof(name) - 1);
@@ -202,11 +228,21 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 	size_t len = size * n;
 	int64_t now = clock_ms();
 	c->t_last = now;
+	/* The limit bounds the bytes received, framing and error bodies
+	 * included, not only the answer's text. */
+	if (over_limit(c, len, (size_t)c->cs.max_response, "body"))
+		return 0;
 	if (!c->status_seen) {
 		long code = 0;
 		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
 		c->http_status = (int)code;
 		c->status_seen = 1;
+		/* A server that ignores stream: true, or a proxy's HTML page,
+		 * says so in its Content-Type before the first byte is read. */
+		char *ct = NULL;
+		curl_easy_getinfo(c->easy, CURLINFO_CONTENT_TYPE, &ct);
+		if (c->http_status / 100 == 2 && c->prov->parser_content_type)
+			c->prov->parser_content_type(c->parser, ct);
 		if (!c->cs.stream && c->http_status / 100 == 2)
 			c->t_first = now;
 	}
@@ -225,6 +261,32 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 }
 
 static void deadline_fire(void *ctx);
+
+/* curl calls this for every request it puts on the wire, the silent
+ * re-send on a fresh connection (after a reused one turned out dead)
+ * included: each is an attempt the report counts, since the server may
+ * have run, and billed, every one. */
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port,
+		     int local_port)
+{
+	struct call *c = ud;
+	(void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+	if (c->sends++ > 0) {
+		resp_of(c)->attempts++;
+		c->run->calls_started++;
+		trace_event(c->run, "resend", "\"node\":\"%s\",\"slot\":%zu,\"model\":\"%s\","
+			    "\"attempt\":%d", trace_str(c->run, c->ns->node->id), c->slot,
+			    trace_str(c->run, c->model->id), c->attempt);
+	}
+	return CURL_PREREQFUNC_OK;
+}
+
+/* A non-2xx response: the provider's class and message from its body. */
+static void error_from_body(struct call *c)
+{
+	c->prov->parse_error(c->http_status, buf_str(&c->errbody), c->errbody.len,
+			     c->retry_after[0] ? c->retry_after : NULL, &c->res);
+}
 
 static void deadline_arm(struct call *c)
 {
@@ -263,7 +325,16 @@ static void deadline_fire(void *ctx)
 		deadline_arm(c);
 		return;
 	}
-	chat_result_fail(&c->res, ERR_TIMEOUT, "%s %lld ms", what, (long long)limit);
+	if (c->status_seen && c->http_status / 100 != 2) {
+		/* An error status came and its body did not end in time: the
+		 * status and what came of the provider's words still say more
+		 * than "timed out". */
+		error_from_body(c);
+		buf_printf(&c->res.err_msg, " (the rest of the error body did not come "
+			   "within %lld ms)", (long long)limit);
+	} else {
+		chat_result_fail(&c->res, ERR_TIMEOUT, "%s %lld ms", what, (long long)limit);
+	}
 	attempt_end(c);
 }
 
@@ -358,12 +429,21 @@ static int easy_setup(struct call *c, CURL *e)
 	if (!c->keepalive)
 		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "quorum/" QUORUM_VERSION);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(e, CURLOPT_PREREQDATA, c);
+	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN,
+			 strncmp(buf_str(&c->req.url), "https:", 6) ? MAXAGE_HTTP_S
+								    : MAXAGE_HTTPS_S);
+	/* Nothing but HTTP(S), for requests and any redirect: a base_url
+	 * that slipped past the loader cannot read a file or speak gopher. */
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	if (r->opts->insecure) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	if (r->opts->verbose)
-		verbose_attach(e, r->opts->verbose);
+	if (r->verbose)
+		verbose_attach(e, r->verbose);
 	return 0;
 }
 
@@ -396,6 +476,20 @@ static void attempt_release(struct call *c)
 		model_of(c)->in_flight--;
 		r->running_attempts--;
 	}
+}
+
+/* The host[:port] of a URL, in the arena ("" when it has none). */
+static const char *url_host(struct arena *a, const char *url)
+{
+	const char *p = strstr(url, "://");
+	p = p ? p + 3 : url;
+	size_t n = strcspn(p, "/?#");
+	const char *at = memchr(p, '@', n);
+	if (at) {
+		n -= (size_t)(at + 1 - p);
+		p = at + 1;
+	}
+	return arena_strndup(a, p, n);
 }
 
 static int request_build(struct call *c, struct qerr *e)
@@ -435,11 +529,11 @@ static int request_build(struct call *c, struct qerr *e)
 	return c->prov->build(&req, sim ? sim : model_of(c)->base_url, key, &c->req, e);
 }
 
-static void fail_now(struct call *c, enum err_class cls, const char *msg)
+static void fail_now(struct call *c, enum err_class cls, int http_status, const char *msg)
 {
 	struct response *resp = resp_of(c);
 	resp->err = cls;
-	resp->http_status = 0;
+	resp->http_status = http_status;
 	resp->err_msg = arena_strdup(c->run->arena, msg);
 	call_finish(c, RESP_FAILED);
 }
@@ -453,22 +547,26 @@ static void attempt_start(struct call *c)
 	if (ms->broken) {
 		if (switch_to_fallback(c))
 			return;
-		char msg[160];
-		snprintf(msg, sizeof(msg),
-			 "model '%s' skipped: it failed %d times in a row in this run",
-			 c->model->id, BREAKER_THRESHOLD);
-		fail_now(c, ms->last_err, msg);
+		/* The model's first error is the cause worth telling, not
+		 * that the breaker skipped it. */
+		const char *msg = arena_printf(r->arena,
+			"model '%s' skipped: it failed %d times in a row in this run; "
+			"its first error: %s", c->model->id, BREAKER_THRESHOLD,
+			ms->first_msg ? ms->first_msg : err_class_name(ms->last_err));
+		fail_now(c, ms->first_msg ? ms->first_err : ms->last_err,
+			 ms->first_msg ? ms->first_http : 0,
+			 msg ? msg : "model skipped after repeated failures");
 		return;
 	}
 	struct qerr e = {0};
 	if (request_build(c, &e)) {
 		http_req_release(&c->req);
-		fail_now(c, ERR_BAD_REQUEST, e.msg);
+		fail_now(c, ERR_BAD_REQUEST, 0, e.msg);
 		return;
 	}
 	if (budget_reserve(r, c)) {
 		http_req_release(&c->req);
-		fail_now(c, ERR_BUDGET, "not started: the run's budget would be exceeded");
+		fail_now(c, ERR_BUDGET, 0, "not started: the run's budget would be exceeded");
 		return;
 	}
 	chat_result_init(&c->res, (size_t)c->cs.max_response);
@@ -480,7 +578,7 @@ static void attempt_start(struct call *c)
 		chat_result_release(&c->res);
 		budget_settle(r, c, 0);
 		attempt_release(c);
-		fail_now(c, ERR_CONNECTION, "out of memory starting the request");
+		fail_now(c, ERR_CONNECTION, 0, "out of memory starting the request");
 		return;
 	}
 	c->running = 1;
@@ -494,15 +592,16 @@ static void attempt_start(struct call *c)
 	int64_t now = clock_ms();
 	if (resp->started_ms < 0)
 		resp->started_ms = now - r->t0;
+	resp->host = url_host(r->arena, buf_str(&c->req.url));
 	c->t_sent = c->t_last = now;
 	c->t_first = 0;
 	c->status_seen = 0;
 	c->http_status = 0;
+	c->sends = 0;
+	c->bytes_in = 0;
 	c->retry_after[0] = '\0';
 	deadline_arm(c);
-	trace_event(r, "attempt_start",
-		    "\"node\":\"%s\",\"slot\":%zu,\"model\":\"%s\",\"attempt\":%d",
-		    c->ns->node->id, c->slot, trace_str(r, c->model->id), c->attempt);
+	trace_attempt_start(r, c);
 }
 
 static int64_t backoff_ms(struct call *c)
@@ -546,10 +645,32 @@ static int switch_to_fallback(struct call *c)
 	return 0;
 }
 
+/* Keeps the call's first failure: what a retry, a fallback or the breaker
+ * moves on from is still the cause a user needs to see. */
+static void keep_first_failure(struct call *c, struct response *resp)
+{
+	struct model_state *ms = model_of(c);
+	if (resp->err == ERR_NONE)
+		return;
+	if (!resp->first_model) {
+		resp->first_model = c->model->id;
+		resp->first_err = resp->err;
+		resp->first_http = resp->http_status;
+		resp->first_msg = resp->err_msg;
+		resp->first_host = resp->host;
+	}
+	if (!ms->first_msg) {
+		ms->first_err = resp->err;
+		ms->first_http = resp->http_status;
+		ms->first_msg = resp->err_msg;
+	}
+}
+
 static void record_outcome(struct call *c, int64_t now)
 {
 	struct response *resp = resp_of(c);
 	struct arena *a = c->run->arena;
+	const struct redact *rd = &c->run->redact;
 	resp->latency_ms = now - c->t_sent;
 	resp->ttft_ms = c->t_first ? c->t_first - c->t_sent : -1;
 	resp->http_status = c->http_status;
@@ -557,12 +678,15 @@ static void record_outcome(struct call *c, int64_t now)
 	resp->finish_reason = c->res.finish_reason[0]
 				      ? arena_strdup(a, c->res.finish_reason) : NULL;
 	if (c->res.err == ERR_NONE) {
-		resp->text = arena_strndup(a, buf_str(&c->res.text), c->res.text.len);
+		char *t = arena_strndup(a, buf_str(&c->res.text), c->res.text.len);
+		redact_mask(rd, t, t ? c->res.text.len : 0);
+		resp->text = t;
 		resp->err_msg = NULL;
 	} else {
-		resp->err_msg = c->res.err_msg.len
-					? arena_strdup(a, buf_str(&c->res.err_msg))
-					: err_class_name(c->res.err);
+		char *m = c->res.err_msg.len ? arena_strdup(a, buf_str(&c->res.err_msg)) : NULL;
+		redact_mask_str(rd, m);
+		resp->err_msg = m ? m : err_class_name(c->res.err);
+		keep_first_failure(c, resp);
 	}
 	int known = 1;
 	double cost = response_cost(c->model, c->res.input_tokens,
@@ -586,13 +710,7 @@ static void attempt_end(struct call *c)
 	int64_t now = clock_ms();
 	enum err_class err = c->res.err;
 	record_outcome(c, now);
-	trace_event(r, "attempt_end",
-		    "\"node\":\"%s\",\"slot\":%zu,\"model\":\"%s\",\"attempt\":%d,"
-		    "\"ok\":%s,\"http_status\":%d,\"error\":\"%s\",\"ms\":%lld",
-		    c->ns->node->id, c->slot, trace_str(r, c->model->id), c->attempt,
-		    err == ERR_NONE ? "true" : "false", c->http_status,
-		    err == ERR_NONE ? "" : err_class_name(err),
-		    (long long)(now - c->t_sent));
+	trace_attempt_end(r, c, resp_of(c), now - c->t_sent);
 	attempt_release(c);
 	if (err == ERR_NONE) {
 		ms->consecutive_failures = 0;
@@ -630,6 +748,11 @@ static enum err_class curl_class(CURLcode code, int body_started, const char **m
 	switch (code) {
 	case CURLE_OPERATION_TIMEDOUT:
 		return ERR_TIMEOUT;
+	case CURLE_OUT_OF_MEMORY:
+		/* What curl 7.88 says of a header line over its 100 KiB bound;
+		 * running out of memory for real is far rarer. */
+		*msg = "a response header was larger than curl accepts (100 KiB)";
+		return ERR_TOO_LARGE;
 	case CURLE_PARTIAL_FILE:
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
@@ -654,11 +777,11 @@ void call_transfer_done(struct call *c, CURLcode code)
 		}
 		if (code == CURLE_OK && c->http_status / 100 == 2) {
 			c->prov->parser_finish(c->parser, &c->res);
-		} else if (code == CURLE_OK) {
-			c->prov->parse_error(c->http_status, buf_str(&c->errbody),
-					     c->errbody.len,
-					     c->retry_after[0] ? c->retry_after : NULL,
-					     &c->res);
+		} else if (code == CURLE_OK || c->http_status / 100 == 4 ||
+			   c->http_status / 100 == 5) {
+			/* An error status whose body broke off still has its
+			 * class (a 429 is rate_limited however it ended). */
+			error_from_body(c);
 		} else {
 			/* A response that had begun (its 2xx status line came)
 			 * and then broke off is truncated, not a connection

@@ -19,10 +19,13 @@ void quorum_limits_default(struct quorum_limits *l)
 	l->fanout = 100000;
 	l->prompt_bytes = 8u << 20;
 	l->json_depth = 64;
+	l->yaml_bytes = 64u << 20;
 }
 
 static const char *const names[] = {"file_bytes", "yaml_nodes", "yaml_depth", "nodes",
-				    "fanout", "prompt_bytes", "json_depth", "wall"};
+				    "fanout", "prompt_bytes", "json_depth", "wall",
+				    "yaml_bytes"};
+#define WALL 7
 
 static int set_number(struct quorum_limits *l, size_t i, unsigned long long v)
 {
@@ -33,6 +36,7 @@ static int set_number(struct quorum_limits *l, size_t i, unsigned long long v)
 	case 3: l->nodes = (size_t)v; break;
 	case 4: l->fanout = (size_t)v; break;
 	case 5: l->prompt_bytes = (size_t)v; break;
+	case 8: l->yaml_bytes = (size_t)v; break;
 	default: l->json_depth = (int)v; break;
 	}
 	return 0;
@@ -50,16 +54,16 @@ int quorum_limits_set(struct quorum_limits *l, const char *spec, char *err, size
 		snprintf(name, sizeof(name), "%.*s", (int)(nlen < 63 ? nlen : 63), spec);
 		const char *near = suggest_nearest(name, names, count);
 		snprintf(err, n, "unknown limit '%s'%s%s%s; the limits are file_bytes, yaml_nodes, "
-			 "yaml_depth, nodes, fanout, prompt_bytes, json_depth and wall",
+			 "yaml_bytes, yaml_depth, nodes, fanout, prompt_bytes, json_depth and wall",
 			 name, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
 		return -1;
 	}
 	if (!eq || !eq[1]) {
 		snprintf(err, n, "--limit %s needs a value, as in %s=%s", names[i], names[i],
-			 i == 7 ? "30s" : "1000");
+			 i == WALL ? "30s" : "1000");
 		return -1;
 	}
-	if (i == 7) {
+	if (i == WALL) {
 		int64_t ms;
 		if (duration_parse(eq + 1, &ms)) {
 			snprintf(err, n, "invalid duration '%s' for --limit wall (use 500ms, 30s, "

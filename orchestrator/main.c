@@ -20,30 +20,39 @@ static const char usage_main[] =
 	"  validate FILE        check a workflow file; print its worst-case cost\n"
 	"  graph FILE           print the workflow's graph (DOT or Mermaid)\n"
 	"\n"
-	"Run 'quorum <command> --help' for a command's options.\n";
+	"FILE may be - (standard input). Run 'quorum <command> --help' for a\n"
+	"command's options.\n";
 
 static const char usage_run[] =
 	"usage: quorum run FILE [QUERY] [options]\n"
 	"\n"
 	"Runs the workflow. The answer goes to standard output, progress to\n"
 	"standard error (on a terminal). The query comes from QUERY, or from\n"
-	"standard input when QUERY is not given and standard input is not a terminal.\n"
+	"standard input when QUERY is - or not given and standard input is not a\n"
+	"terminal. FILE - reads the workflow from standard input.\n"
 	"\n"
 	"  --input NAME=VALUE   set an input (repeatable)\n"
-	"  --input NAME=@FILE   set an input from a file's contents\n"
+	"  --input NAME=@FILE   set an input from a file's contents (@- : standard input)\n"
 	"  --json               print the run report (JSON) instead of the answer\n"
 	"  --trace FILE         write a JSON Lines trace of every call and node\n"
-	"  --quiet              no progress on standard error\n"
+	"  --dry-run            check inputs and keys, print the first calls that\n"
+	"                       would go out and the worst case; send nothing\n"
+	"  --quiet              no progress on standard error (errors still show)\n"
+	"  --color WHEN         auto (default), always or never; NO_COLOR and\n"
+	"                       TERM=dumb are honoured\n"
 	"  --sim[=SCENARIO]     run against the bundled simulated provider (a mock\n"
 	"                       server on loopback): no API key, no network\n"
-	"  --limit NAME=VALUE   change a limit: file_bytes, yaml_nodes, yaml_depth,\n"
-	"                       nodes, fanout, prompt_bytes, json_depth, wall (e.g. 5m)\n"
+	"  --limit NAME=VALUE   change a limit: file_bytes, yaml_nodes, yaml_bytes,\n"
+	"                       yaml_depth, nodes, fanout, prompt_bytes, json_depth,\n"
+	"                       wall (e.g. 5m)\n"
 	"  --verbose            log each HTTP request and response head on standard\n"
 	"                       error (keys and cookies redacted)\n"
 	"  --insecure           skip TLS certificate checks (warns at every run)\n"
+	"  --                   end of options: a QUERY may then start with -\n"
 	"\n"
-	"Exit status: 0 the run produced its output, 1 it failed, 2 the command\n"
-	"line or the file is invalid, 130 interrupted.\n";
+	"Exit status: 0 the run produced its output, 1 it failed or its output\n"
+	"could not be written, 2 the command line or the file is invalid, 130\n"
+	"interrupted.\n";
 
 static const char usage_validate[] =
 	"usage: quorum validate FILE [--limit NAME=VALUE]\n"
@@ -73,6 +82,8 @@ static void on_signal(int sig)
 	signal(sig, SIG_DFL);
 }
 
+/* SIGHUP (the terminal went away) ends the run like SIGTERM: calls are
+ * cancelled and the report and trace are still written. */
 static void install_signals(void)
 {
 	if (pipe(wake_pipe) == 0) {
@@ -87,11 +98,12 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 static int wants_help(int argc, char **argv)
 {
-	for (int i = 0; i < argc; i++)
+	for (int i = 0; i < argc && strcmp(argv[i], "--"); i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			return 1;
 	return 0;
@@ -146,6 +158,7 @@ static int fail_option(const char *usage, const char *const *known, size_t n,
 		{"--trace", "option '%s' needs a value (the FILE to write)"},
 		{"--limit", "option '%s' needs a value (NAME=VALUE)"},
 		{"--format", "option '%s' needs a value (dot or mermaid)"},
+		{"--color", "option '%s' needs a value (auto, always or never)"},
 	};
 	for (size_t i = 0; i < sizeof(wants) / sizeof(wants[0]); i++) {
 		if (!strcmp(arg, wants[i][0]))
@@ -157,7 +170,7 @@ static int fail_option(const char *usage, const char *const *known, size_t n,
 /* What each command takes, for "did you mean". */
 static const char *const run_opts[] = {
 	"--input", "--json", "--trace", "--quiet", "--sim", "--limit", "--verbose",
-	"--insecure", "--help",
+	"--insecure", "--dry-run", "--color", "--help",
 };
 static const char *const validate_opts[] = {"--limit", "--help"};
 static const char *const graph_opts[] = {"--format", "--limit", "--help"};
@@ -175,10 +188,103 @@ static int parse_limit(const char *usage, const char *spec)
 	return 0;
 }
 
+#define INPUT_FILE_MAX (64 * 1024 * 1024)
+
+/* Reads a whole stream, up to INPUT_FILE_MAX. Returns new (free) with its
+ * length in *len, or NULL with errno set (EFBIG past the limit, EISDIR
+ * for a directory, ENOMEM). */
+static char *read_all(FILE *f, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *s = malloc(cap);
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (;;) {
+		size_t got = fread(s + n, 1, cap - n - 1, f);
+		n += got;
+		if (ferror(f)) {
+			int err = errno ? errno : EIO;
+			free(s);
+			errno = err;
+			return NULL;
+		}
+		if (got == 0 || feof(f))
+			break;
+		if (n + 1 < cap)
+			continue;
+		char *p = cap < INPUT_FILE_MAX ? realloc(s, cap * 2) : NULL;
+		if (!p) {
+			free(s);
+			errno = cap < INPUT_FILE_MAX ? ENOMEM : EFBIG;
+			return NULL;
+		}
+		s = p;
+		cap *= 2;
+	}
+	s[n] = '\0';
+	*len = n;
+	return s;
+}
+
+/* Reads a file, or standard input for "-". */
+static char *read_path(const char *path, size_t *len)
+{
+	if (!strcmp(path, "-"))
+		return read_all(stdin, len);
+	errno = 0;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *s = read_all(f, len);
+	int err = errno;
+	fclose(f);
+	errno = err;
+	return s;
+}
+
+/* quorum reads text: a NUL byte would cut it short without a word, so it
+ * is refused. Returns 0 or an exit status. */
+static int check_text(const char *what, const char *s, size_t n)
+{
+	const char *nul = memchr(s, '\0', n);
+	if (!nul)
+		return 0;
+	fprintf(stderr, "quorum: %s holds a NUL byte at offset %zu: quorum reads text, "
+		"not binary data\n", what, (size_t)(nul - s));
+	return QUORUM_EXIT_INVALID;
+}
+
+/* Standard output carries the answer: a full disk, a closed stdout or a
+ * broken pipe is an error, never a silent success. */
+static int check_stdout(const char *what)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 0;
+	fprintf(stderr, "quorum: cannot write %s to standard output: %s\n", what,
+		strerror(errno ? errno : EIO));
+	return QUORUM_EXIT_FAILED;
+}
+
 static struct quorum_workflow *load_or_report(const char *path)
 {
 	char *errors = NULL;
-	struct quorum_workflow *wf = quorum_workflow_load_limited(path, &limits, &errors);
+	struct quorum_workflow *wf;
+	if (!strcmp(path, "-")) {
+		size_t len = 0;
+		char *text = read_all(stdin, &len);
+		if (!text) {
+			fprintf(stderr, "quorum: cannot read the workflow from standard input: %s\n",
+				strerror(errno));
+			return NULL;
+		}
+		wf = quorum_workflow_load_buffer("<stdin>", text, len, &limits, &errors);
+		free(text);
+	} else {
+		wf = quorum_workflow_load_limited(path, &limits, &errors);
+	}
 	if (!wf) {
 		fputs(errors ? errors : "quorum: cannot load the workflow\n", stderr);
 		quorum_free(errors);
@@ -186,27 +292,39 @@ static struct quorum_workflow *load_or_report(const char *path)
 	return wf;
 }
 
+/* The one FILE of validate and graph: "--" ends options. */
+static int take_file(const char *usage, const char **file, const char *arg)
+{
+	if (!*file) {
+		*file = arg;
+		return 0;
+	}
+	if (usage == usage_validate)
+		return fail_usage(usage, "validate takes one FILE, got '%s' too", arg);
+	return fail_usage(usage, "unexpected argument '%s'", arg);
+}
+
 static int cmd_validate(int argc, char **argv)
 {
 	if (wants_help(argc, argv)) {
 		fputs(usage_validate, stdout);
-		return 0;
+		return check_stdout("the usage");
 	}
 	const char *file = NULL;
+	int opts = 1;
 	for (int i = 0; i < argc; i++) {
 		int rc = 0;
-		if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+		if (!opts || !strcmp(argv[i], "-") || argv[i][0] != '-')
+			rc = take_file(usage_validate, &file, argv[i]);
+		else if (!strcmp(argv[i], "--"))
+			opts = 0;
+		else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
 			rc = parse_limit(usage_validate, argv[++i]);
 		else if (!strncmp(argv[i], "--limit=", 8))
 			rc = parse_limit(usage_validate, argv[i] + 8);
-		else if (argv[i][0] == '-')
+		else
 			return fail_option(usage_validate, validate_opts, NOPTS(validate_opts),
 					   argv[i]);
-		else if (!file)
-			file = argv[i];
-		else
-			return fail_usage(usage_validate, "validate takes one FILE, got '%s' too",
-					  argv[i]);
 		if (rc)
 			return rc;
 	}
@@ -219,34 +337,35 @@ static int cmd_validate(int argc, char **argv)
 	fputs(s ? s : "", stdout);
 	quorum_free(s);
 	quorum_workflow_free(wf);
-	return 0;
+	return check_stdout("the summary");
 }
 
 static int cmd_graph(int argc, char **argv)
 {
 	if (wants_help(argc, argv)) {
 		fputs(usage_graph, stdout);
-		return 0;
+		return check_stdout("the usage");
 	}
 	const char *file = NULL, *format = "dot";
+	int opts = 1;
 	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--format") && i + 1 < argc)
+		int rc = 0;
+		if (!opts || !strcmp(argv[i], "-") || argv[i][0] != '-')
+			rc = take_file(usage_graph, &file, argv[i]);
+		else if (!strcmp(argv[i], "--"))
+			opts = 0;
+		else if (!strcmp(argv[i], "--format") && i + 1 < argc)
 			format = argv[++i];
 		else if (!strncmp(argv[i], "--format=", 9))
 			format = argv[i] + 9;
-		else if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
-			if (parse_limit(usage_graph, argv[++i]))
-				return QUORUM_EXIT_INVALID;
-		} else if (!strncmp(argv[i], "--limit=", 8)) {
-			if (parse_limit(usage_graph, argv[i] + 8))
-				return QUORUM_EXIT_INVALID;
-		}
-		else if (argv[i][0] == '-')
-			return fail_option(usage_graph, graph_opts, NOPTS(graph_opts), argv[i]);
-		else if (!file)
-			file = argv[i];
+		else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+			rc = parse_limit(usage_graph, argv[++i]);
+		else if (!strncmp(argv[i], "--limit=", 8))
+			rc = parse_limit(usage_graph, argv[i] + 8);
 		else
-			return fail_usage(usage_graph, "unexpected argument '%s'", argv[i]);
+			return fail_option(usage_graph, graph_opts, NOPTS(graph_opts), argv[i]);
+		if (rc)
+			return rc;
 	}
 	if (!file)
 		return fail_usage(usage_graph, "graph needs a FILE%s", "");
@@ -259,80 +378,102 @@ static int cmd_graph(int argc, char **argv)
 	fputs(s ? s : "", stdout);
 	quorum_free(s);
 	quorum_workflow_free(wf);
-	return 0;
+	return check_stdout("the graph");
 }
 
-#define INPUT_FILE_MAX (64 * 1024 * 1024)
-
-/* Reads a whole stream, up to INPUT_FILE_MAX. Returns new (free), or NULL. */
-static char *read_all(FILE *f)
-{
-	size_t cap = 4096, len = 0;
-	char *s = malloc(cap);
-	while (s) {
-		size_t n = fread(s + len, 1, cap - len - 1, f);
-		len += n;
-		if (n == 0)
-			break;
-		if (len + 1 == cap) {
-			if (cap >= INPUT_FILE_MAX) {
-				free(s);
-				return NULL;
-			}
-			char *p = realloc(s, cap *= 2);
-			if (!p)
-				free(s);
-			s = p;
-		}
-	}
-	if (s)
-		s[len] = '\0';
-	return s;
-}
-
-static char *read_path(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	char *s = read_all(f);
-	fclose(f);
-	return s;
-}
+enum color_when { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
 struct run_args {
 	const char *file, *query, *trace, *sim_scenario;
-	int json, quiet, sim, verbose, insecure;
-	struct quorum_input inputs[64];
-	char *owned[64];      /* input values read from files */
-	size_t ninputs, nowned;
+	int json, quiet, sim, verbose, insecure, dry_run;
+	enum color_when color;
+	struct quorum_input *inputs;
+	size_t ninputs, cap;
+	char **owned;         /* input names and values read from files */
+	size_t nowned;
+	char stdin_for[160];  /* what standard input was read for, or "" */
 };
+
+/* Keeps s (malloc'd) to be freed at the end. Returns s, or NULL when s is
+ * NULL or memory ran out (s is then freed). */
+static char *own(struct run_args *a, char *s)
+{
+	if (!s)
+		return NULL;
+	char **o = realloc(a->owned, (a->nowned + 1) * sizeof(*o));
+	if (!o) {
+		free(s);
+		return NULL;
+	}
+	a->owned = o;
+	a->owned[a->nowned++] = s;
+	return s;
+}
+
+/* Standard input can be read once: for the workflow, the query or one
+ * input. Returns 0, or an exit status when it was taken already. */
+static int claim_stdin(struct run_args *a, const char *what)
+{
+	if (!a->stdin_for[0]) {
+		snprintf(a->stdin_for, sizeof(a->stdin_for), "%s", what);
+		return 0;
+	}
+	fprintf(stderr, "quorum: standard input cannot give both %s and %s\n", a->stdin_for,
+		what);
+	return usage_tail(usage_run);
+}
+
+/* NAME=@FILE: the file's text (@- : standard input). Returns 0 or an exit
+ * status; *value gets the text. */
+static int input_from_file(struct run_args *a, const char *name, const char *path,
+			   const char **value)
+{
+	char what[160];
+	snprintf(what, sizeof(what), "--input %.100s", name);
+	if (!strcmp(path, "-") && claim_stdin(a, what))
+		return QUORUM_EXIT_INVALID;
+	size_t len = 0;
+	char *v = read_path(path, &len);
+	if (!v) {
+		fprintf(stderr, "quorum: cannot read '%s' for --input %s: %s\n", path, name,
+			strerror(errno ? errno : EIO));
+		return QUORUM_EXIT_INVALID;
+	}
+	if (check_text(what, v, len)) {
+		free(v);
+		return QUORUM_EXIT_INVALID;
+	}
+	if (!(*value = own(a, v)))
+		return fail_usage(usage_run, "out of memory reading --input %s", name);
+	return 0;
+}
 
 static int parse_input(struct run_args *a, const char *spec)
 {
 	const char *eq = strchr(spec, '=');
 	if (!eq || eq == spec)
 		return fail_usage(usage_run, "--input wants NAME=VALUE or NAME=@FILE, got '%s'", spec);
-	if (a->ninputs == sizeof(a->inputs) / sizeof(a->inputs[0]))
-		return fail_usage(usage_run, "too many --input options (at most 64)%s", "");
-	char *name = strndup(spec, (size_t)(eq - spec));
-	const char *value = eq + 1;
-	a->owned[a->nowned++] = name;
-	for (size_t i = 0; name && i < a->ninputs; i++) {
+	char *name = own(a, strndup(spec, (size_t)(eq - spec)));
+	if (!name)
+		return fail_usage(usage_run, "out of memory reading --input '%s'", spec);
+	for (size_t i = 0; i < a->ninputs; i++) {
 		if (!strcmp(a->inputs[i].name, name))
 			return fail_usage(usage_run, "input '%s' is given twice (give each "
 					  "--input once)", name);
 	}
+	const char *value = eq + 1;
 	if (*value == '@') {
-		errno = 0;
-		char *v = read_path(value + 1);
-		if (!v) {
-			fprintf(stderr, "quorum: cannot read '%s' for --input %s: %s\n", value + 1,
-				name, strerror(errno ? errno : EFBIG));
-			return QUORUM_EXIT_INVALID;
-		}
-		a->owned[a->nowned++] = v;
-		value = v;
+		int rc = input_from_file(a, name, value + 1, &value);
+		if (rc)
+			return rc;
+	}
+	if (a->ninputs == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 8;
+		struct quorum_input *in = realloc(a->inputs, cap * sizeof(*in));
+		if (!in)
+			return fail_usage(usage_run, "out of memory reading --input '%s'", spec);
+		a->inputs = in;
+		a->cap = cap;
 	}
 	a->inputs[a->ninputs++] = (struct quorum_input){name, value};
 	return 0;
@@ -346,43 +487,97 @@ static int fail_query(const char *query, const char *extra)
 	return usage_tail(usage_run);
 }
 
+static int parse_color(struct run_args *a, const char *when)
+{
+	if (!strcmp(when, "auto"))
+		a->color = COLOR_AUTO;
+	else if (!strcmp(when, "always"))
+		a->color = COLOR_ALWAYS;
+	else if (!strcmp(when, "never"))
+		a->color = COLOR_NEVER;
+	else
+		return fail_usage(usage_run, "--color wants auto, always or never, got '%s'", when);
+	return 0;
+}
+
+static int parse_trace(struct run_args *a, const char *path)
+{
+	if (!strcmp(path, "-"))
+		return fail_usage(usage_run, "--trace %s would mix the trace with the answer on "
+				  "standard output; name a FILE", path);
+	a->trace = path;
+	return 0;
+}
+
+/* A word that is not an option: FILE, then QUERY. */
+static int parse_word(struct run_args *a, const char *s)
+{
+	if (!a->file)
+		a->file = s;
+	else if (!a->query)
+		a->query = s;
+	else
+		return fail_query(a->query, s);
+	return 0;
+}
+
+/* One option at argv[*i]; takes its value from the next word when it has
+ * one. Returns 0 or an exit status. */
+static int parse_run_option(struct run_args *a, int argc, char **argv, int *i)
+{
+	const char *s = argv[*i];
+	const char *next = *i + 1 < argc ? argv[*i + 1] : NULL;
+	static const char *const with_value[] = {"--limit", "--trace", "--input", "--color"};
+	for (size_t k = 0; k < NOPTS(with_value); k++)
+		if (!strcmp(s, with_value[k]) && next) {
+			++*i;
+			return !strcmp(s, "--limit")   ? parse_limit(usage_run, next)
+			       : !strcmp(s, "--trace") ? parse_trace(a, next)
+			       : !strcmp(s, "--input") ? parse_input(a, next)
+						       : parse_color(a, next);
+		}
+	if (!strcmp(s, "--json"))
+		a->json = 1;
+	else if (!strcmp(s, "--quiet") || !strcmp(s, "-q"))
+		a->quiet = 1;
+	else if (!strcmp(s, "--sim"))
+		a->sim = 1;
+	else if (!strcmp(s, "--verbose") || !strcmp(s, "-v"))
+		a->verbose = 1;
+	else if (!strcmp(s, "--insecure"))
+		a->insecure = 1;
+	else if (!strcmp(s, "--dry-run"))
+		a->dry_run = 1;
+	else if (!strncmp(s, "--limit=", 8))
+		return parse_limit(usage_run, s + 8);
+	else if (!strncmp(s, "--sim=", 6) && strcmp(s + 6, "-"))
+		a->sim = 1, a->sim_scenario = s + 6;
+	else if (!strncmp(s, "--sim=", 6))
+		return fail_usage(usage_run, "--sim=- is not supported: give the scenario as a "
+				  "FILE%s", "");
+	else if (!strncmp(s, "--trace=", 8))
+		return parse_trace(a, s + 8);
+	else if (!strncmp(s, "--input=", 8))
+		return parse_input(a, s + 8);
+	else if (!strncmp(s, "--color=", 8))
+		return parse_color(a, s + 8);
+	else
+		return fail_option(usage_run, run_opts, NOPTS(run_opts), s);
+	return 0;
+}
+
 static int parse_run_args(struct run_args *a, int argc, char **argv)
 {
+	int opts = 1;
 	for (int i = 0; i < argc; i++) {
 		const char *s = argv[i];
-		int rc = 0;
-		if (!strcmp(s, "--json"))
-			a->json = 1;
-		else if (!strcmp(s, "--quiet") || !strcmp(s, "-q"))
-			a->quiet = 1;
-		else if (!strcmp(s, "--sim"))
-			a->sim = 1;
-		else if (!strcmp(s, "--verbose") || !strcmp(s, "-v"))
-			a->verbose = 1;
-		else if (!strcmp(s, "--insecure"))
-			a->insecure = 1;
-		else if (!strcmp(s, "--limit") && i + 1 < argc)
-			rc = parse_limit(usage_run, argv[++i]);
-		else if (!strncmp(s, "--limit=", 8))
-			rc = parse_limit(usage_run, s + 8);
-		else if (!strncmp(s, "--sim=", 6))
-			a->sim = 1, a->sim_scenario = s + 6;
-		else if (!strcmp(s, "--trace") && i + 1 < argc)
-			a->trace = argv[++i];
-		else if (!strncmp(s, "--trace=", 8))
-			a->trace = s + 8;
-		else if (!strcmp(s, "--input") && i + 1 < argc)
-			rc = parse_input(a, argv[++i]);
-		else if (!strncmp(s, "--input=", 8))
-			rc = parse_input(a, s + 8);
-		else if (s[0] == '-' && s[1])
-			return fail_option(usage_run, run_opts, NOPTS(run_opts), s);
-		else if (!a->file)
-			a->file = s;
-		else if (!a->query)
-			a->query = s;
+		int rc;
+		if (opts && !strcmp(s, "--"))
+			opts = 0, rc = 0;
+		else if (opts && s[0] == '-' && s[1])
+			rc = parse_run_option(a, argc, argv, &i);
 		else
-			return fail_query(a->query, s);
+			rc = parse_word(a, s);
 		if (rc)
 			return rc;
 	}
@@ -393,6 +588,36 @@ static int parse_run_args(struct run_args *a, int argc, char **argv)
 			return fail_usage(usage_run, "the query is given twice, as QUERY and with "
 					  "--input query=...%s (give it once)", "");
 	}
+	if (!strcmp(a->file, "-") && claim_stdin(a, "the workflow"))
+		return QUORUM_EXIT_INVALID;
+	return 0;
+}
+
+/* The query from standard input: asked for with "-", or when none is
+ * given and standard input is not a terminal (and not read already).
+ * Returns 0 or an exit status. */
+static int read_query(struct run_args *a)
+{
+	int asked = a->query && !strcmp(a->query, "-");
+	if (asked)
+		a->query = NULL;
+	else if (a->query || isatty(STDIN_FILENO) || a->stdin_for[0])
+		return 0;
+	if (asked && claim_stdin(a, "the query"))
+		return QUORUM_EXIT_INVALID;
+	size_t n = 0;
+	char *q = own(a, read_all(stdin, &n));
+	if (!q) {
+		fprintf(stderr, "quorum: cannot read the query from standard input: %s\n",
+			strerror(errno ? errno : ENOMEM));
+		return QUORUM_EXIT_INVALID;
+	}
+	if (check_text("the query on standard input", q, n))
+		return QUORUM_EXIT_INVALID;
+	while (n && (q[n - 1] == '\n' || q[n - 1] == '\r'))
+		q[--n] = '\0';
+	if (n || asked)
+		a->query = q;
 	return 0;
 }
 
@@ -418,21 +643,101 @@ static void print_answer(const char *s)
 		fputc('\n', stdout);
 }
 
-static int execute(struct run_args *a, struct quorum_workflow *wf, const char *sim_url)
+/* The answer; every answer of a generate output, each under its model. */
+static void print_answers(const struct quorum_report *rep)
 {
-	struct quorum_options o = {
+	const char *label;
+	const char *text = quorum_report_answer(rep, 0, &label);
+	if (!label) {
+		if (text)
+			print_answer(text);
+		return;
+	}
+	for (size_t i = 0; text; text = quorum_report_answer(rep, ++i, &label)) {
+		printf("%s=== %s ===\n", i ? "\n" : "", label);
+		print_answer(text);
+	}
+}
+
+/* Colours when asked, or on a terminal that takes them and no NO_COLOR. */
+static int use_color(enum color_when when, int fd)
+{
+	if (when != COLOR_AUTO)
+		return when == COLOR_ALWAYS;
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+	return isatty(fd) && !(no && *no) && !(term && !strcmp(term, "dumb"));
+}
+
+/* What stderr says after the run: what went wrong, then (on a terminal)
+ * the totals line. */
+static void tell_outcome(const struct run_args *a, const struct quorum_report *rep,
+			 int color)
+{
+	char *why = quorum_report_explain(rep, color);
+	if (why)
+		fputs(why, stderr);
+	quorum_free(why);
+	if (a->quiet || !isatty(STDERR_FILENO))
+		return;
+	char *totals = quorum_report_totals(rep);
+	if (totals)
+		fprintf(stderr, "quorum: %s\n", totals);
+	quorum_free(totals);
+}
+
+/* After the report: output the trace could not get is an error too. */
+static int check_trace(const struct run_args *a, const struct quorum_report *rep)
+{
+	int err = quorum_report_trace_error(rep);
+	if (!err)
+		return 0;
+	fprintf(stderr, "quorum: cannot write the trace file '%s': %s\n", a->trace,
+		strerror(err));
+	return QUORUM_EXIT_FAILED;
+}
+
+static void fill_options(const struct run_args *a, const char *sim_url,
+			 struct quorum_options *o)
+{
+	const char *term = getenv("TERM");
+	int progress = !a->quiet && isatty(STDERR_FILENO);
+	*o = (struct quorum_options){
 		.query = a->query,
 		.inputs = a->inputs,
 		.ninputs = a->ninputs,
 		.trace_path = a->trace,
-		.progress = (!a->quiet && isatty(STDERR_FILENO)) ? stderr : NULL,
+		.progress = progress ? stderr : NULL,
 		.sim_base_url = sim_url,
 		.interrupt = &interrupt_flag,
 		.wake_fd = wake_pipe[0],
 		.limits = &limits,
 		.verbose = a->verbose ? stderr : NULL,
 		.insecure = a->insecure,
+		.color = use_color(a->color, STDERR_FILENO),
+		.plain = term && !strcmp(term, "dumb"),
 	};
+}
+
+static int dry_run(struct quorum_workflow *wf, const struct quorum_options *o)
+{
+	char *errors = NULL;
+	char *text = quorum_dry_run(wf, o, &errors);
+	if (!text) {
+		fputs(errors ? errors : "quorum: cannot prepare the dry run\n", stderr);
+		quorum_free(errors);
+		return QUORUM_EXIT_INVALID;
+	}
+	fputs(text, stdout);
+	quorum_free(text);
+	return check_stdout("the dry run");
+}
+
+static int execute(struct run_args *a, struct quorum_workflow *wf, const char *sim_url)
+{
+	struct quorum_options o;
+	fill_options(a, sim_url, &o);
+	if (a->dry_run)
+		return dry_run(wf, &o);
 	char *errors = NULL;
 	struct quorum_report *rep = quorum_run(wf, &o, &errors);
 	if (!rep) {
@@ -440,56 +745,55 @@ static int execute(struct run_args *a, struct quorum_workflow *wf, const char *s
 		quorum_free(errors);
 		return QUORUM_EXIT_INVALID;
 	}
-	const char *out = quorum_report_output(rep);
 	if (a->json)
 		printf("%s\n", quorum_report_json(rep));
-	else if (out)
-		print_answer(out);
-	const char *status = quorum_report_status(rep);
-	if (!a->quiet && strcmp(status, "ok"))
-		fprintf(stderr, "quorum: run %s%s\n", status,
-			a->json ? "" : " (use --json for the full report)");
+	else
+		print_answers(rep);
 	int code = quorum_report_exit_code(rep);
+	int wrote = check_stdout(a->json ? "the report" : "the answer");
+	tell_outcome(a, rep, o.color);
+	int traced = check_trace(a, rep);
 	quorum_report_free(rep);
+	if (code == QUORUM_EXIT_OK && (wrote || traced))
+		code = QUORUM_EXIT_FAILED;
 	return code;
+}
+
+static void run_args_release(struct run_args *a)
+{
+	for (size_t i = 0; i < a->nowned; i++)
+		free(a->owned[i]);
+	free(a->owned);
+	free(a->inputs);
 }
 
 static int cmd_run(int argc, char **argv)
 {
 	if (wants_help(argc, argv)) {
 		fputs(usage_run, stdout);
-		return 0;
+		return check_stdout("the usage");
 	}
 	struct run_args a;
 	memset(&a, 0, sizeof(a));
-	int code = parse_run_args(&a, argc, argv);
-	char *stdin_query = NULL;
 	struct quorum_workflow *wf = NULL;
 	struct mock *sim = NULL;
 	char sim_url[64] = "";
-	if (code)
+	int code = parse_run_args(&a, argc, argv);
+	if (code || (code = read_query(&a)))
 		goto out;
-	if (!a.query && !isatty(STDIN_FILENO)) {
-		stdin_query = read_all(stdin);
-		size_t n = stdin_query ? strlen(stdin_query) : 0;
-		while (n && (stdin_query[n - 1] == '\n' || stdin_query[n - 1] == '\r'))
-			stdin_query[--n] = '\0';
-		if (n)
-			a.query = stdin_query;
-	}
 	code = QUORUM_EXIT_INVALID;
 	if (!(wf = load_or_report(a.file)))
 		goto out;
-	if (a.sim && !(sim = start_sim(a.sim_scenario, sim_url, sizeof(sim_url))))
+	if (a.sim && !a.dry_run && !(sim = start_sim(a.sim_scenario, sim_url, sizeof(sim_url))))
 		goto out;
+	if (a.sim && a.dry_run)
+		snprintf(sim_url, sizeof(sim_url), "http://127.0.0.1:PORT/v1");
 	install_signals();
 	code = execute(&a, wf, a.sim ? sim_url : NULL);
 out:
 	mock_stop(sim);
 	quorum_workflow_free(wf);
-	free(stdin_query);
-	for (size_t i = 0; i < a.nowned; i++)
-		free(a.owned[i]);
+	run_args_release(&a);
 	return code;
 }
 
@@ -502,11 +806,11 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		fputs(usage_main, stdout);
-		return 0;
+		return check_stdout("the usage");
 	}
 	if (!strcmp(cmd, "--version")) {
 		puts("quorum " QUORUM_VERSION);
-		return 0;
+		return check_stdout("the version");
 	}
 	quorum_limits_default(&limits);
 	if (quorum_global_init()) {

@@ -28,10 +28,11 @@ static const char *env_input(void *ctx, const char *name)
 	return in ? in->def : NULL;
 }
 
+/* A node that did not end ok (one with continue_on_error) renders as "". */
 static const char *env_node_output(void *ctx, int idx)
 {
 	struct run *r = ctx;
-	return r->nodes[idx].output;
+	return r->nodes[idx].status == NS_OK ? r->nodes[idx].output : NULL;
 }
 
 /* How many candidates a node may offer at most. */
@@ -237,7 +238,7 @@ void node_start(struct run *r, struct node_state *ns)
 	if (k)
 		k->start(r, ns);
 	else
-		node_finish(r, ns, NS_FAILED, "node kind not available in this build");
+		node_fail(r, ns, "internal", "node kind not available in this build");
 	progress_update(r->progress, 0);
 }
 

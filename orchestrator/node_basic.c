@@ -31,12 +31,12 @@ static void generate_start(struct run *r, struct node_state *ns)
 	const char *prompt = node_render(r, n->prompt, &err);
 	const char *system = node_render(r, n->system, &err);
 	if (err) {
-		node_finish(r, ns, NS_FAILED, err);
+		node_fail(r, ns, "too_large", err);
 		return;
 	}
 	int samples = n->samples > 0 ? n->samples : 1;
 	if (node_reserve(r, ns, n->nmodels * (size_t)samples)) {
-		node_finish(r, ns, NS_FAILED, "out of memory");
+		node_fail(r, ns, "internal", "out of memory");
 		return;
 	}
 	for (size_t m = 0; m < n->nmodels; m++)
@@ -102,27 +102,27 @@ static void synthesize_start(struct run *r, struct node_state *ns)
 	const char **texts, **models;
 	size_t k = node_gather(r, n, &texts, &models);
 	if (!k) {
-		node_finish(r, ns, NS_FAILED, "no candidates to synthesize");
+		node_fail(r, ns, "dependency", "no candidates to synthesize");
 		return;
 	}
 	const char *err = NULL;
 	const char *prompt = n->prompt ? node_render(r, n->prompt, &err) : r->input_query;
 	const char *system = node_render(r, n->system, &err);
 	if (err) {
-		node_finish(r, ns, NS_FAILED, err);
+		node_fail(r, ns, "too_large", err);
 		return;
 	}
 	struct buf sys;
 	buf_init(&sys, r->lim.prompt_bytes);
 	if (synth_build_system(&sys, system, texts, k)) {
 		buf_release(&sys);
-		node_finish(r, ns, NS_FAILED, "synthesis prompt" PROMPT_TOO_LARGE);
+		node_fail(r, ns, "too_large", "synthesis prompt" PROMPT_TOO_LARGE);
 		return;
 	}
 	system = arena_strndup(r->arena, buf_str(&sys), sys.len);
 	buf_release(&sys);
 	if (!node_call(r, ns, n->models[0], system, prompt, 0, NULL))
-		node_finish(r, ns, NS_FAILED, "out of memory");
+		node_fail(r, ns, "internal", "out of memory");
 }
 
 const struct kind kind_synthesize = {synthesize_start, generate_call_done};
@@ -135,16 +135,24 @@ static void vote_start(struct run *r, struct node_state *ns)
 	struct vote_candidate *cand = arena_alloc(r->arena, (k + 1) * sizeof(*cand));
 	struct vote_result *vr = arena_alloc(r->arena, sizeof(*vr));
 	if (!cand || !vr) {
-		node_finish(r, ns, NS_FAILED, "out of memory");
+		node_fail(r, ns, "internal", "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < k; i++)
 		cand[i] = (struct vote_candidate){models[i], texts[i]};
 	ns->vote = vr;
-	if (vote_run(n, cand, k, r->arena, vr)) {
-		node_finish(r, ns, NS_FAILED,
-			    k ? "no candidate has an answer the extract mode can find"
-			      : "no candidates to vote on");
+	int rc = vote_run(n, cand, k, r->arena, vr);
+	if (rc < 0) {
+		node_fail(r, ns, "internal", "out of memory");
+		return;
+	}
+	if (rc > 0) {
+		/* Nothing to count is not a reason to throw away the answers
+		 * downstream nodes still read: the vote says so and goes on. */
+		ns->output = "";
+		node_degrade(r, ns, k ? "no candidate has an answer the extract mode can find"
+				      : "no candidates to vote on");
+		node_finish(r, ns, NS_OK, NULL);
 		return;
 	}
 	ns->output = vr->output;
@@ -166,7 +174,10 @@ static void template_start(struct run *r, struct node_state *ns)
 {
 	const char *err = NULL;
 	ns->output = node_render(r, ns->node->text, &err);
-	node_finish(r, ns, err ? NS_FAILED : NS_OK, err);
+	if (err)
+		node_fail(r, ns, "too_large", err);
+	else
+		node_finish(r, ns, NS_OK, NULL);
 }
 
 const struct kind kind_template = {template_start, no_calls};

@@ -129,7 +129,7 @@ static void start_check(struct run *r, struct node_state *ns)
 	buf_release(&sys);
 	buf_release(&user);
 	if (bad) {
-		node_finish(r, ns, NS_FAILED, "the check prompt" PROMPT_TOO_LARGE);
+		node_fail(r, ns, "too_large", "the check prompt" PROMPT_TOO_LARGE);
 		return;
 	}
 	if (a->kind == ACCEPT_SELF_CHECK) {
@@ -218,7 +218,7 @@ static void cascade_start(struct run *r, struct node_state *ns)
 	struct cascade *cs = arena_alloc(r->arena, sizeof(*cs));
 	const char *err = NULL;
 	if (!cs) {
-		node_finish(r, ns, NS_FAILED, "out of memory");
+		node_fail(r, ns, "internal", "out of memory");
 		return;
 	}
 	ns->kstate = cs;
@@ -226,7 +226,7 @@ static void cascade_start(struct run *r, struct node_state *ns)
 	cs->question = node_question(r, ns, &err);
 	cs->system = node_render(r, ns->node->system, &err);
 	if (err) {
-		node_finish(r, ns, NS_FAILED, err);
+		node_fail(r, ns, "too_large", err);
 		return;
 	}
 	ask_answers(r, ns);

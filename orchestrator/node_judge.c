@@ -53,12 +53,12 @@ static struct panel *panel_start(struct run *r, struct node_state *ns)
 {
 	struct panel *p = panel_new(r, ns);
 	if (!p) {
-		node_finish(r, ns, NS_FAILED, "out of memory");
+		node_fail(r, ns, "internal", "out of memory");
 		return NULL;
 	}
 	ns->kstate = p;
 	if (!p->n) {
-		node_finish(r, ns, NS_FAILED, "no candidates to judge");
+		node_fail(r, ns, "dependency", "no candidates to judge");
 		return NULL;
 	}
 	return p;
@@ -75,6 +75,7 @@ static void judge_ask(struct run *r, struct node_state *ns, size_t j, const char
 
 static void judge_only_one(struct run *r, struct node_state *ns, struct panel *p)
 {
+	ns->confident = 1;
 	ns->output = p->texts[0];
 	node_set_candidates(ns, p->texts, p->models, 1);
 	node_finish(r, ns, NS_OK, NULL);
@@ -92,7 +93,7 @@ static void judge_start(struct run *r, struct node_state *ns)
 	const char *err = NULL;
 	const char *question = node_question(r, ns, &err);
 	if (err) {
-		node_finish(r, ns, NS_FAILED, err);
+		node_fail(r, ns, "too_large", err);
 		return;
 	}
 	for (size_t j = 0; j < p->nj; j++) {
@@ -106,7 +107,7 @@ static void judge_start(struct run *r, struct node_state *ns)
 		buf_release(&sys);
 		buf_release(&user);
 		if (bad) {
-			node_finish(r, ns, NS_FAILED, "the judge prompt" PROMPT_TOO_LARGE);
+			node_fail(r, ns, "too_large", "the judge prompt" PROMPT_TOO_LARGE);
 			return;
 		}
 	}
@@ -127,7 +128,7 @@ static void judge_report(struct run *r, struct node_state *ns, const size_t *vot
 	}
 	buf_puts(&b, "],\"ballots\":[");
 	for (size_t j = 0; j < p->nj; j++) {
-		buf_printf(&b, "%s{\"judge\":", j ? "," : "");
+		buf_printf(&b, "%s{\"model\":", j ? "," : "");
 		buf_put_json_str(&b, ns->node->models[j]->id);
 		if (p->picks[j] >= 0)
 			buf_printf(&b, ",\"pick\":%d}", p->picks[j] + 1);
@@ -137,6 +138,24 @@ static void judge_report(struct run *r, struct node_state *ns, const size_t *vot
 	buf_putc(&b, ']');
 	ns->report_json = node_keep(r, &b);
 	buf_release(&b);
+}
+
+/* Whether any call of the node came back (whatever it said). */
+static int any_answered(const struct node_state *ns)
+{
+	for (size_t i = 0; i < ns->nresp; i++)
+		if (ns->resp[i].status == RESP_OK)
+			return 1;
+	return 0;
+}
+
+/* The winner is confident when no other candidate got as many picks. */
+static int judge_unique_top(const size_t *votes, size_t n, size_t win)
+{
+	for (size_t c = 0; c < n; c++)
+		if (c != win && votes[c] >= votes[win])
+			return 0;
+	return 1;
 }
 
 static void judge_call_done(struct run *r, struct node_state *ns, struct call *c)
@@ -159,12 +178,23 @@ static void judge_call_done(struct run *r, struct node_state *ns, struct call *c
 	if (ns->outstanding)
 		return;
 	size_t *votes = arena_alloc(r->arena, p->n * sizeof(*votes));
-	int win = votes ? judge_tally(p->picks, p->nj, p->n, votes) : -1;
-	if (votes)
-		judge_report(r, ns, votes);
-	if (win < 0) {
-		node_finish(r, ns, NS_FAILED, "every judge abstained or failed");
+	if (!votes) {
+		node_fail(r, ns, "internal", "out of memory");
 		return;
+	}
+	int win = judge_tally(p->picks, p->nj, p->n, votes);
+	judge_report(r, ns, votes);
+	if (win < 0) {
+		/* The candidates are good answers whatever the judges did:
+		 * keep the first (the `from` node's order, which no judge
+		 * saw), and say the choice was not made. */
+		win = 0;
+		node_degrade(r, ns, any_answered(ns)
+			? "no judge gave a usable verdict, even when asked again; "
+			  "the first candidate is kept"
+			: "every judge's call failed; the first candidate is kept");
+	} else {
+		ns->confident = judge_unique_top(votes, p->n, (size_t)win);
 	}
 	/* The output is the chosen candidate, byte for byte. */
 	ns->output = p->texts[win];
@@ -177,6 +207,13 @@ const struct kind kind_judge = {judge_start, judge_call_done};
 /* ---- rank ---- */
 
 static void rank_merge(struct run *r, struct node_state *ns);
+
+static void rank_ask(struct run *r, struct node_state *ns, size_t j, const char *role)
+{
+	struct panel *p = ns->kstate;
+	p->asked[j]++;
+	node_call(r, ns, ns->node->models[j], NULL, p->user[j], (int)j, role);
+}
 
 static void rank_start(struct run *r, struct node_state *ns)
 {
@@ -193,7 +230,7 @@ static void rank_start(struct run *r, struct node_state *ns)
 	const char *err = NULL;
 	const char *question = node_question(r, ns, &err);
 	if (err) {
-		node_finish(r, ns, NS_FAILED, err);
+		node_fail(r, ns, "too_large", err);
 		return;
 	}
 	for (size_t j = 0; j < p->nj; j++) {
@@ -204,12 +241,12 @@ static void rank_start(struct run *r, struct node_state *ns)
 		p->user[j] = node_keep(r, &user);
 		buf_release(&user);
 		if (bad) {
-			node_finish(r, ns, NS_FAILED, "the ranking prompt" PROMPT_TOO_LARGE);
+			node_fail(r, ns, "too_large", "the ranking prompt" PROMPT_TOO_LARGE);
 			return;
 		}
 	}
 	for (size_t j = 0; j < p->nj; j++)
-		node_call(r, ns, ns->node->models[j], NULL, p->user[j], (int)j, "ranking");
+		rank_ask(r, ns, j, "ranking");
 }
 
 static void rank_report(struct run *r, struct node_state *ns, const size_t *order,
@@ -219,14 +256,14 @@ static void rank_report(struct run *r, struct node_state *ns, const size_t *orde
 	struct buf b;
 	buf_init(&b, 0);
 	buf_puts(&b, "\"ranking\":[");
-	for (size_t k = 0; k < p->n; k++) {
+	for (size_t k = 0; order && k < p->n; k++) {
 		buf_printf(&b, "%s{\"candidate\":%zu,\"model\":", k ? "," : "", order[k] + 1);
 		buf_put_json_str(&b, p->models[order[k]]);
 		buf_printf(&b, ",\"points\":%g}", points[order[k]]);
 	}
 	buf_puts(&b, "],\"ballots\":[");
 	for (size_t j = 0; j < p->nj; j++) {
-		buf_printf(&b, "%s{\"member\":", j ? "," : "");
+		buf_printf(&b, "%s{\"model\":", j ? "," : "");
 		buf_put_json_str(&b, ns->node->models[j]->id);
 		if (!p->ranked[j]) {
 			buf_puts(&b, ",\"ranking\":null}");
@@ -240,6 +277,22 @@ static void rank_report(struct run *r, struct node_state *ns, const size_t *orde
 	buf_putc(&b, ']');
 	ns->report_json = node_keep(r, &b);
 	buf_release(&b);
+}
+
+/* No ballot could be read: the ranking is empty, the candidates go
+ * downstream in their own order, and a council's chairman still writes
+ * from the answers. */
+static void rank_empty(struct run *r, struct node_state *ns)
+{
+	struct panel *p = ns->kstate;
+	rank_report(r, ns, NULL, NULL);
+	ns->output = "";
+	node_set_candidates(ns, p->texts, p->models, p->n);
+	node_degrade(r, ns, any_answered(ns)
+		? "no member's ranking could be read, even when asked again; the "
+		  "ranking is empty"
+		: "every member's call failed; the ranking is empty");
+	node_finish(r, ns, NS_OK, NULL);
 }
 
 /* Merges the valid ballots; the output is the ranking as text and the
@@ -261,7 +314,11 @@ static void rank_merge(struct run *r, struct node_state *ns)
 	const char **models = arena_alloc(r->arena, p->n * sizeof(*models));
 	if (!order || !points || !texts || !models ||
 	    borda_merge(p->ballots, nb, p->n, points, order)) {
-		node_finish(r, ns, NS_FAILED, "out of memory");
+		node_fail(r, ns, "internal", "out of memory");
+		return;
+	}
+	if (!nb) {
+		rank_empty(r, ns);
 		return;
 	}
 	/* The report lists ballots by member: put them back in place. */
@@ -280,10 +337,8 @@ static void rank_merge(struct run *r, struct node_state *ns)
 		models[k] = p->models[order[k]];
 	}
 	node_set_candidates(ns, texts, models, p->n);
-	if (!nb) {
-		node_finish(r, ns, NS_FAILED, "every member abstained or failed");
-		return;
-	}
+	/* Confident when most members' ballots counted. */
+	ns->confident = nb * 2 > p->nj;
 	node_finish(r, ns, NS_OK, NULL);
 }
 
@@ -298,6 +353,17 @@ static void rank_call_done(struct run *r, struct node_state *ns, struct call *c)
 		for (size_t k = 0; k < p->n; k++)
 			p->ballots[j * p->n + k] = p->perm[j * p->n + shown[k]];
 		p->ranked[j] = 1;
+	} else if (resp->status == RESP_OK && p->asked[j] < 2) {
+		/* A ballot that cannot be read is asked for once more, in
+		 * the strict format alone; then the member abstains. */
+		struct buf note;
+		buf_init(&note, 0);
+		if (rank_retry_note(&note, p->n) == 0) {
+			p->user[j] = arena_printf(r->arena, "%s\n\n%s", p->user[j],
+						  buf_str(&note));
+			rank_ask(r, ns, j, "ranking (asked again)");
+		}
+		buf_release(&note);
 	}
 	if (!ns->outstanding)
 		rank_merge(r, ns);

@@ -40,7 +40,7 @@ static void ask_planner(struct run *r, struct node_state *ns, const char *previo
 	buf_release(&sys);
 	buf_release(&user);
 	if (bad) {
-		node_finish(r, ns, NS_FAILED, "the planner prompt" PROMPT_TOO_LARGE);
+		node_fail(r, ns, "too_large", "the planner prompt" PROMPT_TOO_LARGE);
 		return;
 	}
 	p->asked++;
@@ -134,8 +134,8 @@ static int plan_accept(struct run *r, struct node_state *ns, const char *reply)
 			ask_planner(r, ns, reply, e.msg);
 			return 0;
 		}
-		node_finish(r, ns, NS_FAILED,
-			    arena_printf(r->arena, "the planner's plan was invalid twice: %s", e.msg));
+		node_fail(r, ns, "malformed",
+			  arena_printf(r->arena, "the planner's plan was invalid twice: %s", e.msg));
 		return -1;
 	}
 	size_t n = p->plan.n;
@@ -143,7 +143,7 @@ static int plan_accept(struct run *r, struct node_state *ns, const char *reply)
 	p->pending = arena_alloc(r->arena, n * sizeof(*p->pending));
 	p->state = arena_alloc(r->arena, n * sizeof(*p->state));
 	if (!p->results || !p->pending || !p->state) {
-		node_finish(r, ns, NS_FAILED, "out of memory");
+		node_fail(r, ns, "internal", "out of memory");
 		return -1;
 	}
 	trace_event(r, "plan", "\"node\":\"%s\",\"subtasks\":%zu", trace_str(r, ns->node->id), n);
@@ -175,13 +175,13 @@ static void plan_start(struct run *r, struct node_state *ns)
 	struct planrun *p = arena_alloc(r->arena, sizeof(*p));
 	const char *err = NULL;
 	if (!p) {
-		node_finish(r, ns, NS_FAILED, "out of memory");
+		node_fail(r, ns, "internal", "out of memory");
 		return;
 	}
 	ns->kstate = p;
 	p->question = node_question(r, ns, &err);
 	if (err) {
-		node_finish(r, ns, NS_FAILED, err);
+		node_fail(r, ns, "too_large", err);
 		return;
 	}
 	ask_planner(r, ns, NULL, NULL);

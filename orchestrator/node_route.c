@@ -33,7 +33,7 @@ static void route_start(struct run *r, struct node_state *ns)
 	const char *prompt = node_question(r, ns, &err);
 	const char *system = node_render(r, ns->node->system, &err);
 	if (err) {
-		node_finish(r, ns, NS_FAILED, err);
+		node_fail(r, ns, "too_large", err);
 		return;
 	}
 	const char *rule = NULL;
@@ -51,11 +51,11 @@ static void route_start(struct run *r, struct node_state *ns)
 		    trace_str(r, ns->node->id), trace_str(r, rule),
 		    trace_str(r, m ? m->id : ""));
 	if (!m) {
-		node_finish(r, ns, NS_FAILED, "no route matched and there is no default");
+		node_fail(r, ns, "internal", "no route matched and there is no default");
 		return;
 	}
 	if (!node_call(r, ns, m, system, prompt, 0, NULL))
-		node_finish(r, ns, NS_FAILED, "out of memory");
+		node_fail(r, ns, "internal", "out of memory");
 }
 
 static void route_call_done(struct run *r, struct node_state *ns, struct call *c)

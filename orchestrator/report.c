@@ -1,8 +1,10 @@
 /* The run report (--json), in the contract's shape. Built once at the end
  * of the run into one string; printed whatever the outcome. */
 #include <string.h>
+#include <time.h>
 
 #include "../aggregators/vote.h"
+#include "../common/alloc.h"
 #include "run.h"
 
 static const char *node_status_name(enum node_status st)
@@ -37,6 +39,19 @@ static void put_ms(struct buf *b, const char *key, int64_t v)
 	put_tokens(b, key, v);
 }
 
+static void put_error(struct buf *b, const char *cls, int http_status, const char *msg,
+		      const char *model);
+
+int response_first_differs(const struct response *p)
+{
+	if (!p->first_model)
+		return 0;
+	if (p->status == RESP_OK || strcmp(p->first_model, p->model))
+		return 1;
+	return p->first_err != p->err || p->first_http != p->http_status ||
+	       strcmp(p->first_msg ? p->first_msg : "", p->err_msg ? p->err_msg : "");
+}
+
 static void put_response(struct buf *b, const struct response *p)
 {
 	buf_puts(b, "{\"model\":");
@@ -62,18 +77,47 @@ static void put_response(struct buf *b, const struct response *p)
 		buf_puts(b, ",\"finish_reason\":");
 		buf_put_json_str(b, p->finish_reason);
 	}
-	if (p->status == RESP_OK || p->err == ERR_NONE) {
-		buf_puts(b, ",\"error\":null}");
-		return;
+	if (p->host) {
+		buf_puts(b, ",\"host\":");
+		buf_put_json_str(b, p->host);
 	}
-	buf_printf(b, ",\"error\":{\"class\":\"%s\",\"http_status\":", err_class_name(p->err));
-	if (p->http_status)
-		buf_printf(b, "%d", p->http_status);
+	if (response_first_differs(p)) {
+		/* What a retry, a fallback or the breaker moved on from. */
+		buf_puts(b, ",\"first_error\":");
+		put_error(b, err_class_name(p->first_err), p->first_http, p->first_msg,
+			  p->first_model);
+	}
+	buf_puts(b, ",\"error\":");
+	if (p->status == RESP_OK || p->err == ERR_NONE)
+		buf_puts(b, "null");
+	else
+		report_put_error(b, err_class_name(p->err), p->http_status,
+				 p->err_msg ? p->err_msg : err_class_name(p->err));
+	buf_putc(b, '}');
+}
+
+void report_put_error(struct buf *b, const char *cls, int http_status, const char *msg)
+{
+	put_error(b, cls, http_status, msg, NULL);
+}
+
+static void put_error(struct buf *b, const char *cls, int http_status, const char *msg,
+		      const char *model)
+{
+	buf_puts(b, "{\"class\":");
+	buf_put_json_str(b, cls);
+	buf_puts(b, ",\"http_status\":");
+	if (http_status)
+		buf_printf(b, "%d", http_status);
 	else
 		buf_puts(b, "null");
 	buf_puts(b, ",\"message\":");
-	buf_put_json_str(b, p->err_msg ? p->err_msg : err_class_name(p->err));
-	buf_puts(b, "}}");
+	buf_put_json_str(b, msg ? msg : cls);
+	if (model) {
+		buf_puts(b, ",\"model\":");
+		buf_put_json_str(b, model);
+	}
+	buf_putc(b, '}');
 }
 
 static void put_votes(struct buf *b, const struct vote_result *vr)
@@ -107,17 +151,24 @@ static void put_node(struct buf *b, const struct node_state *ns)
 	for (size_t i = 0; i < ns->nresp; i++)
 		cost += ns->resp[i].cost_usd;
 	buf_printf(b, ",\"cost_usd\":%.10g", cost);
-	if (n->kind == NK_VOTE && ns->status == NS_OK) {
-		buf_printf(b, ",\"confident\":%s,\"agreement\":%.4g",
-			   ns->confident ? "true" : "false", ns->agreement);
+	if (ns->confident >= 0 && ns->status == NS_OK)
+		buf_printf(b, ",\"confident\":%s", ns->confident ? "true" : "false");
+	if (n->kind == NK_VOTE && ns->status == NS_OK && ns->vote) {
+		buf_printf(b, ",\"agreement\":%.4g", ns->agreement);
 		put_votes(b, ns->vote);
+	}
+	if (ns->degraded) {
+		buf_puts(b, ",\"degraded\":");
+		buf_put_json_str(b, ns->degraded);
 	}
 	if (ns->report_json)
 		buf_printf(b, ",%s", ns->report_json);
-	if (ns->error) {
-		buf_puts(b, ",\"error\":");
-		buf_put_json_str(b, ns->error);
-	}
+	buf_puts(b, ",\"error\":");
+	if (ns->status == NS_OK || !ns->error)
+		buf_puts(b, "null");
+	else
+		report_put_error(b, ns->err_class ? ns->err_class : "internal", ns->err_http,
+				 ns->error);
 	buf_puts(b, ",\"responses\":[");
 	for (size_t i = 0; i < ns->nresp; i++) {
 		if (i)
@@ -125,6 +176,44 @@ static void put_node(struct buf *b, const struct node_state *ns)
 		put_response(b, &ns->resp[i]);
 	}
 	buf_puts(b, "]}");
+}
+
+/* UTC, to the millisecond: 2026-12-03T09:29:31.123Z. */
+static void put_rfc3339(struct buf *b, int64_t wall_us)
+{
+	time_t secs = (time_t)(wall_us / 1000000);
+	struct tm tm;
+	char s[32];
+	if (!gmtime_r(&secs, &tm) || !strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm)) {
+		buf_puts(b, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	buf_printf(b, "%s.%03dZ", s, (int)(wall_us / 1000 % 1000));
+}
+
+/* The run's inputs as it saw them: every declared input with the value it
+ * had (given, else its default, else null), and any other given. */
+static void put_inputs(struct buf *b, const struct run *r)
+{
+	const struct workflow *wf = r->wf;
+	buf_puts(b, ",\"inputs\":{\"query\":");
+	buf_put_json_str(b, r->input_query);
+	for (size_t i = 0; i < wf->ninputs; i++) {
+		const struct wf_input *in = &wf->inputs[i];
+		if (!strcmp(in->name, "query"))
+			continue;
+		const char *v = in->def;
+		for (size_t k = r->ninputs; k-- > 0;)
+			if (!strcmp(r->inputs[k].name, in->name)) {
+				v = r->inputs[k].value;
+				break;
+			}
+		buf_putc(b, ',');
+		buf_put_json_str(b, in->name);
+		buf_putc(b, ':');
+		buf_put_json_str(b, v);
+	}
+	buf_putc(b, '}');
 }
 
 struct totals {
@@ -160,17 +249,50 @@ static void sum_totals(const struct run *r, struct totals *t)
 	}
 }
 
+/* n with thousands separators: 3,412. */
+static void put_count(struct buf *b, long long n)
+{
+	if (n >= 1000) {
+		put_count(b, n / 1000);
+		buf_printf(b, ",%03lld", n % 1000);
+	} else {
+		buf_printf(b, "%lld", n);
+	}
+}
+
+char *report_totals_line(const struct run *r, int64_t wall_ms)
+{
+	struct totals t;
+	sum_totals(r, &t);
+	struct buf b;
+	buf_init(&b, 0);
+	put_count(&b, t.calls);
+	buf_puts(&b, t.calls == 1 ? " call, " : " calls, ");
+	if (t.in_known || t.out_known) {
+		put_count(&b, t.in + t.out);
+		buf_puts(&b, " tokens, ");
+	} else {
+		buf_puts(&b, "tokens not reported, ");
+	}
+	buf_printf(&b, "$%.4f%s, %.1f s", t.cost, t.price_known ? "" : " (some prices unknown)",
+		   (double)wall_ms / 1000.0);
+	char *s = b.data ? q_strdup(b.data) : NULL;
+	buf_release(&b);
+	return s;
+}
+
 char *report_build_json(struct run *r, const char *status, int64_t wall_ms)
 {
 	struct buf b;
 	buf_init(&b, 0);
 	struct totals t;
 	sum_totals(r, &t);
-	const struct node_state *out = &r->nodes[r->wf->output->idx];
 	buf_puts(&b, "{\"workflow\":");
 	buf_put_json_str(&b, r->wf->name);
-	buf_printf(&b, ",\"status\":\"%s\",\"output\":", status);
-	buf_put_json_str(&b, out->status == NS_OK ? out->output : NULL);
+	buf_printf(&b, ",\"quorum_version\":\"%s\",\"started_at\":\"", QUORUM_VERSION);
+	put_rfc3339(&b, r->t0_wall_us);
+	buf_printf(&b, "\",\"status\":\"%s\",\"output\":", status);
+	buf_put_json_str(&b, run_output(r));
 	buf_printf(&b, ",\"wall_ms\":%lld,\"cost_usd\":%.10g,\"price_known\":%s",
 		   (long long)wall_ms, t.cost, t.price_known ? "true" : "false");
 	buf_puts(&b, ",\"usage\":{");
@@ -178,17 +300,20 @@ char *report_build_json(struct run *r, const char *status, int64_t wall_ms)
 	buf_printf(&b, "%ld", t.calls);
 	put_tokens(&b, "input_tokens", t.in_known ? t.in : -1);
 	put_tokens(&b, "output_tokens", t.out_known ? t.out : -1);
-	buf_puts(&b, "},\"nodes\":{");
+	buf_putc(&b, '}');
+	put_inputs(&b, r);
+	buf_puts(&b, ",\"nodes\":{");
 	for (size_t i = 0; i < r->wf->nnodes; i++) {
 		if (i)
 			buf_putc(&b, ',');
 		put_node(&b, &r->nodes[r->wf->order[i]->idx]);
 	}
 	buf_puts(&b, "}}");
-	if (b.overflow) {
+	if (b.overflow || !b.data) {
 		buf_release(&b);
 		return NULL;
 	}
+	redact_mask(&r->redact, b.data, b.len);
 	char *s = arena_strndup(r->arena, buf_str(&b), b.len);
 	buf_release(&b);
 	return s;

@@ -44,6 +44,55 @@ static void release_upstream(struct run *r, struct node_state *ns)
 	}
 }
 
+/* The class of a node that failed without naming one: that of its first
+ * call that failed (an auth error sinks a generate as "auth"), else
+ * "internal". */
+static void node_infer_class(struct node_state *ns)
+{
+	for (size_t i = 0; i < ns->nresp; i++) {
+		const struct response *p = &ns->resp[i];
+		if (p->status == RESP_OK || p->err == ERR_NONE)
+			continue;
+		ns->err_class = err_class_name(p->err);
+		ns->err_http = p->http_status;
+		return;
+	}
+	ns->err_class = "internal";
+}
+
+void node_fail(struct run *r, struct node_state *ns, const char *cls, const char *msg)
+{
+	if (is_terminal(ns->status))
+		return;
+	ns->err_class = cls;
+	node_finish(r, ns, NS_FAILED, msg);
+}
+
+/* Lets the dependents of a node that ended go on: a node that is ok, or
+ * that failed with continue_on_error (its output then renders empty),
+ * counts as done; otherwise they are skipped, naming it. */
+static void release_dependents(struct run *r, struct node_state *ns)
+{
+	enum node_status st = ns->status;
+	int pass = st == NS_OK || (st == NS_FAILED && ns->node->continue_on_error);
+	for (size_t i = 0; i < ns->ndependents; i++) {
+		struct node_state *d = ns->dependents[i];
+		if (pass) {
+			if (--d->pending_deps == 0 && d->status == NS_WAITING)
+				ready_push(r, d);
+			continue;
+		}
+		if (is_terminal(d->status))
+			continue;
+		d->err_class = "dependency";
+		node_finish(r, d, NS_SKIPPED,
+			    arena_printf(r->arena, "needs '%s', which %s", ns->node->id,
+					 st == NS_FAILED ? "failed" : "was skipped"));
+	}
+	if (!pass)
+		release_upstream(r, ns);
+}
+
 void node_finish(struct run *r, struct node_state *ns, enum node_status st,
 		 const char *error)
 {
@@ -51,33 +100,36 @@ void node_finish(struct run *r, struct node_state *ns, enum node_status st,
 		return;
 	ns->status = st;
 	ns->error = error;
+	if (st != NS_OK && !ns->err_class)
+		node_infer_class(ns);
+	if (st == NS_FAILED && ns->node->continue_on_error)
+		r->any_degraded = 1;
 	ns->ended_ms = run_now(r);
 	timer_disarm(&r->timers, &ns->deadline);
 	r->nodes_left--;
-	trace_event(r, "node_end", "\"node\":\"%s\",\"status\":\"%s\",\"ms\":%lld",
-		    ns->node->id,
+	trace_event(r, "node_end", "\"node\":\"%s\",\"status\":\"%s\",\"wall_ms\":%lld",
+		    trace_str(r, ns->node->id),
 		    st == NS_OK ? "ok" : st == NS_FAILED ? "failed" : "skipped",
 		    (long long)(ns->started_ms >= 0 ? ns->ended_ms - ns->started_ms : 0));
-	progress_update(r->progress, 1);
-	for (size_t i = 0; i < ns->ndependents; i++) {
-		struct node_state *d = ns->dependents[i];
-		if (st == NS_OK) {
-			if (--d->pending_deps == 0 && d->status == NS_WAITING)
-				ready_push(r, d);
-			continue;
-		}
-		node_finish(r, d, NS_SKIPPED,
-			    arena_printf(r->arena, "needs '%s', which %s", ns->node->id,
-					 st == NS_FAILED ? "failed" : "was skipped"));
-	}
-	if (st != NS_OK)
-		release_upstream(r, ns);
+	progress_node_done(r->progress, ns);
+	release_dependents(r, ns);
+}
+
+void node_degrade(struct run *r, struct node_state *ns, const char *why)
+{
+	ns->degraded = why;
+	ns->confident = 0;
+	r->any_degraded = 1;
+	trace_event(r, "degraded", "\"node\":\"%s\",\"why\":\"%s\"",
+		    trace_str(r, ns->node->id), trace_str(r, why));
 }
 
 void node_cancel(struct run *r, struct node_state *ns, const char *why)
 {
-	if (ns->status == NS_RUNNING)
+	if (ns->status == NS_RUNNING) {
+		ns->err_class = "cancelled";
 		node_finish(r, ns, NS_SKIPPED, why);
+	}
 	for (size_t i = 0; i < ns->ncalls; i++)
 		call_cancel(ns->calls[i], ERR_CANCELLED, why);
 }
@@ -87,8 +139,11 @@ void node_cancel(struct run *r, struct node_state *ns, const char *why)
 static void stop_all(struct run *r, enum err_class why, const char *msg)
 {
 	trace_event(r, "stop", "\"reason\":\"%s\"", why == ERR_TIMEOUT ? "wall" : "signal");
+	const char *cls = why == ERR_TIMEOUT ? "timeout" : "cancelled";
 	for (size_t i = 0; i < r->wf->nnodes; i++) {
 		struct node_state *ns = &r->nodes[i];
+		if (!is_terminal(ns->status))
+			ns->err_class = cls;
 		if (ns->status == NS_RUNNING)
 			node_finish(r, ns, NS_FAILED, msg);
 		else if (ns->status == NS_WAITING)
@@ -109,8 +164,8 @@ static void stalled(struct run *r)
 {
 	for (size_t i = 0; i < r->wf->nnodes; i++)
 		if (!is_terminal(r->nodes[i].status))
-			node_finish(r, &r->nodes[i], NS_FAILED,
-				    "internal error: the run stalled");
+			node_fail(r, &r->nodes[i], "internal",
+				  "internal error: the run stalled");
 }
 
 static int poll_timeout(struct run *r)
@@ -151,6 +206,10 @@ void run_loop(struct run *r)
 		calls_pump(r);
 		if (r->nodes_left == 0)
 			break;
+		/* A timer may have ended the run (--limit wall): act on it now,
+		 * not after the next socket event or timer. */
+		if (r->wall_hit || interrupted(r))
+			continue;
 		if (r->ready_head < r->ready_tail)
 			continue;
 		if (!r->running_attempts && timer_next(&r->timers) < 0) {
@@ -168,16 +227,23 @@ void run_loop(struct run *r)
 	progress_update(r->progress, 1);
 }
 
+const char *run_output(const struct run *r)
+{
+	const struct node_state *out = &r->nodes[r->wf->output->idx];
+	if (out->status != NS_OK)
+		return NULL;
+	return out->output ? out->output : "";
+}
+
 const char *run_status(const struct run *r)
 {
 	if (r->interrupted)
 		return "interrupted";
-	const struct node_state *out = &r->nodes[r->wf->output->idx];
 	if (r->budget_hit)
 		return "budget_exceeded";
-	if (out->status != NS_OK)
+	if (!run_output(r))
 		return "failed";
-	if (r->any_call_failed)
+	if (r->any_call_failed || r->any_degraded)
 		return "partial";
 	for (size_t i = 0; i < r->wf->nnodes; i++)
 		if (r->nodes[i].status != NS_OK)

@@ -7,6 +7,7 @@
 
 #include "../common/arena.h"
 #include "../common/buf.h"
+#include "../common/redact.h"
 #include "../dag/workflow.h"
 #include "../providers/provider.h"
 #include "quorum.h"
@@ -55,6 +56,10 @@ struct call {
 	int http_status;
 	char retry_after[64];
 	int64_t t_sent, t_first, t_last;  /* ms, monotonic */
+	int sends;                    /* requests this attempt put on the wire:
+				       * libcurl re-sends on a reused connection
+				       * that died, and each one is an attempt */
+	size_t bytes_in;              /* response bytes received, headers included */
 	double reserved_usd;          /* budget reservation of this attempt */
 	struct timer_entry deadline;  /* the attempt's nearest timeout check */
 	int keepalive;                /* its connection goes back to curl's cache */
@@ -77,6 +82,14 @@ struct response {
 	const char *err_msg;
 	const char *finish_reason;
 	const char *role;             /* what the call was for, when not an answer */
+	const char *host;             /* the host of the last attempt */
+	/* The call's first failure, kept when a retry, a fallback or the
+	 * breaker moved on from it: the summary names the real cause. */
+	const char *first_model;      /* NULL: no attempt failed */
+	enum err_class first_err;
+	int first_http;
+	const char *first_msg;
+	const char *first_host;
 };
 
 struct node_state {
@@ -100,6 +113,10 @@ struct node_state {
 	const char *report_json;      /* the kind's own report fields, or NULL */
 	const char *output;
 	const char *error;            /* why the node failed or was skipped */
+	const char *err_class;        /* its class: a call's class, "dependency"
+				       * or "internal"; NULL while ok */
+	int err_http;                 /* the HTTP status behind it; 0: none */
+	const char *degraded;         /* why an aggregator degraded, or NULL */
 	int confident;                /* -1: not a vote */
 	double agreement;
 	const void *vote;             /* struct vote_result *, for the report */
@@ -119,8 +136,13 @@ struct model_state {
 	size_t nstarts, startpos, rpm_cap;
 	struct timer_entry rpm_timer; /* wakes the loop when the window opens */
 	int consecutive_failures;
-	int broken;
-	enum err_class last_err;                   /* skipped for the rest of the run */
+	int broken;                   /* skipped for the rest of the run */
+	enum err_class last_err;
+	/* The model's first failure in this run: what a call skipped by the
+	 * breaker reports, not "skipped". */
+	enum err_class first_err;
+	int first_http;
+	const char *first_msg;
 };
 
 struct run {
@@ -154,10 +176,15 @@ struct run {
 	/* outcome */
 	int interrupted;
 	int any_call_failed;
+	int any_degraded;             /* an aggregator degraded, a node failed
+				       * with continue_on_error */
+	struct redact redact;         /* the keys this run may send */
+	struct verbose *verbose;      /* --verbose, or NULL */
 	const char *input_query;
 	const struct quorum_input *inputs;
 	size_t ninputs;
 	FILE *trace;
+	int trace_errno;              /* the first write to the trace that failed */
 	struct progress *progress;
 	uint64_t rng;
 };
@@ -168,7 +195,11 @@ struct run {
 const char *env_expand(struct arena *a, const char *s);
 
 /* verbose.c: --verbose HTTP logging with credentials redacted */
-void verbose_attach(CURL *e, FILE *out);
+/* Returns the run's logger to out (in the arena), or NULL when memory
+ * ran out. Header lines that carry a credential are redacted, and any
+ * configured key value in any line is masked. */
+struct verbose *verbose_new(struct run *r, FILE *out);
+void verbose_attach(CURL *e, struct verbose *v);
 
 /* loop.c: I/O through curl's socket interface and epoll */
 int loop_init(struct run *r);
@@ -178,11 +209,23 @@ void loop_release(struct run *r);
 void loop_wait(struct run *r, int timeout_ms);
 void loop_reap(struct run *r);
 
+/* api.c */
+/* Everything that can be refused before a call: unknown or missing
+ * inputs, missing keys, a fan-out past its limit, a base_url that
+ * expands to something other than http(s). Returns 0, or -1 with *errors
+ * set (new; q_free). */
+int run_precheck(const struct workflow *wf, const struct quorum_options *o, char **errors);
+/* Sets the run's query and inputs from the options and the defaults. */
+void run_inputs_init(struct run *r, const struct workflow *wf, const struct quorum_options *o);
+
 /* run.c: scheduling */
 /* Runs the loop until every node has ended or the run is interrupted. */
 void run_loop(struct run *r);
 /* The run's status word, from its nodes and calls. */
 const char *run_status(const struct run *r);
+/* The run's answer: the output node's output ("" when it has none), or
+ * NULL when that node did not end ok. */
+const char *run_output(const struct run *r);
 
 /* Milliseconds since the run started. */
 int64_t run_now(const struct run *r);
@@ -211,8 +254,18 @@ void calls_release(struct run *r);
 void node_start(struct run *r, struct node_state *ns);
 /* A call of the node finished (ok, failed or cancelled). */
 void node_call_done(struct run *r, struct node_state *ns, struct call *c);
+/* Ends the node (once; later calls do nothing). A node that did not end
+ * ok without a class set takes its first failed call's. Its dependents
+ * start when their other needs are done, or are skipped. */
 void node_finish(struct run *r, struct node_state *ns, enum node_status st,
 		 const char *error);
+/* Fails the node with an error class of its own ("too_large",
+ * "malformed", "internal", ...). */
+void node_fail(struct run *r, struct node_state *ns, const char *cls, const char *msg);
+/* Marks an aggregator that went on with less than it wanted (no answer to
+ * vote on, no ballot, no verdict): confident false, why in the report,
+ * and the run partial. The node still ends ok. */
+void node_degrade(struct run *r, struct node_state *ns, const char *why);
 void node_cancel(struct run *r, struct node_state *ns, const char *why);
 
 /* budget.c */
@@ -227,15 +280,36 @@ double response_cost(const struct wf_model *m, int64_t in, int64_t out, int *kno
 void trace_event(struct run *r, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The attempt_start event, with the messages the attempt sends. */
+void trace_attempt_start(struct run *r, const struct call *c);
+/* The attempt_end event: its status, error object and latency. */
+void trace_attempt_end(struct run *r, const struct call *c, const struct response *resp,
+		       int64_t latency_ms);
+
 /* Returns s made safe inside a JSON string (for ids in trace fields). */
 const char *trace_str(struct run *r, const char *s);
 
 /* report.c */
 char *report_build_json(struct run *r, const char *status, int64_t wall_ms);
+/* Whether the call's first failure says something its final state does
+ * not (a fallback answered, or the first error was another). */
+int response_first_differs(const struct response *p);
+/* "7 calls, 3,412 tokens, $0.0012, 2.4 s". Returns new (q_free), or NULL. */
+char *report_totals_line(const struct run *r, int64_t wall_ms);
+
+/* explain.c: for a run that is not ok, what went wrong in words (stderr);
+ * NULL for an ok run. Returns new (q_free). */
+char *explain_run(struct run *r, const char *status, int color);
+
+/* Appends {"class":..,"http_status":N|null,"message":..}: the one shape
+ * of an error in the report and the trace. */
+void report_put_error(struct buf *b, const char *cls, int http_status, const char *msg);
 
 /* progress.c */
 struct progress *progress_new(struct run *r, FILE *out);
 void progress_update(struct progress *p, int force);
+/* A node ended: redraws, or (without cursor control) prints its line. */
+void progress_node_done(struct progress *p, const struct node_state *ns);
 void progress_end(struct progress *p);
 
 #endif

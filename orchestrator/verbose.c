@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../common/alloc.h"
 #include "run.h"
 
 static const char *const secret_headers[] = {
@@ -22,9 +23,42 @@ static int is_secret(const char *line, size_t len)
 	return 0;
 }
 
-/* Writes a block of header lines, each with its prefix, secrets redacted. */
-static void put_head(FILE *out, const char *prefix, const char *data, size_t size)
+struct verbose {
+	FILE *out;
+	const struct redact *redact;
+};
+
+struct verbose *verbose_new(struct run *r, FILE *out)
 {
+	struct verbose *v = arena_alloc(r->arena, sizeof(*v));
+	if (v) {
+		v->out = out;
+		v->redact = &r->redact;
+	}
+	return v;
+}
+
+/* One line of text, any key value in it masked (a proxy may echo the key
+ * in a header of its own). */
+static void put_line(struct verbose *v, const char *prefix, const char *s, size_t n)
+{
+	char small[1024];
+	char *line = n <= sizeof(small) ? small : q_malloc(n);
+	if (!line) {
+		fprintf(v->out, "%s[a header line of %zu bytes]\n", prefix, n);
+		return;
+	}
+	memcpy(line, s, n);
+	redact_mask(v->redact, line, n);
+	fprintf(v->out, "%s%.*s\n", prefix, (int)n, line);
+	if (line != small)
+		q_free(line);
+}
+
+/* Writes a block of header lines, each with its prefix, secrets redacted. */
+static void put_head(struct verbose *v, const char *prefix, const char *data, size_t size)
+{
+	FILE *out = v->out;
 	while (size) {
 		const char *nl = memchr(data, '\n', size);
 		size_t len = nl ? (size_t)(nl - data) + 1 : size;
@@ -35,7 +69,7 @@ static void put_head(FILE *out, const char *prefix, const char *data, size_t siz
 		if (name)
 			fprintf(out, "%s%.*s: [redacted]\n", prefix, name, data);
 		else if (text)
-			fprintf(out, "%s%.*s\n", prefix, (int)text, data);
+			put_line(v, prefix, data, text);
 		data += len;
 		size -= len;
 	}
@@ -43,17 +77,18 @@ static void put_head(FILE *out, const char *prefix, const char *data, size_t siz
 
 static int on_debug(CURL *e, curl_infotype type, char *data, size_t size, void *ud)
 {
-	FILE *out = ud;
+	struct verbose *v = ud;
+	FILE *out = v->out;
 	(void)e;
 	switch (type) {
 	case CURLINFO_TEXT:
-		put_head(out, "* ", data, size);
+		put_head(v, "* ", data, size);
 		break;
 	case CURLINFO_HEADER_OUT:
-		put_head(out, "> ", data, size);
+		put_head(v, "> ", data, size);
 		break;
 	case CURLINFO_HEADER_IN:
-		put_head(out, "< ", data, size);
+		put_head(v, "< ", data, size);
 		break;
 	case CURLINFO_DATA_OUT:
 		fprintf(out, "> [%zu bytes of request body]\n", size);
@@ -67,9 +102,9 @@ static int on_debug(CURL *e, curl_infotype type, char *data, size_t size, void *
 	return 0;
 }
 
-void verbose_attach(CURL *e, FILE *out)
+void verbose_attach(CURL *e, struct verbose *v)
 {
 	curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
-	curl_easy_setopt(e, CURLOPT_DEBUGDATA, out);
+	curl_easy_setopt(e, CURLOPT_DEBUGDATA, v);
 	curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
 }

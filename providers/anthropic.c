@@ -216,18 +216,6 @@ struct an_parser {
 	int refused;             /* stop_reason "refusal" */
 };
 
-static int an_text(struct an_parser *p, struct chat_result *r, const char *s,
-		   size_t n)
-{
-	/* Bytes that are not text would make the report invalid JSON. */
-	size_t ok = wire_utf8_valid(s, n);
-	if (ok != n)
-		return chat_result_fail(r, ERR_MALFORMED,
-					"answer text is not valid UTF-8 (byte %zu)",
-					r->text.len + ok);
-	return body_reader_text(&p->b, s, n);
-}
-
 /* Token counts as the API reports them (cumulative in a stream, so a
  * later event replaces an earlier one). */
 static void an_usage(const cJSON *u, struct chat_result *r)
@@ -284,7 +272,7 @@ static int an_block(struct an_parser *p, struct chat_result *r,
 		snprintf(field, sizeof(field), "%s.text", what);
 		return wire_fail_type(r, field, t, "a string");
 	}
-	return an_text(p, r, t->valuestring, strlen(t->valuestring));
+	return body_reader_text(&p->b, t->valuestring, strlen(t->valuestring));
 }
 
 /* content_block_delta: only a text_delta is answer; thinking, signature,
@@ -301,7 +289,7 @@ static int an_block_delta(struct an_parser *p, struct chat_result *r,
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(d, "text");
 	if (!cJSON_IsString(t))
 		return wire_fail_type(r, "delta.text", t, "a string");
-	return an_text(p, r, t->valuestring, strlen(t->valuestring));
+	return body_reader_text(&p->b, t->valuestring, strlen(t->valuestring));
 }
 
 static int an_message_delta(struct an_parser *p, struct chat_result *r,
@@ -427,9 +415,12 @@ static int an_end(struct body_reader *b)
 }
 
 /* body_check_fn: checked at the end, so the usage that follows the stop
- * reason is still counted. */
+ * reason is still counted, and a character split across two deltas is
+ * whole. */
 static int an_verdict(struct body_reader *b)
 {
+	if (body_reader_check_text(b))
+		return -1;
 	if (!((struct an_parser *)b)->refused)
 		return 0;
 	return chat_result_fail(b->r, ERR_CONTENT_FILTER,
@@ -458,6 +449,7 @@ const struct provider anthropic_provider = {
 	.default_key_env = "ANTHROPIC_API_KEY",
 	.build = an_build,
 	.parser_new = an_parser_new,
+	.parser_content_type = body_parser_content_type,
 	.parser_feed = body_parser_feed,
 	.parser_finish = body_parser_finish,
 	.parser_free = body_parser_free,

@@ -10,9 +10,11 @@
 
 /* What every wire format does with a 2xx response before its own fields
  * matter: hold a whole body under a cap, or frame a stream (SSE or NDJSON)
- * and parse each event as JSON; tell the two apart by the first byte when
- * a stream was asked for and one document came instead; and say in the
- * same words for every provider what was cut, too large or not JSON.
+ * and parse each event as JSON; tell the two apart by the Content-Type,
+ * or without one by the first byte (NDJSON: the first line) when a stream
+ * was asked for and one document came instead; skip a UTF-8 BOM; keep
+ * cJSON from cutting a string at a NUL; and say in the same words for
+ * every provider what was cut, too large or not JSON.
  *
  * A provider's parser is a struct that starts with a struct body_reader
  * (so a struct resp_parser * is one of both), and says what its JSON means
@@ -42,8 +44,9 @@ struct body_format {
 	 * is one too): decides a stream that came whole, and tells a body
 	 * cut mid-JSON from one that is no JSON. */
 	const char *opens;
-	/* The bytes skipped before the first byte decides; NULL: a stream
-	 * asked for is always framed, never read whole. */
+	/* The bytes skipped before the first byte (NDJSON: the first line)
+	 * decides; NULL: a stream asked for is framed unless its Content-Type
+	 * says JSON. */
 	const char *lead;
 	body_event_fn *event;
 	body_whole_fn *whole;
@@ -56,10 +59,14 @@ struct body_format {
 };
 
 enum body_mode {
-	BODY_UNDECIDED,  /* a stream was asked for; only lead bytes yet */
+	BODY_UNDECIDED,  /* a stream was asked for; only lead bytes yet (NDJSON:
+			  * the first line, held in body, has not ended) */
 	BODY_STREAM,
 	BODY_WHOLE,      /* one JSON document: asked for, or sent instead of a stream */
 };
+
+/* A media type named in a message ("text/html"), cut to fit. */
+#define BODY_TYPE_MAX 64
 
 struct body_reader {
 	const struct body_format *fmt;
@@ -67,6 +74,10 @@ struct body_reader {
 	size_t cap;              /* one body or one stream event */
 	struct sse sse;
 	struct buf body;         /* a whole body */
+	int begun;               /* a body byte came */
+	int bom;                 /* bytes of a leading UTF-8 BOM matched, 3 once
+				  * the body's first byte is past it */
+	char bad_type[BODY_TYPE_MAX]; /* a Content-Type no format reads, "" */
 	struct chat_result *r;   /* the result of the feed or finish in progress */
 	size_t added;            /* text bytes added by that feed */
 	int ended;               /* the format's last event came: later bytes
@@ -80,6 +91,13 @@ struct body_reader {
  * with body_parser_free. NULL when memory is exhausted. */
 struct resp_parser *body_parser_new(size_t size, const struct body_format *fmt,
 				    int stream, size_t max_bytes);
+
+/* provider.parser_content_type: see provider.h. A type that is neither
+ * JSON nor a stream but says nothing either (text/plain,
+ * application/octet-stream: what servers send that label nothing) leaves
+ * the guessing as without one. Called after the first byte, it is
+ * ignored. */
+void body_parser_content_type(struct resp_parser *rp, const char *content_type);
 
 /* provider.parser_feed: holds a whole body, or frames a stream and calls
  * fmt->event per event. Returns the text bytes the feed added, or -1 with
@@ -102,8 +120,8 @@ void body_parser_free(struct resp_parser *rp);
 int body_reader_text(struct body_reader *b, const char *s, size_t n);
 
 /* An event whose data is not JSON: truncated when the body ended inside
- * it (a line that looks cut, in NDJSON), a server error for an `error`
- * event, else malformed, quoting the data. Returns -1. */
+ * it (data that looks like a document cut short), a server error for an
+ * `error` event, else malformed, quoting the data. Returns -1. */
 int body_reader_bad_event(struct body_reader *b, const char *event,
 			  const char *data, size_t len);
 
@@ -119,7 +137,8 @@ int body_reader_frame(struct body_reader *b, const char *s, size_t n);
 
 /* Fails b->r when the answer is not valid UTF-8 (it would make the report
  * invalid JSON); checked once at the end, as a character may span two
- * events. Returns 0, or -1. */
+ * events. The message names the first byte that cannot be where it is,
+ * and the bytes of the sequence it breaks. Returns 0, or -1. */
 int body_reader_check_text(struct body_reader *b);
 
 #endif

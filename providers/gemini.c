@@ -539,14 +539,15 @@ static int gm_chunk(struct gm_parser *p, const cJSON *root, const char *data,
 {
 	struct chat_result *r = p->b.r;
 	struct gm_err e;
-	if (!cJSON_IsObject(root))
-		return wire_fail_type(r, "response", root, "an object");
+	/* Before the type check: an error may come wrapped in an array. */
 	if (gm_err_read(root, &e)) {
 		int64_t ms = gm_retry_delay(e.details);
 		if (ms >= 0)
 			r->retry_after_ms = ms;
 		return gm_fail_err(r, gm_err_class(&e, 200), &e, data, len);
 	}
+	if (!cJSON_IsObject(root))
+		return wire_fail_type(r, "response", root, "an object");
 	gm_usage(root, r);
 	if (gm_prompt_feedback(p, r, root))
 		return -1;
@@ -566,24 +567,15 @@ static int gm_chunk(struct gm_parser *p, const cJSON *root, const char *data,
 	return gm_finish_reason(p, r, c);
 }
 
-static int gm_is_blank(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
-			return 0;
-	return 1;
-}
-
-/* body_event_fn: one chunk of the stream; blank data is none. Gemini
- * names no events, so one named `error` is not told apart. */
+/* body_event_fn: one chunk of the stream (events with empty data never
+ * come here). Gemini names no events, so one named `error` is not told
+ * apart. */
 static int gm_event(struct body_reader *b, const cJSON *root,
 		    const char *event, const char *data, size_t len)
 {
 	(void)event;
 	if (root)
 		return gm_chunk((struct gm_parser *)b, root, data, len);
-	if (gm_is_blank(data, len))
-		return 0;
 	return body_reader_bad_event(b, "", data, len);
 }
 
@@ -689,6 +681,7 @@ const struct provider gemini_provider = {
 	.default_key_env = "GEMINI_API_KEY",
 	.build = gm_build,
 	.parser_new = gm_parser_new,
+	.parser_content_type = body_parser_content_type,
 	.parser_feed = body_parser_feed,
 	.parser_finish = body_parser_finish,
 	.parser_free = gm_parser_free,

@@ -330,11 +330,13 @@ static int ol_whole(struct body_reader *b, const cJSON *root, const char *s,
 	return body_reader_bad_body(b, s, n);
 }
 
-/* Ollama streams when asked to, so a stream is never read whole. */
+/* A stream asked for may come back as one object all the same (a proxy
+ * that buffers, a server told stream: false by its params), printed over
+ * many lines: its first line tells (see body_decide). */
 static const struct body_format ol_format = {
 	.framing = SSE_MODE_NDJSON,
 	.opens = "{",
-	.lead = NULL,
+	.lead = "\n\r \t",
 	.event = ol_line,
 	.whole = ol_whole,
 	.end = ol_end,
@@ -353,6 +355,7 @@ const struct provider ollama_provider = {
 	.default_key_env = NULL,
 	.build = ol_build,
 	.parser_new = ol_parser_new,
+	.parser_content_type = body_parser_content_type,
 	.parser_feed = body_parser_feed,
 	.parser_finish = body_parser_finish,
 	.parser_free = body_parser_free,

@@ -212,14 +212,58 @@ static void oa_parse_error(int http_status, const char *body, size_t len,
 
 /* ---- the response ---- */
 
+/* What choices[].index means in a stream. OpenAI's names the choice, so
+ * a chunk of choice 1 (a user's params asked for n: 2) is no part of the
+ * answer. text-generation-inference 1.4 counted tokens there instead: one
+ * choice per chunk, index 1, 2, 3, ..., and the answer is all of them.
+ * The parser does not see the request, so the chunks tell, as they come:
+ * - while every chunk with choices holds exactly one, at an index above
+ *   the last such chunk's, it is open: either may be;
+ * - a chunk with more choices, an index that does not rise (a real stream
+ *   streams each choice again until it finishes, and every chunk of a
+ *   one-choice stream is index 0), or a finish_reason at index 0 (that
+ *   choice is done, what follows is another): indices name choices;
+ * - still open when the stream ends ([DONE], or its last byte), or past
+ *   index 127 (OpenAI refuses n above 128): indices count tokens.
+ * Either verdict is for good. While open, index 0's text is the answer
+ * either way and goes in at once; the text and finish_reason at other
+ * indices are held back until the verdict says whose they are. */
+enum oa_index {
+	OA_INDEX_OPEN,
+	OA_INDEX_CHOICE,
+	OA_INDEX_TOKEN,
+};
+
+#define OA_MAX_CHOICES 128
+
 struct oa_parser {
 	struct body_reader b;    /* first; b.ended: `data: [DONE]` arrived */
 	int finished;            /* a finish_reason arrived */
+	enum oa_index index;     /* what choices[].index means */
+	size_t chunks;           /* chunks with a choice, while open */
+	double last;             /* the index of the last of them */
+	struct buf held;         /* text at indices above 0, while open */
+	char held_finish[32];    /* their finish_reason, "" when none */
 };
 
-/* Content, or the model's refusal when it gave that instead. */
+/* Holds back s[0..n) while the indices are open, under the answer's
+ * cap. Returns 0, or -1 with r failed. */
+static int oa_hold(struct oa_parser *p, struct chat_result *r, const char *s,
+		   size_t n)
+{
+	size_t used = r->text.len + p->held.len, max = r->text.max;
+	if (max && (used > max || n > max - used))
+		return chat_result_fail(r, ERR_TOO_LARGE, "answer over %zu bytes", max);
+	if (buf_append(&p->held, s, n))
+		return chat_result_fail(r, ERR_TOO_LARGE,
+					"out of memory holding the answer");
+	return 0;
+}
+
+/* Content, or the model's refusal when it gave that instead; held back
+ * when hold. */
 static int oa_content(struct oa_parser *p, struct chat_result *r,
-		      const cJSON *msg, const char *where)
+		      const cJSON *msg, const char *where, int hold)
 {
 	char what[32];
 	const char *content, *refusal;
@@ -230,33 +274,109 @@ static int oa_content(struct oa_parser *p, struct chat_result *r,
 	if (wire_opt_str(r, msg, "refusal", what, &refusal))
 		return -1;
 	const char *s = content ? content : refusal;
-	return s ? body_reader_text(&p->b, s, strlen(s)) : 0;
+	if (!s)
+		return 0;
+	return hold ? oa_hold(p, r, s, strlen(s)) : body_reader_text(&p->b, s, strlen(s));
+}
+
+static void oa_set_finish(struct oa_parser *p, struct chat_result *r,
+			  const char *fr)
+{
+	snprintf(r->finish_reason, sizeof(r->finish_reason), "%s", fr);
+	p->finished = 1;
 }
 
 static int oa_finish_reason(struct oa_parser *p, struct chat_result *r,
-			    const cJSON *choice)
+			    const cJSON *choice, int hold)
 {
 	const char *fr;
 	if (wire_opt_str(r, choice, "finish_reason", "finish_reason", &fr))
 		return -1;
-	if (fr && *fr) {
-		snprintf(r->finish_reason, sizeof(r->finish_reason), "%s", fr);
-		p->finished = 1;
-	}
+	if (!fr || !*fr)
+		return 0;
+	if (hold)
+		snprintf(p->held_finish, sizeof(p->held_finish), "%s", fr);
+	else
+		oa_set_finish(p, r, fr);
 	return 0;
 }
 
+/* Indices name choices: what was held back was another choice's. */
+static void oa_index_choices(struct oa_parser *p)
+{
+	p->index = OA_INDEX_CHOICE;
+	buf_release(&p->held);
+	p->held_finish[0] = '\0';
+}
+
+/* Indices count tokens: what was held back is the answer's. Returns 0,
+ * or -1 with r failed. */
+static int oa_index_tokens(struct oa_parser *p, struct chat_result *r)
+{
+	if (p->index != OA_INDEX_OPEN)
+		return 0;
+	p->index = OA_INDEX_TOKEN;
+	int rc = p->held.len ? body_reader_text(&p->b, p->held.data, p->held.len) : 0;
+	if (p->held_finish[0])
+		oa_set_finish(p, r, p->held_finish);
+	buf_release(&p->held);
+	return rc;
+}
+
+/* A choice's index: 0 when absent, -1 when it is no whole number >= 0. */
+static double oa_index_of(const cJSON *c)
+{
+	const cJSON *i = cJSON_GetObjectItemCaseSensitive(c, "index");
+	if (!i)
+		return 0;
+	if (!cJSON_IsNumber(i) || !(i->valuedouble >= 0 && i->valuedouble < 1e15) ||
+	    i->valuedouble != (double)(int64_t)i->valuedouble)
+		return -1;
+	return i->valuedouble;
+}
+
+/* The choice of a chunk (choices holds at least one) that is the answer,
+ * NULL when none is; *hold when its text waits for the verdict. Applies
+ * the rule above. Returns 0, or -1 with r failed. */
+static int oa_pick(struct oa_parser *p, struct chat_result *r,
+		   const cJSON *choices, const cJSON **c, int *hold)
+{
+	*c = choices->child;
+	*hold = 0;
+	if (p->index == OA_INDEX_OPEN) {
+		double i = (*c)->next ? -1 : oa_index_of(*c);
+		if (i < 0 || (p->chunks && i <= p->last)) {
+			oa_index_choices(p);
+		} else {
+			p->chunks++;
+			p->last = i;
+			*hold = i > 0;
+			if (i >= OA_MAX_CHOICES && oa_index_tokens(p, r))
+				return -1;
+			*hold = *hold && p->index == OA_INDEX_OPEN;
+		}
+	}
+	if (p->index == OA_INDEX_CHOICE)
+		*c = wire_json_index0(choices);
+	return 0;
+}
+
+/* Token counts: top-level usage (OpenAI, and in a stream its last chunk
+ * when asked with include_usage), or Groq's x_groq.usage in a stream's
+ * last chunk; both the same shape. */
 static void oa_usage(const cJSON *root, struct chat_result *r)
 {
+	const cJSON *groq = json_get_obj(json_get_obj(root, "x_groq"), "usage");
 	const cJSON *u = json_get_obj(root, "usage");
-	if (!u)
-		return;
-	int64_t in = wire_tokens(u, "prompt_tokens");
-	int64_t out = wire_tokens(u, "completion_tokens");
-	if (in >= 0)
-		r->input_tokens = in;
-	if (out >= 0)
-		r->output_tokens = out;
+	for (int k = 0; k < 2; k++) {
+		const cJSON *from = k ? u : groq;
+		int64_t in = wire_tokens(from, "prompt_tokens");
+		int64_t out = wire_tokens(from, "completion_tokens");
+		if (in >= 0)
+			r->input_tokens = in;
+		if (out >= 0)
+			r->output_tokens = out;
+	}
 }
 
 static int oa_is_done(const char *d, size_t n)
@@ -266,6 +386,38 @@ static int oa_is_done(const char *d, size_t n)
 	while (n && (d[n - 1] == ' ' || d[n - 1] == '\t'))
 		n--;
 	return n == 6 && !memcmp(d, "[DONE]", 6);
+}
+
+/* A chunk's choices: the answer's delta and finish_reason. */
+static int oa_choices(struct oa_parser *p, struct chat_result *r,
+		      const cJSON *choices)
+{
+	const cJSON *c;
+	int hold;
+	if (!choices || cJSON_IsNull(choices))
+		return 0;
+	if (!cJSON_IsArray(choices))
+		return wire_fail_type(r, "choices", choices, "an array");
+	if (!choices->child)
+		return 0;
+	if (oa_pick(p, r, choices, &c, &hold))
+		return -1;
+	if (!c)
+		return 0;
+	if (!cJSON_IsObject(c))
+		return wire_fail_type(r, "choices[0]", c, "an object");
+	const cJSON *delta = cJSON_GetObjectItemCaseSensitive(c, "delta");
+	if (delta && !cJSON_IsNull(delta)) {
+		if (!cJSON_IsObject(delta))
+			return wire_fail_type(r, "delta", delta, "an object");
+		if (oa_content(p, r, delta, "delta", hold))
+			return -1;
+	}
+	if (oa_finish_reason(p, r, c, hold))
+		return -1;
+	if (p->index == OA_INDEX_OPEN && !hold && p->finished)
+		oa_index_choices(p);
+	return 0;
 }
 
 /* body_event_fn: one chat.completion.chunk, or the [DONE] after the last.
@@ -279,7 +431,7 @@ static int oa_event(struct body_reader *b, const cJSON *root,
 	struct oa_err e;
 	if (!root && oa_is_done(data, len)) {
 		b->ended = 1;
-		return 0;
+		return oa_index_tokens(p, r);
 	}
 	if (!root)
 		return body_reader_bad_event(b, event, data, len);
@@ -292,24 +444,7 @@ static int oa_event(struct body_reader *b, const cJSON *root,
 		return wire_fail_excerpt(r, ERR_SERVER, "stream error event", data,
 					 len);
 	oa_usage(root, r);
-	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
-	if (!choices || cJSON_IsNull(choices))
-		return 0;
-	if (!cJSON_IsArray(choices))
-		return wire_fail_type(r, "choices", choices, "an array");
-	const cJSON *c = wire_json_index0(choices);
-	if (!c)
-		return 0;
-	if (!cJSON_IsObject(c))
-		return wire_fail_type(r, "choices[0]", c, "an object");
-	const cJSON *delta = cJSON_GetObjectItemCaseSensitive(c, "delta");
-	if (delta && !cJSON_IsNull(delta)) {
-		if (!cJSON_IsObject(delta))
-			return wire_fail_type(r, "delta", delta, "an object");
-		if (oa_content(p, r, delta, "delta"))
-			return -1;
-	}
-	return oa_finish_reason(p, r, c);
+	return oa_choices(p, r, cJSON_GetObjectItemCaseSensitive(root, "choices"));
 }
 
 static int oa_whole_choice(struct oa_parser *p, struct chat_result *r,
@@ -330,9 +465,9 @@ static int oa_whole_choice(struct oa_parser *p, struct chat_result *r,
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(c, "message");
 	if (!cJSON_IsObject(msg))
 		return wire_fail_type(r, "message", msg, "an object");
-	if (oa_content(p, r, msg, "message"))
+	if (oa_content(p, r, msg, "message", 0))
 		return -1;
-	return oa_finish_reason(p, r, c);
+	return oa_finish_reason(p, r, c, 0);
 }
 
 /* body_whole_fn: a whole chat.completion body. */
@@ -354,7 +489,10 @@ static int oa_whole(struct body_reader *b, const cJSON *root, const char *s,
  * [DONE] after it was lost; without either it is cut. */
 static int oa_end(struct body_reader *b)
 {
-	if (b->ended || ((struct oa_parser *)b)->finished)
+	struct oa_parser *p = (struct oa_parser *)b;
+	if (oa_index_tokens(p, b->r))
+		return -1;
+	if (b->ended || p->finished)
 		return 0;
 	if (!b->sse.nevents && b->sse.nunknown)
 		return chat_result_fail(b->r, ERR_MALFORMED,
@@ -398,14 +536,23 @@ static struct resp_parser *oa_parser_new(int stream, size_t max_bytes)
 			       max_bytes);
 }
 
+static void oa_parser_free(struct resp_parser *rp)
+{
+	struct oa_parser *p = (struct oa_parser *)rp;
+	if (p)
+		buf_release(&p->held);
+	body_parser_free(rp);
+}
+
 const struct provider openai_provider = {
 	.name = "openai",
 	.default_base_url = OA_DEFAULT_BASE_URL,
 	.default_key_env = "OPENAI_API_KEY",
 	.build = oa_build,
 	.parser_new = oa_parser_new,
+	.parser_content_type = body_parser_content_type,
 	.parser_feed = body_parser_feed,
 	.parser_finish = body_parser_finish,
-	.parser_free = body_parser_free,
+	.parser_free = oa_parser_free,
 	.parse_error = oa_parse_error,
 };

@@ -107,6 +107,14 @@ struct provider {
 
 	/* A parser for one 2xx response body, streamed or whole. */
 	struct resp_parser *(*parser_new)(int stream, size_t max_bytes);
+	/* The response's Content-Type header value (NULL when none came), given
+	 * once before the first parser_feed. A JSON type (application/json,
+	 * anything ending in +json) makes a body that came for a stream request be
+	 * read as one whole document; text/event-stream and application/x-ndjson
+	 * as a stream; any other type the format does not expect (text/html, a
+	 * proxy's or captive portal's page) makes the response malformed, naming
+	 * the type. */
+	void (*parser_content_type)(struct resp_parser *p, const char *content_type);
 	/* Feeds body bytes in any slicing. Returns the number of new answer
 	 * text bytes (>= 0), or -1 when the response is already a failure
 	 * (r->err set: malformed, too_large, an error event mid-stream). */

@@ -13,6 +13,7 @@ void sse_init(struct sse *s, enum sse_mode mode, size_t max,
 	buf_init(&s->line, 0);
 	buf_init(&s->data, 0);
 	buf_init(&s->event, 0);
+	buf_init(&s->stray, 0);
 }
 
 void sse_release(struct sse *s)
@@ -20,6 +21,7 @@ void sse_release(struct sse *s)
 	buf_release(&s->line);
 	buf_release(&s->data);
 	buf_release(&s->event);
+	buf_release(&s->stray);
 }
 
 static int sse_fail(struct sse *s, enum sse_error err)
@@ -56,6 +58,21 @@ static int field_is(const char *f, size_t n, const char *name)
 	return n == strlen(name) && !memcmp(f, name, n);
 }
 
+/* A line that is no field we know: counted, and kept for the caller while
+ * it fits (a JSON error written without `data:` spans such lines). */
+static void sse_unknown(struct sse *s, const char *line, size_t len)
+{
+	s->nunknown++;
+	if (s->stray_over)
+		return;
+	if (s->stray.len + len + 1 > s->max ||
+	    (s->stray.len && buf_putc(&s->stray, '\n')) ||
+	    buf_append(&s->stray, line, len)) {
+		buf_reset(&s->stray);
+		s->stray_over = 1;
+	}
+}
+
 static int sse_field(struct sse *s, const char *line, size_t len)
 {
 	const char *colon = memchr(line, ':', len);
@@ -71,13 +88,16 @@ static int sse_field(struct sse *s, const char *line, size_t len)
 		    buf_append(&s->data, v, vlen))
 			return sse_fail(s, SSE_NOMEM);
 		s->has_data = 1;
+		/* Stray lines before an event's data are not after it. */
+		buf_reset(&s->stray);
+		s->stray_over = 0;
 	} else if (field_is(line, flen, "event")) {
 		buf_reset(&s->event);
 		if (buf_append(&s->event, v, vlen))
 			return sse_fail(s, SSE_NOMEM);
 	} else if (!field_is(line, flen, "id") && !field_is(line, flen, "retry")) {
 		/* We never reconnect, so id and retry mean nothing to us. */
-		s->nunknown++;
+		sse_unknown(s, line, len);
 	}
 	return 0;
 }
@@ -153,6 +173,35 @@ int sse_feed(struct sse *s, const char *p, size_t len)
 	return 0;
 }
 
+/* Whether a line cut by the end of the stream may be the start of a
+ * field we know or a comment ("dat", "data: {\"cut"), rather than text
+ * that is no event stream at all ("<html>...</html>" without a newline). */
+static int sse_may_be_field(const char *line, size_t len)
+{
+	static const char *const names[] = {"data", "event", "id", "retry"};
+	const char *colon = memchr(line, ':', len);
+	size_t flen = colon ? (size_t)(colon - line) : len;
+	if (!flen && colon)
+		return 1;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t k = strlen(names[i]);
+		if (colon ? flen == k && !memcmp(line, names[i], k)
+			  : len <= k && !memcmp(line, names[i], len))
+			return 1;
+	}
+	return 0;
+}
+
+/* The cut last line of an SSE stream: see sse_finish. */
+static void sse_cut_line(struct sse *s, const char *line, size_t len)
+{
+	if (!s->started && len >= 3 && !memcmp(line, "\xef\xbb\xbf", 3))
+		line += 3, len -= 3;
+	s->started = 1;
+	if (len && !sse_may_be_field(line, len))
+		sse_unknown(s, line, len);
+}
+
 int sse_finish(struct sse *s)
 {
 	if (s->err)
@@ -161,6 +210,8 @@ int sse_finish(struct sse *s)
 	if (s->line.len && s->mode == SSE_MODE_NDJSON &&
 	    sse_line(s, s->line.data, s->line.len))
 		return -1;
+	if (s->line.len && s->mode == SSE_MODE_SSE)
+		sse_cut_line(s, s->line.data, s->line.len);
 	buf_reset(&s->line);
 	if (s->mode == SSE_MODE_SSE)
 		return sse_end_event(s);

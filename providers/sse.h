@@ -47,6 +47,13 @@ struct sse {
 	size_t nevents;      /* events dispatched */
 	size_t nunknown;     /* lines that were neither a field we know,
 			      * a comment nor blank: counts garbage */
+	/* Those lines since the last `data:` line, joined with "\n" (SSE
+	 * mode): a JSON document a server wrote without `data:` (an error
+	 * after the stream began), for the caller to read at the end.
+	 * Dropped, not failed, past max (stray_over set until the next
+	 * `data:` line). */
+	struct buf stray;
+	int stray_over;
 };
 
 #define SSE_DEFAULT_MAX ((size_t)4 << 20)
@@ -64,11 +71,13 @@ void sse_release(struct sse *s);
  * returns -1 at once. */
 int sse_feed(struct sse *s, const char *p, size_t len);
 
-/* The stream ended. A line cut without its end is dropped in SSE mode
- * (it may be half an event) and dispatched in NDJSON mode (a last line
- * without a newline is common there); an SSE event whose lines all ended
- * but whose blank line never came is dispatched. s->eof is set while
- * these callbacks run. Returns 0 or -1 as sse_feed. */
+/* The stream ended. A line cut without its end is dispatched in NDJSON
+ * mode (a last line without a newline is common there); in SSE mode it is
+ * dropped when it may be half a field we know (half an event), and counts
+ * as an unknown line otherwise (a one-line page with no newline is no
+ * event stream). An SSE event whose lines all ended but whose blank line
+ * never came is dispatched. s->eof is set while these callbacks run.
+ * Returns 0 or -1 as sse_feed. */
 int sse_finish(struct sse *s);
 
 #endif

@@ -68,12 +68,15 @@ int wire_json_headers(struct http_req *r, const char *name, const char *prefix,
 }
 
 /* The length of the valid UTF-8 sequence at s[0..n), or 0 (RFC 3629:
- * no overlongs, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+ * no overlongs, no surrogates, nothing above U+10FFFF). Then *stop is
+ * the offset of the first byte that cannot be where it is (n when s ends
+ * inside the sequence). */
+static size_t utf8_check(const unsigned char *s, size_t n, size_t *stop)
 {
 	unsigned char c = s[0];
 	size_t len;
 	unsigned char lo = 0x80, hi = 0xbf;
+	*stop = 0;
 	if (c < 0x80)
 		return 1;
 	if (c >= 0xc2 && c <= 0xdf)
@@ -84,6 +87,8 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 		len = 4;
 	else
 		return 0;
+	/* The second byte's range rules out overlongs, surrogates and
+	 * code points above U+10FFFF. */
 	if (c == 0xe0)
 		lo = 0xa0;
 	else if (c == 0xed)
@@ -92,12 +97,20 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 		lo = 0x90;
 	else if (c == 0xf4)
 		hi = 0x8f;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
+	for (size_t i = 1; i < len; i++) {
+		*stop = i;
+		if (i >= n)
 			return 0;
+		if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf))
+			return 0;
+	}
 	return len;
+}
+
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t stop;
+	return utf8_check(s, n, &stop);
 }
 
 cJSON *wire_json_string(const char *s)
@@ -301,6 +314,14 @@ size_t wire_utf8_valid(const char *s, size_t n)
 	while (i < n && (k = utf8_seq(u + i, n - i)))
 		i += k;
 	return i;
+}
+
+size_t wire_utf8_stop(const char *s, size_t n)
+{
+	size_t stop;
+	if (!n)
+		return 0;
+	return utf8_check((const unsigned char *)s, n, &stop) ? 0 : stop;
 }
 
 int wire_json_looks_cut(const char *s, size_t n, const char *opens)

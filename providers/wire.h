@@ -101,6 +101,13 @@ size_t wire_body_cap(size_t max_text);
  * report invalid JSON, so parsers check the text they return. */
 size_t wire_utf8_valid(const char *s, size_t n);
 
+/* s[0..n) opens a sequence that is not valid UTF-8 (where
+ * wire_utf8_valid stopped): returns the offset of the first byte that
+ * cannot be where it is, 0 for a byte no sequence starts with, 1 to 3 for
+ * one that cannot continue the sequence (after E0, 80 is an overlong; after
+ * ED, A0 a surrogate), n when s ends inside the sequence. */
+size_t wire_utf8_stop(const char *s, size_t n);
+
 /* Whether s[0..n), which did not parse as JSON, looks like a JSON document
  * that was cut off: nothing but blanks, or a document that opens with one
  * of the bytes in opens ("{", "{[") and is still open at the end (an

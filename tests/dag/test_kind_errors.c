@@ -72,7 +72,7 @@ static void test_moa(void **state)
 	expect_one(HDR "  m: {kind: moa, proposers: [gpt], aggregator: big, layers: 0}\n", 7,
 		   61, "'layers' must be a positive integer, got 0");
 	expect_one(HDR "  m: {kind: moa, proposers: [gpt], aggregator: big, layers: 101}\n", 7,
-		   61, "'layers' must be at most 100, got 101");
+		   61, "'layers' must be between 1 and 100, got 101");
 	expect_one(HDR "  m: {kind: moa, proposers: [gpt], aggregator: big, layers: two}\n", 7,
 		   61, "'layers' must be a positive integer, got 'two'");
 	expect_one(HDR "  m: {kind: moa, proposers: [gpt]}\n", 7, 3,
@@ -176,7 +176,7 @@ static void test_cascade_accept(void **state)
 	expect_one(CAS "{self_check: {samples: 0}}}\n", 7, 73,
 		   "'samples' must be a positive integer, got 0");
 	expect_one(CAS "{self_check: {samples: 101}}}\n", 7, 73,
-		   "'samples' must be at most 100, got 101");
+		   "'samples' must be between 1 and 100, got 101");
 	expect_one(CAS "{agreement: {samples: 1}}}\n", 7, 72,
 		   "'samples' must be an integer of at least 2, got 1");
 	expect_one(CAS "{agreement: {min: 2}}}\n", 7, 68,
@@ -362,7 +362,7 @@ static void test_plan(void **state)
 	expect_one(HDR "  p: {kind: plan, model: big, max_subtasks: 0}\n", 7, 45,
 		   "'max_subtasks' must be a positive integer, got 0");
 	expect_one(HDR "  p: {kind: plan, model: big, max_subtasks: 101}\n", 7, 45,
-		   "'max_subtasks' must be at most 100, got 101");
+		   "'max_subtasks' must be between 1 and 100, got 101");
 	struct qdiags d;
 	/* `models` for `model`: one problem, the misspelling. */
 	assert_null(load_text(HDR "  p: {kind: plan, models: [big]}\n", &d));

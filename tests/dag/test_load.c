@@ -589,7 +589,8 @@ static void test_check_run(void **state)
 	workflow_free(wf);
 
 	/* Only models a node may call are checked; "" sends no key; an empty
-	 * variable counts as not set; the query has no line when implicit. */
+	 * variable is no key either, and said to be empty; the query has no
+	 * line when implicit. */
 	struct qdiags ld;
 	wf = load_text("version: 1\n"
 		       "models:\n"
@@ -608,7 +609,8 @@ static void test_check_run(void **state)
 	assert_true(has_diag(&d, 0, 0, "missing required input 'query' (give it after the "
 			     "file name or with --input query=VALUE)"));
 	assert_true(has_diag(&d, 4, 3, "model 'used' needs the environment variable EMPTY, "
-			     "which is not set"));
+			     "which is set but empty (put the API key in it, or write "
+			     "api_key_env: \"\" for a server that takes none)"));
 	qdiags_release(&d);
 	qdiags_release(&ld);
 	workflow_free(wf);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/resource.h>
+
 #include <cmocka.h>
 
 #include "../../common/buf.h"
@@ -98,9 +100,9 @@ static void test_out_of_range(void **state)
 	expect_one(HDR "defaults: {retries: -1}\nnodes: {a: " TPL "}\n", 2, 21,
 		   "'retries' must be a non-negative integer, got -1");
 	expect_one(HDR "defaults: {retries: 1000}\nnodes: {a: " TPL "}\n", 2, 21,
-		   "'retries' must be at most 100, got 1000");
+		   "'retries' must be between 0 and 100, got 1000");
 	expect_one(HDR "defaults: {retries: 99999999999999999999999}\nnodes: {a: " TPL "}\n",
-		   2, 21, "'retries' must be at most 100, got 99999999999999999999999");
+		   2, 21, "'retries' must be between 0 and 100, got 99999999999999999999999");
 	expect_one(HDR "defaults: {max_tokens: 0}\nnodes: {a: " TPL "}\n", 2, 24,
 		   "'max_tokens' must be a positive integer, got 0");
 	expect_one(HDR "defaults: {temperature: 2.5}\nnodes: {a: " TPL "}\n", 2, 25,
@@ -457,6 +459,96 @@ static void test_alias_bomb_refused_quickly(void **state)
 	buf_release(&b);
 }
 
+/* Few nodes, many bytes: a 1 MiB string aliased through three levels of
+ * ten aliases is a gigabyte of text; the yaml_bytes limit refuses it at
+ * the alias that crosses it, before any of it is copied. */
+static void test_alias_bomb_by_bytes(void **state)
+{
+	(void)state;
+	struct buf b = BUF_INIT;
+	buf_puts(&b, HDR "x-a: &a \"");
+	for (int i = 0; i < 1 << 20; i++)
+		buf_putc(&b, 'x');
+	buf_puts(&b, "\"\n");
+	buf_puts(&b, "x-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n");
+	buf_puts(&b, "x-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n");
+	buf_puts(&b, "x-d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n");
+	buf_puts(&b, "models:\n  m: {provider: ollama, model: x, params: {p: *d}}\n");
+	buf_puts(&b, "nodes: {a: {kind: generate, models: [m], stop: *d}}\n");
+	struct qdiags d;
+	qdiags_init(&d, NULL);
+	clock_t t0 = clock();
+	assert_null(workflow_load_string("bytes.yaml", b.data, b.len, NULL, &d));
+	double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	assert_true(secs < 0.5);
+	struct rusage ru;
+	assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+	assert_true(ru.ru_maxrss < 100 * 1024); /* KiB */
+	if (d.n != 1)
+		print_diags(&d);
+	assert_int_equal(d.n, 1);
+	/* The string and ten *a are 11 MiB; each *b adds 10: the sixth
+	 * crosses 64. */
+	assert_true(has_diag(&d, 4, 30, "alias '*b' expands the file past the yaml_bytes "
+			     "limit (67108864 bytes of text; an alias bomb?)"));
+	qdiags_release(&d);
+
+	/* The limit is the caller's; what stays under it loads, and a
+	 * prompt shared by many nodes is held once. */
+	struct load_limits lim;
+	load_limits_default(&lim);
+	assert_int_equal(lim.max_yaml_bytes, 64 << 20);
+	lim.max_yaml_bytes = 2u << 20;
+	qdiags_init(&d, NULL);
+	assert_null(workflow_load_string("bytes.yaml", b.data, b.len, &lim, &d));
+	assert_true(has_diag(&d, 3, 10, "alias '*a' expands the file past the yaml_bytes "
+			     "limit (2097152 bytes of text; an alias bomb?)"));
+	qdiags_release(&d);
+	buf_release(&b);
+
+	buf_puts(&b, HDR "x-p: &p \"");
+	for (int i = 0; i < 100000; i++)
+		buf_putc(&b, 'p');
+	buf_puts(&b, "\"\nmodels: {m: {provider: ollama, model: x}}\nnodes:\n");
+	for (int i = 0; i < 100; i++)
+		buf_printf(&b, "  n%d: {kind: generate, models: [m], prompt: *p, system: *p}\n", i);
+	buf_puts(&b, "  out: {kind: vote, from: [");
+	for (int i = 0; i < 100; i++)
+		buf_printf(&b, "%sn%d", i ? ", " : "", i);
+	buf_puts(&b, "]}\n");
+	qdiags_init(&d, NULL);
+	struct workflow *wf = workflow_load_string("shared.yaml", b.data, b.len, NULL, &d);
+	if (!wf)
+		print_diags(&d);
+	assert_non_null(wf);
+	const char *src = tmpl_source(wf->nodes[0]->prompt);
+	assert_int_equal(strlen(src), 100000);
+	for (size_t i = 1; i < 100; i++) {
+		assert_ptr_equal(tmpl_source(wf->nodes[i]->prompt), src);
+		assert_ptr_equal(tmpl_source(wf->nodes[i]->system), src);
+	}
+	workflow_free(wf);
+	qdiags_release(&d);
+	buf_release(&b);
+
+	/* moa copies its prompt into every round: that counts too. */
+	buf_puts(&b, HDR "x-p: &p \"");
+	for (int i = 0; i < 1 << 20; i++)
+		buf_putc(&b, 'p');
+	buf_puts(&b, "\"\nnodes:\n  m: {kind: moa, proposers: [ollama/x], aggregator: "
+		 "ollama/x, layers: 100, prompt: *p}\n");
+	qdiags_init(&d, NULL);
+	assert_null(workflow_load_string("moa.yaml", b.data, b.len, NULL, &d));
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.items[0].line, 4);
+	assert_int_equal(d.items[0].col, 3);
+	assert_non_null(strstr(d.items[0].msg, "moa 'm' copies its prompt ("));
+	assert_non_null(strstr(d.items[0].msg, " 99 times, past the yaml_bytes limit "
+			       "(67108864 bytes)"));
+	qdiags_release(&d);
+	buf_release(&b);
+}
+
 static void test_many_errors_at_once(void **state)
 {
 	(void)state;
@@ -537,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_top_level_shape),
 		cmocka_unit_test(test_yaml_errors),
 		cmocka_unit_test(test_alias_bomb_refused_quickly),
+		cmocka_unit_test(test_alias_bomb_by_bytes),
 		cmocka_unit_test(test_many_errors_at_once),
 		cmocka_unit_test(test_diagnostics_are_capped),
 		cmocka_unit_test(test_alias_shared_value_reported_once),

@@ -36,7 +36,7 @@ static int teardown(void **state)
 
 static const struct ynode *parse(struct fx *f, const char *text, int want_rc)
 {
-	static const struct ytree_limits lim = {1000, 16};
+	static const struct ytree_limits lim = {1000, 16, 1 << 20};
 	struct ynode *root = NULL;
 	int rc = ytree_parse(f->a, text, strlen(text), &lim, &root, &f->d);
 	if (rc != want_rc)
@@ -230,10 +230,35 @@ static void test_empty_and_syntax(void **state)
 	assert_int_equal(f->d.items[0].col, 4);
 }
 
+/* Text counts at its expanded size: an alias adds what it stands for. */
+static void test_bytes(void **state)
+{
+	struct fx *f = *state;
+	const struct ynode *r = parse(f, "a: &x hello\nb: [*x, *x]\n", 0);
+	assert_int_equal(ytree_get(r, "a")->bytes, 5);
+	assert_int_equal(ytree_get(r, "b")->bytes, 10);
+	assert_int_equal(r->bytes, 1 + 5 + 1 + 10);
+
+	static const struct ytree_limits lim = {1000, 16, 20};
+	struct ynode *root = NULL;
+	const char *text = "a: &x 0123456789\nb: [*x, *x]\n";
+	assert_int_equal(ytree_parse(f->a, text, strlen(text), &lim, &root, &f->d), -1);
+	assert_int_equal(f->d.n, 1);
+	assert_true(has_diag(&f->d, 2, 5, "alias '*x' expands the file past the yaml_bytes "
+			     "limit (20 bytes of text; an alias bomb?)"));
+	qdiags_release(&f->d);
+	qdiags_init(&f->d, "t.yaml");
+	text = "a: 0123456789012345678901\n";
+	assert_int_equal(ytree_parse(f->a, text, strlen(text), &lim, &root, &f->d), -1);
+	assert_true(has_diag(&f->d, 1, 4, "the file has more text than the yaml_bytes limit "
+			     "(20 bytes)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_positions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_block_scalars, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_typing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_keys, setup, teardown),

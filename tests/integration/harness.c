@@ -44,6 +44,38 @@ const char *h_workflow(struct harness *h, const char *yaml)
 
 const char *h_run(struct harness *h, const char *query, const char *trace_name)
 {
+	struct quorum_options o = {.wake_fd = -1};
+	return h_run_with(h, query, trace_name, &o);
+}
+
+int h_cli(struct harness *h, const char *args, char **out, char **err)
+{
+	const char *bin = getenv("QUORUM_BIN");
+	char cmd[8192];
+	snprintf(cmd, sizeof(cmd), "cd '%s' && %s %s </dev/null >out.txt 2>err.txt", h->dir,
+		 bin ? bin : "quorum", args);
+	int rc = h_sh(cmd);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/out.txt", h->dir);
+	*out = h_read(path);
+	snprintf(path, sizeof(path), "%s/err.txt", h->dir);
+	*err = h_read(path);
+	return rc;
+}
+
+void h_write(struct harness *h, const char *name, const char *text)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/%s", h->dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+const char *h_run_with(struct harness *h, const char *query, const char *trace_name,
+		       struct quorum_options *o)
+{
 	char *errors = NULL;
 	struct quorum_workflow *wf = quorum_workflow_load(h->wf_path, &errors);
 	if (!wf)
@@ -51,12 +83,9 @@ const char *h_run(struct harness *h, const char *query, const char *trace_name)
 	char trace[400];
 	if (trace_name)
 		snprintf(trace, sizeof(trace), "%s/%s", h->dir, trace_name);
-	struct quorum_options o = {
-		.query = query,
-		.trace_path = trace_name ? trace : NULL,
-		.wake_fd = -1,
-	};
-	struct quorum_report *rep = quorum_run(wf, &o, &errors);
+	o->query = query;
+	o->trace_path = trace_name ? trace : NULL;
+	struct quorum_report *rep = quorum_run(wf, o, &errors);
 	if (!rep)
 		fail_msg("run did not start:\n%s", errors);
 	cJSON_Delete(h->report);

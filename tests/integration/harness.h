@@ -25,6 +25,17 @@ const char *h_workflow(struct harness *h, const char *yaml);
 /* Runs the last workflow written with a query (and optional trace file
  * name inside the temp dir); fills h->report. Returns the report status. */
 const char *h_run(struct harness *h, const char *query, const char *trace_name);
+/* h_run with more options: o's query and trace are set from the
+ * arguments, the rest is the caller's. */
+const char *h_run_with(struct harness *h, const char *query, const char *trace_name,
+		       struct quorum_options *o);
+/* Runs `quorum ARGS` (ARGS as a shell command line; standard input is
+ * /dev/null unless ARGS redirects it) in the temp dir, stdout and stderr
+ * into files there. Returns the exit status; *out and *err get what was
+ * written (free). QUORUM_BIN names the binary. */
+int h_cli(struct harness *h, const char *args, char **out, char **err);
+/* Writes a file in the temp dir. */
+void h_write(struct harness *h, const char *name, const char *text);
 /* The node object of the last report. */
 const cJSON *h_node(struct harness *h, const char *id);
 /* Reads a file into new memory (free). */

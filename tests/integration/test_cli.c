@@ -31,32 +31,6 @@ static const char *bin(void)
 	return b ? b : "quorum";
 }
 
-/* Runs `quorum ARGS` with stdout and stderr in files of the temp dir.
- * Returns the exit status; *out and *err get the files' contents. */
-static int cli(struct harness *h, const char *args, char **out, char **err)
-{
-	char cmd[4096];
-	snprintf(cmd, sizeof(cmd), "cd '%s' && %s %s </dev/null >out.txt 2>err.txt",
-		 h->dir, bin(), args);
-	int rc = h_sh(cmd);
-	char path[400];
-	snprintf(path, sizeof(path), "%s/out.txt", h->dir);
-	*out = h_read(path);
-	snprintf(path, sizeof(path), "%s/err.txt", h->dir);
-	*err = h_read(path);
-	return rc;
-}
-
-static void write_file(struct harness *h, const char *name, const char *text)
-{
-	char path[400];
-	snprintf(path, sizeof(path), "%s/%s", h->dir, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static void test_answer_on_stdout_only(void **state)
 {
 	struct harness *h = *state;
@@ -66,7 +40,7 @@ static void test_answer_on_stdout_only(void **state)
 		      "nodes:\n"
 		      "  ask: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n");
 	char *out, *err;
-	assert_int_equal(cli(h, "run wf.yaml 'a question'", &out, &err), 0);
+	assert_int_equal(h_cli(h, "run wf.yaml 'a question'", &out, &err), 0);
 	assert_string_equal(out, "the answer\n");
 	assert_string_equal(err, "");
 	free(out);
@@ -82,7 +56,7 @@ static void test_json_report(void **state)
 		      "nodes:\n"
 		      "  ask: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n");
 	char *out, *err;
-	assert_int_equal(cli(h, "run wf.yaml q --json", &out, &err), 0);
+	assert_int_equal(h_cli(h, "run wf.yaml q --json", &out, &err), 0);
 	cJSON *rep = cJSON_Parse(out);
 	assert_non_null(rep);
 	assert_string_equal(cJSON_GetObjectItem(rep, "status")->valuestring, "ok");
@@ -108,7 +82,7 @@ static void test_key_never_leaks(void **state)
 		      "  ask: {kind: generate, models: [good, bad, flaky], prompt: \"{{ query }}\"}\n");
 	char *out, *err;
 	setenv("QT_KEY", KEY, 1);
-	int rc = cli(h, "run wf.yaml q --json --trace trace.jsonl", &out, &err);
+	int rc = h_cli(h, "run wf.yaml q --json --trace trace.jsonl", &out, &err);
 	unsetenv("QT_KEY");
 	assert_int_equal(rc, 0);
 	char path[400];
@@ -137,7 +111,7 @@ static void test_missing_key_refused_before_any_call(void **state)
 	unsetenv("QT_NOT_SET_KEY");
 	mock_reset_stats(h->mock);
 	char *out, *err;
-	assert_int_equal(cli(h, "run wf.yaml q", &out, &err), 2);
+	assert_int_equal(h_cli(h, "run wf.yaml q", &out, &err), 2);
 	assert_non_null(strstr(err, "wf.yaml:3:"));
 	assert_non_null(strstr(err, "QT_NOT_SET_KEY"));
 	struct mock_stats st;
@@ -156,16 +130,16 @@ static void test_missing_input(void **state)
 		      "nodes:\n"
 		      "  t: {kind: template, text: \"{{ inputs.doc }}\"}\n");
 	char *out, *err;
-	assert_int_equal(cli(h, "run wf.yaml", &out, &err), 2);
+	assert_int_equal(h_cli(h, "run wf.yaml", &out, &err), 2);
 	assert_non_null(strstr(err, "wf.yaml:3:3: missing required input 'doc'"));
 	free(out);
 	free(err);
-	write_file(h, "doc.txt", "from a file");
-	assert_int_equal(cli(h, "run wf.yaml --input doc=@doc.txt", &out, &err), 0);
+	h_write(h, "doc.txt", "from a file");
+	assert_int_equal(h_cli(h, "run wf.yaml --input doc=@doc.txt", &out, &err), 0);
 	assert_string_equal(out, "from a file\n");
 	free(out);
 	free(err);
-	assert_int_equal(cli(h, "run wf.yaml --input doc=inline", &out, &err), 0);
+	assert_int_equal(h_cli(h, "run wf.yaml --input doc=inline", &out, &err), 0);
 	assert_string_equal(out, "inline\n");
 	free(out);
 	free(err);
@@ -174,12 +148,12 @@ static void test_missing_input(void **state)
 static void test_validate_reports_positions(void **state)
 {
 	struct harness *h = *state;
-	write_file(h, "bad.yaml", "version: 1\n"
+	h_write(h, "bad.yaml", "version: 1\n"
 				  "defaults: {temprature: 0.5}\n"
 				  "nodes:\n"
 				  "  a: {kind: generate, models: [nope], prompt: \"{{ query }}\"}\n");
 	char *out, *err;
-	assert_int_equal(cli(h, "validate bad.yaml", &out, &err), 2);
+	assert_int_equal(h_cli(h, "validate bad.yaml", &out, &err), 2);
 	assert_non_null(strstr(err, "bad.yaml:2:12: unknown key 'temprature'"));
 	assert_non_null(strstr(err, "did you mean 'temperature'?"));
 	assert_non_null(strstr(err, "bad.yaml:4:32:"));
@@ -196,7 +170,7 @@ static void test_validate_ok_prints_worst_case(void **state)
 	char args[1024];
 	snprintf(args, sizeof(args), "validate '%s/workflows/council.yaml'",
 		 getenv("QUORUM_SRCDIR"));
-	assert_int_equal(cli(h, args, &out, &err), 0);
+	assert_int_equal(h_cli(h, args, &out, &err), 0);
 	assert_non_null(strstr(out, "worst case per run: 4 calls"));
 	free(out);
 	free(err);
@@ -208,14 +182,14 @@ static void test_graph(void **state)
 	char *out, *err;
 	char args[1024];
 	snprintf(args, sizeof(args), "graph '%s/workflows/council.yaml'", getenv("QUORUM_SRCDIR"));
-	assert_int_equal(cli(h, args, &out, &err), 0);
+	assert_int_equal(h_cli(h, args, &out, &err), 0);
 	assert_non_null(strstr(out, "digraph"));
 	assert_non_null(strstr(out, "answers"));
 	free(out);
 	free(err);
 	snprintf(args, sizeof(args), "graph '%s/workflows/council.yaml' --format mermaid",
 		 getenv("QUORUM_SRCDIR"));
-	assert_int_equal(cli(h, args, &out, &err), 0);
+	assert_int_equal(h_cli(h, args, &out, &err), 0);
 	assert_non_null(strstr(out, "flowchart"));
 	free(out);
 	free(err);
@@ -225,15 +199,15 @@ static void test_usage_errors(void **state)
 {
 	struct harness *h = *state;
 	char *out, *err;
-	assert_int_equal(cli(h, "frobnicate", &out, &err), 2);
+	assert_int_equal(h_cli(h, "frobnicate", &out, &err), 2);
 	assert_non_null(strstr(err, "unknown command 'frobnicate'"));
 	free(out);
 	free(err);
-	assert_int_equal(cli(h, "run --help", &out, &err), 0);
+	assert_int_equal(h_cli(h, "run --help", &out, &err), 0);
 	assert_non_null(strstr(out, "usage: quorum run"));
 	free(out);
 	free(err);
-	assert_int_equal(cli(h, "run", &out, &err), 2);
+	assert_int_equal(h_cli(h, "run", &out, &err), 2);
 	free(out);
 	free(err);
 }
@@ -246,14 +220,14 @@ static void test_sim_council(void **state)
 	char args[1024];
 	snprintf(args, sizeof(args), "run '%s/workflows/council.yaml' 'Why is the sky blue?' --sim",
 		 getenv("QUORUM_SRCDIR"));
-	assert_int_equal(cli(h, args, &out, &err), 0);
+	assert_int_equal(h_cli(h, args, &out, &err), 0);
 	assert_true(strlen(out) > 20);
 	free(out);
 	free(err);
 	snprintf(args, sizeof(args),
 		 "run '%s/workflows/self-consistency.yaml' 'What is 17 * 23?' --sim --json",
 		 getenv("QUORUM_SRCDIR"));
-	assert_int_equal(cli(h, args, &out, &err), 0);
+	assert_int_equal(h_cli(h, args, &out, &err), 0);
 	cJSON *rep = cJSON_Parse(out);
 	assert_non_null(rep);
 	const cJSON *usage = cJSON_GetObjectItem(rep, "usage");
@@ -268,7 +242,7 @@ static void test_sim_council(void **state)
 		snprintf(args, sizeof(args),
 			 "run '%s/workflows/%s.yaml' 'What is the capital of Australia?' --sim",
 			 getenv("QUORUM_SRCDIR"), shipped[i]);
-		int rc = cli(h, args, &out, &err);
+		int rc = h_cli(h, args, &out, &err);
 		if (rc != 0)
 			fail_msg("%s.yaml on --sim exited %d: %s", shipped[i], rc, err);
 		assert_true(strlen(out) > 10);
@@ -327,7 +301,7 @@ static void test_verbose_redacts_keys(void **state)
 		      "  ask: {kind: generate, models: [m, a, g], prompt: \"{{ query }}\"}\n");
 	setenv("QT_KEY", KEY, 1);
 	char *out, *err;
-	int rc = cli(h, "run wf.yaml q --verbose --json", &out, &err);
+	int rc = h_cli(h, "run wf.yaml q --verbose --json", &out, &err);
 	unsetenv("QT_KEY");
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(err, "> POST /v1/chat/completions"));
@@ -350,7 +324,7 @@ static void test_insecure_warns(void **state)
 		      "nodes:\n"
 		      "  ask: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n");
 	char *out, *err;
-	assert_int_equal(cli(h, "run wf.yaml q --insecure --quiet", &out, &err), 0);
+	assert_int_equal(h_cli(h, "run wf.yaml q --insecure --quiet", &out, &err), 0);
 	assert_non_null(strstr(err, "warning: TLS certificate verification is off"));
 	assert_string_equal(out, "the answer\n");
 	free(out);
@@ -370,28 +344,30 @@ static void test_limits(void **state)
 		      "  first: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n"
 		      "  second: {kind: generate, models: [hang, m], prompt: \"{{ nodes.first.output }}\"}\n");
 	char *out, *err;
-	assert_int_equal(cli(h, "run wf.yaml q --json --limit wall=600ms", &out, &err), 1);
+	assert_int_equal(h_cli(h, "run wf.yaml q --json --limit wall=600ms", &out, &err), 1);
 	cJSON *rep = cJSON_Parse(out);
 	assert_non_null(rep);
 	const cJSON *nodes = cJSON_GetObjectItem(rep, "nodes");
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(nodes, "first"), "status")
 				    ->valuestring, "ok");
 	const cJSON *second = cJSON_GetObjectItem(nodes, "second");
-	assert_non_null(strstr(cJSON_GetObjectItem(second, "error")->valuestring,
+	const cJSON *error = cJSON_GetObjectItem(second, "error");
+	assert_string_equal(cJSON_GetObjectItem(error, "class")->valuestring, "timeout");
+	assert_non_null(strstr(cJSON_GetObjectItem(error, "message")->valuestring,
 			       "wall-time limit"));
 	cJSON_Delete(rep);
 	free(out);
 	free(err);
-	assert_int_equal(cli(h, "run wf.yaml q --limit fanout=1", &out, &err), 2);
+	assert_int_equal(h_cli(h, "run wf.yaml q --limit fanout=1", &out, &err), 2);
 	assert_non_null(strstr(err, "wf.yaml:7:3: node 'second' makes 2 calls at once, more "
 				    "than the fan-out limit of 1 (raise it with --limit fanout=2)"));
 	free(out);
 	free(err);
-	assert_int_equal(cli(h, "run wf.yaml q --json --limit prompt_bytes=4", &out, &err), 1);
+	assert_int_equal(h_cli(h, "run wf.yaml q --json --limit prompt_bytes=4", &out, &err), 1);
 	assert_non_null(strstr(out, "rendered prompt is larger than the prompt_bytes limit"));
 	free(out);
 	free(err);
-	assert_int_equal(cli(h, "run wf.yaml q --limit fanot=3", &out, &err), 2);
+	assert_int_equal(h_cli(h, "run wf.yaml q --limit fanot=3", &out, &err), 2);
 	assert_non_null(strstr(err, "unknown limit 'fanot' (did you mean 'fanout'?)"));
 	free(out);
 	free(err);

@@ -32,19 +32,31 @@ void req_error(struct req *r, int status, const char *message,
 
 /* ---- the request log ---- */
 
-/* Which credential came, never its value: the header's name, "query"
- * for Gemini's ?key=, or NULL. */
-static const char *auth_of(struct req *r)
+const char *req_auth(struct req *r, const char **how)
 {
 	static const char *const headers[] = {
 		"x-api-key", "x-goog-api-key", MHD_HTTP_HEADER_AUTHORIZATION,
 	};
-	for (size_t i = 0; i < sizeof(headers) / sizeof(*headers); i++)
-		if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, headers[i]))
-			return i == 2 ? "authorization" : headers[i];
-	if (MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "key"))
-		return "query";
-	return NULL;
+	const char *v;
+	for (size_t i = 0; i < sizeof(headers) / sizeof(*headers); i++) {
+		v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, headers[i]);
+		if (v) {
+			*how = i == 2 ? "authorization" : headers[i];
+			return v;
+		}
+	}
+	v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "key");
+	*how = v ? "query" : NULL;
+	return v;
+}
+
+/* Which credential came, never its value: the header's name, "query"
+ * for Gemini's ?key=, or NULL. */
+static const char *auth_of(struct req *r)
+{
+	const char *how;
+	req_auth(r, &how);
+	return how;
 }
 
 static int log_num(struct buf *b, const char *key, double v)
@@ -175,6 +187,33 @@ static void reply_id(const struct chat *ch, struct mock *m, char *id, size_t n)
 	snprintf(id, n, "%s%ld", prefix[ch->wire], atomic_fetch_add(&m->ids, 1) + 1);
 }
 
+/* A whole body as the model sends it: indented over lines with `pretty`
+ * (as a server that formats its JSON), cut for a cut fault. */
+static int chat_prepare_body(struct req *r, const struct model_state *ms,
+			     const struct plan *p)
+{
+	const struct fault *f = p->fault;
+	if (ms->cfg->pretty && reply_pretty(&r->out))
+		return -1;
+	if (r->drip_ms > 0)
+		r->send = SEND_READER;
+	if (p->kind == PLAN_CUT) {
+		r->send = SEND_READER;
+		size_t lim = f->after_chars < 0 ? r->out.len / 2 : (size_t)f->after_chars;
+		r->cut_at = lim < r->out.len ? lim : r->out.len - 1;
+	}
+	return 0;
+}
+
+/* The normal answer's text, with a reflect fault's echo before it. */
+static int chat_text(struct req *r, const struct plan *p, char **echoed)
+{
+	*echoed = NULL;
+	if (!p->fault || p->fault->type != FAULT_REFLECT)
+		return 0;
+	return fault_reflect(r, p->fault, p->text ? p->text : "", echoed);
+}
+
 static int chat_prepare(struct req *r, const struct chat *ch,
 			const struct model_state *ms, const struct plan *p)
 {
@@ -190,11 +229,18 @@ static int chat_prepare(struct req *r, const struct chat *ch,
 		r->reset = 1;
 		return 0;
 	}
+	if (p->kind == PLAN_DROP) {
+		r->drop = 1;
+		r->cut = 1; /* the server's doing: counted completed */
+		return 0;
+	}
 	if (p->kind == PLAN_RAW)
 		return fault_prepare(r, ch, ms, p);
-	char id[48];
+	char id[48], *echoed;
 	reply_id(ch, r->m, id, sizeof(id));
-	const char *text = p->text ? p->text : "";
+	if (chat_text(r, p, &echoed))
+		return -1;
+	const char *text = echoed ? echoed : p->text ? p->text : "";
 	struct reply rp = {
 		.wire = ch->wire, .id = id, .model = ch->model,
 		.created_ns = clock_wall_us() * 1000, .latency_ms = p->latency_ms,
@@ -211,24 +257,27 @@ static int chat_prepare(struct req *r, const struct chat *ch,
 	r->rst = p->kind == PLAN_CUT && f->type == FAULT_RESET;
 	if (f && f->type == FAULT_DRIP)
 		r->drip_ms = f->interval_ms;
-	if (ch->stream)
-		return chat_prepare_stream(r, ch, ms, p, &rp);
-	r->ctype = "application/json";
-	int rc = p->kind == PLAN_MALFORMED ? reply_malformed(&r->out, &rp)
-					   : reply_completion(&r->out, &rp);
-	if (r->drip_ms > 0)
-		r->send = SEND_READER;
-	if (p->kind == PLAN_CUT && !rc) {
-		r->send = SEND_READER;
-		size_t lim = f->after_chars < 0 ? r->out.len / 2 : (size_t)f->after_chars;
-		r->cut_at = lim < r->out.len ? lim : r->out.len - 1;
+	int rc;
+	if (ch->stream) {
+		rc = chat_prepare_stream(r, ch, ms, p, &rp);
+	} else {
+		r->ctype = "application/json";
+		rc = p->kind == PLAN_MALFORMED ? reply_malformed(&r->out, &rp)
+					       : reply_completion(&r->out, &rp);
+		rc = rc ? rc : chat_prepare_body(r, ms, p);
 	}
+	if (ms->cfg->content_type)
+		r->ctype = ms->cfg->content_type;
+	q_free(echoed);
 	return rc;
 }
 
-/* Sends the response, or resets the connection the fault says to reset. */
+/* Sends the response, or resets or drops the connection as the fault
+ * says: MHD_NO makes MHD close it without a byte of response. */
 static enum MHD_Result chat_now(struct req *r)
 {
+	if (r->drop)
+		return MHD_NO;
 	if (!r->reset)
 		return req_respond(r);
 	req_reset(r);
@@ -250,23 +299,28 @@ static enum MHD_Result chat_wait(struct req *r, int64_t latency_ms)
 	return chat_now(r);
 }
 
-/* Plans and prepares a request to a model the scenario knows. */
+/* Plans and prepares a request to a model the scenario knows. A model
+ * that ignores `stream` answers as if the request had not asked; the log
+ * still says what it asked. */
 static enum MHD_Result chat_model(struct req *r, const struct chat *ch,
 				  struct model_state *ms)
 {
 	struct plan p;
-	if (sim_plan(&r->m->sc, ms, ch->msgs, ch->n, &p)) {
+	struct chat sent = *ch;
+	if (ms->cfg->ignore_stream)
+		sent.stream = sent.gemini_array = 0;
+	if (sim_plan(&r->m->sc, ms, ch->msgs, ch->n, r->conn_nth > 1, &p)) {
 		req_error(r, 500, "mock: out of memory", NULL, NULL);
 		chat_log(r, ch, NULL, NULL);
 		return req_respond(r);
 	}
 	if (p.fault)
 		atomic_fetch_add(&r->m->faults[p.fault->type], 1);
-	int rc = chat_prepare(r, ch, ms, &p);
+	int rc = chat_prepare(r, &sent, ms, &p);
 	q_free(p.text);
 	if (rc) {
 		fault_release(r);
-		r->reset = 0;
+		r->reset = r->drop = r->cut = 0;
 		req_error(r, 500, "mock: out of memory", NULL, NULL);
 		p.latency_ms = 0;
 	}
@@ -415,6 +469,8 @@ enum MHD_Result req_respond(struct req *r)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 	if (r->location)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+	if (r->echo)
+		MHD_add_response_header(resp, r->echo_name, r->echo);
 	if (r->retry_after >= 0) {
 		char v[24];
 		snprintf(v, sizeof(v), "%ld", r->retry_after);

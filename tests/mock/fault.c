@@ -1,7 +1,8 @@
 /* What the network and the boxes between a client and its provider do to
  * a response: connections reset at once or midway, bodies that drip a
  * byte at a time, bodies too big to hold, an HTML page where JSON was
- * due, an error body under status 200, redirects. */
+ * due, an error body under status 200, redirects, a proxy that echoes
+ * the request's credential. */
 #include <string.h>
 #include <sys/socket.h>
 
@@ -116,6 +117,8 @@ uint64_t fault_huge_size(const struct req *r) { return r->huge->total; }
 
 void fault_release(struct req *r)
 {
+	q_free(r->echo);
+	r->echo = NULL;
 	if (!r->huge)
 		return;
 	buf_release(&r->huge->out);
@@ -233,6 +236,50 @@ static int fault_redirect(struct req *r, const struct fault *f)
 				 "</body></html>\n");
 }
 
+/* ---- reflected credentials ---- */
+
+/* The credential as it came, or a word that says none came. */
+static const char *reflect_value(struct req *r)
+{
+	const char *how, *v = req_auth(r, &how);
+	return v ? v : "(none)";
+}
+
+/* An error whose message ends with the credential, as a careless proxy
+ * (or a provider quoting a bad key) would send it. */
+static int fault_reflect_error(struct req *r, const struct fault *f)
+{
+	struct buf msg = BUF_INIT;
+	int rc = buf_printf(&msg, "%s: %s",
+			    f->message ? f->message : "Incorrect API key provided",
+			    reflect_value(r));
+	if (!rc)
+		rc = reply_error(&r->out, r->wire, f->status, buf_str(&msg), f->etype,
+				 f->code);
+	buf_release(&msg);
+	r->status = f->status;
+	r->ctype = "application/json";
+	return rc ? -1 : 0;
+}
+
+int fault_reflect(struct req *r, const struct fault *f, const char *text,
+		  char **echoed)
+{
+	*echoed = NULL;
+	if (f->where == REFLECT_HEADER) {
+		r->echo_name = f->header;
+		r->echo = q_strdup(reflect_value(r));
+		return r->echo ? 0 : -1;
+	}
+	struct buf b = BUF_INIT;
+	if (buf_printf(&b, "Credential received: %s\n\n%s", reflect_value(r), text)) {
+		buf_release(&b);
+		return -1;
+	}
+	*echoed = b.data;
+	return 0;
+}
+
 int fault_prepare(struct req *r, const struct chat *ch,
 		  const struct model_state *ms, const struct plan *p)
 {
@@ -252,6 +299,8 @@ int fault_prepare(struct req *r, const struct chat *ch,
 		return 0;
 	case FAULT_REDIRECT:
 		return fault_redirect(r, f);
+	case FAULT_REFLECT:
+		return fault_reflect_error(r, f);
 	default:
 		return -1;
 	}

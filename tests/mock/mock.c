@@ -172,6 +172,16 @@ static void mock_count_in(struct mock *m)
 		;
 }
 
+/* The request's number on its connection: 1 on a fresh one, more on a
+ * kept-alive one (what drop_reused looks for). */
+static long conn_count(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct mock_conn *mc = ci ? ci->socket_context : NULL;
+	return mc ? ++mc->requests : 1;
+}
+
 static struct req *req_new(struct mock *m, struct MHD_Connection *c,
 			   const char *url)
 {
@@ -180,6 +190,7 @@ static struct req *req_new(struct mock *m, struct MHD_Connection *c,
 		return NULL;
 	r->m = m;
 	r->conn = c;
+	r->conn_nth = conn_count(c);
 	atomic_init(&r->refs, 1);
 	atomic_init(&r->park.gone, 0);
 	r->park.conn = c;
@@ -228,10 +239,11 @@ static enum MHD_Result mock_stats_json(struct req *r)
 	struct buf b = BUF_INIT;
 	int rc = buf_printf(&b, "{\"requests\":%ld,\"completed\":%ld,\"aborted\":%ld,"
 				"\"in_flight\":%ld,\"peak_in_flight\":%ld,"
-				"\"parked\":%zu,\"models\":",
+				"\"parked\":%zu,\"connections\":%ld,\"models\":",
 			    atomic_load(&m->requests), atomic_load(&m->completed),
 			    atomic_load(&m->aborted), atomic_load(&m->in_flight),
-			    atomic_load(&m->peak), mock_timer_parked(m->timer));
+			    atomic_load(&m->peak), mock_timer_parked(m->timer),
+			    atomic_load(&m->connections));
 	rc |= model_table_json(&m->models, &b);
 	rc |= buf_printf(&b, ",\"faults_injected\":%ld,\"faults\":{",
 			 mock_fault_count(m, NULL));
@@ -394,6 +406,22 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	req_unref(r);
 }
 
+/* Each connection carries a count of the requests begun on it; a
+ * connection that cannot have one is taken for fresh every time. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct mock *m = cls;
+	(void)c;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = q_calloc(1, sizeof(struct mock_conn));
+		atomic_fetch_add(&m->connections, 1);
+	} else {
+		q_free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
 /* ---- lifecycle ---- */
 
 /* 10,000 connections need 10,000 descriptors; the hard limit is ours to
@@ -432,6 +460,7 @@ static int mock_listen(struct mock *m, int port, struct qerr *e)
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MOCK_CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, m,
 		MHD_OPTION_END);
 	if (!m->d)
 		return qerr_set(e, "cannot listen on 127.0.0.1:%d: %s", port,
@@ -513,6 +542,7 @@ void mock_get_stats(struct mock *m, struct mock_stats *out)
 	out->aborted = atomic_load(&m->aborted);
 	out->in_flight = atomic_load(&m->in_flight);
 	out->peak_in_flight = atomic_load(&m->peak);
+	out->connections = atomic_load(&m->connections);
 }
 
 long mock_fault_count(struct mock *m, const char *type)
@@ -535,6 +565,7 @@ static void mock_reset(struct mock *m)
 	atomic_store(&m->requests, 0);
 	atomic_store(&m->completed, 0);
 	atomic_store(&m->aborted, 0);
+	atomic_store(&m->connections, 0);
 	atomic_store(&m->peak, atomic_load(&m->in_flight));
 	for (size_t i = 0; i < FAULT_NTYPES; i++)
 		atomic_store(&m->faults[i], 0);

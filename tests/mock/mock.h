@@ -18,6 +18,7 @@ struct mock_stats {
 	long aborted;         /* connections closed by the client before the end */
 	long in_flight;
 	long peak_in_flight;
+	long connections;     /* TCP connections accepted */
 };
 
 /* Starts a server on 127.0.0.1:port (0: a free port) with the scenario in

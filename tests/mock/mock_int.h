@@ -48,6 +48,7 @@ struct mock {
 	struct mock_timer *timer;
 	struct mock_log log;
 	atomic_long requests, completed, aborted, in_flight, peak, ids;
+	atomic_long connections; /* TCP connections accepted */
 	/* Responses wholly handed to MHD but not yet reported complete:
 	 * a client can see its answer a moment before MHD tells us. */
 	atomic_long ending;
@@ -76,6 +77,11 @@ enum req_send {
 	SEND_READER, /* `out` through the content reader: stream, delays, cut */
 };
 
+/* One TCP connection: MHD's socket context, from accept to close. */
+struct mock_conn {
+	long requests; /* begun on it so far */
+};
+
 /* One HTTP request. Held by MHD's con_cls and, while a reader response
  * exists, by that response too: freed when both let go. */
 struct req {
@@ -91,6 +97,7 @@ struct req {
 	int too_large;
 	int cut;         /* the server cut the response on purpose */
 	int ending;      /* counted in mock.ending */
+	long conn_nth;   /* its number on its connection, from 1 */
 	struct buf body;
 	/* The response, made before any wait. */
 	int status;
@@ -109,6 +116,9 @@ struct req {
 	int64_t drip_ms;    /* > 0: one byte per drip_ms */
 	struct mock_huge *huge; /* a huge body, made as it is sent */
 	const char *location;   /* a redirect's Location */
+	int drop;               /* close at once (a FIN), no response */
+	const char *echo_name;  /* reflect: a header that echoes... */
+	char *echo;             /* ...the credential (owned) */
 };
 
 /* A parsed chat request; strings borrowed from the cJSON tree, the
@@ -125,6 +135,12 @@ struct chat {
 	const char *version;       /* the anthropic-version header */
 	struct arena *tmp;         /* arena_free */
 };
+
+/* The credential the request came with, as it came (the Authorization,
+ * x-api-key or x-goog-api-key header's value, or Gemini's ?key=), or
+ * NULL; *how is set to "authorization", "x-api-key", "x-goog-api-key" or
+ * "query". Borrowed until the request ends. */
+const char *req_auth(struct req *r, const char **how);
 
 /* Reads the fields the mock needs from r's body j in r's wire format; on
  * a bad request prepares the format's 400 in r and returns -1. */
@@ -149,6 +165,12 @@ void req_unref(void *r);
  * body with status 200, a redirect. Returns 0, or -1 when memory ran out. */
 int fault_prepare(struct req *r, const struct chat *ch,
 		  const struct model_state *ms, const struct plan *p);
+/* A reflect fault on a normal answer: for `where: answer` sets *echoed to
+ * text with the credential before it (new; free with q_free), else to
+ * NULL; for `where: header` sets r->echo. Returns 0, or -1 when memory
+ * ran out. */
+int fault_reflect(struct req *r, const struct fault *f, const char *text,
+		  char **echoed);
 /* Makes the close MHD is about to do (after MHD_NO, or a content reader's
  * END_WITH_ERROR) an RST, and counts it as the server's doing. */
 void req_reset(struct req *r);

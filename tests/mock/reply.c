@@ -215,6 +215,76 @@ int reply_stream(struct buf *b, struct sse_events *ev, const struct reply *r,
 	return openai_stream(b, ev, r, chunk_chars, malformed);
 }
 
+/* A newline and depth levels of indentation. */
+static int put_indent(struct buf *b, int depth)
+{
+	int rc = buf_putc(b, '\n');
+	for (int i = 0; i < depth; i++)
+		rc |= buf_puts(b, "  ");
+	return rc;
+}
+
+/* The index after the string that opens at s[i] ('"'). */
+static size_t string_end(const char *s, size_t len, size_t i)
+{
+	for (i++; i < len && s[i] != '"'; i++)
+		if (s[i] == '\\')
+			i++;
+	return i < len ? i + 1 : len;
+}
+
+/* The next byte at or after i that is not blank. */
+static size_t skip_ws(const char *s, size_t len, size_t i)
+{
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	return i;
+}
+
+int reply_pretty(struct buf *b)
+{
+	struct buf o = BUF_INIT;
+	const char *s = b->data ? b->data : "";
+	int depth = 0, rc = 0;
+	for (size_t i = 0; i < b->len && !rc;) {
+		char c = s[i];
+		if (c == '"') {
+			size_t e = string_end(s, b->len, i);
+			rc |= buf_append(&o, s + i, e - i);
+			i = e;
+			continue;
+		}
+		i++;
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			continue;
+		if ((c == '{' || c == '[') && i < b->len &&
+		    s[skip_ws(s, b->len, i)] == (c == '{' ? '}' : ']')) {
+			/* {} and [] stay on one line. */
+			rc |= buf_putc(&o, c);
+			i = skip_ws(s, b->len, i);
+			rc |= buf_putc(&o, s[i++]);
+		} else if (c == '{' || c == '[') {
+			rc |= buf_putc(&o, c) | put_indent(&o, ++depth);
+		} else if (c == '}' || c == ']') {
+			rc |= put_indent(&o, depth > 0 ? --depth : 0) | buf_putc(&o, c);
+		} else if (c == ',') {
+			rc |= buf_putc(&o, c) | put_indent(&o, depth);
+		} else if (c == ':') {
+			rc |= buf_puts(&o, ": ");
+		} else {
+			rc |= buf_putc(&o, c);
+		}
+	}
+	rc |= buf_putc(&o, '\n');
+	if (rc) {
+		buf_release(&o);
+		return -1;
+	}
+	buf_release(b);
+	*b = o;
+	return 0;
+}
+
 struct error_default {
 	int status;
 	const char *message, *type, *code;

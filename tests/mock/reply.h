@@ -68,6 +68,13 @@ int reply_stream(struct buf *b, struct sse_events *ev, const struct reply *r,
 		 size_t chunk_chars, int malformed);
 void sse_events_release(struct sse_events *ev);
 
+/* Rewrites the JSON text in b indented over lines, two spaces a level,
+ * `"key": value`, a newline at the end (as Go's json.MarshalIndent and
+ * other servers' formatters write it). Text that is not JSON passes with
+ * its brackets and commas laid out the same way. Returns 0, or -1 (b
+ * unchanged) when memory ran out. */
+int reply_pretty(struct buf *b);
+
 /* An error body in the wire's shape. NULL message or type take the
  * format's usual ones for the status; `type` is OpenAI's and Anthropic's
  * error type or Gemini's status name, `code` only OpenAI's. */

@@ -1,5 +1,6 @@
 #include "scenario.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -133,7 +134,7 @@ static int sl_strlist(struct sload *L, const char *path, const cJSON *v,
 static const char *const fault_keys[] = {
 	"type", "status", "retry_after", "first", "every", "after", "rate",
 	"message", "error_type", "code", "latency", "chunk_delay", "after_chars",
-	"block", "interval", "bytes", "value", "location",
+	"block", "interval", "bytes", "value", "location", "where", "header",
 };
 
 const char *const scenario_fault_names[FAULT_NTYPES] = {
@@ -142,6 +143,7 @@ const char *const scenario_fault_names[FAULT_NTYPES] = {
 	[FAULT_SAFETY] = "safety", [FAULT_RESET] = "reset", [FAULT_DRIP] = "drip",
 	[FAULT_HUGE] = "huge", [FAULT_CTYPE] = "content_type",
 	[FAULT_ERROR_BODY] = "error_body", [FAULT_REDIRECT] = "redirect",
+	[FAULT_REFLECT] = "reflect", [FAULT_DROP_REUSED] = "drop_reused",
 };
 
 static int sl_fault_type(struct sload *L, const char *path, const cJSON *v,
@@ -151,7 +153,8 @@ static int sl_fault_type(struct sload *L, const char *path, const cJSON *v,
 	if (!cJSON_IsString(v))
 		return sl_fail(L, path, "fault needs a 'type' (status, hang, malformed, "
 				   "cut, slow, safety, reset, drip, huge, "
-				   "content_type, error_body or redirect)");
+				   "content_type, error_body, redirect, reflect "
+				   "or drop_reused)");
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(v->valuestring, scenario_fault_names[i])) {
 			*out = (enum fault_type)i;
@@ -163,6 +166,36 @@ static int sl_fault_type(struct sload *L, const char *path, const cJSON *v,
 		return sl_fail(L, path, "unknown fault type '%s' (did you mean '%s'?)",
 			       v->valuestring, near);
 	return sl_fail(L, path, "unknown fault type '%s'", v->valuestring);
+}
+
+static int sl_where(struct sload *L, const char *path, const cJSON *v,
+		    enum reflect_where *out)
+{
+	static const char *const names[] = {
+		[REFLECT_ERROR] = "error", [REFLECT_ANSWER] = "answer",
+		[REFLECT_HEADER] = "header",
+	};
+	for (size_t i = 0; cJSON_IsString(v) && i < sizeof(names) / sizeof(*names); i++) {
+		if (!strcmp(v->valuestring, names[i])) {
+			*out = (enum reflect_where)i;
+			return 0;
+		}
+	}
+	return sl_fail(L, path, "expected error, answer or header");
+}
+
+/* A header name: a token, so MHD sends it as written. */
+static int sl_header(struct sload *L, const char *path, const cJSON *v,
+		     const char **out)
+{
+	if (sl_str(L, path, v, out))
+		return -1;
+	const char *p = *out;
+	while (*p && (isalnum((unsigned char)*p) || strchr("!#$%&'*+-.^_`|~", *p)))
+		p++;
+	if (**out && !*p)
+		return 0;
+	return sl_fail(L, path, "expected a header name (letters, digits, '-')");
 }
 
 /* The keys of the network faults, and after_chars. */
@@ -186,6 +219,10 @@ static int sl_fault_net_key(struct sload *L, const char *path, const cJSON *it,
 		return sl_str(L, path, it, &f->value);
 	if (!strcmp(k, "location"))
 		return sl_str(L, path, it, &f->location);
+	if (!strcmp(k, "header"))
+		return sl_header(L, path, it, &f->header);
+	if (!strcmp(k, "where"))
+		return sl_where(L, path, it, &f->where);
 	return sl_long(L, path, it, 0, 1000000000L, &f->after_chars);
 }
 
@@ -245,7 +282,11 @@ static int sl_fault_defaults(struct sload *L, const char *path, struct fault *f)
 				       f->status);
 	}
 	if (!f->status)
-		f->status = f->type == FAULT_CTYPE ? 200 : 500;
+		f->status = f->type == FAULT_CTYPE    ? 200
+			    : f->type == FAULT_REFLECT ? 401
+						       : 500;
+	if (f->type == FAULT_REFLECT && !f->header)
+		f->header = "X-Echo-Key";
 	if (f->type == FAULT_CTYPE && !f->value)
 		f->value = "text/html; charset=utf-8";
 	return 0;
@@ -471,7 +512,7 @@ static int sl_rules(struct sload *L, struct scenario *s, const char *path,
 static const char *const model_keys[] = {
 	"latency", "jitter", "accuracy", "answer", "answers", "chunk_chars",
 	"chunk_delay", "usage", "faults", "rules", "formats", "error_group",
-	"correlation",
+	"correlation", "ignore_stream", "pretty", "content_type",
 };
 
 static int sl_model_key(struct sload *L, struct scenario *s, const char *path,
@@ -506,10 +547,22 @@ static int sl_model_key(struct sload *L, struct scenario *s, const char *path,
 		m->chunk_chars = (size_t)n;
 		return 0;
 	}
-	if (!strcmp(k, "usage") || !strcmp(k, "formats")) {
+	if (!strcmp(k, "content_type")) {
+		if (sl_str(L, path, it, &m->content_type))
+			return -1;
+		if (!*m->content_type || strpbrk(m->content_type, "\r\n"))
+			return sl_fail(L, path, "expected a media type");
+		return 0;
+	}
+	int *flag = !strcmp(k, "usage")		? &m->usage
+		    : !strcmp(k, "formats")	? &m->formats
+		    : !strcmp(k, "ignore_stream") ? &m->ignore_stream
+		    : !strcmp(k, "pretty")	? &m->pretty
+						: NULL;
+	if (flag) {
 		if (!cJSON_IsBool(it))
 			return sl_fail(L, path, "expected true or false");
-		*(k[0] == 'u' ? &m->usage : &m->formats) = cJSON_IsTrue(it);
+		*flag = cJSON_IsTrue(it);
 		return 0;
 	}
 	return sl_faults(L, path, it, m);

@@ -24,14 +24,24 @@ enum fault_type {
 	FAULT_CTYPE,     /* an HTML page under another content type */
 	FAULT_ERROR_BODY, /* the format's error body with status 200 */
 	FAULT_REDIRECT,  /* a 3xx to `location` */
+	FAULT_REFLECT,   /* the request's credential echoed back (`where`) */
+	FAULT_DROP_REUSED, /* a reused connection closed, no response */
 	FAULT_NTYPES
 };
 
 /* "status", "hang", ...: the `type` names, by enum fault_type. */
 extern const char *const scenario_fault_names[FAULT_NTYPES];
 
+/* Where a reflect fault echoes the credential. */
+enum reflect_where {
+	REFLECT_ERROR,  /* in the format's error body, under `status` */
+	REFLECT_ANSWER, /* in the text of a normal answer */
+	REFLECT_HEADER, /* in a header (`header`) of a normal answer */
+};
+
 /* A fault applies to a request when all its set conditions hold. `first`,
- * `every` and `after` count the model's requests from 1. */
+ * `every` and `after` count the model's requests from 1; a drop_reused
+ * fault also needs a connection that served a request before. */
 struct fault {
 	enum fault_type type;
 	int block_prompt;    /* safety: the prompt is blocked, not the answer */
@@ -51,6 +61,8 @@ struct fault {
 	int64_t bytes;       /* huge: the body's size */
 	const char *value;   /* content_type: the Content-Type header */
 	const char *location; /* redirect: the Location header */
+	enum reflect_where where; /* reflect */
+	const char *header;  /* reflect: the header's name */
 };
 
 /* `chaos`: each request to any model (but those in `except`) that none
@@ -119,6 +131,10 @@ struct model_cfg {
 	 * group's shared draw for a bank question instead of its own. */
 	const char *error_group;     /* NULL: none */
 	double correlation;          /* 0..1 */
+	/* How a normal answer is sent: */
+	int ignore_stream;           /* the whole JSON body, even to a stream request */
+	int pretty;                  /* whole JSON bodies indented over lines */
+	const char *content_type;    /* overrides the answer's Content-Type; NULL */
 };
 
 /* A bank question: `q` is looked for inside the prompt; `a` is the prose of

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../../common/alloc.h"
+#include "generic.h"
 #include "prompt.h"
 #include "verdict.h"
 
@@ -101,8 +102,10 @@ static struct model_state *model_state_new(const struct scenario *sc,
 		atomic_init(&ms->asked[i], 0);
 	for (size_t i = 0; i < ms->n_turns; i++)
 		atomic_init(&ms->turns[i], 0);
-	for (size_t i = 0; i < SIM_SEEN_BUCKETS; i++)
+	for (size_t i = 0; i < SIM_SEEN_BUCKETS; i++) {
 		atomic_init(&ms->seen[i], 0);
+		atomic_init(&ms->generic[i], 0);
+	}
 	return ms;
 }
 
@@ -153,8 +156,10 @@ void model_table_reset(struct model_table *t)
 				atomic_store(&ms->asked[i], 0);
 			for (size_t i = 0; i < ms->n_turns; i++)
 				atomic_store(&ms->turns[i], 0);
-			for (size_t i = 0; i < SIM_SEEN_BUCKETS; i++)
+			for (size_t i = 0; i < SIM_SEEN_BUCKETS; i++) {
 				atomic_store(&ms->seen[i], 0);
+				atomic_store(&ms->generic[i], 0);
+			}
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -184,8 +189,10 @@ int model_table_json(struct model_table *t, struct buf *out)
 /* ---- which fault, how long ---- */
 
 static int fault_applies(const struct scenario *sc, const char *model,
-			 const struct fault *f, size_t fi, long idx)
+			 const struct fault *f, size_t fi, long idx, int reused)
 {
+	if (f->type == FAULT_DROP_REUSED && !reused)
+		return 0;
 	if (f->first && idx > f->first)
 		return 0;
 	if (f->after && idx <= f->after)
@@ -202,7 +209,7 @@ static int fault_applies(const struct scenario *sc, const char *model,
  * random, when its own conditions hold too. The draws are salted apart
  * from the model's own faults. */
 static const struct fault *chaos_fault(const struct scenario *sc,
-				       const char *model, long idx)
+				       const char *model, long idx, int reused)
 {
 	const struct chaos *c = &sc->chaos;
 	if (!c->n_faults || c->rate <= 0)
@@ -215,7 +222,8 @@ static const struct fault *chaos_fault(const struct scenario *sc,
 	double u = sim_uniform(c->seed, model, (uint64_t)idx, 1, SALT_CHAOS);
 	size_t k = (size_t)(u * (double)c->n_faults);
 	const struct fault *f = &c->faults[k < c->n_faults ? k : c->n_faults - 1];
-	return fault_applies(sc, model, f, CHAOS_FAULT_INDEX + k, idx) ? f : NULL;
+	return fault_applies(sc, model, f, CHAOS_FAULT_INDEX + k, idx, reused) ? f
+										 : NULL;
 }
 
 static int64_t model_latency(const struct scenario *sc, const char *model,
@@ -238,10 +246,12 @@ static void plan_timing(const struct scenario *sc, const struct model_state *ms,
 	p->chunk_delay_ms = ms->cfg->chunk_delay_ms;
 	if (!f)
 		return;
-	/* Errors, resets at once and the answers of a box in between come
-	 * at once; the rest keep the model's latency. */
+	/* Errors, resets at once, dead connections and the answers of a
+	 * box in between come at once; the rest keep the model's latency. */
 	if (f->type == FAULT_STATUS || f->type == FAULT_REDIRECT ||
 	    f->type == FAULT_CTYPE || f->type == FAULT_ERROR_BODY ||
+	    f->type == FAULT_DROP_REUSED ||
+	    (f->type == FAULT_REFLECT && f->where == REFLECT_ERROR) ||
 	    (f->type == FAULT_RESET && f->after_chars < 0))
 		p->latency_ms = f->latency_ms >= 0 ? f->latency_ms : 0;
 	else if (f->latency_ms >= 0)
@@ -359,31 +369,6 @@ static int bank_answer(const struct scenario *sc, struct model_state *ms,
 	return rc | buf_printf(out, "\n\nAnswer: %s", ans);
 }
 
-/* Up to 80 bytes of the first line, cut on a UTF-8 boundary. */
-static size_t excerpt_len(const char *s)
-{
-	size_t n = 0;
-	while (s[n] && s[n] != '\n' && n < 80)
-		n++;
-	while (n && s[n] && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return n;
-}
-
-static int generic_answer(const struct model_state *ms, const char *user,
-			  struct buf *out)
-{
-	const char *q = user ? user : "";
-	while (*q == ' ' || *q == '\n' || *q == '\t' || *q == '\r')
-		q++;
-	int rc = buf_printf(out, "This is a simulated answer from %s to \"", ms->name);
-	rc |= buf_append(out, q, excerpt_len(q));
-	rc |= buf_puts(out, q[excerpt_len(q)] ? "...\"" : "\"");
-	rc |= buf_puts(out, ". The simulator has no bank entry for this question, "
-			    "so it can only say that the call went through.");
-	return rc;
-}
-
 /* ---- rules and aggregator prompts ---- */
 
 /* One request's prompt, read as far as needed. */
@@ -453,6 +438,41 @@ static int rule_text(struct model_state *ms, long ri, struct ask *a,
 	return -1;
 }
 
+/* A question the bank does not hold (generic.c): its right short answer
+ * is made from its key words, so every model that gets it right agrees;
+ * whether this model does, and which wrong variant it gives if not, is
+ * drawn as for a bank question, keyed by the question's words. */
+static int generic_text(const struct scenario *sc, struct model_state *ms,
+			struct ask *a, const char *user, struct buf *out)
+{
+	struct generic g = {.model = ms->name};
+	generic_question(user ? user : "", &g.q, &g.q_len);
+	uint64_t qh = generic_key(g.q, g.q_len);
+	long nth = atomic_fetch_add(&ms->generic[qh % SIM_SEEN_BUCKETS], 1) + 1;
+	double u, w;
+	bank_draws(sc, ms, qh, nth, &u, &w);
+	if (u >= ms->cfg->accuracy)
+		g.variant = 2 + (int)(w * GENERIC_VARIANTS);
+	g.phrase = sim_uniform(sc->seed, ms->name, qh, (uint64_t)nth, SALT_PHRASE);
+	g.line = generic_wants_line(a->joined);
+	return generic_answer(out, &g);
+}
+
+/* Without a bank question, which texts give the generic right answer:
+ * per section 1 or 0 (a wrong variant, or no generic answer at all).
+ * Returns whether any section holds a generic answer. */
+static int generic_sections(const struct section *sec, size_t n,
+			    signed char *correct)
+{
+	int any = 0;
+	for (size_t i = 0; i < n; i++) {
+		int says = generic_says(sec[i].text, sec[i].len);
+		any |= says >= 0;
+		correct[i] = (signed char)(says == 1);
+	}
+	return any;
+}
+
 /* A simulated answer in the format an aggregator asked for, right as
  * often as the model is accurate about the bank question the prompt
  * quotes. Returns 0, 1 when it has nothing to say, or -1. */
@@ -473,15 +493,16 @@ static int format_text(const struct scenario *sc, struct model_state *ms,
 		v.sec = sec;
 		for (size_t i = 0; sh && i < v.nsec; i++)
 			correct[i] = (signed char)prompt_says(sec[i].text, sec[i].len, sh);
-		v.correct = sh ? correct : NULL;
+		int known = sh || generic_sections(sec, v.nsec, correct);
+		v.correct = known ? correct : NULL;
 	} else if (v.kind == PK_PLAN) {
 		prompt_task(a->msgs, a->n, &v.task, &v.task_len);
 		v.max_subtasks = prompt_max_subtasks(a->joined);
-	} else if (sh) {
+	} else {
 		const char *t;
 		size_t len;
 		prompt_answer(a->joined, v.kind, &t, &len);
-		v.answer_ok = prompt_says(t, len, sh);
+		v.answer_ok = sh ? prompt_says(t, len, sh) : generic_says(t, len);
 	}
 	return verdict_simulate(out, &v);
 }
@@ -511,7 +532,7 @@ static int plan_text(const struct scenario *sc, struct model_state *ms,
 	}
 	if (k >= 0)
 		return bank_answer(sc, ms, k, out);
-	return generic_answer(ms, user, out);
+	return ask_join(a) ? -1 : generic_text(sc, ms, a, user, out);
 }
 
 /* What a fault makes of the answer: a drip sends it, slowly; a reset
@@ -525,25 +546,30 @@ static enum plan_kind plan_kind_of(const struct fault *f)
 		[FAULT_RESET] = PLAN_RESET, [FAULT_DRIP] = PLAN_ANSWER,
 		[FAULT_HUGE] = PLAN_RAW, [FAULT_CTYPE] = PLAN_RAW,
 		[FAULT_ERROR_BODY] = PLAN_RAW, [FAULT_REDIRECT] = PLAN_RAW,
+		[FAULT_REFLECT] = PLAN_ANSWER, [FAULT_DROP_REUSED] = PLAN_DROP,
 	};
 	if (!f)
 		return PLAN_ANSWER;
+	/* An echo in an error body has no answer; in an answer or a
+	 * header it rides on a normal one (chat.c adds it). */
+	if (f->type == FAULT_REFLECT && f->where == REFLECT_ERROR)
+		return PLAN_RAW;
 	if (f->type == FAULT_RESET && f->after_chars >= 0)
 		return PLAN_CUT;
 	return kinds[f->type];
 }
 
 int sim_plan(const struct scenario *sc, struct model_state *ms,
-	     const struct sim_msg *msgs, size_t n, struct plan *p)
+	     const struct sim_msg *msgs, size_t n, int reused, struct plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->index = atomic_fetch_add(&ms->requests, 1) + 1;
 	const struct model_cfg *cfg = ms->cfg;
 	for (size_t i = 0; i < cfg->n_faults && !p->fault; i++)
-		if (fault_applies(sc, ms->name, &cfg->faults[i], i, p->index))
+		if (fault_applies(sc, ms->name, &cfg->faults[i], i, p->index, reused))
 			p->fault = &cfg->faults[i];
 	if (!p->fault)
-		p->fault = chaos_fault(sc, ms->name, p->index);
+		p->fault = chaos_fault(sc, ms->name, p->index, reused);
 	struct ask a = {msgs, n, NULL, -1};
 	long rule = -1;
 	if (cfg->n_rules) {
@@ -556,7 +582,7 @@ int sim_plan(const struct scenario *sc, struct model_state *ms,
 	/* A status fault with after_chars fails a stream midway: it needs
 	 * the text it would have sent. */
 	if (p->kind == PLAN_HANG || p->kind == PLAN_SAFETY ||
-	    p->kind == PLAN_RESET || p->kind == PLAN_RAW ||
+	    p->kind == PLAN_RESET || p->kind == PLAN_RAW || p->kind == PLAN_DROP ||
 	    (p->kind == PLAN_ERROR && p->fault->after_chars < 0)) {
 		q_free(a.joined);
 		return 0;

@@ -28,6 +28,8 @@ struct model_state {
 	/* Aggregator prompts answered, by a hash of the prompt: the same
 	 * request sampled again draws anew, reruns repeat. */
 	atomic_long seen[SIM_SEEN_BUCKETS];
+	/* Questions not in the bank answered, by a hash of the question. */
+	atomic_long generic[SIM_SEEN_BUCKETS];
 	struct model_state *next;
 };
 
@@ -68,7 +70,9 @@ enum plan_kind {
 	PLAN_SAFETY, /* 200 with no text: a content filter */
 	PLAN_RESET,  /* the connection closes at once, with RST */
 	PLAN_RAW,    /* a response without the answer (fault.c): a huge
-		      * body, another content type, an error body, a redirect */
+		      * body, another content type, an error body, a redirect,
+		      * an error that echoes the credential */
+	PLAN_DROP,   /* the connection closes at once, no response */
 };
 
 struct plan {
@@ -84,11 +88,12 @@ struct plan {
 
 /* Decides what to do with the request `msgs` to model `ms` and counts it:
  * the first of the model's faults that applies, else maybe one of the
- * scenario's `chaos`, then the timing and the text.
+ * scenario's `chaos`, then the timing and the text. `reused`: the request
+ * came on a connection that had served one before (drop_reused).
  * Returns 0 (p->text is new; free with q_free), or -1 when memory is
  * exhausted. */
 int sim_plan(const struct scenario *sc, struct model_state *ms,
-	     const struct sim_msg *msgs, size_t n, struct plan *p);
+	     const struct sim_msg *msgs, size_t n, int reused, struct plan *p);
 
 /* A deterministic uniform number in [0, 1). */
 double sim_uniform(uint64_t seed, const char *model, uint64_t a, uint64_t b,

@@ -11,6 +11,8 @@ const char mock_sim_scenario[] =
 "# quorum --sim: every answer is made up by the mock provider server.\n"
 "# Judge, rank, self-check, rating and planner requests are answered in\n"
 "# their format, as right as each model is accurate (tests/mock/README.md).\n"
+"# A question not in the bank gets a placeholder answer made from its key\n"
+"# words (\"simulated capital France\"), right as often as the model is.\n"
 "seed: 42\n"
 "defaults:\n"
 "  chunk_chars: 16\n"

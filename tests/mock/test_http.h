@@ -41,5 +41,12 @@ int test_corr_run(void);
 /* The tests of network faults and chaos (test_faults.c); returns the
  * number of failures. */
 int test_faults_run(void);
+/* The tests of echoed credentials, connections that die on reuse and
+ * whole bodies for stream requests (test_edges.c); returns the number of
+ * failures. */
+int test_edges_run(void);
+/* The tests of answers to questions the bank does not hold
+ * (test_generic.c); returns the number of failures. */
+int test_generic_run(void);
 
 #endif

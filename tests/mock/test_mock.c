@@ -860,6 +860,8 @@ int main(void)
 	rc |= test_rules_run();
 	rc |= test_corr_run();
 	rc |= test_faults_run();
+	rc |= test_edges_run();
+	rc |= test_generic_run();
 	curl_global_cleanup();
 	return rc;
 }

@@ -30,14 +30,32 @@ static int feed_one(const struct provider *prov, struct resp_parser *p,
 	return 0;
 }
 
+/* A new parser, told the Content-Type when one came. */
+static struct resp_parser *feed_parser(const struct provider *prov, int stream,
+				       const char *ctype, size_t max)
+{
+	struct resp_parser *p = prov->parser_new(stream, max);
+	assert_non_null(p);
+	assert_non_null(prov->parser_content_type);
+	if (ctype)
+		prov->parser_content_type(p, ctype);
+	return p;
+}
+
 void feed_run(const struct provider *prov, int stream, size_t max,
 	      const char *data, size_t len, size_t step, uint64_t *rng,
 	      struct feed_outcome *o)
 {
+	feed_run_typed(prov, stream, NULL, max, data, len, step, rng, o);
+}
+
+void feed_run_typed(const struct provider *prov, int stream, const char *ctype,
+		    size_t max, const char *data, size_t len, size_t step,
+		    uint64_t *rng, struct feed_outcome *o)
+{
 	memset(o, 0, sizeof(*o));
 	chat_result_init(&o->r, max);
-	struct resp_parser *p = prov->parser_new(stream, max);
-	assert_non_null(p);
+	struct resp_parser *p = feed_parser(prov, stream, ctype, max);
 	for (size_t i = 0; i < len;) {
 		size_t n = len - i;
 		if (step == 1)
@@ -59,10 +77,16 @@ void feed_run_split(const struct provider *prov, int stream,
 		    const char *data, size_t len, size_t cut,
 		    struct feed_outcome *o)
 {
+	feed_run_split_typed(prov, stream, NULL, data, len, cut, o);
+}
+
+void feed_run_split_typed(const struct provider *prov, int stream,
+			  const char *ctype, const char *data, size_t len,
+			  size_t cut, struct feed_outcome *o)
+{
 	memset(o, 0, sizeof(*o));
 	chat_result_init(&o->r, 0);
-	struct resp_parser *p = prov->parser_new(stream, 0);
-	assert_non_null(p);
+	struct resp_parser *p = feed_parser(prov, stream, ctype, 0);
 	if (!feed_one(prov, p, data, cut, o))
 		feed_one(prov, p, data + cut, len - cut, o);
 	o->rc = prov->parser_finish(p, &o->r);
@@ -96,15 +120,24 @@ void feed_all_slicings(const struct provider *prov, int stream,
 		       const char *data, size_t len, uint64_t seed, int rounds,
 		       struct feed_outcome *whole, const char *what)
 {
+	feed_all_slicings_typed(prov, stream, NULL, data, len, seed, rounds, whole,
+				what);
+}
+
+void feed_all_slicings_typed(const struct provider *prov, int stream,
+			     const char *ctype, const char *data, size_t len,
+			     uint64_t seed, int rounds, struct feed_outcome *whole,
+			     const char *what)
+{
 	struct feed_outcome o;
 	char label[160];
-	feed_run(prov, stream, 0, data, len, 0, NULL, whole);
-	feed_run(prov, stream, 0, data, len, 1, NULL, &o);
+	feed_run_typed(prov, stream, ctype, 0, data, len, 0, NULL, whole);
+	feed_run_typed(prov, stream, ctype, 0, data, len, 1, NULL, &o);
 	snprintf(label, sizeof(label), "%s byte by byte", what);
 	feed_same(whole, &o, label);
 	feed_outcome_release(&o);
 	for (size_t cut = 1; cut < len; cut++) {
-		feed_run_split(prov, stream, data, len, cut, &o);
+		feed_run_split_typed(prov, stream, ctype, data, len, cut, &o);
 		snprintf(label, sizeof(label), "%s split at %zu", what, cut);
 		feed_same(whole, &o, label);
 		feed_outcome_release(&o);
@@ -112,7 +145,7 @@ void feed_all_slicings(const struct provider *prov, int stream,
 	uint64_t rng = seed | 1;
 	for (int round = 0; round < rounds; round++) {
 		size_t step = round % 3 == 0 ? 16384 : round % 3 == 1 ? 64 : 7;
-		feed_run(prov, stream, 0, data, len, step, &rng, &o);
+		feed_run_typed(prov, stream, ctype, 0, data, len, step, &rng, &o);
 		snprintf(label, sizeof(label), "%s random round %d", what, round);
 		feed_same(whole, &o, label);
 		feed_outcome_release(&o);
@@ -122,9 +155,16 @@ void feed_all_slicings(const struct provider *prov, int stream,
 void feed_every_cut(const struct provider *prov, int stream, const char *data,
 		    size_t len, const char *text, const char *what)
 {
+	feed_every_cut_typed(prov, stream, NULL, data, len, text, what);
+}
+
+void feed_every_cut_typed(const struct provider *prov, int stream,
+			  const char *ctype, const char *data, size_t len,
+			  const char *text, const char *what)
+{
 	for (size_t k = 0; k < len; k++) {
 		struct feed_outcome o;
-		feed_run(prov, stream, 0, data, k, k % 2 ? 0 : 1, NULL, &o);
+		feed_run_typed(prov, stream, ctype, 0, data, k, k % 2 ? 0 : 1, NULL, &o);
 		if (o.rc == 0) {
 			if (strcmp(buf_str(&o.r.text), text))
 				fail_msg("%s cut at %zu: a short answer '%s'", what, k,

@@ -26,10 +26,18 @@ struct feed_outcome {
 void feed_run(const struct provider *prov, int stream, size_t max,
 	      const char *data, size_t len, size_t step, uint64_t *rng,
 	      struct feed_outcome *o);
+/* feed_run, with the response's Content-Type given to the parser first
+ * (NULL: none came). */
+void feed_run_typed(const struct provider *prov, int stream, const char *ctype,
+		    size_t max, const char *data, size_t len, size_t step,
+		    uint64_t *rng, struct feed_outcome *o);
 /* The same with exactly two feeds, split at cut (0 < cut < len). */
 void feed_run_split(const struct provider *prov, int stream,
 		    const char *data, size_t len, size_t cut,
 		    struct feed_outcome *o);
+void feed_run_split_typed(const struct provider *prov, int stream,
+			  const char *ctype, const char *data, size_t len,
+			  size_t cut, struct feed_outcome *o);
 void feed_outcome_release(struct feed_outcome *o);
 
 /* Fails the test when b differs from a in anything a user would see. */
@@ -42,10 +50,18 @@ void feed_same(const struct feed_outcome *a, const struct feed_outcome *b,
 void feed_all_slicings(const struct provider *prov, int stream,
 		       const char *data, size_t len, uint64_t seed, int rounds,
 		       struct feed_outcome *whole, const char *what);
+/* The same, with a Content-Type (NULL: none) given before every run. */
+void feed_all_slicings_typed(const struct provider *prov, int stream,
+			     const char *ctype, const char *data, size_t len,
+			     uint64_t seed, int rounds, struct feed_outcome *whole,
+			     const char *what);
 
 /* Cuts a good response after every byte: each cut must give exactly the
  * whole answer text or ERR_TRUNCATED, never a shorter answer. */
 void feed_every_cut(const struct provider *prov, int stream, const char *data,
 		    size_t len, const char *text, const char *what);
+void feed_every_cut_typed(const struct provider *prov, int stream,
+			  const char *ctype, const char *data, size_t len,
+			  const char *text, const char *what);
 
 #endif

@@ -388,7 +388,7 @@ static const struct expect table[] = {
 	{"stream_wrong_types.sse", 1, ERR_MALFORMED, "", "", 11, -1,
 	 "'candidates' is an object, not an array"},
 	{"stream_invalid_utf8.sse", 1, ERR_MALFORMED, NULL, "stop", 11, 24,
-	 "answer is not valid UTF-8 (byte 0xc3 at offset 3)"},
+	 "answer is not valid UTF-8 (byte 0x28 at offset 4, after 0xc3)"},
 	/* a stream asked for, a whole body or something else sent */
 	{"generate_ok.json", 1, ERR_NONE, TEXT_WHOLE, "stop", 7, 23, NULL},
 	/* the JSON array the endpoint sends without alt=sse */

@@ -220,7 +220,7 @@ static const struct expect table[] = {
 	{"stream_done_wrong_type.ndjson", 1, ERR_MALFORMED, NULL, "", -1, -1,
 	 "'done' is a string, not a boolean"},
 	{"stream_bad_utf8.ndjson", 1, ERR_MALFORMED, NULL, "stop", 26, 7,
-	 "answer is not valid UTF-8 (byte 0xc3 at offset 16)"},
+	 "answer is not valid UTF-8 (byte 0x20 at offset 17, after 0xc3)"},
 	/* a stream asked for, one object sent (a server that ignored it) */
 	{"chat_ok.json", 1, ERR_NONE, TEXT, "stop", 26, 7, NULL},
 	{"chat_error_200.json", 1, ERR_NOT_FOUND, "", "", -1, -1,

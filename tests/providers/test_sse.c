@@ -99,6 +99,13 @@ static void fields(void **state)
 	expect_events(SSE_MODE_SSE, "\xef\xbb\xbf" "data: bom\n\n", "|bom;");
 	/* "data " with a space is another field name, ignored. */
 	expect_events(SSE_MODE_SSE, "data : no\n\ndata: yes\n\n", "|yes;");
+	/* A line without a colon is a field with an empty value (the spec):
+	 * "data" alone is empty data, which dispatches, "event" alone an
+	 * empty event name. */
+	expect_events(SSE_MODE_SSE, "data\n\n", "|;");
+	expect_events(SSE_MODE_SSE, "event: x\nevent\ndata: y\n\n", "|y;");
+	expect_events(SSE_MODE_SSE, "event\ndata\ndata\n\n", "|\n;");
+	expect_events(SSE_MODE_SSE, "event: e\ndata:\n\n", "e|;");
 }
 
 static void line_ends(void **state)
@@ -155,6 +162,84 @@ static void end_of_stream(void **state)
 	t = "data: a\n\ndata: b\ndata: {\"half";
 	assert_int_equal(frame(SSE_MODE_SSE, t, strlen(t), 3, 0, &l), 0);
 	assert_string_equal(buf_str(&l.out), "|a;!b;");
+	buf_release(&l.out);
+}
+
+/* How a cut last line counts: dropped when it may be half a field we
+ * know, an unknown line when it cannot (a page with no newline). */
+static void cut_last_line(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		size_t nunknown;
+	} cases[] = {
+		{"dat", 0}, {"data", 0}, {"data: {\"a", 0}, {"event: x", 0}, {"id", 0},
+		{"retry: 1", 0}, {": comment", 0}, {"\xef\xbb\xbf" "da", 0},
+		{"<html><body>Denied</body></html>", 1}, {"{\"error\": 1}", 1},
+		{"datum", 1}, {"data :x", 1}, {"\xef\xbb\xbf<p>", 1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sse s;
+		struct log l = {0};
+		l.s = &s;
+		sse_init(&s, SSE_MODE_SSE, 0, log_event, &l);
+		for (const char *p = cases[i].text; *p; p++)
+			assert_int_equal(sse_feed(&s, p, 1), 0);
+		assert_int_equal(sse_finish(&s), 0);
+		if (s.nunknown != cases[i].nunknown)
+			fail_msg("'%s': %zu unknown lines", cases[i].text, s.nunknown);
+		assert_string_equal(buf_str(&l.out), "");
+		sse_release(&s);
+		buf_release(&l.out);
+	}
+}
+
+/* Lines that are no field since the last data line are kept, joined,
+ * for a caller to read at the end; a data line drops them, the cap drops
+ * them. */
+static void stray_lines(void **state)
+{
+	(void)state;
+	const char *t = "junk\n\ndata: a\n\n{\n  \"error\": {\n    \"code\": 503\n"
+			": comment\n  }\n}";
+	for (size_t step = 0; step <= 2; step++) {
+		struct log l;
+		struct sse s;
+		memset(&l, 0, sizeof(l));
+		l.s = &s;
+		sse_init(&s, SSE_MODE_SSE, 0, log_event, &l);
+		for (size_t i = 0; i < strlen(t);) {
+			size_t n = step ? step : strlen(t);
+			if (n > strlen(t) - i)
+				n = strlen(t) - i;
+			assert_int_equal(sse_feed(&s, t + i, n), 0);
+			i += n;
+		}
+		assert_int_equal(sse_finish(&s), 0);
+		assert_string_equal(buf_str(&l.out), "|a;");
+		assert_string_equal(buf_str(&s.stray),
+				    "{\n  \"error\": {\n    \"code\": 503\n  }\n}");
+		assert_int_equal(s.nunknown, 6);
+		sse_release(&s);
+		buf_release(&l.out);
+	}
+	struct log l = {0};
+	struct sse s;
+	sse_init(&s, SSE_MODE_SSE, 16, log_event, &l);
+	const char *u = "0123456789\nabcdefghij\nxy\n";
+	assert_int_equal(sse_feed(&s, u, strlen(u)), 0);
+	assert_int_equal(s.stray_over, 1);
+	assert_string_equal(buf_str(&s.stray), "");
+	assert_int_equal(sse_feed(&s, "data: z\n\nkept\n", 14), 0);
+	assert_int_equal(s.stray_over, 0);
+	assert_string_equal(buf_str(&s.stray), "kept");
+	/* The end dispatches an event still open: what follows its data
+	 * stays. */
+	assert_int_equal(sse_feed(&s, "data: y\n{x}", 11), 0);
+	assert_int_equal(sse_finish(&s), 0);
+	assert_string_equal(buf_str(&s.stray), "{x}");
+	sse_release(&s);
 	buf_release(&l.out);
 }
 
@@ -293,6 +378,8 @@ int test_sse(void)
 		cmocka_unit_test(line_ends),
 		cmocka_unit_test(binary_data),
 		cmocka_unit_test(end_of_stream),
+		cmocka_unit_test(cut_last_line),
+		cmocka_unit_test(stray_lines),
 		cmocka_unit_test(ndjson),
 		cmocka_unit_test(caps),
 		cmocka_unit_test(callback_stops),

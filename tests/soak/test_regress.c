@@ -160,7 +160,9 @@ static void test_cancelled_cascade(void **state)
 	assert_string_equal(h_run(h, "q", NULL), "failed");
 	const cJSON *c = h_node(h, "c");
 	assert_string_equal(jstr(c, "status"), "skipped");
-	assert_string_equal(jstr(c, "error"), "no node needs its output any more");
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(c, "error");
+	assert_string_equal(jstr(err, "class"), "cancelled");
+	assert_string_equal(jstr(err, "message"), "no node needs its output any more");
 	const cJSON *resp = cJSON_GetObjectItemCaseSensitive(c, "responses");
 	assert_string_equal(jstr(cJSON_GetArrayItem(resp, 1), "status"), "cancelled");
 }

@@ -387,7 +387,8 @@ static long check_response(struct tally *t, long run, const char *node,
 /* Every node ok, failed or skipped; returns the attempts of its calls. */
 static long check_node(struct tally *t, long run, const cJSON *n)
 {
-	const char *id = n->string, *st = jstr(n, "status"), *err = jstr(n, "error");
+	const char *id = n->string, *st = jstr(n, "status");
+	const char *err = jstr(cJSON_GetObjectItemCaseSensitive(n, "error"), "message");
 	t->nodes++;
 	if (st && !strcmp(st, "ok")) {
 		t->node_ok++;

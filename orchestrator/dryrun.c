@@ -1,0 +1,182 @@
+/* quorum run --dry-run: the checks a run makes, then what its first layer
+ * would send (model, URL, the rendered messages) and the worst case of
+ * the whole run. Nothing goes on the wire; no key is read into a request. */
+#include <string.h>
+
+#include "../aggregators/plan.h"
+#include "../common/alloc.h"
+#include "node.h"
+
+struct dry {
+	struct run *r;
+	struct buf out;
+};
+
+/* Text under a heading, every line indented the same. */
+static void put_block(struct buf *b, const char *label, const char *text)
+{
+	buf_printf(b, "    %s: ", label);
+	size_t pad = strlen(label) + 6;
+	for (const char *p = text ? text : ""; *p; p++) {
+		buf_putc(b, *p);
+		if (*p == '\n' && p[1])
+			buf_printf(b, "%*s", (int)pad, "");
+	}
+	buf_putc(b, '\n');
+}
+
+static void dry_call(struct dry *d, const struct wf_node *n, const struct wf_model *m,
+		     const char *system, const char *prompt)
+{
+	struct run *r = d->r;
+	struct call_settings cs;
+	workflow_call_settings(r->wf, n, m, &cs);
+	const struct provider *prov = provider_find(m->provider);
+	const char *sim = r->opts->sim_base_url;
+	const char *base = sim ? sim : env_expand(r->arena, m->base_url);
+	struct chat_request req = {.model = m->model, .system = system,
+				   .prompt = prompt ? prompt : "", .stream = cs.stream,
+				   .max_tokens = cs.max_tokens};
+	struct http_req hr;
+	memset(&hr, 0, sizeof(hr));
+	buf_init(&hr.url, 0);
+	buf_init(&hr.body, 0);
+	struct qerr e = {0};
+	if (!prov || !base || prov->build(&req, base, NULL, &hr, &e))
+		buf_printf(&d->out, "  %s: cannot build the request: %s\n", m->id,
+			   prov ? e.msg : "unknown provider");
+	else
+		buf_printf(&d->out, "  %s: POST %s (%s, model %s)\n", m->id, buf_str(&hr.url),
+			   m->provider, m->model);
+	http_req_release(&hr);
+	if (system)
+		put_block(&d->out, "system", system);
+	put_block(&d->out, "user", prompt);
+}
+
+static void dry_plan(struct dry *d, struct node_state *ns, const char *question)
+{
+	size_t max = ns->node->max_subtasks > 0 ? (size_t)ns->node->max_subtasks : 8;
+	struct buf sys, user;
+	buf_init(&sys, d->r->lim.prompt_bytes);
+	buf_init(&user, d->r->lim.prompt_bytes);
+	plan_build_prompt(&sys, &user, question, max);
+	dry_call(d, ns->node, ns->node->models[0], buf_str(&sys), buf_str(&user));
+	buf_release(&sys);
+	buf_release(&user);
+}
+
+/* The calls one node of the first layer makes first. */
+static void dry_node(struct dry *d, struct node_state *ns)
+{
+	struct run *r = d->r;
+	const struct wf_node *n = ns->node;
+	const char *err = NULL;
+	const char *prompt = node_question(r, ns, &err);
+	const char *system = node_render(r, n->system, &err);
+	buf_printf(&d->out, "%s (%s)\n", n->id, node_kind_name(n->kind));
+	if (err) {
+		buf_printf(&d->out, "  cannot render its prompt: %s\n", err);
+		return;
+	}
+	int samples = n->samples > 0 ? n->samples : 1;
+	switch (n->kind) {
+	case NK_GENERATE:
+		for (size_t i = 0; i < n->nmodels; i++)
+			for (int s = 0; s < samples; s++)
+				dry_call(d, n, n->models[i], system, prompt);
+		break;
+	case NK_CASCADE:
+		dry_call(d, n, n->models[0], system, prompt);
+		break;
+	case NK_ROUTE: {
+		const char *rule = NULL;
+		const struct wf_model *m = route_choose(r, n, prompt, &rule);
+		buf_printf(&d->out, "  route: %s\n", rule ? rule : "no route matched");
+		if (m)
+			dry_call(d, n, m, system, prompt);
+		break;
+	}
+	case NK_PLAN:
+		dry_plan(d, ns, prompt);
+		break;
+	default:
+		buf_puts(&d->out, "  no model call\n");
+		break;
+	}
+}
+
+/* The worst-case lines of what `quorum validate` prints. */
+static void dry_worst(struct dry *d, const struct quorum_workflow *qw)
+{
+	char *s = quorum_workflow_summary(qw);
+	for (char *line = s; line && *line;) {
+		char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+		if (strstr(line, "worst case") == line + 2 || !strncmp(line, "  budget", 8) ||
+		    strstr(line, "warning:"))
+			buf_printf(&d->out, "%.*s", (int)len, line);
+		line += len;
+	}
+	q_free(s);
+}
+
+static void dry_layers(struct dry *d)
+{
+	struct run *r = d->r;
+	const struct workflow *wf = r->wf;
+	size_t later = 0;
+	for (size_t i = 0; i < wf->nnodes; i++) {
+		struct node_state *ns = &r->nodes[wf->order[i]->idx];
+		ns->node = wf->order[i];
+		if (ns->node->ndeps)
+			later++;
+		else
+			dry_node(d, ns);
+	}
+	if (!later)
+		return;
+	buf_puts(&d->out, "then, once the answers they need exist:");
+	for (size_t i = 0; i < wf->nnodes; i++)
+		if (wf->order[i]->ndeps)
+			buf_printf(&d->out, " %s (%s)", wf->order[i]->id,
+				   node_kind_name(wf->order[i]->kind));
+	buf_putc(&d->out, '\n');
+}
+
+char *quorum_dry_run(const struct quorum_workflow *qw, const struct quorum_options *o,
+		     char **errors)
+{
+	const struct workflow *wf = qw->wf;
+	if (run_precheck(wf, o, errors))
+		return NULL;
+	struct run *r = q_calloc(1, sizeof(*r));
+	struct dry d = {r, BUF_INIT};
+	char *text = NULL;
+	if (!r || !(r->arena = arena_new()))
+		goto out;
+	r->wf = wf;
+	r->opts = o;
+	if (o->limits)
+		r->lim = *o->limits;
+	else
+		quorum_limits_default(&r->lim);
+	run_inputs_init(r, wf, o);
+	r->nodes = arena_alloc(r->arena, wf->nnodes * sizeof(*r->nodes));
+	if (!r->nodes)
+		goto out;
+	buf_printf(&d.out, "dry run of %s (%s): nothing is sent\n\n", wf->name, wf->file);
+	dry_layers(&d);
+	buf_putc(&d.out, '\n');
+	dry_worst(&d, qw);
+	if (!d.out.overflow && d.out.data)
+		text = q_strdup(d.out.data);
+out:
+	buf_release(&d.out);
+	if (r)
+		arena_free(r->arena);
+	q_free(r);
+	if (!text && errors)
+		*errors = q_strdup("quorum: out of memory preparing the dry run\n");
+	return text;
+}
