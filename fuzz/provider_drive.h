@@ -6,7 +6,8 @@
  * non-2xx body fed to parse_error.
  *
  * Input: byte 0 flags (bit 0 stream, bit 1 error body, bits 2-3 the cap on
- * the answer, bits 4-7 the largest slice), byte 1 slicing seed, then in
+ * the answer, bits 4-7 the largest slice), byte 1 slicing seed (its top
+ * two bits also pick the Content-Type the parser is told), then in
  * error mode byte 2 the HTTP status and a first line that is the
  * Retry-After value when bit 4 is set; the rest is the body. */
 #include "../providers/provider.h"
@@ -19,8 +20,12 @@ struct drive_outcome {
 	struct chat_result r;
 };
 
+/* The Content-Type a response may come with (NULL: none). */
+static const char *const drive_types[] = {NULL, "application/json; charset=utf-8",
+					  "text/event-stream", "text/html"};
+
 /* step 0: one feed; else slices of 1..step bytes from rng. */
-static void drive_run(const struct provider *prov, int stream, size_t max,
+static void drive_run(const struct provider *prov, int stream, size_t max, const char *ct,
 		      const char *body, size_t len, size_t step, uint64_t *rng,
 		      struct drive_outcome *o)
 {
@@ -28,6 +33,7 @@ static void drive_run(const struct provider *prov, int stream, size_t max,
 	chat_result_init(&o->r, max);
 	struct resp_parser *p = prov->parser_new(stream, max);
 	fuzz_check(p != NULL, "parser_new failed");
+	prov->parser_content_type(p, ct);
 	for (size_t i = 0; i < len;) {
 		size_t n = step ? 1 + (size_t)(fuzz_rng(rng) % step) : len - i;
 		if (n > len - i)
@@ -125,8 +131,9 @@ static int fuzz_provider(const char *name, const uint8_t *data, size_t size)
 	size_t step = (size_t)1 << (flags >> 4 & 0xf);
 	const char *body = (const char *)in.p;
 	struct drive_outcome whole, sliced;
-	drive_run(prov, stream, max, body, in.n, 0, &seed, &whole);
-	drive_run(prov, stream, max, body, in.n, step > 4096 ? 1 : step, &seed, &sliced);
+	const char *ct = drive_types[seed >> 6];
+	drive_run(prov, stream, max, ct, body, in.n, 0, &seed, &whole);
+	drive_run(prov, stream, max, ct, body, in.n, step > 4096 ? 1 : step, &seed, &sliced);
 	drive_same(&whole, &sliced);
 	chat_result_release(&whole.r);
 	chat_result_release(&sliced.r);

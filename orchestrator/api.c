@@ -52,7 +52,10 @@ static char *diags_text(struct qdiags *d)
 	for (size_t i = 0; i < d->n; i++) {
 		char line[1024];
 		qdiags_format(d, i, line, sizeof(line));
-		buf_printf(&b, "%s\n", line);
+		/* A problem at a position reads FILE:LINE:COL, as compilers
+		 * write it; one about the file as a whole (it cannot be read)
+		 * or the command line starts with the program's name. */
+		buf_printf(&b, "%s%s\n", d->items[i].line > 0 ? "" : "quorum: ", line);
 	}
 	char *s = q_strdup(buf_str(&b));
 	buf_release(&b);

@@ -117,6 +117,12 @@ static void queue_remove(struct model_state *ms, struct call *c)
 	}
 }
 
+void call_settings_overlay(struct call *c, const struct call_settings *over)
+{
+	c->overlay = over;
+	call_settings_apply(&c->cs, over);
+}
+
 void call_submit(struct call *c)
 {
 	queue_push(model_of(c), c);
@@ -639,6 +645,8 @@ static int switch_to_fallback(struct call *c)
 		c->model = m;
 		c->attempt = 0;
 		workflow_call_settings(r->wf, c->ns->node, m, &c->cs);
+		if (c->overlay)
+			call_settings_apply(&c->cs, c->overlay);
 		call_submit(c);
 		return 1;
 	}

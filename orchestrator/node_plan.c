@@ -48,6 +48,17 @@ static void ask_planner(struct run *r, struct node_state *ns, const char *previo
 		  p->asked > 1 ? "planner (asked again)" : "planner");
 }
 
+/* A subtask's call, with the call settings its `run` node sets. */
+static struct call *subtask_call(struct run *r, struct node_state *ns,
+				 const struct wf_model *m, const char *system,
+				 const char *prompt, size_t i, const char *role)
+{
+	struct call *c = node_call(r, ns, m, system, prompt, (int)i, role);
+	if (c)
+		call_settings_overlay(c, &ns->node->run->cs);
+	return c;
+}
+
 static void start_subtask(struct run *r, struct node_state *ns, size_t i)
 {
 	struct planrun *p = ns->kstate;
@@ -70,13 +81,13 @@ static void start_subtask(struct run *r, struct node_state *ns, size_t i)
 	if (run->kind == NK_ROUTE) {
 		const char *rule = NULL;
 		const struct wf_model *m = route_choose(r, run, prompt, &rule);
-		if (m && node_call(r, ns, m, system, prompt, (int)i, role))
+		if (m && subtask_call(r, ns, m, system, prompt, i, role))
 			p->pending[i] = 1;
 	} else {
 		int samples = run->samples > 0 ? run->samples : 1;
 		for (size_t k = 0; k < run->nmodels; k++)
 			for (int s = 0; s < samples; s++)
-				if (node_call(r, ns, run->models[k], system, prompt, (int)i, role))
+				if (subtask_call(r, ns, run->models[k], system, prompt, i, role))
 					p->pending[i]++;
 	}
 	if (!p->pending[i]) {

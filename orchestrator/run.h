@@ -34,6 +34,8 @@ struct call {
 	size_t next_fallback;         /* index into the first model's fallback list */
 	int attempt;                  /* attempts on the current model */
 	struct call_settings cs;
+	const struct call_settings *overlay; /* settings over the node's (a
+					     * plan's subtasks: its `run`) */
 	const char *system, *prompt;  /* rendered, arena */
 
 	int queued;                   /* waiting in its model's queue */
@@ -237,6 +239,9 @@ double run_random(struct run *r);
 struct call *call_new(struct run *r, struct node_state *ns, size_t slot,
 		      const struct wf_model *model, const char *system,
 		      const char *prompt);
+/* Applies over's call settings over the node's, for every model the call
+ * tries (before its first attempt starts). over is borrowed. */
+void call_settings_overlay(struct call *c, const struct call_settings *over);
 /* Queues the call to start as soon as its model has room. */
 void call_submit(struct call *c);
 /* Handles a finished transfer (CURLMSG_DONE). */

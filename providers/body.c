@@ -152,7 +152,11 @@ void body_parser_content_type(struct resp_parser *rp, const char *content_type)
 	body_media_type(content_type, type, sizeof(type));
 	switch (body_type_of(type)) {
 	case BODY_TYPE_JSON:
-		b->mode = BODY_WHOLE;
+		/* For SSE the first byte already tells a document from a
+		 * stream, and still reads a stream mislabelled as JSON; NDJSON
+		 * cannot tell a pretty-printed document from lines. */
+		if (body_lines(b))
+			b->mode = BODY_WHOLE;
 		break;
 	case BODY_TYPE_STREAM:
 		/* In the format's own framing: a mislabelled stream still

@@ -223,8 +223,9 @@ static void oa_parse_error(int http_status, const char *body, size_t len,
  *   streams each choice again until it finishes, and every chunk of a
  *   one-choice stream is index 0), or a finish_reason at index 0 (that
  *   choice is done, what follows is another): indices name choices;
- * - still open when the stream ends ([DONE], or its last byte), or past
- *   index 127 (OpenAI refuses n above 128): indices count tokens.
+ * - still open when the stream ends ([DONE], or its last byte), or at
+ *   index 128 or above (OpenAI refuses n above 128, so its indices stop
+ *   at 127): indices count tokens.
  * Either verdict is for good. While open, index 0's text is the answer
  * either way and goes in at once; the text and finish_reason at other
  * indices are held back until the verdict says whose they are. */

@@ -49,6 +49,7 @@ static const char scenario[] =
 	" {\"id\": \"answer\", \"task\": \"answer from the facts\", \"needs\": [\"facts\"]}]}\\n```'\n"
 	"  worker: {latency: 5ms, rules: [{contains: \"answer from the facts\", answer: \"final part\"},"
 	" {answer: \"facts part\"}]}\n"
+	"  worker-500: {latency: 2ms, answer: x, faults: [{type: status, status: 500}]}\n"
 	"  fast42: {latency: 5ms, answer: \"Answer: 42\"}\n"
 	"  slow: {latency: 20s, answer: \"Answer: 41\"}\n";
 
@@ -262,6 +263,22 @@ static void test_plan_runs_subtasks(void **state)
 	assert_int_equal(mock_model_requests(h->mock, "worker"), 2);
 }
 
+/* A subtask's calls take the call settings of the plan's `run`. */
+static void test_plan_run_settings(void **state)
+{
+	struct harness *h = *state;
+	write_wf(h, "planner-ok worker-500",
+		 "  p: {kind: plan, model: planner-ok, prompt: \"{{ query }}\", retries: 2,"
+		 " run: {kind: generate, models: [worker-500], retries: 0}}\n");
+	mock_reset_stats(h->mock);
+	assert_string_equal(h_run(h, "q", NULL), "failed");
+	const cJSON *resp = cJSON_GetObjectItem(h_node(h, "p"), "responses");
+	const cJSON *sub = cJSON_GetArrayItem(resp, 2);
+	assert_string_equal(str_of(sub, "role"), "subtask facts");
+	assert_int_equal(cJSON_GetObjectItem(sub, "attempts")->valueint, 1);
+	assert_int_equal(mock_model_requests(h->mock, "worker-500"), 1);
+}
+
 /* stop_when: decided: three agreeing answers out of five decide the vote,
  * the two slow calls are cancelled (the mock counts them aborted). */
 static void test_early_decision_cancels(void **state)
@@ -302,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_plan_cyclic_refused),
 		cmocka_unit_test(test_plan_oversized_refused),
 		cmocka_unit_test(test_plan_runs_subtasks),
+		cmocka_unit_test(test_plan_run_settings),
 		cmocka_unit_test(test_early_decision_cancels),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);

@@ -121,6 +121,11 @@ static void content_type(void **state)
 		 "stop", -1, -1, ""},
 		{"anthropic", "msg_error_200.json", 1, "application/problem+json",
 		 ERR_SERVER, "", "", -1, -1, "Internal server error"},
+		/* a stream mislabelled as JSON: for SSE the first byte tells */
+		{"openai", "wild_usage_final.sse", 1, "application/json", ERR_NONE,
+		 OA_STREAM, "stop", 19, 10, ""},
+		{"anthropic", "stream_ok.sse", 1, "application/json", ERR_NONE, AN_STREAM,
+		 "stop", 25, 15, ""},
 		/* one document asked for, a stream sent: its type says so */
 		{"openai", "wild_usage_final.sse", 0, "text/event-stream", ERR_NONE,
 		 OA_STREAM, "stop", 19, 10, ""},
