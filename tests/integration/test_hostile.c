@@ -25,7 +25,9 @@ static const char scenario[] =
 	"  whole: {latency: 2ms, answer: \"a whole body\", ignore_stream: true}\n"
 	"  pretty: {latency: 2ms, answer: \"a pretty body\", ignore_stream: true, pretty: true}\n"
 	"  portal: {latency: 2ms, answer: x, faults: [{type: content_type}]}\n"
-	"  huge: {latency: 2ms, answer: x, faults: [{type: huge, bytes: 4000000000}]}\n";
+	"  huge: {latency: 2ms, answer: x, faults: [{type: huge, bytes: 4000000000}]}\n"
+	"  slow-429: {latency: 2ms, answer: x, faults: [{type: status, status: 429,"
+	" message: \"Rate limit reached for requests\", drip: 15ms}]}\n";
 
 static int setup(void **state) { return h_group_setup(state, scenario); }
 
@@ -180,6 +182,23 @@ static void test_response_limit_bounds_bytes(void **state)
 	assert_true(ru.ru_maxrss < 200 * 1024); /* KiB */
 }
 
+/* A 429 whose body is cut by the attempt's timeout is still rate_limited,
+ * with what came of the provider's words. */
+static void test_cut_429_keeps_its_class(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, "version: 1\nmodels:\n"
+		      "  m: {provider: openai, base_url: BASE_URL, api_key_env: \"\","
+		      " model: slow-429, retries: 0, timeout: 1s}\n"
+		      "nodes:\n  ask: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n");
+	assert_string_equal(h_run(h, "q", NULL), "failed");
+	const cJSON *e = cJSON_GetObjectItem(response(h, "ask", 0), "error");
+	assert_string_equal(str_of(e, "class"), "rate_limited");
+	assert_int_equal(cJSON_GetObjectItem(e, "http_status")->valueint, 429);
+	has(str_of(e, "message"), "Rate limit");
+	has(str_of(e, "message"), "did not come within 1000 ms");
+}
+
 /* A base_url whose variable expands to another scheme is refused before
  * any call, at the model's line. */
 static void test_expanded_url_checked(void **state)
@@ -206,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_json_body_for_stream),
 		cmocka_unit_test(test_html_page_is_malformed),
 		cmocka_unit_test(test_response_limit_bounds_bytes),
+		cmocka_unit_test(test_cut_429_keeps_its_class),
 		cmocka_unit_test(test_expanded_url_checked),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -221,6 +221,10 @@ static int chat_prepare(struct req *r, const struct chat *ch,
 	if (p->kind == PLAN_ERROR && !(ch->stream && f->after_chars >= 0 && p->text)) {
 		req_error(r, f->status, f->message, f->etype, f->code);
 		r->retry_after = f->retry_after;
+		if (f->drip_ms > 0) {
+			r->drip_ms = f->drip_ms;
+			r->send = SEND_READER;
+		}
 		return 0;
 	}
 	if (p->kind == PLAN_HANG)

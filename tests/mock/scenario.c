@@ -135,6 +135,7 @@ static const char *const fault_keys[] = {
 	"type", "status", "retry_after", "first", "every", "after", "rate",
 	"message", "error_type", "code", "latency", "chunk_delay", "after_chars",
 	"block", "interval", "bytes", "value", "location", "where", "header",
+	"drip",
 };
 
 const char *const scenario_fault_names[FAULT_NTYPES] = {
@@ -260,6 +261,11 @@ static int sl_fault_key(struct sload *L, const char *path, const cJSON *it,
 		return sl_duration(L, path, it, &f->latency_ms);
 	if (!strcmp(k, "chunk_delay"))
 		return sl_duration(L, path, it, &f->chunk_delay_ms);
+	if (!strcmp(k, "drip")) {
+		if (sl_duration(L, path, it, &f->drip_ms))
+			return -1;
+		return f->drip_ms > 0 ? 0 : sl_fail(L, path, "expected a duration above 0");
+	}
 	if (!strcmp(k, "block")) {
 		if (!cJSON_IsString(it) || (strcmp(it->valuestring, "prompt") &&
 					    strcmp(it->valuestring, "answer")))

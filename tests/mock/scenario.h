@@ -58,6 +58,8 @@ struct fault {
 			      * a stream's pieces up to it, then an error event;
 			      * reset: < 0 at once, else like a cut */
 	int64_t interval_ms; /* drip: between two bytes */
+	int64_t drip_ms;     /* status: the error body a byte at a time, this
+			      * far apart (a 429 whose body is slow); 0 none */
 	int64_t bytes;       /* huge: the body's size */
 	const char *value;   /* content_type: the Content-Type header */
 	const char *location; /* redirect: the Location header */
