@@ -235,6 +235,20 @@ static void test_sim_council(void **state)
 	cJSON_Delete(rep);
 	free(out);
 	free(err);
+	/* A question the simulator's bank does not hold: the council still
+	 * answers, and its vote finds the members' "Answer:" lines. */
+	snprintf(args, sizeof(args),
+		 "run '%s/workflows/council.yaml' 'What is the capital of France?' --sim --json",
+		 getenv("QUORUM_SRCDIR"));
+	assert_int_equal(h_cli(h, args, &out, &err), 0);
+	rep = cJSON_Parse(out);
+	assert_non_null(rep);
+	assert_string_equal(cJSON_GetObjectItem(rep, "status")->valuestring, "ok");
+	const cJSON *vote = cJSON_GetObjectItem(cJSON_GetObjectItem(rep, "nodes"), "agreement");
+	assert_non_null(strstr(cJSON_GetObjectItem(vote, "output")->valuestring, "France"));
+	cJSON_Delete(rep);
+	free(out);
+	free(err);
 	/* Every other shipped workflow runs end to end on --sim too. */
 	static const char *const shipped[] = {"judge", "llm-council", "moa", "cascade",
 					      "privacy-route", "plan", "mixed-council"};

@@ -167,6 +167,16 @@ static void test_color(void **state)
 	assert_null(strstr(tty, "\033[31m"));
 	has(tty, "quorum: run failed");
 	free(tty);
+	/* TERM=dumb: no colours, no cursor movement; a line per node */
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && TERM=dumb script -qec '%s run wf.yaml q >out.txt' /dev/null "
+		 ">tty-dumb.txt 2>&1", h->dir, bin ? bin : "quorum");
+	h_sh(cmd);
+	snprintf(path, sizeof(path), "%s/tty-dumb.txt", h->dir);
+	tty = h_read(path);
+	assert_null(strstr(tty, "\033["));
+	has(tty, "quorum: ask failed, 0 of 1 calls ok");
+	free(tty);
 }
 
 /* While a call waits out a 429, the progress says so. */

@@ -8,7 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -199,6 +204,74 @@ static void test_cut_429_keeps_its_class(void **state)
 	has(str_of(e, "message"), "did not come within 1000 ms");
 }
 
+/* A server that answers every connection with a 10 MB header line. */
+struct big_header_server {
+	int fd, port;
+	pthread_t thread;
+};
+
+static void *big_header_serve(void *arg)
+{
+	struct big_header_server *sv = arg;
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+				   "X-Big: ";
+	size_t big = 10u << 20;
+	char *line = malloc(big);
+	memset(line, 'a', big);
+	for (;;) {
+		int c = accept(sv->fd, NULL, NULL);
+		if (c < 0)
+			break;
+		char req[65536];
+		if (recv(c, req, sizeof(req), 0) > 0 &&
+		    send(c, head, sizeof(head) - 1, MSG_NOSIGNAL) > 0)
+			send(c, line, big, MSG_NOSIGNAL);
+		close(c);
+	}
+	free(line);
+	return NULL;
+}
+
+static void big_header_start(struct big_header_server *sv)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	sv->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(sv->fd >= 0);
+	assert_int_equal(bind(sv->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(sv->fd, 8), 0);
+	assert_int_equal(getsockname(sv->fd, (struct sockaddr *)&a, &len), 0);
+	sv->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&sv->thread, NULL, big_header_serve, sv), 0);
+}
+
+static void big_header_stop(struct big_header_server *sv)
+{
+	shutdown(sv->fd, SHUT_RDWR);
+	close(sv->fd);
+	pthread_join(sv->thread, NULL);
+}
+
+/* A response header far over what anyone sends is too_large, not "out of
+ * memory" nor a connection error. */
+static void test_huge_header_is_too_large(void **state)
+{
+	struct harness *h = *state;
+	struct big_header_server sv;
+	big_header_start(&sv);
+	char yaml[512];
+	snprintf(yaml, sizeof(yaml), "version: 1\nmodels:\n"
+		 "  m: {provider: openai, base_url: \"http://127.0.0.1:%d/v1\", api_key_env: \"\","
+		 " model: x, retries: 0}\n"
+		 "nodes:\n  ask: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n", sv.port);
+	h_workflow(h, yaml);
+	assert_string_equal(h_run(h, "q", NULL), "failed");
+	big_header_stop(&sv);
+	const cJSON *e = cJSON_GetObjectItem(response(h, "ask", 0), "error");
+	assert_string_equal(str_of(e, "class"), "too_large");
+	has(str_of(e, "message"), "header");
+}
+
 /* A base_url whose variable expands to another scheme is refused before
  * any call, at the model's line. */
 static void test_expanded_url_checked(void **state)
@@ -226,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_html_page_is_malformed),
 		cmocka_unit_test(test_response_limit_bounds_bytes),
 		cmocka_unit_test(test_cut_429_keeps_its_class),
+		cmocka_unit_test(test_huge_header_is_too_large),
 		cmocka_unit_test(test_expanded_url_checked),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
