@@ -340,7 +340,6 @@ static int run_setup(struct run *r, const struct workflow *wf, const struct quor
 		r->lim = *o->limits;
 	else
 		quorum_limits_default(&r->lim);
-	provider_set_json_depth(r->lim.json_depth);
 	timer_heap_init(&r->timers);
 	if (o->verbose && !(r->verbose = verbose_new(r, o->verbose)))
 		return -1;

@@ -576,6 +576,7 @@ static void attempt_start(struct call *c)
 		return;
 	}
 	chat_result_init(&c->res, (size_t)c->cs.max_response);
+	c->res.json_depth = r->lim.json_depth;
 	buf_init(&c->errbody, ERRBODY_MAX + 1);
 	c->parser = c->prov->parser_new(c->cs.stream, (size_t)c->cs.max_response);
 	c->easy = easy_get(r);

@@ -198,7 +198,7 @@ static void an_parse_error(int http_status, const char *body, size_t len,
 			   const char *retry_after, struct chat_result *r)
 {
 	enum err_class c = wire_error_start(http_status, retry_after, r);
-	cJSON *root = json_parse(body, len, WIRE_JSON_DEPTH);
+	cJSON *root = json_parse(body, len, r->json_depth);
 	struct an_err e;
 	if (cJSON_IsObject(root) && an_err_read(root, &e))
 		an_fail_err(r, an_status_class(c, e.type), &e, body, len);

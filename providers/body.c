@@ -84,14 +84,15 @@ static long body_nul_walk(const char *s, size_t n, struct buf *out)
  * "abc\u0000def" would come back as "abc" and look whole: each NUL in a
  * string becomes U+FFFD first. Returns new; free with cJSON_Delete. NULL
  * when it is no JSON (or memory ran out copying it). */
-static cJSON *body_json(const char *s, size_t n)
+static cJSON *body_json(const struct body_reader *b, const char *s, size_t n)
 {
+	int depth = b->r->json_depth;
 	if (!body_nul_walk(s, n, NULL))
-		return json_parse(s, n, WIRE_JSON_DEPTH);
+		return json_parse(s, n, depth);
 	struct buf t = BUF_INIT;
 	cJSON *root = NULL;
 	if (body_nul_walk(s, n, &t) > 0)
-		root = json_parse(t.data, t.len, WIRE_JSON_DEPTH);
+		root = json_parse(t.data, t.len, depth);
 	buf_release(&t);
 	return root;
 }
@@ -195,7 +196,7 @@ static int body_on_event(void *ctx, const char *event, const char *data,
 	 * "data:" alone): it holds no JSON, and no answer. */
 	if (!body_lines(b) && body_blank(data, len))
 		return 0;
-	cJSON *root = body_json(data, len);
+	cJSON *root = body_json(b, data, len);
 	int rc = b->fmt->event(b, root, event, data, len);
 	cJSON_Delete(root);
 	return rc ? 1 : 0;
@@ -360,7 +361,7 @@ static int body_whole(struct body_reader *b)
 {
 	const char *s = buf_str(&b->body);
 	size_t n = b->body.len;
-	cJSON *root = body_json(s, n);
+	cJSON *root = body_json(b, s, n);
 	int rc = b->fmt->whole(b, root, s, n);
 	cJSON_Delete(root);
 	return rc;
@@ -377,7 +378,7 @@ static int body_stray(struct body_reader *b)
 	const struct buf *st = &b->sse.stray;
 	if (b->ended || !st->len)
 		return 1;
-	cJSON *root = body_json(st->data, st->len);
+	cJSON *root = body_json(b, st->data, st->len);
 	int rc = 1;
 	if (cJSON_IsObject(root) || cJSON_IsArray(root)) {
 		if (!b->sse.nevents)

@@ -303,6 +303,7 @@ void chat_result_init(struct chat_result *r, size_t max_bytes)
 	r->input_tokens = r->output_tokens = -1;
 	r->retry_after_ms = -1;
 	r->err = ERR_NONE;
+	r->json_depth = 64;
 }
 
 void chat_result_release(struct chat_result *r)

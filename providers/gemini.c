@@ -353,7 +353,7 @@ static void gm_parse_error(int http_status, const char *body, size_t len,
 			   const char *retry_after, struct chat_result *r)
 {
 	enum err_class c = wire_error_start(http_status, retry_after, r);
-	cJSON *root = json_parse(body, len, WIRE_JSON_DEPTH);
+	cJSON *root = json_parse(body, len, r->json_depth);
 	struct gm_err e;
 	if (root && gm_err_read(root, &e)) {
 		if (r->retry_after_ms < 0)

@@ -184,7 +184,7 @@ static void ol_parse_error(int http_status, const char *body, size_t len,
 			   const char *retry_after, struct chat_result *r)
 {
 	enum err_class c = wire_error_start(http_status, retry_after, r);
-	cJSON *root = json_parse(body, len, WIRE_JSON_DEPTH);
+	cJSON *root = json_parse(body, len, r->json_depth);
 	const char *msg;
 	if (cJSON_IsObject(root) && ol_err_read(root, &msg))
 		ol_fail_words(r, c, msg, body, len);

@@ -196,7 +196,7 @@ static void oa_parse_error(int http_status, const char *body, size_t len,
 			   const char *retry_after, struct chat_result *r)
 {
 	enum err_class c = wire_error_start(http_status, retry_after, r);
-	cJSON *root = json_parse(body, len, WIRE_JSON_DEPTH);
+	cJSON *root = json_parse(body, len, r->json_depth);
 	struct oa_err e;
 	if (cJSON_IsObject(root) && oa_err_read(root, 1, &e)) {
 		/* OpenAI says "out of credit" with a 429, but waiting will not

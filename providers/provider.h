@@ -83,6 +83,10 @@ struct chat_result {
 	struct buf err_msg;        /* the provider's own words, or ours */
 	int64_t retry_after_ms;    /* -1: none given */
 	int complete;              /* the body or stream ended as the format says */
+	/* The nesting bound for every JSON document of this response (a
+	 * hostile "[[[[..." gets an error, not a deep recursion); 64 after
+	 * chat_result_init, the caller's --limit json_depth otherwise. */
+	int json_depth;
 };
 
 /* max_bytes caps text and err_msg (0: no cap). */
@@ -132,12 +136,6 @@ struct provider {
 	void (*parse_error)(int http_status, const char *body, size_t len,
 			    const char *retry_after, struct chat_result *r);
 };
-
-/* The nesting bound for every response body and stream event parsed
- * (default 64): a hostile server's "[[[[..." gets an error, not a deep
- * recursion. Process-wide; set before runs start. */
-void provider_set_json_depth(int depth);
-int provider_json_depth(void);
 
 /* Returns the provider of that name, or NULL. */
 const struct provider *provider_find(const char *name);

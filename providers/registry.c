@@ -29,8 +29,5 @@ const struct provider *provider_find(const char *name)
 
 const char *const *provider_names(void) { return names; }
 
-static int json_depth = 64;
 
-void provider_set_json_depth(int depth) { json_depth = depth > 0 ? depth : 64; }
 
-int provider_json_depth(void) { return json_depth; }

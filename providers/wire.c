@@ -175,7 +175,7 @@ int wire_merge_params(cJSON *body, const char *params_json, struct qerr *e)
 {
 	if (!params_json || !*params_json)
 		return 0;
-	cJSON *p = json_parse(params_json, strlen(params_json), WIRE_JSON_DEPTH);
+	cJSON *p = json_parse(params_json, strlen(params_json), WIRE_PARAMS_DEPTH);
 	if (!p)
 		return qerr_set(e, "params is not valid JSON");
 	if (!cJSON_IsObject(p)) {

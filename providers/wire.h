@@ -14,8 +14,8 @@
  * holds, the user's params merged in, and careful reading of untrusted
  * response JSON. Private to providers/. */
 
-/* Nesting bound for every response body and stream event we parse. */
-#define WIRE_JSON_DEPTH provider_json_depth()
+/* Nesting bound for the user's `params` (the workflow's own JSON). */
+#define WIRE_PARAMS_DEPTH 64
 
 /* Sets url to base_url without its trailing slashes, then path (which
  * starts with '/'). Returns 0, or -1 with e set. */

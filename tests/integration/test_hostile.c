@@ -272,6 +272,26 @@ static void test_huge_header_is_too_large(void **state)
 	has(str_of(e, "message"), "header");
 }
 
+/* --limit json_depth bounds the nesting of what a server sends: a
+ * response nested deeper is malformed, for this run only. */
+static void test_json_depth_limit(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, "version: 1\nmodels:\n"
+		      "  m: {provider: openai, base_url: BASE_URL, api_key_env: \"\","
+		      " model: whole, retries: 0}\n"
+		      "nodes:\n  ask: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n");
+	char *out, *err;
+	assert_int_equal(h_cli(h, "run wf.yaml q --limit json_depth=2", &out, &err), 1);
+	has(err, "not the provider's format");
+	free(out);
+	free(err);
+	assert_int_equal(h_cli(h, "run wf.yaml q", &out, &err), 0);
+	assert_string_equal(out, "a whole body\n");
+	free(out);
+	free(err);
+}
+
 /* A base_url whose variable expands to another scheme is refused before
  * any call, at the model's line. */
 static void test_expanded_url_checked(void **state)
@@ -300,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_response_limit_bounds_bytes),
 		cmocka_unit_test(test_cut_429_keeps_its_class),
 		cmocka_unit_test(test_huge_header_is_too_large),
+		cmocka_unit_test(test_json_depth_limit),
 		cmocka_unit_test(test_expanded_url_checked),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
