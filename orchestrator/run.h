@@ -11,7 +11,7 @@
 #include "../dag/workflow.h"
 #include "../providers/provider.h"
 #include "quorum.h"
-#include "timer.h"
+#include "../common/timer.h"
 
 struct run;
 struct node_state;

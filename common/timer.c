@@ -1,6 +1,6 @@
 #include "timer.h"
 
-#include "../common/alloc.h"
+#include "alloc.h"
 
 #define NOT_ARMED ((size_t)-1)
 
