@@ -15,7 +15,7 @@
 #include "../../common/qerr.h"
 #include "../../common/regex.h"
 #include "../../common/suggest.h"
-#include "../../orchestrator/timer.h"
+#include "../../common/timer.h"
 
 static void test_durations(void **state)
 {
