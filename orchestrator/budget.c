@@ -1,11 +1,7 @@
-/* The run's budget: no attempt starts once max_calls or max_usd would be
- * passed. Each attempt reserves its worst case (the prompt's bytes as
- * input tokens, which bounds any tokenizer that spends a byte or more per
- * token, and max_tokens as output) and settles at its real cost, so calls
- * running in parallel cannot overspend together. */
+/* The run's budget, see budget.h. */
 #include <string.h>
 
-#include "run.h"
+#include "budget.h"
 
 double response_cost(const struct wf_model *m, int64_t in, int64_t out, int *known)
 {
@@ -28,26 +24,37 @@ double budget_worst_case_usd(const struct wf_model *m, const struct call_setting
 	return (in * m->price_in + out * m->price_out) / 1e6;
 }
 
-int budget_reserve(struct run *r, struct call *c)
+void budget_init(struct budget *b, const struct workflow *wf)
 {
-	const struct workflow *wf = r->wf;
-	if (wf->has_max_calls && r->calls_started + 1 > wf->max_calls)
+	memset(b, 0, sizeof(*b));
+	b->has_usd = wf->has_max_usd;
+	b->has_calls = wf->has_max_calls;
+	b->max_usd = wf->max_usd;
+	b->max_calls = wf->max_calls;
+}
+
+int budget_reserve(struct budget *b, double worst_usd, double *held)
+{
+	*held = 0;
+	if ((b->has_calls && b->started + 1 > b->max_calls) ||
+	    (b->has_usd &&
+	     b->spent_usd + b->reserved_usd + worst_usd > b->max_usd * (1 + 1e-9))) {
+		b->hit = 1;
 		return -1;
-	if (!wf->has_max_usd)
-		return 0;
-	double w = budget_worst_case_usd(c->model, &c->cs, c->system, c->prompt);
-	if (r->spent_usd + r->reserved_usd + w > wf->max_usd * (1 + 1e-9))
-		return -1;
-	c->reserved_usd = w;
-	r->reserved_usd += w;
+	}
+	if (b->has_usd) {
+		*held = worst_usd;
+		b->reserved_usd += worst_usd;
+	}
+	b->started++;
 	return 0;
 }
 
-void budget_settle(struct run *r, struct call *c, double actual_usd)
+void budget_settle(struct budget *b, double *held, double actual_usd)
 {
-	r->reserved_usd -= c->reserved_usd;
-	if (r->reserved_usd < 0)
-		r->reserved_usd = 0;
-	c->reserved_usd = 0;
-	r->spent_usd += actual_usd;
+	b->reserved_usd -= *held;
+	if (b->reserved_usd < 0)
+		b->reserved_usd = 0;
+	*held = 0;
+	b->spent_usd += actual_usd;
 }

@@ -5,10 +5,12 @@
 
 #include "../aggregators/plan.h"
 #include "../common/alloc.h"
-#include "node.h"
+#include "envsubst.h"
+#include "run.h"
 
 struct dry {
-	struct run *r;
+	struct nodeset g;             /* what rendering needs; no calls */
+	const struct quorum_options *o;
 	struct buf out;
 };
 
@@ -28,12 +30,11 @@ static void put_block(struct buf *b, const char *label, const char *text)
 static void dry_call(struct dry *d, const struct wf_node *n, const struct wf_model *m,
 		     const char *system, const char *prompt)
 {
-	struct run *r = d->r;
 	struct call_settings cs;
-	workflow_call_settings(r->wf, n, m, &cs);
+	workflow_call_settings(d->g.wf, n, m, &cs);
 	const struct provider *prov = provider_find(m->provider);
-	const char *sim = r->opts->sim_base_url;
-	const char *base = sim ? sim : env_expand(r->arena, m->base_url);
+	const char *sim = d->o->sim_base_url;
+	const char *base = sim ? sim : env_expand(d->g.arena, m->base_url);
 	struct chat_request req = {.model = m->model, .system = system,
 				   .prompt = prompt ? prompt : "", .stream = cs.stream,
 				   .max_tokens = cs.max_tokens};
@@ -58,8 +59,8 @@ static void dry_plan(struct dry *d, struct node_state *ns, const char *question)
 {
 	size_t max = ns->node->max_subtasks > 0 ? (size_t)ns->node->max_subtasks : 8;
 	struct buf sys, user;
-	buf_init(&sys, d->r->lim.prompt_bytes);
-	buf_init(&user, d->r->lim.prompt_bytes);
+	buf_init(&sys, d->g.prompt_bytes);
+	buf_init(&user, d->g.prompt_bytes);
 	plan_build_prompt(&sys, &user, question, max);
 	dry_call(d, ns->node, ns->node->models[0], buf_str(&sys), buf_str(&user));
 	buf_release(&sys);
@@ -69,11 +70,10 @@ static void dry_plan(struct dry *d, struct node_state *ns, const char *question)
 /* The calls one node of the first layer makes first. */
 static void dry_node(struct dry *d, struct node_state *ns)
 {
-	struct run *r = d->r;
 	const struct wf_node *n = ns->node;
 	const char *err = NULL;
-	const char *prompt = node_question(r, ns, &err);
-	const char *system = node_render(r, n->system, &err);
+	const char *prompt = node_question(&d->g, ns, &err);
+	const char *system = node_render(&d->g, n->system, &err);
 	buf_printf(&d->out, "%s (%s)\n", n->id, node_kind_name(n->kind));
 	if (err) {
 		buf_printf(&d->out, "  cannot render its prompt: %s\n", err);
@@ -91,7 +91,7 @@ static void dry_node(struct dry *d, struct node_state *ns)
 		break;
 	case NK_ROUTE: {
 		const char *rule = NULL;
-		const struct wf_model *m = route_choose(r, n, prompt, &rule);
+		const struct wf_model *m = route_choose(&d->g, n, prompt, &rule);
 		buf_printf(&d->out, "  route: %s\n", rule ? rule : "no route matched");
 		if (m)
 			dry_call(d, n, m, system, prompt);
@@ -123,11 +123,10 @@ static void dry_worst(struct dry *d, const struct quorum_workflow *qw)
 
 static void dry_layers(struct dry *d)
 {
-	struct run *r = d->r;
-	const struct workflow *wf = r->wf;
+	const struct workflow *wf = d->g.wf;
 	size_t later = 0;
 	for (size_t i = 0; i < wf->nnodes; i++) {
-		struct node_state *ns = &r->nodes[wf->order[i]->idx];
+		struct node_state *ns = &d->g.nodes[wf->order[i]->idx];
 		ns->node = wf->order[i];
 		if (ns->node->ndeps)
 			later++;
@@ -150,20 +149,20 @@ char *quorum_dry_run(const struct quorum_workflow *qw, const struct quorum_optio
 	const struct workflow *wf = qw->wf;
 	if (run_precheck(wf, o, errors))
 		return NULL;
-	struct run *r = q_calloc(1, sizeof(*r));
-	struct dry d = {r, BUF_INIT};
+	struct dry d = {.o = o, .out = BUF_INIT};
+	struct quorum_limits lim;
 	char *text = NULL;
-	if (!r || !(r->arena = arena_new()))
+	if (!(d.g.arena = arena_new()))
 		goto out;
-	r->wf = wf;
-	r->opts = o;
 	if (o->limits)
-		r->lim = *o->limits;
+		lim = *o->limits;
 	else
-		quorum_limits_default(&r->lim);
-	run_inputs_init(r, wf, o);
-	r->nodes = arena_alloc(r->arena, wf->nnodes * sizeof(*r->nodes));
-	if (!r->nodes)
+		quorum_limits_default(&lim);
+	d.g.wf = wf;
+	d.g.prompt_bytes = lim.prompt_bytes;
+	run_inputs(wf, o, &d.g);
+	d.g.nodes = arena_alloc(d.g.arena, wf->nnodes * sizeof(*d.g.nodes));
+	if (!d.g.nodes)
 		goto out;
 	buf_printf(&d.out, "dry run of %s (%s): nothing is sent\n\n", wf->name, wf->file);
 	dry_layers(&d);
@@ -173,9 +172,7 @@ char *quorum_dry_run(const struct quorum_workflow *qw, const struct quorum_optio
 		text = q_strdup(d.out.data);
 out:
 	buf_release(&d.out);
-	if (r)
-		arena_free(r->arena);
-	q_free(r);
+	arena_free(d.g.arena);
 	if (!text && errors)
 		*errors = q_strdup("quorum: out of memory preparing the dry run\n");
 	return text;

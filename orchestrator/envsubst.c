@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run.h"
+#include "../common/buf.h"
+#include "envsubst.h"
 
 #define VAR_MAX 256
 

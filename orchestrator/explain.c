@@ -132,8 +132,8 @@ static int node_has_news(const struct node_state *ns)
 {
 	if (ns->status != NS_OK || ns->degraded)
 		return 1;
-	for (size_t i = 0; i < ns->nresp; i++) {
-		const struct response *p = &ns->resp[i];
+	for (size_t i = 0; i < ns->ncalls; i++) {
+		const struct response *p = NODE_RESP(ns, i);
 		if (call_failed(p) || (p->status == RESP_OK && p->first_model &&
 				       strcmp(p->first_model, p->model)))
 			return 1;
@@ -158,8 +158,8 @@ static void explain_node(struct say *s, const struct node_state *ns)
 	if (ns->status == NS_FAILED && ns->node->continue_on_error)
 		buf_puts(b, " (continue_on_error: its dependents ran)");
 	buf_putc(b, '\n');
-	for (size_t i = 0; i < ns->nresp; i++)
-		explain_call(s, &ns->resp[i]);
+	for (size_t i = 0; i < ns->ncalls; i++)
+		explain_call(s, NODE_RESP(ns, i));
 }
 
 char *explain_run(struct run *r, const char *status, int color)
@@ -171,7 +171,7 @@ char *explain_run(struct run *r, const char *status, int color)
 	buf_printf(&s.b, "quorum: run %s%s%s: %s\n", paint(&s, "\033[1m"), status,
 		   paint(&s, "\033[0m"), status_words(status));
 	for (size_t i = 0; i < r->wf->nnodes; i++)
-		explain_node(&s, &r->nodes[r->wf->order[i]->idx]);
+		explain_node(&s, &r->set.nodes[r->wf->order[i]->idx]);
 	char *text = s.b.data ? q_strdup(s.b.data) : NULL;
 	buf_release(&s.b);
 	redact_mask_str(&r->redact, text);

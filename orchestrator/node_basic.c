@@ -9,39 +9,39 @@
 #include "node.h"
 
 /* A node whose calls have all ended: ok when enough of them succeeded. */
-static void finish_by_count(struct run *r, struct node_state *ns, size_t need)
+static void finish_by_count(struct nodeset *g, struct node_state *ns, size_t need)
 {
 	const char *first;
 	size_t ok = node_ok_count(ns, &first);
 	if (ok >= need) {
 		ns->output = first;
-		node_finish(r, ns, NS_OK, NULL);
+		node_finish(g, ns, NS_OK, NULL);
 		return;
 	}
 	const char *why = ns->timed_out ? "the node's timeout passed" : "too few calls succeeded";
-	node_finish(r, ns, NS_FAILED,
-		    arena_printf(r->arena, "%s: %zu of %zu calls succeeded, %zu needed",
-				 why, ok, ns->nresp, need));
+	node_finish(g, ns, NS_FAILED,
+		    arena_printf(g->arena, "%s: %zu of %zu calls succeeded, %zu needed",
+				 why, ok, ns->ncalls, need));
 }
 
-static void generate_start(struct run *r, struct node_state *ns)
+static void generate_start(struct nodeset *g, struct node_state *ns)
 {
 	const struct wf_node *n = ns->node;
 	const char *err = NULL;
-	const char *prompt = node_render(r, n->prompt, &err);
-	const char *system = node_render(r, n->system, &err);
+	const char *prompt = node_render(g, n->prompt, &err);
+	const char *system = node_render(g, n->system, &err);
 	if (err) {
-		node_fail(r, ns, "too_large", err);
+		node_fail(g, ns, "too_large", err);
 		return;
 	}
 	int samples = n->samples > 0 ? n->samples : 1;
-	if (node_reserve(r, ns, n->nmodels * (size_t)samples)) {
-		node_fail(r, ns, "internal", "out of memory");
+	if (node_reserve(g, ns, n->nmodels * (size_t)samples)) {
+		node_fail(g, ns, "internal", "out of memory");
 		return;
 	}
 	for (size_t m = 0; m < n->nmodels; m++)
 		for (int s = 0; s < samples; s++)
-			node_call(r, ns, n->models[m], system, prompt, 0, NULL);
+			node_call(g, ns, n->models[m], system, prompt, 0, NULL);
 }
 
 /* The vote that reads only this node and may stop it early, or NULL. */
@@ -57,18 +57,18 @@ static const struct wf_node *deciding_vote(const struct node_state *ns)
 
 /* `stop_when: decided`: the moment no call still out can change the
  * vote's winner, those calls are cancelled (the report marks them so). */
-static void maybe_decide(struct run *r, struct node_state *ns)
+static void maybe_decide(struct nodeset *g, struct node_state *ns)
 {
 	const struct wf_node *vote = deciding_vote(ns);
 	if (!vote || !ns->outstanding || ns->decided)
 		return;
-	struct vote_candidate *done = arena_alloc(r->arena, ns->nresp * sizeof(*done));
-	const char **pending = arena_alloc(r->arena, ns->nresp * sizeof(*pending));
+	struct vote_candidate *done = arena_alloc(g->arena, ns->ncalls * sizeof(*done));
+	const char **pending = arena_alloc(g->arena, ns->ncalls * sizeof(*pending));
 	if (!done || !pending)
 		return;
 	size_t nd = 0, np = 0;
-	for (size_t i = 0; i < ns->nresp; i++) {
-		const struct response *p = &ns->resp[i];
+	for (size_t i = 0; i < ns->ncalls; i++) {
+		const struct response *p = NODE_RESP(ns, i);
 		if (p->status == RESP_PENDING)
 			pending[np++] = ns->calls[i]->first ? ns->calls[i]->first->id
 							    : ns->calls[i]->model->id;
@@ -79,105 +79,105 @@ static void maybe_decide(struct run *r, struct node_state *ns)
 	if (!vote_decided(vote, done, nd, pending, np))
 		return;
 	ns->decided = 1; /* cancelling below must not decide again */
-	trace_event(r, "decided", "\"node\":\"%s\",\"vote\":\"%s\",\"cancelled\":%zu",
-		    trace_str(r, ns->node->id), trace_str(r, vote->id), np);
+	trace_event(g->trace, "decided", "\"node\":\"%s\",\"vote\":\"%s\",\"cancelled\":%zu",
+		    trace_str(g->arena, ns->node->id), trace_str(g->arena, vote->id), np);
 	for (size_t i = 0; i < ns->ncalls; i++)
 		call_cancel(ns->calls[i], ERR_CANCELLED,
 			    "the vote was decided: no answer still out could change it");
 }
 
-static void generate_call_done(struct run *r, struct node_state *ns, struct call *c)
+static void generate_call_done(struct nodeset *g, struct node_state *ns, struct call *c)
 {
 	(void)c;
-	maybe_decide(r, ns);
+	maybe_decide(g, ns);
 	if (ns->status == NS_RUNNING && ns->outstanding == 0)
-		finish_by_count(r, ns, ns->node->min_ok > 0 ? (size_t)ns->node->min_ok : 1);
+		finish_by_count(g, ns, ns->node->min_ok > 0 ? (size_t)ns->node->min_ok : 1);
 }
 
 const struct kind kind_generate = {generate_start, generate_call_done};
 
-static void synthesize_start(struct run *r, struct node_state *ns)
+static void synthesize_start(struct nodeset *g, struct node_state *ns)
 {
 	const struct wf_node *n = ns->node;
 	const char **texts, **models;
-	size_t k = node_gather(r, n, &texts, &models);
+	size_t k = node_gather(g, n, &texts, &models);
 	if (!k) {
-		node_fail(r, ns, "dependency", "no candidates to synthesize");
+		node_fail(g, ns, "dependency", "no candidates to synthesize");
 		return;
 	}
 	const char *err = NULL;
-	const char *prompt = n->prompt ? node_render(r, n->prompt, &err) : r->input_query;
-	const char *system = node_render(r, n->system, &err);
+	const char *prompt = n->prompt ? node_render(g, n->prompt, &err) : g->query;
+	const char *system = node_render(g, n->system, &err);
 	if (err) {
-		node_fail(r, ns, "too_large", err);
+		node_fail(g, ns, "too_large", err);
 		return;
 	}
 	struct buf sys;
-	buf_init(&sys, r->lim.prompt_bytes);
+	buf_init(&sys, g->prompt_bytes);
 	if (synth_build_system(&sys, system, texts, k)) {
 		buf_release(&sys);
-		node_fail(r, ns, "too_large", "synthesis prompt" PROMPT_TOO_LARGE);
+		node_fail(g, ns, "too_large", "synthesis prompt" PROMPT_TOO_LARGE);
 		return;
 	}
-	system = arena_strndup(r->arena, buf_str(&sys), sys.len);
+	system = arena_strndup(g->arena, buf_str(&sys), sys.len);
 	buf_release(&sys);
-	if (!node_call(r, ns, n->models[0], system, prompt, 0, NULL))
-		node_fail(r, ns, "internal", "out of memory");
+	if (!node_call(g, ns, n->models[0], system, prompt, 0, NULL))
+		node_fail(g, ns, "internal", "out of memory");
 }
 
 const struct kind kind_synthesize = {synthesize_start, generate_call_done};
 
-static void vote_start(struct run *r, struct node_state *ns)
+static void vote_start(struct nodeset *g, struct node_state *ns)
 {
 	const struct wf_node *n = ns->node;
 	const char **texts, **models;
-	size_t k = node_gather(r, n, &texts, &models);
-	struct vote_candidate *cand = arena_alloc(r->arena, (k + 1) * sizeof(*cand));
-	struct vote_result *vr = arena_alloc(r->arena, sizeof(*vr));
+	size_t k = node_gather(g, n, &texts, &models);
+	struct vote_candidate *cand = arena_alloc(g->arena, (k + 1) * sizeof(*cand));
+	struct vote_result *vr = arena_alloc(g->arena, sizeof(*vr));
 	if (!cand || !vr) {
-		node_fail(r, ns, "internal", "out of memory");
+		node_fail(g, ns, "internal", "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < k; i++)
 		cand[i] = (struct vote_candidate){models[i], texts[i]};
 	ns->vote = vr;
-	int rc = vote_run(n, cand, k, r->arena, vr);
+	int rc = vote_run(n, cand, k, g->arena, vr);
 	if (rc < 0) {
-		node_fail(r, ns, "internal", "out of memory");
+		node_fail(g, ns, "internal", "out of memory");
 		return;
 	}
 	if (rc > 0) {
 		/* Nothing to count is not a reason to throw away the answers
 		 * downstream nodes still read: the vote says so and goes on. */
 		ns->output = "";
-		node_degrade(r, ns, k ? "no candidate has an answer the extract mode can find"
+		node_degrade(g, ns, k ? "no candidate has an answer the extract mode can find"
 				      : "no candidates to vote on");
-		node_finish(r, ns, NS_OK, NULL);
+		node_finish(g, ns, NS_OK, NULL);
 		return;
 	}
 	ns->output = vr->output;
 	ns->confident = vr->confident;
 	ns->agreement = vr->agreement;
-	node_finish(r, ns, NS_OK, NULL);
+	node_finish(g, ns, NS_OK, NULL);
 }
 
-static void no_calls(struct run *r, struct node_state *ns, struct call *c)
+static void no_calls(struct nodeset *g, struct node_state *ns, struct call *c)
 {
-	(void)r;
+	(void)g;
 	(void)ns;
 	(void)c;
 }
 
 const struct kind kind_vote = {vote_start, no_calls};
 
-static void template_start(struct run *r, struct node_state *ns)
+static void template_start(struct nodeset *g, struct node_state *ns)
 {
 	const char *err = NULL;
-	ns->output = node_render(r, ns->node->text, &err);
+	ns->output = node_render(g, ns->node->text, &err);
 	if (err)
-		node_fail(r, ns, "too_large", err);
+		node_fail(g, ns, "too_large", err);
 	else
-		node_finish(r, ns, NS_OK, NULL);
+		node_finish(g, ns, NS_OK, NULL);
 }
 
 const struct kind kind_template = {template_start, no_calls};

@@ -20,25 +20,25 @@ struct panel {
 	int *ranked;           /* rank: 1 when judge j's ballot is valid */
 };
 
-static struct panel *panel_new(struct run *r, struct node_state *ns)
+static struct panel *panel_new(struct nodeset *g, struct node_state *ns)
 {
-	struct panel *p = arena_alloc(r->arena, sizeof(*p));
+	struct panel *p = arena_alloc(g->arena, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->n = node_gather(r, ns->node, &p->texts, &p->models);
+	p->n = node_gather(g, ns->node, &p->texts, &p->models);
 	p->nj = ns->node->nmodels;
 	size_t cells = p->nj * (p->n ? p->n : 1);
-	p->perm = arena_alloc(r->arena, cells * sizeof(*p->perm));
-	p->ballots = arena_alloc(r->arena, cells * sizeof(*p->ballots));
-	p->system = arena_alloc(r->arena, p->nj * sizeof(*p->system));
-	p->user = arena_alloc(r->arena, p->nj * sizeof(*p->user));
-	p->picks = arena_alloc(r->arena, p->nj * sizeof(*p->picks));
-	p->asked = arena_alloc(r->arena, p->nj * sizeof(*p->asked));
-	p->ranked = arena_alloc(r->arena, p->nj * sizeof(*p->ranked));
+	p->perm = arena_alloc(g->arena, cells * sizeof(*p->perm));
+	p->ballots = arena_alloc(g->arena, cells * sizeof(*p->ballots));
+	p->system = arena_alloc(g->arena, p->nj * sizeof(*p->system));
+	p->user = arena_alloc(g->arena, p->nj * sizeof(*p->user));
+	p->picks = arena_alloc(g->arena, p->nj * sizeof(*p->picks));
+	p->asked = arena_alloc(g->arena, p->nj * sizeof(*p->asked));
+	p->ranked = arena_alloc(g->arena, p->nj * sizeof(*p->ranked));
 	if (!p->perm || !p->ballots || !p->system || !p->user || !p->picks ||
 	    !p->asked || !p->ranked)
 		return NULL;
-	uint64_t seed = node_seed(r, ns);
+	uint64_t seed = node_seed(g, ns);
 	for (size_t j = 0; j < p->nj; j++) {
 		judge_shuffle(p->n, seed + j, p->perm + j * p->n);
 		p->picks[j] = -1;
@@ -49,16 +49,16 @@ static struct panel *panel_new(struct run *r, struct node_state *ns)
 /* Starts: fails the node when there is nothing to judge; with one
  * candidate there is no choice to make and no call. Returns the panel or
  * NULL when the node has already ended. */
-static struct panel *panel_start(struct run *r, struct node_state *ns)
+static struct panel *panel_start(struct nodeset *g, struct node_state *ns)
 {
-	struct panel *p = panel_new(r, ns);
+	struct panel *p = panel_new(g, ns);
 	if (!p) {
-		node_fail(r, ns, "internal", "out of memory");
+		node_fail(g, ns, "internal", "out of memory");
 		return NULL;
 	}
 	ns->kstate = p;
 	if (!p->n) {
-		node_fail(r, ns, "dependency", "no candidates to judge");
+		node_fail(g, ns, "dependency", "no candidates to judge");
 		return NULL;
 	}
 	return p;
@@ -66,56 +66,56 @@ static struct panel *panel_start(struct run *r, struct node_state *ns)
 
 /* ---- judge ---- */
 
-static void judge_ask(struct run *r, struct node_state *ns, size_t j, const char *role)
+static void judge_ask(struct nodeset *g, struct node_state *ns, size_t j, const char *role)
 {
 	struct panel *p = ns->kstate;
 	p->asked[j]++;
-	node_call(r, ns, ns->node->models[j], p->system[j], p->user[j], (int)j, role);
+	node_call(g, ns, ns->node->models[j], p->system[j], p->user[j], (int)j, role);
 }
 
-static void judge_only_one(struct run *r, struct node_state *ns, struct panel *p)
+static void judge_only_one(struct nodeset *g, struct node_state *ns, struct panel *p)
 {
 	ns->confident = 1;
 	ns->output = p->texts[0];
 	node_set_candidates(ns, p->texts, p->models, 1);
-	node_finish(r, ns, NS_OK, NULL);
+	node_finish(g, ns, NS_OK, NULL);
 }
 
-static void judge_start(struct run *r, struct node_state *ns)
+static void judge_start(struct nodeset *g, struct node_state *ns)
 {
-	struct panel *p = panel_start(r, ns);
+	struct panel *p = panel_start(g, ns);
 	if (!p)
 		return;
 	if (p->n == 1) {
-		judge_only_one(r, ns, p);
+		judge_only_one(g, ns, p);
 		return;
 	}
 	const char *err = NULL;
-	const char *question = node_question(r, ns, &err);
+	const char *question = node_question(g, ns, &err);
 	if (err) {
-		node_fail(r, ns, "too_large", err);
+		node_fail(g, ns, "too_large", err);
 		return;
 	}
 	for (size_t j = 0; j < p->nj; j++) {
 		struct buf sys, user;
-		buf_init(&sys, r->lim.prompt_bytes);
-		buf_init(&user, r->lim.prompt_bytes);
+		buf_init(&sys, g->prompt_bytes);
+		buf_init(&user, g->prompt_bytes);
 		int bad = judge_build_prompt(&sys, &user, question, ns->node->criteria,
 					     p->texts, p->perm + j * p->n, p->n);
-		p->system[j] = node_keep(r, &sys);
-		p->user[j] = node_keep(r, &user);
+		p->system[j] = node_keep(g, &sys);
+		p->user[j] = node_keep(g, &user);
 		buf_release(&sys);
 		buf_release(&user);
 		if (bad) {
-			node_fail(r, ns, "too_large", "the judge prompt" PROMPT_TOO_LARGE);
+			node_fail(g, ns, "too_large", "the judge prompt" PROMPT_TOO_LARGE);
 			return;
 		}
 	}
 	for (size_t j = 0; j < p->nj; j++)
-		judge_ask(r, ns, j, "judge");
+		judge_ask(g, ns, j, "judge");
 }
 
-static void judge_report(struct run *r, struct node_state *ns, const size_t *votes)
+static void judge_report(struct nodeset *g, struct node_state *ns, const size_t *votes)
 {
 	struct panel *p = ns->kstate;
 	struct buf b;
@@ -136,15 +136,15 @@ static void judge_report(struct run *r, struct node_state *ns, const size_t *vot
 			buf_puts(&b, ",\"pick\":null}");
 	}
 	buf_putc(&b, ']');
-	ns->report_json = node_keep(r, &b);
+	ns->report_json = node_keep(g, &b);
 	buf_release(&b);
 }
 
 /* Whether any call of the node came back (whatever it said). */
 static int any_answered(const struct node_state *ns)
 {
-	for (size_t i = 0; i < ns->nresp; i++)
-		if (ns->resp[i].status == RESP_OK)
+	for (size_t i = 0; i < ns->ncalls; i++)
+		if (NODE_RESP(ns, i)->status == RESP_OK)
 			return 1;
 	return 0;
 }
@@ -158,11 +158,11 @@ static int judge_unique_top(const size_t *votes, size_t n, size_t win)
 	return 1;
 }
 
-static void judge_call_done(struct run *r, struct node_state *ns, struct call *c)
+static void judge_call_done(struct nodeset *g, struct node_state *ns, struct call *c)
 {
 	struct panel *p = ns->kstate;
 	size_t j = (size_t)c->tag;
-	const struct response *resp = &ns->resp[c->slot];
+	const struct response *resp = &c->resp;
 	if (resp->status == RESP_OK) {
 		int pos = judge_parse_verdict(resp->text, p->n);
 		if (pos >= 0)
@@ -170,26 +170,26 @@ static void judge_call_done(struct run *r, struct node_state *ns, struct call *c
 		else if (p->asked[j] < 2) {
 			/* An unreadable verdict is asked once more, then it
 			 * counts as an abstention. */
-			p->user[j] = arena_printf(r->arena, "%s\n\n%s", p->user[j],
+			p->user[j] = arena_printf(g->arena, "%s\n\n%s", p->user[j],
 						  judge_retry_note);
-			judge_ask(r, ns, j, "judge (asked again)");
+			judge_ask(g, ns, j, "judge (asked again)");
 		}
 	}
 	if (ns->outstanding)
 		return;
-	size_t *votes = arena_alloc(r->arena, p->n * sizeof(*votes));
+	size_t *votes = arena_alloc(g->arena, p->n * sizeof(*votes));
 	if (!votes) {
-		node_fail(r, ns, "internal", "out of memory");
+		node_fail(g, ns, "internal", "out of memory");
 		return;
 	}
 	int win = judge_tally(p->picks, p->nj, p->n, votes);
-	judge_report(r, ns, votes);
+	judge_report(g, ns, votes);
 	if (win < 0) {
 		/* The candidates are good answers whatever the judges did:
 		 * keep the first (the `from` node's order, which no judge
 		 * saw), and say the choice was not made. */
 		win = 0;
-		node_degrade(r, ns, any_answered(ns)
+		node_degrade(g, ns, any_answered(ns)
 			? "no judge gave a usable verdict, even when asked again; "
 			  "the first candidate is kept"
 			: "every judge's call failed; the first candidate is kept");
@@ -199,57 +199,57 @@ static void judge_call_done(struct run *r, struct node_state *ns, struct call *c
 	/* The output is the chosen candidate, byte for byte. */
 	ns->output = p->texts[win];
 	node_set_candidates(ns, p->texts + win, p->models + win, 1);
-	node_finish(r, ns, NS_OK, NULL);
+	node_finish(g, ns, NS_OK, NULL);
 }
 
 const struct kind kind_judge = {judge_start, judge_call_done};
 
 /* ---- rank ---- */
 
-static void rank_merge(struct run *r, struct node_state *ns);
+static void rank_merge(struct nodeset *g, struct node_state *ns);
 
-static void rank_ask(struct run *r, struct node_state *ns, size_t j, const char *role)
+static void rank_ask(struct nodeset *g, struct node_state *ns, size_t j, const char *role)
 {
 	struct panel *p = ns->kstate;
 	p->asked[j]++;
-	node_call(r, ns, ns->node->models[j], NULL, p->user[j], (int)j, role);
+	node_call(g, ns, ns->node->models[j], NULL, p->user[j], (int)j, role);
 }
 
-static void rank_start(struct run *r, struct node_state *ns)
+static void rank_start(struct nodeset *g, struct node_state *ns)
 {
-	struct panel *p = panel_start(r, ns);
+	struct panel *p = panel_start(g, ns);
 	if (!p)
 		return;
 	if (p->n == 1) {
 		/* One candidate ranks first whatever anyone says. */
 		for (size_t j = 0; j < p->nj; j++)
 			p->ranked[j] = 1;
-		rank_merge(r, ns);
+		rank_merge(g, ns);
 		return;
 	}
 	const char *err = NULL;
-	const char *question = node_question(r, ns, &err);
+	const char *question = node_question(g, ns, &err);
 	if (err) {
-		node_fail(r, ns, "too_large", err);
+		node_fail(g, ns, "too_large", err);
 		return;
 	}
 	for (size_t j = 0; j < p->nj; j++) {
 		struct buf user;
-		buf_init(&user, r->lim.prompt_bytes);
+		buf_init(&user, g->prompt_bytes);
 		int bad = rank_build_prompt(&user, question, ns->node->criteria, p->texts,
 					    p->perm + j * p->n, p->n);
-		p->user[j] = node_keep(r, &user);
+		p->user[j] = node_keep(g, &user);
 		buf_release(&user);
 		if (bad) {
-			node_fail(r, ns, "too_large", "the ranking prompt" PROMPT_TOO_LARGE);
+			node_fail(g, ns, "too_large", "the ranking prompt" PROMPT_TOO_LARGE);
 			return;
 		}
 	}
 	for (size_t j = 0; j < p->nj; j++)
-		rank_ask(r, ns, j, "ranking");
+		rank_ask(g, ns, j, "ranking");
 }
 
-static void rank_report(struct run *r, struct node_state *ns, const size_t *order,
+static void rank_report(struct nodeset *g, struct node_state *ns, const size_t *order,
 			const double *points)
 {
 	struct panel *p = ns->kstate;
@@ -275,29 +275,29 @@ static void rank_report(struct run *r, struct node_state *ns, const size_t *orde
 		buf_puts(&b, "]}");
 	}
 	buf_putc(&b, ']');
-	ns->report_json = node_keep(r, &b);
+	ns->report_json = node_keep(g, &b);
 	buf_release(&b);
 }
 
 /* No ballot could be read: the ranking is empty, the candidates go
  * downstream in their own order, and a council's chairman still writes
  * from the answers. */
-static void rank_empty(struct run *r, struct node_state *ns)
+static void rank_empty(struct nodeset *g, struct node_state *ns)
 {
 	struct panel *p = ns->kstate;
-	rank_report(r, ns, NULL, NULL);
+	rank_report(g, ns, NULL, NULL);
 	ns->output = "";
 	node_set_candidates(ns, p->texts, p->models, p->n);
-	node_degrade(r, ns, any_answered(ns)
+	node_degrade(g, ns, any_answered(ns)
 		? "no member's ranking could be read, even when asked again; the "
 		  "ranking is empty"
 		: "every member's call failed; the ranking is empty");
-	node_finish(r, ns, NS_OK, NULL);
+	node_finish(g, ns, NS_OK, NULL);
 }
 
 /* Merges the valid ballots; the output is the ranking as text and the
  * candidates, best first, are what the node offers downstream. */
-static void rank_merge(struct run *r, struct node_state *ns)
+static void rank_merge(struct nodeset *g, struct node_state *ns)
 {
 	struct panel *p = ns->kstate;
 	size_t nb = 0;
@@ -308,17 +308,17 @@ static void rank_merge(struct run *r, struct node_state *ns)
 					p->n * sizeof(*p->ballots));
 			nb++;
 		}
-	size_t *order = arena_alloc(r->arena, p->n * sizeof(*order));
-	double *points = arena_alloc(r->arena, p->n * sizeof(*points));
-	const char **texts = arena_alloc(r->arena, p->n * sizeof(*texts));
-	const char **models = arena_alloc(r->arena, p->n * sizeof(*models));
+	size_t *order = arena_alloc(g->arena, p->n * sizeof(*order));
+	double *points = arena_alloc(g->arena, p->n * sizeof(*points));
+	const char **texts = arena_alloc(g->arena, p->n * sizeof(*texts));
+	const char **models = arena_alloc(g->arena, p->n * sizeof(*models));
 	if (!order || !points || !texts || !models ||
 	    borda_merge(p->ballots, nb, p->n, points, order)) {
-		node_fail(r, ns, "internal", "out of memory");
+		node_fail(g, ns, "internal", "out of memory");
 		return;
 	}
 	if (!nb) {
-		rank_empty(r, ns);
+		rank_empty(g, ns);
 		return;
 	}
 	/* The report lists ballots by member: put them back in place. */
@@ -326,11 +326,11 @@ static void rank_merge(struct run *r, struct node_state *ns)
 		if (p->ranked[j] && --k != j)
 			memmove(p->ballots + j * p->n, p->ballots + k * p->n,
 				p->n * sizeof(*p->ballots));
-	rank_report(r, ns, order, points);
+	rank_report(g, ns, order, points);
 	struct buf out;
 	buf_init(&out, 0);
 	rank_format(&out, order, points, p->n, NULL);
-	ns->output = node_keep(r, &out);
+	ns->output = node_keep(g, &out);
 	buf_release(&out);
 	for (size_t k = 0; k < p->n; k++) {
 		texts[k] = p->texts[order[k]];
@@ -339,15 +339,15 @@ static void rank_merge(struct run *r, struct node_state *ns)
 	node_set_candidates(ns, texts, models, p->n);
 	/* Confident when most members' ballots counted. */
 	ns->confident = nb * 2 > p->nj;
-	node_finish(r, ns, NS_OK, NULL);
+	node_finish(g, ns, NS_OK, NULL);
 }
 
-static void rank_call_done(struct run *r, struct node_state *ns, struct call *c)
+static void rank_call_done(struct nodeset *g, struct node_state *ns, struct call *c)
 {
 	struct panel *p = ns->kstate;
 	size_t j = (size_t)c->tag;
-	const struct response *resp = &ns->resp[c->slot];
-	size_t *shown = arena_alloc(r->arena, p->n * sizeof(*shown));
+	const struct response *resp = &c->resp;
+	size_t *shown = arena_alloc(g->arena, p->n * sizeof(*shown));
 	if (resp->status == RESP_OK && shown &&
 	    rank_parse(resp->text, p->n, shown) == (int)p->n) {
 		for (size_t k = 0; k < p->n; k++)
@@ -359,14 +359,14 @@ static void rank_call_done(struct run *r, struct node_state *ns, struct call *c)
 		struct buf note;
 		buf_init(&note, 0);
 		if (rank_retry_note(&note, p->n) == 0) {
-			p->user[j] = arena_printf(r->arena, "%s\n\n%s", p->user[j],
+			p->user[j] = arena_printf(g->arena, "%s\n\n%s", p->user[j],
 						  buf_str(&note));
-			rank_ask(r, ns, j, "ranking (asked again)");
+			rank_ask(g, ns, j, "ranking (asked again)");
 		}
 		buf_release(&note);
 	}
 	if (!ns->outstanding)
-		rank_merge(r, ns);
+		rank_merge(g, ns);
 }
 
 const struct kind kind_rank = {rank_start, rank_call_done};

@@ -1,30 +1,28 @@
-/* Live progress on a terminal (stderr): one line per node, redrawn in
- * place at most ten times a second; on a terminal without cursor control
- * (TERM=dumb) a line per node as it ends. stdout is left to the answer. */
+/* The progress display, see progress.h. */
 #include <stdio.h>
 
 #include "../common/clock.h"
-#include "run.h"
+#include "progress.h"
 
 #define PROGRESS_MAX_LINES 20
 #define PROGRESS_EVERY_MS 100
 
 struct progress {
-	struct run *run;
+	const struct nodeset *set;
 	FILE *out;
 	int color, plain;
 	int lines;          /* lines drawn last time, to move back over */
 	int64_t last_ms;
 };
 
-struct progress *progress_new(struct run *r, FILE *out)
+struct progress *progress_new(const struct nodeset *set, FILE *out, int color, int plain)
 {
-	struct progress *p = arena_alloc(r->arena, sizeof(*p));
+	struct progress *p = arena_alloc(set->arena, sizeof(*p));
 	if (p) {
-		p->run = r;
+		p->set = set;
 		p->out = out;
-		p->color = r->opts->color;
-		p->plain = r->opts->plain;
+		p->color = color;
+		p->plain = plain;
 		p->last_ms = -PROGRESS_EVERY_MS;
 	}
 	return p;
@@ -33,11 +31,11 @@ struct progress *progress_new(struct run *r, FILE *out)
 static void count_calls(const struct node_state *ns, size_t *done, size_t *ok)
 {
 	*done = *ok = 0;
-	for (size_t i = 0; i < ns->nresp; i++) {
-		if (ns->resp[i].status == RESP_PENDING)
+	for (size_t i = 0; i < ns->ncalls; i++) {
+		if (NODE_RESP(ns, i)->status == RESP_PENDING)
 			continue;
 		(*done)++;
-		if (ns->resp[i].status == RESP_OK)
+		if (NODE_RESP(ns, i)->status == RESP_OK)
 			(*ok)++;
 	}
 }
@@ -48,7 +46,7 @@ static int call_note(const struct call *c, int64_t now, char *s, size_t n)
 {
 	if (c->done)
 		return 0;
-	const struct response *resp = &c->ns->resp[c->slot];
+	const struct response *resp = &c->resp;
 	if (c->wake.pos != (size_t)-1) {
 		char why[32];
 		if (resp->http_status)
@@ -93,10 +91,10 @@ static void draw_node(struct progress *p, const struct node_state *ns, int64_t n
 	fprintf(p->out, "\r\033[K  %s%s%s %-16.16s %-10s %-8s", paint(p, tint[ns->status]),
 		mark[ns->status], paint(p, "\033[0m"), ns->node->id,
 		node_kind_name(ns->node->kind), word[ns->status]);
-	if (ns->nresp) {
+	if (ns->ncalls) {
 		size_t done, ok;
 		count_calls(ns, &done, &ok);
-		fprintf(p->out, " %zu/%zu calls", done, ns->nresp);
+		fprintf(p->out, " %zu/%zu calls", done, ns->ncalls);
 		if (ok < done)
 			fprintf(p->out, " (%zu failed)", done - ok);
 	}
@@ -105,7 +103,7 @@ static void draw_node(struct progress *p, const struct node_state *ns, int64_t n
 		fprintf(p->out, "  %.1fs", (double)(end - ns->started_ms) / 1000.0);
 	}
 	if (ns->status == NS_RUNNING)
-		draw_notes(p, ns, now + p->run->t0);
+		draw_notes(p, ns, now + p->set->calls->t0);
 	else if (ns->degraded)
 		fprintf(p->out, "  (degraded)");
 	fputc('\n', p->out);
@@ -115,19 +113,21 @@ void progress_update(struct progress *p, int force)
 {
 	if (!p || p->plain)
 		return;
-	struct run *r = p->run;
-	int64_t now = run_now(r);
+	const struct nodeset *g = p->set;
+	int64_t now = call_ctx_now(g->calls);
 	if (!force && now - p->last_ms < PROGRESS_EVERY_MS)
 		return;
 	p->last_ms = now;
 	if (p->lines)
 		fprintf(p->out, "\033[%dA", p->lines);
-	size_t n = r->wf->nnodes, shown = n > PROGRESS_MAX_LINES ? PROGRESS_MAX_LINES : n;
-	size_t done = n - r->nodes_left;
-	fprintf(p->out, "\r\033[Kquorum: %s  %zu/%zu nodes  %.1fs\n", r->wf->name, done, n,
+	size_t n = g->wf->nnodes, shown = n > PROGRESS_MAX_LINES ? PROGRESS_MAX_LINES : n;
+	size_t done = 0;
+	for (size_t i = 0; i < n; i++)
+		done += g->nodes[i].status >= NS_OK;
+	fprintf(p->out, "\r\033[Kquorum: %s  %zu/%zu nodes  %.1fs\n", g->wf->name, done, n,
 		(double)now / 1000.0);
 	for (size_t i = 0; i < shown; i++)
-		draw_node(p, &r->nodes[r->wf->order[i]->idx], now);
+		draw_node(p, &g->nodes[g->wf->order[i]->idx], now);
 	int lines = 1 + (int)shown;
 	if (shown < n) {
 		fprintf(p->out, "\r\033[K  … and %zu more nodes\n", n - shown);
@@ -148,18 +148,13 @@ void progress_node_done(struct progress *p, const struct node_state *ns)
 	static const char *const word[] = {"waiting", "running", "done", "failed",
 					   "skipped"};
 	fprintf(p->out, "quorum: %s %s", ns->node->id, word[ns->status]);
-	if (ns->nresp) {
+	if (ns->ncalls) {
 		size_t done, ok;
 		count_calls(ns, &done, &ok);
-		fprintf(p->out, ", %zu of %zu calls ok", ok, ns->nresp);
+		fprintf(p->out, ", %zu of %zu calls ok", ok, ns->ncalls);
 	}
 	if (ns->started_ms >= 0 && ns->ended_ms >= 0)
 		fprintf(p->out, ", %.1fs", (double)(ns->ended_ms - ns->started_ms) / 1000.0);
 	fputc('\n', p->out);
 	fflush(p->out);
-}
-
-void progress_end(struct progress *p)
-{
-	progress_update(p, 1);
 }

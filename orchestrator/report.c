@@ -39,8 +39,6 @@ static void put_ms(struct buf *b, const char *key, int64_t v)
 	put_tokens(b, key, v);
 }
 
-static void put_error(struct buf *b, const char *cls, int http_status, const char *msg,
-		      const char *model);
 
 int response_first_differs(const struct response *p)
 {
@@ -84,41 +82,18 @@ static void put_response(struct buf *b, const struct response *p)
 	if (response_first_differs(p)) {
 		/* What a retry, a fallback or the breaker moved on from. */
 		buf_puts(b, ",\"first_error\":");
-		put_error(b, err_class_name(p->first_err), p->first_http, p->first_msg,
+		trace_put_error(b, err_class_name(p->first_err), p->first_http, p->first_msg,
 			  p->first_model);
 	}
 	buf_puts(b, ",\"error\":");
 	if (p->status == RESP_OK || p->err == ERR_NONE)
 		buf_puts(b, "null");
 	else
-		report_put_error(b, err_class_name(p->err), p->http_status,
-				 p->err_msg ? p->err_msg : err_class_name(p->err));
+		trace_put_error(b, err_class_name(p->err), p->http_status,
+				 p->err_msg ? p->err_msg : err_class_name(p->err), NULL);
 	buf_putc(b, '}');
 }
 
-void report_put_error(struct buf *b, const char *cls, int http_status, const char *msg)
-{
-	put_error(b, cls, http_status, msg, NULL);
-}
-
-static void put_error(struct buf *b, const char *cls, int http_status, const char *msg,
-		      const char *model)
-{
-	buf_puts(b, "{\"class\":");
-	buf_put_json_str(b, cls);
-	buf_puts(b, ",\"http_status\":");
-	if (http_status)
-		buf_printf(b, "%d", http_status);
-	else
-		buf_puts(b, "null");
-	buf_puts(b, ",\"message\":");
-	buf_put_json_str(b, msg ? msg : cls);
-	if (model) {
-		buf_puts(b, ",\"model\":");
-		buf_put_json_str(b, model);
-	}
-	buf_putc(b, '}');
-}
 
 static void put_votes(struct buf *b, const struct vote_result *vr)
 {
@@ -148,8 +123,8 @@ static void put_node(struct buf *b, const struct node_state *ns)
 	buf_puts(b, ",\"output\":");
 	buf_put_json_str(b, ns->status == NS_OK ? ns->output : NULL);
 	double cost = 0;
-	for (size_t i = 0; i < ns->nresp; i++)
-		cost += ns->resp[i].cost_usd;
+	for (size_t i = 0; i < ns->ncalls; i++)
+		cost += NODE_RESP(ns, i)->cost_usd;
 	buf_printf(b, ",\"cost_usd\":%.10g", cost);
 	if (ns->confident >= 0 && ns->status == NS_OK)
 		buf_printf(b, ",\"confident\":%s", ns->confident ? "true" : "false");
@@ -167,13 +142,13 @@ static void put_node(struct buf *b, const struct node_state *ns)
 	if (ns->status == NS_OK || !ns->error)
 		buf_puts(b, "null");
 	else
-		report_put_error(b, ns->err_class ? ns->err_class : "internal", ns->err_http,
-				 ns->error);
+		trace_put_error(b, ns->err_class ? ns->err_class : "internal", ns->err_http,
+				ns->error, NULL);
 	buf_puts(b, ",\"responses\":[");
-	for (size_t i = 0; i < ns->nresp; i++) {
+	for (size_t i = 0; i < ns->ncalls; i++) {
 		if (i)
 			buf_putc(b, ',');
-		put_response(b, &ns->resp[i]);
+		put_response(b, NODE_RESP(ns, i));
 	}
 	buf_puts(b, "]}");
 }
@@ -197,15 +172,15 @@ static void put_inputs(struct buf *b, const struct run *r)
 {
 	const struct workflow *wf = r->wf;
 	buf_puts(b, ",\"inputs\":{\"query\":");
-	buf_put_json_str(b, r->input_query);
+	buf_put_json_str(b, r->set.query);
 	for (size_t i = 0; i < wf->ninputs; i++) {
 		const struct wf_input *in = &wf->inputs[i];
 		if (!strcmp(in->name, "query"))
 			continue;
 		const char *v = in->def;
-		for (size_t k = r->ninputs; k-- > 0;)
-			if (!strcmp(r->inputs[k].name, in->name)) {
-				v = r->inputs[k].value;
+		for (size_t k = r->set.ninputs; k-- > 0;)
+			if (!strcmp(r->set.inputs[k].name, in->name)) {
+				v = r->set.inputs[k].value;
 				break;
 			}
 		buf_putc(b, ',');
@@ -228,9 +203,9 @@ static void sum_totals(const struct run *r, struct totals *t)
 	memset(t, 0, sizeof(*t));
 	t->price_known = 1;
 	for (size_t i = 0; i < r->wf->nnodes; i++) {
-		const struct node_state *ns = &r->nodes[i];
-		for (size_t k = 0; k < ns->nresp; k++) {
-			const struct response *p = &ns->resp[k];
+		const struct node_state *ns = &r->set.nodes[i];
+		for (size_t k = 0; k < ns->ncalls; k++) {
+			const struct response *p = NODE_RESP(ns, k);
 			if (!p->attempts)
 				continue;
 			t->calls += p->attempts;
@@ -306,7 +281,7 @@ char *report_build_json(struct run *r, const char *status, int64_t wall_ms)
 	for (size_t i = 0; i < r->wf->nnodes; i++) {
 		if (i)
 			buf_putc(&b, ',');
-		put_node(&b, &r->nodes[r->wf->order[i]->idx]);
+		put_node(&b, &r->set.nodes[r->wf->order[i]->idx]);
 	}
 	buf_puts(&b, "}}");
 	if (b.overflow || !b.data) {

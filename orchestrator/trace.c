@@ -1,45 +1,40 @@
-/* The trace: JSON Lines, one event per line, flushed as written so a
- * killed run still leaves what happened. Fields come preformatted from
- * the caller; ids in them are escaped with trace_str. Every line passes
- * the key mask before it is written. */
+/* The trace's lines and the error object shared with the report. */
 #include <errno.h>
 #include <stdarg.h>
-#include <stdio.h>
 
 #include "../common/clock.h"
-#include "run.h"
+#include "trace.h"
 
-static void trace_begin(struct run *r, struct buf *b, const char *event)
+int trace_on(const struct trace *t) { return t && t->f; }
+
+void trace_begin(struct trace *t, struct buf *b, const char *event)
 {
 	int64_t now = clock_us();
 	buf_printf(b, "{\"ts_us\":%lld,\"t_ms\":%.3f,\"event\":\"%s\"",
-		   (long long)(r->t0_wall_us + (now - r->t0 * 1000)),
-		   (double)(now - r->t0 * 1000) / 1000.0, event);
+		   (long long)(t->t0_wall_us + (now - t->t0_ms * 1000)),
+		   (double)(now - t->t0_ms * 1000) / 1000.0, event);
 }
 
-/* Writes the line; the first write error is kept for the end of the run,
- * which reports it (a full disk must not pass for a complete trace). */
-static void trace_end(struct run *r, struct buf *b)
+/* The first write error is kept for the end of the run, which reports
+ * it: a full disk must not pass for a complete trace. */
+void trace_end(struct trace *t, struct buf *b)
 {
 	buf_puts(b, "}\n");
-	if (b->overflow || !b->data) {
-		buf_release(b);
-		return;
+	if (!b->overflow && b->data) {
+		redact_mask(t->redact, b->data, b->len);
+		if ((fwrite(b->data, 1, b->len, t->f) != b->len || fflush(t->f)) && !t->err)
+			t->err = errno ? errno : EIO;
 	}
-	redact_mask(&r->redact, b->data, b->len);
-	if ((fwrite(b->data, 1, b->len, r->trace) != b->len || fflush(r->trace)) &&
-	    !r->trace_errno)
-		r->trace_errno = errno ? errno : EIO;
 	buf_release(b);
 }
 
-void trace_event(struct run *r, const char *event, const char *fmt, ...)
+void trace_event(struct trace *t, const char *event, const char *fmt, ...)
 {
-	if (!r->trace)
+	if (!trace_on(t))
 		return;
 	struct buf b;
 	buf_init(&b, 0);
-	trace_begin(r, &b, event);
+	trace_begin(t, &b, event);
 	if (fmt && *fmt) {
 		buf_putc(&b, ',');
 		va_list ap;
@@ -47,60 +42,10 @@ void trace_event(struct run *r, const char *event, const char *fmt, ...)
 		buf_vprintf(&b, fmt, ap);
 		va_end(ap);
 	}
-	trace_end(r, &b);
+	trace_end(t, &b);
 }
 
-void trace_attempt_start(struct run *r, const struct call *c)
-{
-	if (!r->trace)
-		return;
-	struct buf b;
-	buf_init(&b, 0);
-	trace_begin(r, &b, "attempt_start");
-	buf_puts(&b, ",\"node\":");
-	buf_put_json_str(&b, c->ns->node->id);
-	buf_printf(&b, ",\"slot\":%zu,\"model\":", c->slot);
-	buf_put_json_str(&b, c->model->id);
-	buf_printf(&b, ",\"attempt\":%d,\"messages\":[", c->attempt);
-	if (c->system) {
-		buf_puts(&b, "{\"role\":\"system\",\"content\":");
-		buf_put_json_str(&b, c->system);
-		buf_puts(&b, "},");
-	}
-	buf_puts(&b, "{\"role\":\"user\",\"content\":");
-	buf_put_json_str(&b, c->prompt);
-	buf_puts(&b, "}]");
-	trace_end(r, &b);
-}
-
-void trace_attempt_end(struct run *r, const struct call *c, const struct response *resp,
-		       int64_t latency_ms)
-{
-	if (!r->trace)
-		return;
-	struct buf b;
-	buf_init(&b, 0);
-	trace_begin(r, &b, "attempt_end");
-	buf_puts(&b, ",\"node\":");
-	buf_put_json_str(&b, c->ns->node->id);
-	buf_printf(&b, ",\"slot\":%zu,\"model\":", c->slot);
-	buf_put_json_str(&b, c->model->id);
-	buf_printf(&b, ",\"attempt\":%d,\"ok\":%s,\"http_status\":", c->attempt,
-		   c->res.err == ERR_NONE ? "true" : "false");
-	if (c->http_status)
-		buf_printf(&b, "%d", c->http_status);
-	else
-		buf_puts(&b, "null");
-	buf_puts(&b, ",\"error\":");
-	if (c->res.err == ERR_NONE)
-		buf_puts(&b, "null");
-	else
-		report_put_error(&b, err_class_name(c->res.err), c->http_status, resp->err_msg);
-	buf_printf(&b, ",\"latency_ms\":%lld", (long long)latency_ms);
-	trace_end(r, &b);
-}
-
-const char *trace_str(struct run *r, const char *s)
+const char *trace_str(struct arena *a, const char *s)
 {
 	if (!s)
 		return "";
@@ -111,9 +56,28 @@ const char *trace_str(struct run *r, const char *s)
 		buf_init(&b, 0);
 		buf_put_json_str(&b, s);
 		/* Drop the quotes buf_put_json_str adds. */
-		const char *e = b.len >= 2 ? arena_strndup(r->arena, b.data + 1, b.len - 2) : "";
+		const char *e = b.len >= 2 ? arena_strndup(a, b.data + 1, b.len - 2) : "";
 		buf_release(&b);
 		return e ? e : "";
 	}
 	return s;
+}
+
+void trace_put_error(struct buf *b, const char *cls, int http_status, const char *msg,
+		     const char *model)
+{
+	buf_puts(b, "{\"class\":");
+	buf_put_json_str(b, cls);
+	buf_puts(b, ",\"http_status\":");
+	if (http_status)
+		buf_printf(b, "%d", http_status);
+	else
+		buf_puts(b, "null");
+	buf_puts(b, ",\"message\":");
+	buf_put_json_str(b, msg ? msg : cls);
+	if (model) {
+		buf_puts(b, ",\"model\":");
+		buf_put_json_str(b, model);
+	}
+	buf_putc(b, '}');
 }

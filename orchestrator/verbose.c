@@ -6,7 +6,7 @@
 #include <strings.h>
 
 #include "../common/alloc.h"
-#include "run.h"
+#include "verbose.h"
 
 static const char *const secret_headers[] = {
 	"authorization", "proxy-authorization", "x-api-key", "x-goog-api-key",
@@ -28,12 +28,12 @@ struct verbose {
 	const struct redact *redact;
 };
 
-struct verbose *verbose_new(struct run *r, FILE *out)
+struct verbose *verbose_new(struct arena *a, FILE *out, const struct redact *redact)
 {
-	struct verbose *v = arena_alloc(r->arena, sizeof(*v));
+	struct verbose *v = arena_alloc(a, sizeof(*v));
 	if (v) {
 		v->out = out;
-		v->redact = &r->redact;
+		v->redact = redact;
 	}
 	return v;
 }

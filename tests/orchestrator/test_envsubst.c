@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "../../orchestrator/run.h"
+#include "../../orchestrator/envsubst.h"
 
 static void test_expand(void **state)
 {

@@ -1,0 +1,166 @@
+#ifndef QUORUM_CALL_H
+#define QUORUM_CALL_H
+/* Calls: a node asks one model (then its fallbacks) once, and hears the
+ * outcome through the call's own done callback. A call may take several
+ * attempts; each attempt is one HTTP request through the loop. Per-model
+ * queues hold calls until the model has room (max_concurrency, rpm, the
+ * breaker); the policy that decides retries and waits is policy.h's.
+ * Everything here runs on the loop thread. */
+#include <curl/curl.h>
+#include <stdint.h>
+
+#include "../common/arena.h"
+#include "../common/buf.h"
+#include "../common/redact.h"
+#include "../dag/workflow.h"
+#include "../providers/provider.h"
+#include "budget.h"
+#include "loop.h"
+#include "policy.h"
+#include "trace.h"
+#include "verbose.h"
+
+struct call;
+
+enum resp_status { RESP_PENDING, RESP_OK, RESP_FAILED, RESP_CANCELLED };
+
+/* What the report says of one call. */
+struct response {
+	const char *model;            /* the model that answered, or the last tried */
+	const char *requested;        /* the model the node asked for */
+	const char *text;
+	enum resp_status status;
+	int attempts;                 /* every request that left */
+	int64_t started_ms;           /* since the run started; -1 never */
+	int64_t latency_ms, ttft_ms;  /* of the last attempt; -1 unknown */
+	int64_t input_tokens, output_tokens; /* -1 unknown */
+	double cost_usd;
+	int price_known;
+	enum err_class err;
+	int http_status;
+	const char *err_msg;
+	const char *finish_reason;
+	const char *role;             /* what the call was for, when not an answer */
+	const char *host;             /* the host of the last attempt */
+	/* The call's first failure, kept when a retry, a fallback or the
+	 * breaker moved on from it: the summary names the real cause. */
+	const char *first_model;      /* NULL: no attempt failed */
+	enum err_class first_err;
+	int first_http;
+	const char *first_msg;
+	const char *first_host;
+};
+
+/* Per-model state: concurrency, the rpm window, the circuit breaker. */
+struct model_state {
+	const struct wf_model *model;
+	const char *base_url;         /* with ${VAR} and ${VAR:-default} expanded */
+	int in_flight;
+	struct call *qhead, *qtail;   /* calls waiting for a slot */
+	struct rpm_window rpm;
+	struct timer_entry rpm_timer; /* wakes the loop when the window opens */
+	struct breaker breaker;       /* open: skipped for the rest of the run */
+	enum err_class last_err;
+	/* The model's first failure: what a call skipped by the breaker
+	 * reports, not "skipped". */
+	enum err_class first_err;
+	int first_http;
+	const char *first_msg;
+};
+
+/* What every call of a run shares. The run owns it; its pointers are
+ * borrowed for the run's life. */
+struct call_ctx {
+	struct arena *arena;
+	const struct workflow *wf;
+	struct loop *loop;
+	struct model_state *models;   /* by wf model idx */
+	struct budget *budget;
+	struct trace *trace;
+	const struct redact *redact;
+	struct verbose *verbose;      /* NULL: no --verbose */
+	const char *sim_base_url;     /* every call goes here, keyless; or NULL */
+	int insecure;
+	int json_depth;
+	int64_t t0;                   /* the run's start (ms, monotonic) */
+	uint64_t rng;                 /* jitter */
+	size_t pump_next;             /* the model calls_pump serves first */
+	int pump_more;                /* calls_pump stopped at its batch */
+	int any_failed;               /* a call failed, or a timeout cut one */
+};
+
+/* Called once when the call's response is final (ok, failed or
+ * cancelled). The callback may start or cancel other calls. */
+typedef void call_done_fn(struct call *c, void *ctx);
+
+struct call {
+	struct call_ctx *cx;
+	struct response resp;
+	const char *label;            /* the node's id, for the trace */
+	size_t slot;                  /* the call's index in its node */
+	int tag;                      /* the node kind's own bookkeeping */
+	call_done_fn *done_fn;
+	void *done_ctx;
+
+	const struct wf_node *node;   /* whose call settings apply */
+	const struct wf_model *model; /* the model being tried now */
+	const struct wf_model *first; /* the model the node asked for */
+	size_t next_fallback;         /* index into first's fallback list */
+	int attempt;                  /* attempts on the current model */
+	struct call_settings cs;
+	const struct call_settings *overlay; /* settings over the node's */
+	const char *system, *prompt;  /* rendered, arena */
+
+	int queued;                   /* waiting in its model's queue */
+	struct call *qnext;
+	int running;                  /* an attempt is in flight */
+	int done;                     /* the response is final */
+	struct timer_entry wake;      /* backoff timer */
+
+	/* the attempt in flight */
+	CURL *easy;
+	struct loop_xfer xfer;
+	struct curl_slist *headers;
+	struct http_req req;
+	const struct provider *prov;
+	struct resp_parser *parser;
+	struct chat_result res;
+	struct buf errbody;           /* a non-2xx body */
+	int status_seen;              /* HTTP status read from the first body bytes */
+	int http_status;
+	char retry_after[64];
+	int64_t t_sent, t_first, t_last;  /* ms, monotonic */
+	int sends;                    /* requests this attempt put on the wire:
+				       * libcurl re-sends on a reused connection
+				       * that died, and each one is an attempt */
+	size_t bytes_in;              /* response bytes received, headers included */
+	double reserved_usd;          /* budget reservation of this attempt */
+	struct timer_entry deadline;  /* the attempt's nearest timeout check */
+	int keepalive;                /* its connection goes back to curl's cache */
+};
+
+/* Returns a new call of node n (label and slot name it in the trace) to
+ * model m, in cx's arena, or NULL when memory ran out. Nothing starts
+ * until call_submit. done(c, done_ctx) is called once, when its response
+ * is final. */
+struct call *call_new(struct call_ctx *cx, const struct wf_node *n, const char *label,
+		      size_t slot, const struct wf_model *m, const char *system,
+		      const char *prompt, call_done_fn *done, void *done_ctx);
+/* Applies over's call settings over the node's, for every model the call
+ * tries (before its first attempt starts). over is borrowed. */
+void call_settings_overlay(struct call *c, const struct call_settings *over);
+/* Queues the call to start as soon as its model has room. */
+void call_submit(struct call *c);
+/* Ends a call that nobody needs any more: the response becomes cancelled
+ * with why and msg. A call already done is left alone. */
+void call_cancel(struct call *c, enum err_class why, const char *msg);
+/* Starts queued calls whose model has room, at most a batch at a time
+ * (cx->pump_more says more are ready), so the first requests go out while
+ * later connections are still being made. */
+void calls_pump(struct call_ctx *cx);
+/* Milliseconds since the run started. */
+int64_t call_ctx_now(const struct call_ctx *cx);
+/* A uniform random number in [0, 1) from cx's generator (xorshift64*). */
+double call_ctx_random(struct call_ctx *cx);
+
+#endif

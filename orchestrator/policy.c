@@ -1,0 +1,89 @@
+/* Retry, backoff, rpm and breaker decisions: pure, see policy.h. */
+#include "policy.h"
+
+int64_t policy_backoff_ms(int attempt, double u, int64_t retry_after_ms)
+{
+	int64_t d = POLICY_BACKOFF_BASE_MS;
+	for (int i = 1; i < attempt && d < POLICY_BACKOFF_CAP_MS; i++)
+		d *= 2;
+	if (d > POLICY_BACKOFF_CAP_MS)
+		d = POLICY_BACKOFF_CAP_MS;
+	if (u < 0)
+		u = 0;
+	if (u >= 1)
+		u = 0.999999;
+	d = d / 2 + (int64_t)(u * (double)(d / 2));
+	int64_t ra = retry_after_ms;
+	if (ra > POLICY_RETRY_AFTER_CAP_MS)
+		ra = POLICY_RETRY_AFTER_CAP_MS;
+	return ra > d ? ra : d;
+}
+
+int policy_should_retry(enum err_class err, int attempt, int retries, int broken)
+{
+	return err_class_retryable(err) && attempt <= retries && !broken;
+}
+
+enum err_class policy_curl_class(CURLcode code, int body_started, const char **msg)
+{
+	*msg = curl_easy_strerror(code);
+	switch (code) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return ERR_TIMEOUT;
+	case CURLE_OUT_OF_MEMORY:
+		/* What curl 7.88 says of a header line over its 100 KiB bound;
+		 * running out of memory for real is far rarer. */
+		*msg = "a response header was larger than curl accepts (100 KiB)";
+		return ERR_TOO_LARGE;
+	case CURLE_PARTIAL_FILE:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2_STREAM:
+		if (body_started) {
+			*msg = "the connection closed before the response ended";
+			return ERR_TRUNCATED;
+		}
+		return ERR_CONNECTION;
+	default:
+		return ERR_CONNECTION;
+	}
+}
+
+void rpm_init(struct rpm_window *w, int64_t *starts, size_t cap)
+{
+	w->starts = starts;
+	w->cap = starts ? cap : 0;
+	w->n = w->pos = 0;
+}
+
+int64_t rpm_blocked_until(const struct rpm_window *w, int64_t now)
+{
+	if (!w->cap || w->n < w->cap)
+		return 0;
+	int64_t open = w->starts[w->pos] + 60000;
+	return open > now ? open : 0;
+}
+
+void rpm_record(struct rpm_window *w, int64_t now)
+{
+	if (!w->cap)
+		return;
+	if (w->n < w->cap) {
+		w->starts[(w->pos + w->n++) % w->cap] = now;
+	} else {
+		w->starts[w->pos] = now;
+		w->pos = (w->pos + 1) % w->cap;
+	}
+}
+
+int breaker_record(struct breaker *b, int ok)
+{
+	if (ok) {
+		b->consecutive = 0;
+		return 0;
+	}
+	if (++b->consecutive < POLICY_BREAKER_THRESHOLD || b->open)
+		return 0;
+	b->open = 1;
+	return 1;
+}

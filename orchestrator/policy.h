@@ -1,0 +1,66 @@
+#ifndef QUORUM_POLICY_H
+#define QUORUM_POLICY_H
+/* What to do when a call fails, as pure functions of what happened and
+ * of the time: the backoff before a retry (jittered, honouring
+ * Retry-After), whether to retry at all, a model's rpm window and its
+ * circuit breaker, and the error class of a transfer that curl ended.
+ * No clock, no network, no randomness of its own: time and chance come in
+ * as arguments, so a test drives it with a fake clock. */
+#include <curl/curl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../providers/provider.h"
+
+/* A model that fails this many attempts in a row is skipped for the rest
+ * of the run: its calls go straight to their fallbacks. */
+#define POLICY_BREAKER_THRESHOLD 3
+#define POLICY_BACKOFF_BASE_MS 500
+#define POLICY_BACKOFF_CAP_MS 30000
+/* Retry-After is honoured up to this; a server asking for more gets it
+ * capped rather than stalling the whole run. */
+#define POLICY_RETRY_AFTER_CAP_MS 60000
+
+/* The wait before attempt `attempt` + 1, after `attempt` attempts failed
+ * (1-based): exponential from 500 ms, capped at 30 s, with equal jitter
+ * (half fixed, half u * half, u uniform in [0, 1)), so the retries of a
+ * fan-out that failed together do not come back together; never shorter
+ * than the server's Retry-After (ms, -1 when none; capped at 60 s). */
+int64_t policy_backoff_ms(int attempt, double u, int64_t retry_after_ms);
+
+/* Whether a call whose attempt `attempt` (1-based) failed with err gets
+ * another attempt on the same model: a retryable class, retries left,
+ * and the model not skipped by its breaker. */
+int policy_should_retry(enum err_class err, int attempt, int retries, int broken);
+
+/* The class and message of a transfer that curl ended with code (not
+ * CURLE_OK). body_started: a 2xx status line had come, so a broken
+ * connection truncated an answer rather than failing to get one. *msg is
+ * static text. */
+enum err_class policy_curl_class(CURLcode code, int body_started, const char **msg);
+
+/* The rpm window of a model: the start times of its last `cap` calls. */
+struct rpm_window {
+	int64_t *starts;     /* ring of cap entries; caller-owned */
+	size_t cap, n, pos;
+};
+
+/* cap 0: no limit. starts must hold cap entries. */
+void rpm_init(struct rpm_window *w, int64_t *starts, size_t cap);
+/* 0 when a call may start at now; else the time the window opens. */
+int64_t rpm_blocked_until(const struct rpm_window *w, int64_t now);
+/* A call started at now. */
+void rpm_record(struct rpm_window *w, int64_t now);
+
+/* A model's circuit breaker: open after POLICY_BREAKER_THRESHOLD
+ * failures in a row, for the rest of the run. */
+struct breaker {
+	int consecutive;
+	int open;
+};
+
+/* Records an attempt's outcome. Returns 1 when this failure opened the
+ * breaker, else 0. */
+int breaker_record(struct breaker *b, int ok);
+
+#endif

@@ -1,0 +1,294 @@
+/* include/quorum.h: a run from start to report, and reading the report.
+ * One failure path: whatever set-up made is released in one place, and a
+ * run that could not be set up returns no report at all. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/alloc.h"
+#include "../common/clock.h"
+#include "envsubst.h"
+#include "run.h"
+
+struct quorum_report {
+	struct run run;
+	const char *status;
+	const char *json;
+	const char *output;   /* the answer, any key in it masked; NULL: none */
+	int64_t wall_ms;
+	int exit_code;
+};
+
+/* Per-model state: the base URL expanded, the rpm window, and the key
+ * this run may send added to the mask. */
+static int models_setup(struct run *r)
+{
+	for (size_t i = 0; i < r->wf->nmodels; i++) {
+		struct model_state *ms = &r->models[i];
+		ms->model = r->wf->models[i];
+		ms->rpm_timer.pos = (size_t)-1;
+		ms->base_url = env_expand(r->arena, ms->model->base_url);
+		if (!ms->base_url)
+			return -1;
+		/* Whatever key this run may send is masked in all it writes,
+		 * even under --sim (the key sits in the environment). */
+		const char *env = ms->model->api_key_env;
+		if (env && *env && redact_add(&r->redact, getenv(env)))
+			return -1;
+		if (ms->model->rpm <= 0)
+			continue;
+		size_t cap = ms->model->rpm < 1 ? 1 : (size_t)ms->model->rpm;
+		int64_t *starts = arena_alloc(r->arena, cap * sizeof(*starts));
+		if (!starts)
+			return -1;
+		rpm_init(&ms->rpm, starts, cap);
+	}
+	return 0;
+}
+
+/* Links each node to the nodes that need it, for the ready queue and for
+ * cancelling what nobody needs any more. */
+static int nodes_setup(struct run *r)
+{
+	const struct workflow *wf = r->wf;
+	struct node_state *nodes = r->set.nodes;
+	for (size_t i = 0; i < wf->nnodes; i++) {
+		struct node_state *ns = &nodes[i];
+		ns->node = wf->nodes[i];
+		ns->set = &r->set;
+		ns->started_ms = ns->ended_ms = -1;
+		ns->confident = -1;
+		ns->deadline.pos = (size_t)-1;
+		ns->pending_deps = ns->node->ndeps;
+		for (size_t k = 0; k < ns->node->ndeps; k++)
+			nodes[ns->node->deps[k]->idx].ndependents++;
+	}
+	for (size_t i = 0; i < wf->nnodes; i++) {
+		struct node_state *ns = &nodes[i];
+		ns->dependents = arena_alloc(r->arena, (ns->ndependents + 1) * sizeof(*ns->dependents));
+		if (!ns->dependents)
+			return -1;
+		ns->nsinks = ns->ndependents;
+		ns->ndependents = 0;
+	}
+	for (size_t i = 0; i < wf->nnodes; i++) {
+		struct node_state *ns = &nodes[i];
+		for (size_t k = 0; k < ns->node->ndeps; k++) {
+			struct node_state *u = &nodes[ns->node->deps[k]->idx];
+			u->dependents[u->ndependents++] = ns;
+		}
+	}
+	return 0;
+}
+
+static void wall_fire(void *ctx)
+{
+	struct run *r = ctx;
+	r->wall_hit = 1;
+}
+
+/* What the calls and the nodes of the run are lent. */
+static void lend(struct run *r)
+{
+	const struct quorum_options *o = r->opts;
+	uint64_t seed = (uint64_t)clock_wall_us() * 0x9E3779B97F4A7C15ULL | 1;
+	r->calls = (struct call_ctx){
+		.arena = r->arena, .wf = r->wf, .loop = r->loop, .models = r->models,
+		.budget = &r->budget, .trace = &r->trace, .redact = &r->redact,
+		.verbose = r->verbose, .sim_base_url = o->sim_base_url,
+		.insecure = o->insecure, .json_depth = r->lim.json_depth, .t0 = r->t0,
+		.rng = seed,
+	};
+	r->set.arena = r->arena;
+	r->set.wf = r->wf;
+	r->set.prompt_bytes = r->lim.prompt_bytes;
+	r->set.seed = seed;
+	r->set.trace = &r->trace;
+	r->set.calls = &r->calls;
+	r->set.ended = run_node_ended;
+	r->set.owner = r;
+	run_inputs(r->wf, o, &r->set);
+}
+
+static int run_setup(struct run *r, const struct workflow *wf, const struct quorum_options *o)
+{
+	struct arena *a = r->arena;
+	r->wf = wf;
+	r->opts = o;
+	if (o->limits)
+		r->lim = *o->limits;
+	else
+		quorum_limits_default(&r->lim);
+	if (o->verbose && !(r->verbose = verbose_new(a, o->verbose, &r->redact)))
+		return -1;
+	if (o->insecure)
+		fprintf(stderr, "quorum: warning: TLS certificate verification is off "
+				"(--insecure): any server on the path can answer as the provider\n");
+	r->t0 = clock_ms();
+	r->t0_wall_us = clock_wall_us();
+	r->trace.t0_ms = r->t0;
+	r->trace.t0_wall_us = r->t0_wall_us;
+	r->trace.redact = &r->redact;
+	budget_init(&r->budget, wf);
+	r->set.nodes = arena_alloc(a, wf->nnodes * sizeof(*r->set.nodes));
+	r->models = arena_alloc(a, (wf->nmodels + 1) * sizeof(*r->models));
+	r->ready = arena_alloc(a, wf->nnodes * sizeof(*r->ready));
+	if (!r->set.nodes || !r->models || !r->ready || !(r->loop = loop_new(o->wake_fd)))
+		return -1;
+	lend(r);
+	if (models_setup(r) || nodes_setup(r))
+		return -1;
+	r->nodes_left = wf->nnodes;
+	for (size_t i = 0; i < wf->nnodes; i++)
+		if (!r->set.nodes[wf->order[i]->idx].pending_deps)
+			r->ready[r->ready_tail++] = &r->set.nodes[wf->order[i]->idx];
+	if (o->progress && !(r->progress = progress_new(&r->set, o->progress, o->color, o->plain)))
+		return -1;
+	if (r->lim.wall_ms > 0) {
+		r->wall.fire = wall_fire;
+		r->wall.ctx = r;
+		if (loop_timer_arm(r->loop, &r->wall, r->t0 + r->lim.wall_ms))
+			return -1;
+	}
+	return 0;
+}
+
+static int exit_code_of(const struct run *r)
+{
+	if (r->interrupted)
+		return QUORUM_EXIT_INTERRUPTED;
+	return run_output(r) ? QUORUM_EXIT_OK : QUORUM_EXIT_FAILED;
+}
+
+/* The report of a run that ended. Returns 0, or -1 when memory ran out. */
+static int report_finish(struct quorum_report *rep)
+{
+	struct run *r = &rep->run;
+	rep->wall_ms = run_now(r);
+	rep->status = run_status(r);
+	rep->exit_code = exit_code_of(r);
+	const char *out = run_output(r);
+	if (out) {
+		char *copy = arena_strdup(r->arena, out);
+		if (!copy)
+			return -1;
+		redact_mask_str(&r->redact, copy);
+		rep->output = copy;
+	}
+	rep->json = report_build_json(r, rep->status, rep->wall_ms);
+	trace_event(&r->trace, "run_end", "\"status\":\"%s\",\"wall_ms\":%lld", rep->status,
+		    (long long)rep->wall_ms);
+	if (r->trace.f && fclose(r->trace.f) && !r->trace.err)
+		r->trace.err = errno ? errno : EIO;
+	r->trace.f = NULL;
+	return rep->json ? 0 : -1;
+}
+
+struct quorum_report *quorum_run(const struct quorum_workflow *qw,
+				 const struct quorum_options *o, char **errors)
+{
+	const struct workflow *wf = qw->wf;
+	if (run_precheck(wf, o, errors))
+		return NULL;
+	struct quorum_report *rep = q_calloc(1, sizeof(*rep));
+	struct run *r = rep ? &rep->run : NULL;
+	if (!rep || !(r->arena = arena_new()))
+		goto fail_alloc;
+	redact_init(&r->redact);
+	if (o->trace_path && !(r->trace.f = fopen(o->trace_path, "w"))) {
+		run_set_error(errors, "quorum: cannot write the trace file '%s'", o->trace_path,
+			      errno);
+		goto fail;
+	}
+	if (run_setup(r, wf, o))
+		goto fail_setup;
+	trace_event(&r->trace, "run_start", "\"workflow\":\"%s\",\"nodes\":%zu",
+		    trace_str(r->arena, wf->name), wf->nnodes);
+	run_loop(r);
+	loop_free(r->loop);
+	r->loop = NULL;
+	if (report_finish(rep))
+		goto fail_report;
+	return rep;
+
+fail_report:
+	run_set_error(errors, "quorum: out of memory writing the run's report%s", "", 0);
+	goto fail;
+fail_setup:
+	run_set_error(errors, "quorum: out of memory setting up the run%s", "", 0);
+fail:
+	loop_free(r->loop);
+	if (r->trace.f)
+		fclose(r->trace.f);
+	redact_release(&r->redact);
+	arena_free(r->arena);
+fail_alloc:
+	if (!rep || !r->arena)
+		run_set_error(errors, "quorum: out of memory starting the run%s", "", 0);
+	q_free(rep);
+	return NULL;
+}
+
+const char *quorum_report_status(const struct quorum_report *rep) { return rep->status; }
+
+const char *quorum_report_output(const struct quorum_report *rep) { return rep->output; }
+
+const char *quorum_report_json(const struct quorum_report *rep) { return rep->json; }
+
+int quorum_report_exit_code(const struct quorum_report *rep) { return rep->exit_code; }
+
+int quorum_report_trace_error(const struct quorum_report *rep) { return rep->run.trace.err; }
+
+char *quorum_report_explain(const struct quorum_report *rep, int color)
+{
+	return explain_run((struct run *)&rep->run, rep->status, color);
+}
+
+char *quorum_report_totals(const struct quorum_report *rep)
+{
+	return report_totals_line(&rep->run, rep->wall_ms);
+}
+
+/* The answers of a generate that is the output, one per successful call. */
+static size_t answers_of(const struct run *r, const struct node_state **out)
+{
+	const struct node_state *ns = &r->set.nodes[r->wf->output->idx];
+	*out = ns;
+	if (ns->node->kind != NK_GENERATE || ns->status != NS_OK)
+		return 0;
+	return node_ok_count(ns, NULL);
+}
+
+const char *quorum_report_answer(const struct quorum_report *rep, size_t i,
+				 const char **label)
+{
+	const struct run *r = &rep->run;
+	const struct node_state *ns;
+	*label = NULL;
+	if (answers_of(r, &ns) < 2)
+		return i == 0 ? rep->output : NULL;
+	for (size_t k = 0; k < ns->ncalls; k++) {
+		const struct response *p = NODE_RESP(ns, k);
+		if (p->status != RESP_OK || p->role || i--)
+			continue;
+		/* Which sample of its model this is, when there are several. */
+		size_t nth = 1;
+		for (size_t j = 0; j < k; j++)
+			if (NODE_RESP(ns, j)->status == RESP_OK &&
+			    !strcmp(NODE_RESP(ns, j)->model, p->model))
+				nth++;
+		*label = nth > 1 ? arena_printf(r->arena, "%s #%zu", p->model, nth) : p->model;
+		return p->text;
+	}
+	return NULL;
+}
+
+void quorum_report_free(struct quorum_report *rep)
+{
+	if (!rep)
+		return;
+	redact_release(&rep->run.redact);
+	arena_free(rep->run.arena);
+	q_free(rep);
+}
