@@ -13,9 +13,14 @@ cd "$(dirname "$0")"
 
 # libclang-rt-14-dev: clang's sanitizer and libFuzzer runtimes, only a
 # Recommends of clang, so --no-install-recommends leaves it out.
+# libmicrohttpd-dev: the simulated provider (meson -Dsim=disabled builds
+# without it). bash-completion: where `meson install` puts the completion.
+# python3-yaml, python3-jsonschema, groff-base: the docs' tests (the schema
+# checked against every shipped workflow, the man page rendered).
 PACKAGES=(build-essential clang libclang-rt-14-dev meson ninja-build pkg-config
 	libcurl4-openssl-dev libcjson-dev libyaml-dev libpcre2-dev
-	libmicrohttpd-dev libcmocka-dev)
+	libmicrohttpd-dev libcmocka-dev bash-completion
+	python3-yaml python3-jsonschema groff-base)
 
 install_deps() {
 	local missing=()

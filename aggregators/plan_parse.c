@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../common/alloc.h"
+#include "../common/json.h"
 #include "jsonscan.h"
 #include "plan.h"
 
@@ -10,19 +11,10 @@
  * planner, which gets it back once: it says what is wrong and what is
  * wanted, and quotes ids (cut to 40 bytes), never whole tasks. */
 
+/* A planner reads "list" better than "array". */
 static const char *json_type(const cJSON *v)
 {
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	if (cJSON_IsNull(v))
-		return "null";
-	if (cJSON_IsArray(v))
-		return "a list";
-	return "an object";
+	return cJSON_IsArray(v) ? "a list" : json_type_name(v);
 }
 
 /* The first object in the reply with "subtasks". */

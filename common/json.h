@@ -26,4 +26,9 @@ const cJSON *json_get_arr(const cJSON *obj, const char *key);
 /* Returns the number, or `fallback` when absent or not a number. */
 double json_get_num(const cJSON *obj, const char *key, double fallback);
 
+/* What v is, in words for a message about a wrong type: "a string", "a
+ * number", "an object", "an array", "a boolean", "null", or "missing"
+ * (NULL, or no JSON value). */
+const char *json_type_name(const cJSON *v);
+
 #endif

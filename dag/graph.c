@@ -2,12 +2,108 @@
 
 #include "../common/alloc.h"
 #include "../common/buf.h"
+#include "graph.h"
 #include "workflow.h"
 
-/* `quorum graph`: the DAG as Graphviz DOT or Mermaid. A node's label is
- * its id, its kind and the models it calls; edges run from a dependency to
- * the node that needs it, the way data flows. Nodes expanded from one moa
- * or council node are drawn inside a box named after it. */
+/* The workflow as a graph: the walk validation orders the nodes and finds
+ * cycles with (graph.h), and `quorum graph`, the DAG as Graphviz DOT or
+ * Mermaid. A node's label is its id, its kind and the models it calls;
+ * edges run from a dependency to the node that needs it, the way data
+ * flows. Nodes expanded from one moa or council node are drawn inside a
+ * box named after it. */
+
+/* ---- the walk ---- */
+
+struct dfs_state {
+	unsigned char *color, *seen;  /* 0 new, 1 on the stack, 2 done */
+	size_t *stack, *next, *pos;
+	size_t depth;
+	int cycles;
+};
+
+static void dfs_back_edge(const struct graph_walk *g, struct dfs_state *s, size_t w)
+{
+	const size_t *path = s->stack + s->pos[w];
+	size_t len = s->depth - s->pos[w];
+	for (size_t i = 0; i < len; i++) {
+		if (s->seen[path[i]])
+			return;
+	}
+	for (size_t i = 0; i < len; i++)
+		s->seen[path[i]] = 1;
+	s->cycles++;
+	g->cycle(g->ctx, path, len);
+}
+
+static void dfs_from(const struct graph_walk *g, struct dfs_state *s, size_t root,
+		     size_t *order, size_t *norder)
+{
+	s->color[root] = 1;
+	s->pos[root] = 0;
+	s->stack[0] = root;
+	s->next[0] = 0;
+	s->depth = 1;
+	while (s->depth) {
+		size_t u = s->stack[s->depth - 1];
+		if (s->next[s->depth - 1] < g->degree(g->ctx, u)) {
+			size_t w = g->succ(g->ctx, u, s->next[s->depth - 1]++);
+			if (s->color[w] == 1) {
+				dfs_back_edge(g, s, w);
+			} else if (!s->color[w]) {
+				s->color[w] = 1;
+				s->pos[w] = s->depth;
+				s->stack[s->depth] = w;
+				s->next[s->depth++] = 0;
+			}
+		} else {
+			s->color[u] = 2;
+			order[(*norder)++] = u;
+			s->depth--;
+		}
+	}
+}
+
+int graph_walk(const struct graph_walk *g, size_t *order)
+{
+	struct dfs_state s = {0};
+	size_t n = g->n ? g->n : 1, norder = 0;
+	s.color = q_calloc(n, 1);
+	s.seen = q_calloc(n, 1);
+	s.stack = q_malloc(n * sizeof(size_t));
+	s.next = q_malloc(n * sizeof(size_t));
+	s.pos = q_malloc(n * sizeof(size_t));
+	int rc = -1;
+	if (s.color && s.seen && s.stack && s.next && s.pos) {
+		for (size_t i = 0; i < g->n; i++) {
+			if (!s.color[i])
+				dfs_from(g, &s, i, order, &norder);
+		}
+		rc = s.cycles;
+	}
+	q_free(s.color);
+	q_free(s.seen);
+	q_free(s.stack);
+	q_free(s.next);
+	q_free(s.pos);
+	return rc;
+}
+
+size_t graph_cycle_text(struct buf *b, const size_t *path, size_t len, int reverse,
+			const char *(*name)(void *ctx, size_t u), void *ctx)
+{
+	size_t lo = 0;
+	for (size_t i = 1; i < len; i++) {
+		if (path[i] < path[lo])
+			lo = i;
+	}
+	for (size_t k = 0; k <= len; k++) {
+		size_t i = reverse ? (lo + len - k % len) % len : (lo + k) % len;
+		buf_printf(b, "%s%s", k ? " -> " : "", name(ctx, path[i]));
+	}
+	return path[lo];
+}
+
+/* ---- drawing ---- */
 
 typedef int (*escape_fn)(struct buf *b, const char *s);
 
@@ -135,6 +231,10 @@ static int dot_write(const struct workflow *wf, struct buf *out)
 	if (buf_puts(out, "digraph ") || dot_str(out, wf->name ? wf->name : "workflow") ||
 	    buf_puts(out, " {\n  rankdir=TB;\n  node [shape=box];\n"))
 		return -1;
+	/* The file's description, as the graph's title. */
+	if (wf->description && (buf_puts(out, "  labelloc=t;\n  label=") ||
+				dot_str(out, wf->description) || buf_puts(out, ";\n")))
+		return -1;
 	for (size_t i = 0; i < wf->nnodes; i++) {
 		const struct wf_node *n = wf->nodes[i];
 		int rc = !n->group ? dot_node(wf, n, out, "  ")
@@ -184,6 +284,12 @@ static int mermaid_group(const struct workflow *wf, size_t first, struct buf *ou
 
 static int mermaid_write(const struct workflow *wf, struct buf *out)
 {
+	/* The file's description, as the chart's title (front matter, whose
+	 * value a JSON string quotes safely: it is valid YAML). */
+	if (wf->description && (buf_puts(out, "---\ntitle: ") ||
+				buf_put_json_str(out, wf->description) ||
+				buf_puts(out, "\n---\n")))
+		return -1;
 	if (buf_puts(out, "flowchart TD\n"))
 		return -1;
 	for (size_t i = 0; i < wf->nnodes; i++) {

@@ -22,7 +22,8 @@ static const char *const model_keys[] = {
 	"provider", "model", "base_url", "api_key_env", "price", "params",
 	"max_concurrency", "rpm", "fallback", "local", "timeout", "first_token_timeout",
 	"idle_timeout", "retries", "temperature", "max_tokens", "top_p", "seed",
-	"stop", "stream", "max_response_bytes", NULL,
+	"stop", "stream", "max_response_bytes", "http_version", "max_connections",
+	"ca_cert", NULL,
 };
 
 /* ---- inputs ---- */
@@ -190,10 +191,8 @@ static void load_model_key(struct loadctx *c, struct wf_model *m, struct model_s
 	const char *key = k->str;
 	int64_t n = 0;
 	if (!strcmp(key, "provider")) {
-		if (ld_str(c, key, v, &m->provider) > 0 && !ld_provider(m->provider))
-			ld_unknown_name(c, v->line, v->col, "provider", m->provider,
-					ld_provider_names, LD_NPROVIDERS,
-					"use openai, anthropic, gemini or ollama");
+		if (ld_str(c, key, v, &m->provider) > 0)
+			ld_provider(c, v->line, v->col, m->provider);
 	} else if (!strcmp(key, "model")) {
 		ld_str(c, key, v, &m->model);
 	} else if (!strcmp(key, "base_url")) {
@@ -242,9 +241,10 @@ static void load_model(struct loadctx *c, struct wf_model *m, struct model_src *
 	}
 	for (size_t i = 0; i < v->npairs; i++)
 		load_model_key(c, m, ms, v->pairs[i].key, v->pairs[i].val);
+	char names[128];
 	if (!has_value(v, "provider"))
-		ld_diag(c, m->line, m->col, "model '%.60s' needs 'provider' (openai, "
-			"anthropic, gemini or ollama)", m->id);
+		ld_diag(c, m->line, m->col, "model '%.60s' needs 'provider' (%s)", m->id,
+			ld_provider_list(names, sizeof(names)));
 	if (!has_value(v, "model"))
 		ld_diag(c, m->line, m->col, "model '%.60s' needs 'model' (the provider's "
 			"model name)", m->id);

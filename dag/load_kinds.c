@@ -3,9 +3,10 @@
 
 #include "loadctx.h"
 
-/* The structured keys of cascade (`accept`), route (`routes`) and plan
- * (`run`). Each value is typed here; the models they name are resolved,
- * and the privacy rule of routes checked, in validate.c. */
+/* The structured keys of cascade (`accept`) and route (`routes`); a
+ * plan's `run` is a node body, read in load_node.c. Each value is typed
+ * here; the models they name are resolved, and the privacy rule of routes
+ * checked, in validate.c. */
 
 /* Keys that are not the user's own (x-...): what a mapping really says. */
 static size_t real_keys(const struct ynode *map)
@@ -260,44 +261,3 @@ void ld_routes(struct nodeload *nl, const struct ynode *v)
 		load_route(nl, v->items[i]);
 }
 
-/* ---- plan: run ---- */
-
-static struct wf_node *run_new(struct nodeload *nl, int line, int col)
-{
-	struct loadctx *c = nl->c;
-	struct wf_node *run = arena_alloc(c->a, sizeof(*run));
-	struct node_src *rns = arena_alloc(c->a, sizeof(*rns));
-	if (!run || !rns) {
-		ld_oom(c);
-		return NULL;
-	}
-	run->idx = -1;
-	run->line = line;
-	run->col = col;
-	nl->node->run = run;
-	nl->ns->run = rns;
-	return run;
-}
-
-void ld_run(struct nodeload *nl, const struct ynode *v)
-{
-	if (ld_map(nl->c, "run", v) <= 0)
-		return;
-	struct wf_node *run = run_new(nl, v->line, v->col);
-	if (!run)
-		return;
-	struct nodeload sub = {nl->c, run, nl->ns->run, nl->tmpl_to, nl->node, NULL};
-	ld_node_body(&sub, v);
-}
-
-void ld_plan_finish(struct nodeload *nl)
-{
-	if (nl->node->run)
-		return;
-	struct wf_node *run = run_new(nl, nl->node->line, nl->node->col);
-	if (!run)
-		return;
-	ld_node_defaults(run);
-	run->kind = NK_GENERATE;
-	nl->ns->run->models = nl->ns->models;
-}

@@ -19,8 +19,8 @@ struct kind_info {
 };
 
 static const struct kind_info kinds[] = {
-	{"generate", NK_GENERATE, 0, {"models", "prompt", "system", "samples", "min_ok"},
-	 {"models"}},
+	{"generate", NK_GENERATE, 0,
+	 {"models", "prompt", "system", "samples", "min_ok", "stop_when"}, {"models"}},
 	{"vote", NK_VOTE, 0, {"from", "extract", "weights", "min_agreement", "stop_when"},
 	 {"from"}},
 	{"synthesize", NK_SYNTHESIZE, 0, {"from", "model", "prompt", "system"},
@@ -54,7 +54,8 @@ static const char *const extract_modes[] = {
 	"whole", "last_line", "number", "choice", "json:FIELD", "regex:PATTERN",
 };
 
-void ld_node_where(const struct nodeload *nl, char *out, size_t n)
+/* "node 'ID' (KIND)" or "the 'run' of node 'PLAN' (KIND)", for messages. */
+static void node_where(const struct nodeload *nl, char *out, size_t n)
 {
 	if (nl->plan)
 		snprintf(out, n, "the 'run' of node '%.60s' (%s)", nl->plan->id, nl->kind);
@@ -120,16 +121,6 @@ static const struct kind_info *node_kind(struct nodeload *nl, const struct ynode
 }
 
 /* ---- values ---- */
-
-void ld_tmpl_refs(const struct nodeload *nl, struct tmpl *t)
-{
-	for (size_t i = 0; i < tmpl_nrefs(t); i++) {
-		struct tmpl_ref *r = tmpl_ref_at(t, i);
-		if (r->kind == TREF_NODE_OUTPUT || r->kind == TREF_NODE_RESPONSES)
-			ref_list_add(nl->c, &nl->tmpl_to->deps, r->name, r->line, r->col,
-				     REF_TMPL, r);
-	}
-}
 
 static void load_extract(struct loadctx *c, struct wf_node *node, const struct ynode *v)
 {
@@ -267,6 +258,59 @@ static int load_number_key(struct nodeload *nl, const char *key, const struct yn
 	return 1;
 }
 
+/* ---- plan: run ---- */
+
+/* Reads one node mapping into nl->node (a plan's run allows only generate
+ * and route). Returns the kind's MACRO_* (MACRO_NONE for a primitive
+ * kind), or -1 when the node has no usable kind (nl->ns->skip is set). A
+ * plan's run is a node body of its own. */
+static int node_body(struct nodeload *nl, const struct ynode *map);
+
+/* The anonymous node of a plan's run, at line:col. */
+static struct wf_node *run_new(struct nodeload *nl, int line, int col)
+{
+	struct loadctx *c = nl->c;
+	struct wf_node *run = arena_alloc(c->a, sizeof(*run));
+	struct node_src *rns = arena_alloc(c->a, sizeof(*rns));
+	if (!run || !rns) {
+		ld_oom(c);
+		return NULL;
+	}
+	run->idx = -1;
+	run->line = line;
+	run->col = col;
+	nl->node->run = run;
+	nl->ns->run = rns;
+	return run;
+}
+
+static void load_run(struct nodeload *nl, const struct ynode *v)
+{
+	if (ld_map(nl->c, "run", v) <= 0)
+		return;
+	struct wf_node *run = run_new(nl, v->line, v->col);
+	if (!run)
+		return;
+	struct nodeload sub = {nl->c, run, nl->ns->run, nl->tmpl_to, nl->node, NULL};
+	node_body(&sub, v);
+}
+
+/* After a plan's keys: a plan without `run` runs each subtask as a
+ * generate by its planner. */
+static void plan_finish(struct nodeload *nl)
+{
+	if (nl->node->run)
+		return;
+	struct wf_node *run = run_new(nl, nl->node->line, nl->node->col);
+	if (!run)
+		return;
+	ld_node_defaults(run);
+	run->kind = NK_GENERATE;
+	nl->ns->run->models = nl->ns->models;
+}
+
+/* ---- keys of a kind ---- */
+
 static int load_kind_key(struct nodeload *nl, const char *key, const struct ynode *v)
 {
 	struct loadctx *c = nl->c;
@@ -292,7 +336,7 @@ static int load_kind_key(struct nodeload *nl, const char *key, const struct ynod
 	} else if (!strcmp(key, "routes")) {
 		ld_routes(nl, v);
 	} else if (!strcmp(key, "run")) {
-		ld_run(nl, v);
+		load_run(nl, v);
 	} else {
 		return 0;
 	}
@@ -380,7 +424,7 @@ static void node_unknown_key(struct nodeload *nl, const struct kind_info *k,
 	const char *known[NCOMMON + MAX_KIND_KEYS + 1];
 	node_keys(nl, k, known);
 	char where[160], hint[160];
-	ld_node_where(nl, where, sizeof(where));
+	node_where(nl, where, sizeof(where));
 	/* Nothing near: name the kind's own keys, the ones a user mixes up
 	 * between kinds (a rank has `criteria`, not `prompt`). */
 	size_t w = (size_t)snprintf(hint, sizeof(hint), "%s keys:", k->name);
@@ -422,7 +466,7 @@ static void node_required(struct nodeload *nl, const struct kind_info *k,
 			  const struct ynode *map)
 {
 	char where[160];
-	ld_node_where(nl, where, sizeof(where));
+	node_where(nl, where, sizeof(where));
 	int line = nl->plan ? map->line : nl->node->line;
 	int col = nl->plan ? map->col : nl->node->col;
 	for (size_t i = 0; i < 3 && k->required[i]; i++) {
@@ -453,19 +497,7 @@ static void node_required(struct nodeload *nl, const struct kind_info *k,
 			"(use 'model' for one judge or 'models' for a panel)", where);
 }
 
-void ld_node_defaults(struct wf_node *node)
-{
-	node->samples = 1;
-	node->min_ok = 1;
-	node->min_agreement = 0.5;
-	node->extract.mode = EX_WHOLE;
-	node->max_subtasks = 8;
-	node->accept.kind = ACCEPT_SELF_CHECK;
-	node->accept.threshold = 0.7;
-	node->accept.samples = 3;
-}
-
-int ld_node_body(struct nodeload *nl, const struct ynode *map)
+static int node_body(struct nodeload *nl, const struct ynode *map)
 {
 	struct wf_node *node = nl->node;
 	ld_node_defaults(node);
@@ -486,41 +518,11 @@ int ld_node_body(struct nodeload *nl, const struct ynode *map)
 	}
 	node_required(nl, k, map);
 	if (k->kind == NK_PLAN)
-		ld_plan_finish(nl);
+		plan_finish(nl);
 	return k->macro;
 }
 
 /* ---- the node list ---- */
-
-int ld_node_add(struct loadctx *c, struct wf_node *node, const struct node_src *ns)
-{
-	struct workflow *wf = c->wf;
-	if (wf->nnodes >= c->lim->max_nodes) {
-		if (!c->too_many_nodes)
-			ld_diag(c, node->line, node->col, "too many nodes after moa and council "
-				"expansion (the nodes limit is %zu)", c->lim->max_nodes);
-		c->too_many_nodes = 1;
-		return -1;
-	}
-	if (wf->nnodes == c->nodes_cap) {
-		size_t cap = c->nodes_cap ? c->nodes_cap * 2 : 8;
-		struct wf_node **v = arena_alloc(c->a, cap * sizeof(*v));
-		struct node_src *s = arena_alloc(c->a, cap * sizeof(*s));
-		if (!v || !s)
-			return ld_oom(c);
-		if (wf->nnodes) {
-			memcpy(v, wf->nodes, wf->nnodes * sizeof(*v));
-			memcpy(s, c->ns, wf->nnodes * sizeof(*s));
-		}
-		wf->nodes = v;
-		c->ns = s;
-		c->nodes_cap = cap;
-	}
-	node->idx = (int)wf->nnodes;
-	c->ns[wf->nnodes] = *ns;
-	wf->nodes[wf->nnodes++] = node;
-	return 0;
-}
 
 static void load_node(struct loadctx *c, const struct ynode *k, const struct ynode *map)
 {
@@ -545,7 +547,7 @@ static void load_node(struct loadctx *c, const struct ynode *k, const struct yno
 		ld_node_defaults(node);
 		ns.skip = 1;
 	} else {
-		macro = ld_node_body(&nl, map);
+		macro = node_body(&nl, map);
 	}
 	/* Expansion names nodes after this one: only a valid id can be
 	 * referred to. */

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/provfacts.h"
 #include "workflow.h"
 #include "ytree.h"
 
@@ -66,6 +67,7 @@ struct model_src {
 #define LD_MAX_RESPONSE_BYTES (1LL << 30)           /* 1 GiB */
 #define LD_MAX_RPM 100000.0                         /* 0: unlimited */
 #define LD_MAX_CONCURRENCY 100000                   /* 0: unlimited */
+#define LD_MAX_CONNECTIONS 10000                    /* per host; 0: unlimited */
 #define LD_MAX_PRICE 100000.0                       /* USD per million tokens */
 #define LD_MAX_SAMPLES 1000                         /* generate, a plan's run */
 #define LD_MAX_MIN_OK 1000000
@@ -123,6 +125,10 @@ int ld_diag(struct loadctx *c, int line, int col, const char *fmt, ...)
 int ld_room(const struct loadctx *c);
 /* Records an allocation failure once; returns -1. */
 int ld_oom(struct loadctx *c);
+/* path as written in the workflow, relative to the workflow file's
+ * folder (absolute, or from standard input: as is), in the arena. NULL
+ * when memory ran out. */
+const char *ld_relative_path(struct loadctx *c, const char *path);
 /* `unknown key 'K' in WHERE (did you mean 'X'?)` at the key. Returns
  * the suggestion (X), or NULL. */
 const char *ld_unknown_key(struct loadctx *c, const struct ynode *key,
@@ -194,16 +200,16 @@ int ld_one_model(struct loadctx *c, const char *key, const struct ynode *v,
 
 /* The call-setting keys, `timeout` first, NULL-terminated. */
 extern const char *const ld_call_keys[];
+/* Where the transport's keys start in ld_call_keys (http_version,
+ * max_connections, ca_cert): defaults and models only. */
+#define LD_CALL_TRANSPORT 11
 /* Reads key k into cs when it is a call setting (`timeout` only when
  * with_timeout). Returns 1 when handled (even with a problem), 0 when k is
  * not a call setting. */
 int ld_call_setting(struct loadctx *c, struct call_settings *cs,
 		    const struct ynode *k, const struct ynode *v, int with_timeout);
 
-/* ---- stages ---- */
-
-/* load_node.c: every node under `nodes`. */
-void load_nodes(struct loadctx *c, const struct ynode *key, const struct ynode *nodes);
+/* ---- nodes (loadutil.c) ---- */
 
 /* What loading one node knows: a node under `nodes`, or the anonymous
  * node a plan's `run` describes (plan set; its template references go to
@@ -217,8 +223,6 @@ struct nodeload {
 	const char *kind;                  /* the kind's name */
 };
 
-/* "node 'ID' (KIND)" or "the 'run' of node 'PLAN' (KIND)", for messages. */
-void ld_node_where(const struct nodeload *nl, char *out, size_t n);
 /* Adds the node references of t to the dependencies. */
 void ld_tmpl_refs(const struct nodeload *nl, struct tmpl *t);
 /* Appends node (with its loader's side, copied) to workflow.nodes and sets
@@ -227,19 +231,36 @@ void ld_tmpl_refs(const struct nodeload *nl, struct tmpl *t);
 int ld_node_add(struct loadctx *c, struct wf_node *node, const struct node_src *ns);
 /* Sets what a node has before its keys are read: samples 1, min_ok 1, ... */
 void ld_node_defaults(struct wf_node *node);
-/* Reads one node mapping into nl->node (a plan's run allows only generate
- * and route). Returns the kind's MACRO_* (MACRO_NONE for a primitive
- * kind), or -1 when the node has no usable kind (nl->ns->skip is set). */
-int ld_node_body(struct nodeload *nl, const struct ynode *map);
 
-/* load_kinds.c: cascade `accept`, route `routes` and plan `run`, read into
- * nl->node (models by name into nl->ns). Each reports its own problems. */
+/* ---- models (loadutil.c) ---- */
+
+/* The provider names in words, "a, b or c", into buf (n bytes); returns
+ * buf. */
+const char *ld_provider_list(char *buf, size_t n);
+/* The row of the provider called name (common/provfacts.h); reports
+ * `unknown provider 'NAME' (did you mean 'X'?)` at line:col and returns
+ * NULL when there is none. */
+const struct provfacts *ld_provider(struct loadctx *c, int line, int col,
+				    const char *name);
+/* Appends a model with the given id and position to workflow.models, with
+ * nothing set yet. Returns it, or NULL when memory ran out (recorded). */
+struct wf_model *ld_model_add(struct loadctx *c, const char *id, int line, int col);
+/* Fills the provider's defaults into m (base_url, api_key_env) where
+ * they are not written. */
+void ld_model_defaults(struct wf_model *m);
+
+/* ---- stages ----
+ * Each file calls only those below it and loadutil.c: load.c reads the
+ * file and calls load_node.c, which calls load_kinds.c and expand.c;
+ * then validate.c, which calls url.c and graph.c. */
+
+/* load_node.c: every node under `nodes`. */
+void load_nodes(struct loadctx *c, const struct ynode *key, const struct ynode *nodes);
+
+/* load_kinds.c: cascade `accept` and route `routes`, read into nl->node
+ * (models by name into nl->ns). Each reports its own problems. */
 void ld_accept(struct nodeload *nl, const struct ynode *v);
 void ld_routes(struct nodeload *nl, const struct ynode *v);
-void ld_run(struct nodeload *nl, const struct ynode *v);
-/* After a plan's keys: a plan without `run` runs each subtask as a
- * generate by its planner. */
-void ld_plan_finish(struct nodeload *nl);
 
 /* expand.c: replaces a moa or council node by the primitive nodes it
  * stands for, appended to workflow.nodes; the last keeps the node's id. */
@@ -255,21 +276,5 @@ void validate_workflow(struct loadctx *c);
  * with each ${VAR:-default} at its default it is a URL workflow_url_check
  * accepts (unless a variable may supply the scheme). Reports at v. */
 void ld_check_base_url(struct loadctx *c, const struct wf_model *m, const struct ynode *v);
-
-/* The built-in providers: their names, default base URL and key variable. */
-struct provider_info {
-	const char *name;
-	const char *base_url;
-	const char *key_env;     /* "" for none */
-};
-const struct provider_info *ld_provider(const char *name);
-/* Appends a model with the given id and position to workflow.models, with
- * nothing set yet. Returns it, or NULL when memory ran out (recorded). */
-struct wf_model *ld_model_add(struct loadctx *c, const char *id, int line, int col);
-/* Fills the provider's defaults into m (base_url, api_key_env) where
- * they are not written. */
-void ld_model_defaults(struct wf_model *m);
-extern const char *const ld_provider_names[];
-#define LD_NPROVIDERS 4
 
 #endif

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -7,33 +8,19 @@
 
 #include "../common/alloc.h"
 #include "../common/duration.h"
+#include "../common/provfacts.h"
 #include "../common/suggest.h"
 #include "loadctx.h"
 
-/* Typed reads of tree values with the diagnostics a user sees when a value
- * is of the wrong type or out of range. Shared by every loading stage. */
-
-static const struct provider_info providers[LD_NPROVIDERS] = {
-	{"openai", "https://api.openai.com/v1", "OPENAI_API_KEY"},
-	{"anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY"},
-	{"gemini", "https://generativelanguage.googleapis.com", "GEMINI_API_KEY"},
-	{"ollama", "http://127.0.0.1:11434", ""},
-};
-
-const char *const ld_provider_names[] = {"openai", "anthropic", "gemini", "ollama", NULL};
-
-const struct provider_info *ld_provider(const char *name)
-{
-	for (size_t i = 0; i < LD_NPROVIDERS; i++) {
-		if (!strcmp(providers[i].name, name))
-			return &providers[i];
-	}
-	return NULL;
-}
+/* What every loading stage shares, so the stages call down into this file
+ * and never into each other: typed reads of tree values with the
+ * diagnostics a user sees when a value is of the wrong type or out of
+ * range, call settings, the node and model lists, and the providers'
+ * names and defaults (common/provfacts.h). */
 
 void ld_model_defaults(struct wf_model *m)
 {
-	const struct provider_info *p = m->provider ? ld_provider(m->provider) : NULL;
+	const struct provfacts *p = provfacts_find(m->provider);
 	if (!p)
 		return;
 	if (!m->base_url)
@@ -117,7 +104,7 @@ static void join_or(char *out, size_t n, const char *const *v, size_t count)
 
 /* Lists the known keys when nothing is near and there are few enough
  * to read at a glance. */
-#define LD_LIST_KEYS 11
+#define LD_LIST_KEYS 14
 
 const char *ld_unknown_key_hint(struct loadctx *c, const struct ynode *key,
 				const char *const *known, const char *where, const char *hint)
@@ -169,6 +156,25 @@ void ld_unknown_name(struct loadctx *c, int line, int col, const char *what,
 		ld_diag(c, line, col, "unknown %s '%s' (%s)", what, name, hint);
 	else
 		ld_diag(c, line, col, "unknown %s '%s'", what, name);
+}
+
+const char *ld_provider_list(char *buf, size_t n)
+{
+	join_or(buf, n, provfacts_names, PROV_COUNT);
+	return buf;
+}
+
+const struct provfacts *ld_provider(struct loadctx *c, int line, int col,
+				    const char *name)
+{
+	const struct provfacts *p = provfacts_find(name);
+	if (!p) {
+		char hint[128] = "use ";
+		ld_provider_list(hint + 4, sizeof(hint) - 4);
+		ld_unknown_name(c, line, col, "provider", name, provfacts_names, PROV_COUNT,
+				hint);
+	}
+	return p;
 }
 
 const char *ld_got(const struct ynode *v, char *buf, size_t n)
@@ -286,14 +292,19 @@ int ld_str(struct loadctx *c, const char *key, const struct ynode *v, const char
 	return *out ? 1 : -1;
 }
 
-/* "between MIN and MAX" with each bound as a user writes it: 100000,
- * 0.5, 1073741824 (never 1e+06). */
-static int between(struct loadctx *c, const char *key, const struct ynode *v, double min,
-		   double max)
+/* How a numeric read ends, once rc (ytree_int's or ytree_number's: 0
+ * read, -1 not such a number, -2 past what the type holds) and the value's
+ * place are known: 1 when it was read within range; else the problem,
+ * reported as the kind of number wanted (`expected`) when kind_wrong, or
+ * else the bounds (`range`). */
+static int number_end(struct loadctx *c, const char *key, const struct ynode *v, int rc,
+		      int in_range, int kind_wrong, const char *expected, const char *range)
 {
-	char range[96];
-	snprintf(range, sizeof(range), "between %.15g and %.15g", min, max);
-	return out_of_range(c, key, v, range);
+	if (rc == -1)
+		return ld_wrong_type(c, key, v, expected);
+	if (rc == 0 && in_range)
+		return 1;
+	return out_of_range(c, key, v, kind_wrong ? expected : range);
 }
 
 int ld_int(struct loadctx *c, const char *key, const struct ynode *v, int64_t min,
@@ -301,42 +312,38 @@ int ld_int(struct loadctx *c, const char *key, const struct ynode *v, int64_t mi
 {
 	if (!v || v->type == YT_NULL)
 		return 0;
-	int64_t x;
+	int64_t x = 0;
 	int rc = ytree_int(v, &x);
-	if (rc == -1)
-		return ld_wrong_type(c, key, v, expected);
-	if (rc == 0 && x >= min && x <= max) {
-		*out = x;
-		return 1;
-	}
 	/* Below the minimum, the kind of number is what is wrong ("a
 	 * positive integer, got 0"); above it, the range is. */
 	int below = rc == -2 ? v->str[0] == '-' : x < min;
-	if (below || max == INT64_MAX)
-		return out_of_range(c, key, v, expected);
 	char range[96];
 	snprintf(range, sizeof(range), "between %" PRId64 " and %" PRId64, min, max);
-	return out_of_range(c, key, v, range);
+	rc = number_end(c, key, v, rc, x >= min && x <= max, below || max == INT64_MAX,
+			expected, range);
+	if (rc > 0)
+		*out = x;
+	return rc;
 }
 
+/* The bounds are written as a user writes them: 100000, 0.5, 1073741824
+ * (never 1e+06). NaN, infinities and numbers past a double (rc -2) are
+ * never read. */
 int ld_num(struct loadctx *c, const char *key, const struct ynode *v, double min,
 	   double max, const char *expected, double *out)
 {
 	if (!v || v->type == YT_NULL)
 		return 0;
-	double x;
+	double x = 0;
 	int rc = ytree_number(v, &x);
-	if (rc == -1)
-		return ld_wrong_type(c, key, v, expected);
-	/* rc -2: NaN, an infinity or past a double; never read. */
-	if (rc == 0 && x >= min && x <= max) {
-		*out = x;
-		return 1;
-	}
 	int below = rc == -2 ? v->str[0] == '-' : x < min;
-	if (below && strcmp(expected, "a number"))
-		return out_of_range(c, key, v, expected);
-	return between(c, key, v, min, max);
+	char range[96];
+	snprintf(range, sizeof(range), "between %.15g and %.15g", min, max);
+	rc = number_end(c, key, v, rc, x >= min && x <= max,
+			below && strcmp(expected, "a number"), expected, range);
+	if (rc > 0)
+		*out = x;
+	return rc;
 }
 
 int ld_bool(struct loadctx *c, const char *key, const struct ynode *v, int *out)
@@ -521,9 +528,13 @@ int ld_one_model(struct loadctx *c, const char *key, const struct ynode *v,
 
 /* ---- call settings ---- */
 
+/* Every call setting; the last three are the transport's, which a node
+ * does not set (a connection is shared by every node that calls the
+ * model), so they come last and a node's keys stop before them. */
 const char *const ld_call_keys[] = {
 	"timeout", "first_token_timeout", "idle_timeout", "retries", "temperature",
-	"max_tokens", "top_p", "seed", "stop", "stream", "max_response_bytes", NULL,
+	"max_tokens", "top_p", "seed", "stop", "stream", "max_response_bytes",
+	"http_version", "max_connections", "ca_cert", NULL,
 };
 
 static int ld_stop(struct loadctx *c, struct call_settings *cs, const struct ynode *v)
@@ -572,9 +583,72 @@ static int ld_call_int(struct loadctx *c, const char *k, const struct ynode *v,
 	return rc > 0 ? CS_SEED : 0;
 }
 
+static int ld_http_version(struct loadctx *c, const struct ynode *v,
+			   enum http_version *out)
+{
+	const char *s = NULL;
+	if (v && v->type == YT_SCALAR)
+		s = v->str;
+	if (s && !strcmp(s, "auto"))
+		*out = HTTP_AUTO;
+	else if (s && !strcmp(s, "1.1"))
+		*out = HTTP_1_1;
+	else if (s && (!strcmp(s, "2") || !strcmp(s, "2.0")))
+		*out = HTTP_2;
+	else
+		return ld_wrong_type(c, "http_version", v, "auto, 1.1 or 2");
+	return 1;
+}
+
+const char *ld_relative_path(struct loadctx *c, const char *path)
+{
+	const char *file = c->wf->file;
+	const char *slash = file ? strrchr(file, '/') : NULL;
+	if (path[0] == '/' || !slash || file[0] == '<')
+		return arena_strdup(c->a, path);
+	return arena_printf(c->a, "%.*s/%s", (int)(slash - file), file, path);
+}
+
+/* A PEM file of CAs, relative to the workflow file; it must be there now,
+ * not at the first call. */
+static int ld_ca_cert(struct loadctx *c, const struct ynode *v, const char **out)
+{
+	const char *path = NULL;
+	int rc = ld_str(c, "ca_cert", v, &path);
+	if (rc <= 0)
+		return rc;
+	const char *full = ld_relative_path(c, path);
+	if (!full)
+		return ld_oom(c);
+	FILE *f = fopen(full, "rb");
+	if (!f)
+		return ld_diag(c, v->line, v->col, "ca_cert '%.200s' cannot be read: %s", path,
+			       strerror(errno));
+	fclose(f);
+	*out = full;
+	return 1;
+}
+
+static int ld_call_transport(struct loadctx *c, struct call_settings *cs, const char *k,
+			     const struct ynode *v)
+{
+	if (!strcmp(k, "http_version"))
+		return ld_http_version(c, v, &cs->http_version) > 0 ? CS_HTTP_VERSION : 0;
+	if (!strcmp(k, "ca_cert"))
+		return ld_ca_cert(c, v, &cs->ca_cert) > 0 ? CS_CA_CERT : 0;
+	int64_t x = 0;
+	int rc = ld_int(c, k, v, 0, LD_MAX_CONNECTIONS, "a non-negative integer", &x);
+	if (rc > 0)
+		cs->max_connections = (int)x;
+	return rc > 0 ? CS_MAX_CONNECTIONS : 0;
+}
+
 static int ld_call_value(struct loadctx *c, struct call_settings *cs, const char *k,
 			 const struct ynode *v)
 {
+	if (!strcmp(k, "http_version") || !strcmp(k, "max_connections") ||
+	    !strcmp(k, "ca_cert"))
+		return ld_call_transport(c, cs, k, v);
 	if (!strcmp(k, "timeout"))
 		return ld_duration(c, k, v, 0, &cs->timeout_ms) > 0 ? CS_TIMEOUT : 0;
 	if (!strcmp(k, "first_token_timeout"))
@@ -601,8 +675,64 @@ int ld_call_setting(struct loadctx *c, struct call_settings *cs,
 		if (!strcmp(ld_call_keys[i], k->str))
 			break;
 	}
-	if (!ld_call_keys[i])
+	/* A node has neither `timeout` (its own is the whole node's) nor the
+	 * transport's keys. */
+	if (!ld_call_keys[i] || (!with_timeout && i >= LD_CALL_TRANSPORT))
 		return 0;
 	cs->set |= (unsigned)ld_call_value(c, cs, ld_call_keys[i], v);
 	return 1;
+}
+
+/* ---- the node list ---- */
+
+void ld_node_defaults(struct wf_node *node)
+{
+	node->samples = 1;
+	node->min_ok = 1;
+	node->min_agreement = 0.5;
+	node->extract.mode = EX_WHOLE;
+	node->max_subtasks = 8;
+	node->accept.kind = ACCEPT_SELF_CHECK;
+	node->accept.threshold = 0.7;
+	node->accept.samples = 3;
+}
+
+void ld_tmpl_refs(const struct nodeload *nl, struct tmpl *t)
+{
+	for (size_t i = 0; i < tmpl_nrefs(t); i++) {
+		struct tmpl_ref *r = tmpl_ref_at(t, i);
+		if (r->kind == TREF_NODE_OUTPUT || r->kind == TREF_NODE_RESPONSES)
+			ref_list_add(nl->c, &nl->tmpl_to->deps, r->name, r->line, r->col,
+				     REF_TMPL, r);
+	}
+}
+
+int ld_node_add(struct loadctx *c, struct wf_node *node, const struct node_src *ns)
+{
+	struct workflow *wf = c->wf;
+	if (wf->nnodes >= c->lim->max_nodes) {
+		if (!c->too_many_nodes)
+			ld_diag(c, node->line, node->col, "too many nodes after moa and council "
+				"expansion (the nodes limit is %zu)", c->lim->max_nodes);
+		c->too_many_nodes = 1;
+		return -1;
+	}
+	if (wf->nnodes == c->nodes_cap) {
+		size_t cap = c->nodes_cap ? c->nodes_cap * 2 : 8;
+		struct wf_node **v = arena_alloc(c->a, cap * sizeof(*v));
+		struct node_src *s = arena_alloc(c->a, cap * sizeof(*s));
+		if (!v || !s)
+			return ld_oom(c);
+		if (wf->nnodes) {
+			memcpy(v, wf->nodes, wf->nnodes * sizeof(*v));
+			memcpy(s, c->ns, wf->nnodes * sizeof(*s));
+		}
+		wf->nodes = v;
+		c->ns = s;
+		c->nodes_cap = cap;
+	}
+	node->idx = (int)wf->nnodes;
+	c->ns[wf->nnodes] = *ns;
+	wf->nodes[wf->nnodes++] = node;
+	return 0;
 }

@@ -181,8 +181,8 @@ static int key_var(const struct loadctx *c, const char *name, size_t n)
 {
 	if (ends_with(name, n, "API_KEY"))
 		return 1;
-	for (size_t i = 0; ld_provider_names[i]; i++) {
-		const char *k = ld_provider(ld_provider_names[i])->key_env;
+	for (size_t i = 0; i < PROV_COUNT; i++) {
+		const char *k = provfacts[i].key_env;
 		if (*k && strlen(k) == n && !memcmp(k, name, n))
 			return 1;
 	}

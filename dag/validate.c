@@ -2,6 +2,7 @@
 
 #include "../common/alloc.h"
 #include "../common/buf.h"
+#include "graph.h"
 #include "loadctx.h"
 #include "strmap.h"
 
@@ -59,12 +60,9 @@ static struct wf_model *v_inline_model(struct vctx *v, const struct name_ref *r,
 		plen = sizeof(prov) - 1;
 	memcpy(prov, r->name, plen);
 	prov[plen] = '\0';
-	const struct provider_info *p = ld_provider(prov);
-	if (!p) {
-		ld_unknown_name(c, r->line, r->col, "provider", prov, ld_provider_names,
-				LD_NPROVIDERS, "use openai, anthropic, gemini or ollama");
+	const struct provfacts *p = ld_provider(c, r->line, r->col, prov);
+	if (!p)
 		return NULL;
-	}
 	if (!slash[1]) {
 		ld_diag(c, r->line, r->col, "'%.60s' names no model after the '/'", r->name);
 		return NULL;
@@ -276,214 +274,91 @@ static void v_routes(struct vctx *v)
 		v_route_privacy(v, v->wf->nodes[i], &v->c->ns[i]);
 }
 
-/* ---- cycles ---- */
+/* ---- cycles and order ---- */
 
-/* A depth-first walk over an abstract graph: post-order (a topological
- * order when there is no cycle) and each cycle whose vertices were not in
- * an earlier one. Iterative, so a long chain cannot exhaust the stack. */
-struct dfs {
-	size_t n;
-	void *ctx;
-	size_t (*degree)(void *ctx, size_t u);
-	size_t (*succ)(void *ctx, size_t u, size_t k);
-	void (*cycle)(void *ctx, const size_t *path, size_t len);
-};
-
-struct dfs_state {
-	unsigned char *color, *seen;  /* 0 new, 1 on the stack, 2 done */
-	size_t *stack, *next, *pos;
-	size_t depth;
-	int cycles;
-};
-
-static void dfs_back_edge(const struct dfs *g, struct dfs_state *s, size_t w)
-{
-	const size_t *path = s->stack + s->pos[w];
-	size_t len = s->depth - s->pos[w];
-	for (size_t i = 0; i < len; i++) {
-		if (s->seen[path[i]])
-			return;
-	}
-	for (size_t i = 0; i < len; i++)
-		s->seen[path[i]] = 1;
-	s->cycles++;
-	g->cycle(g->ctx, path, len);
-}
-
-static void dfs_from(const struct dfs *g, struct dfs_state *s, size_t root,
-		     size_t *order, size_t *norder)
-{
-	s->color[root] = 1;
-	s->pos[root] = 0;
-	s->stack[0] = root;
-	s->next[0] = 0;
-	s->depth = 1;
-	while (s->depth) {
-		size_t u = s->stack[s->depth - 1];
-		if (s->next[s->depth - 1] < g->degree(g->ctx, u)) {
-			size_t w = g->succ(g->ctx, u, s->next[s->depth - 1]++);
-			if (s->color[w] == 1) {
-				dfs_back_edge(g, s, w);
-			} else if (!s->color[w]) {
-				s->color[w] = 1;
-				s->pos[w] = s->depth;
-				s->stack[s->depth] = w;
-				s->next[s->depth++] = 0;
-			}
-		} else {
-			s->color[u] = 2;
-			order[(*norder)++] = u;
-			s->depth--;
-		}
-	}
-}
-
-/* Returns the number of cycles found, or -1 when memory ran out. */
-static int dfs_run(const struct dfs *g, size_t *order)
-{
-	struct dfs_state s = {0};
-	size_t n = g->n ? g->n : 1, norder = 0;
-	s.color = q_calloc(n, 1);
-	s.seen = q_calloc(n, 1);
-	s.stack = q_malloc(n * sizeof(size_t));
-	s.next = q_malloc(n * sizeof(size_t));
-	s.pos = q_malloc(n * sizeof(size_t));
-	int rc = -1;
-	if (s.color && s.seen && s.stack && s.next && s.pos) {
-		for (size_t i = 0; i < g->n; i++) {
-			if (!s.color[i])
-				dfs_from(g, &s, i, order, &norder);
-		}
-		rc = s.cycles;
-	}
-	q_free(s.color);
-	q_free(s.seen);
-	q_free(s.stack);
-	q_free(s.next);
-	q_free(s.pos);
-	return rc;
-}
-
-/* Writes the cycle path[0..len) from its vertex with the lowest index, in
- * the given direction, back to that vertex. Returns the start vertex. */
-static size_t cycle_text(struct buf *b, const size_t *path, size_t len, int reverse,
-			 const char *(*name)(void *, size_t), void *ctx)
-{
-	size_t lo = 0;
-	for (size_t i = 1; i < len; i++) {
-		if (path[i] < path[lo])
-			lo = i;
-	}
-	for (size_t k = 0; k <= len; k++) {
-		size_t i = reverse ? (lo + len - k % len) % len : (lo + k) % len;
-		buf_printf(b, "%s%s", k ? " -> " : "", name(ctx, path[i]));
-	}
-	return path[lo];
-}
-
-static size_t node_degree(void *ctx, size_t u)
-{
-	return ((struct workflow *)ctx)->nodes[u]->ndeps;
-}
-
-static size_t node_succ(void *ctx, size_t u, size_t k)
-{
-	return (size_t)((struct workflow *)ctx)->nodes[u]->deps[k]->idx;
-}
-
-static const char *node_name(void *ctx, size_t u)
-{
-	return ((struct vctx *)ctx)->wf->nodes[u]->id;
-}
-
-static void node_cycle(void *ctx, const size_t *path, size_t len)
-{
-	struct vctx *v = ctx;
-	struct buf b = BUF_INIT;
-	/* The walk follows "depends on"; show the direction data flows, as
-	 * `quorum graph` draws it. */
-	size_t first = cycle_text(&b, path, len, 1, node_name, v);
-	const struct wf_node *n = v->wf->nodes[first];
-	ld_diag(v->c, n->line, n->col, "cycle: %s (remove one of these dependencies)",
-		buf_str(&b));
-	buf_release(&b);
-}
-
-static size_t model_degree(void *ctx, size_t u)
-{
-	return ((struct workflow *)ctx)->models[u]->nfallback;
-}
-
-static size_t model_succ(void *ctx, size_t u, size_t k)
-{
-	return (size_t)((struct workflow *)ctx)->models[u]->fallback[k]->idx;
-}
-
-static const char *model_name(void *ctx, size_t u)
-{
-	return ((struct vctx *)ctx)->wf->models[u]->id;
-}
-
-static void model_cycle(void *ctx, const size_t *path, size_t len)
-{
-	struct vctx *v = ctx;
-	struct buf b = BUF_INIT;
-	size_t first = cycle_text(&b, path, len, 0, model_name, v);
-	const struct wf_model *m = v->wf->models[first];
-	ld_diag(v->c, m->line, m->col, "fallback cycle: %s (remove one of these fallbacks)",
-		buf_str(&b));
-	buf_release(&b);
-}
-
-/* Runs the walk with the graph's own context for edges and ours for
- * reports. */
-struct dfs_pair {
+/* The dependency graph (nodes) or the fallback graph (models) of the
+ * workflow, for graph_walk. */
+struct v_graph {
 	struct vctx *v;
 	int models;
 };
 
-static size_t pair_degree(void *ctx, size_t u)
+static size_t vg_degree(void *ctx, size_t u)
 {
-	struct dfs_pair *p = ctx;
-	return p->models ? model_degree(p->v->wf, u) : node_degree(p->v->wf, u);
+	const struct v_graph *g = ctx;
+	const struct workflow *wf = g->v->wf;
+	return g->models ? wf->models[u]->nfallback : wf->nodes[u]->ndeps;
 }
 
-static size_t pair_succ(void *ctx, size_t u, size_t k)
+static size_t vg_succ(void *ctx, size_t u, size_t k)
 {
-	struct dfs_pair *p = ctx;
-	return p->models ? model_succ(p->v->wf, u, k) : node_succ(p->v->wf, u, k);
+	const struct v_graph *g = ctx;
+	const struct workflow *wf = g->v->wf;
+	return (size_t)(g->models ? wf->models[u]->fallback[k]->idx
+				  : wf->nodes[u]->deps[k]->idx);
 }
 
-static void pair_cycle(void *ctx, const size_t *path, size_t len)
+static const char *vg_name(void *ctx, size_t u)
 {
-	struct dfs_pair *p = ctx;
-	(p->models ? model_cycle : node_cycle)(p->v, path, len);
+	const struct v_graph *g = ctx;
+	return g->models ? g->v->wf->models[u]->id : g->v->wf->nodes[u]->id;
+}
+
+static void vg_cycle(void *ctx, const size_t *path, size_t len)
+{
+	const struct v_graph *g = ctx;
+	const struct workflow *wf = g->v->wf;
+	struct buf b = BUF_INIT;
+	/* The walk follows "depends on": nodes are shown the way data flows,
+	 * as `quorum graph` draws them; fallbacks in the order they are
+	 * tried. */
+	size_t first = graph_cycle_text(&b, path, len, !g->models, vg_name, ctx);
+	if (g->models)
+		ld_diag(g->v->c, wf->models[first]->line, wf->models[first]->col,
+			"fallback cycle: %s (remove one of these fallbacks)", buf_str(&b));
+	else
+		ld_diag(g->v->c, wf->nodes[first]->line, wf->nodes[first]->col,
+			"cycle: %s (remove one of these dependencies)", buf_str(&b));
+	buf_release(&b);
+}
+
+/* Walks one graph (models: the fallbacks, else the dependencies),
+ * reporting its cycles, and sets *cycles to their number. Returns the
+ * vertices in post-order, new (q_free it), or NULL when memory ran out
+ * (recorded). */
+static size_t *v_walk(struct vctx *v, int models, int *cycles)
+{
+	struct v_graph vg = {v, models};
+	struct graph_walk g = {models ? v->wf->nmodels : v->wf->nnodes, &vg, vg_degree,
+			       vg_succ, vg_cycle};
+	size_t *order = q_malloc((g.n ? g.n : 1) * sizeof(size_t));
+	*cycles = order ? graph_walk(&g, order) : -1;
+	if (*cycles < 0) {
+		ld_oom(v->c);
+		q_free(order);
+		return NULL;
+	}
+	return order;
 }
 
 static void v_fallback_cycles(struct vctx *v)
 {
-	struct dfs_pair p = {v, 1};
-	struct dfs g = {v->wf->nmodels, &p, pair_degree, pair_succ, pair_cycle};
-	size_t *order = q_malloc((g.n ? g.n : 1) * sizeof(size_t));
-	if (!order || dfs_run(&g, order) < 0)
-		ld_oom(v->c);
-	q_free(order);
+	int cycles;
+	q_free(v_walk(v, 1, &cycles));
 }
 
+/* Without a cycle, the post-order of the dependency graph is the order
+ * the nodes can run in. */
 static void v_order(struct vctx *v)
 {
 	struct workflow *wf = v->wf;
-	struct dfs_pair p = {v, 0};
-	struct dfs g = {wf->nnodes, &p, pair_degree, pair_succ, pair_cycle};
-	size_t *order = q_malloc((g.n ? g.n : 1) * sizeof(size_t));
-	int cycles = order ? dfs_run(&g, order) : -1;
-	if (cycles < 0) {
-		ld_oom(v->c);
-	} else if (!cycles) {
-		wf->order = arena_alloc(v->c->a, (g.n ? g.n : 1) * sizeof(*wf->order));
+	int cycles;
+	size_t *order = v_walk(v, 0, &cycles);
+	if (order && !cycles) {
+		wf->order = arena_alloc(v->c->a, (wf->nnodes ? wf->nnodes : 1) * sizeof(*wf->order));
 		if (!wf->order)
 			ld_oom(v->c);
-		for (size_t i = 0; wf->order && i < g.n; i++)
+		for (size_t i = 0; wf->order && i < wf->nnodes; i++)
 			wf->order[i] = wf->nodes[order[i]];
 	}
 	q_free(order);

@@ -49,30 +49,25 @@ void call_settings_builtin(struct call_settings *cs)
 void call_settings_apply(struct call_settings *dst, const struct call_settings *src)
 {
 	unsigned s = src->set;
-	if (s & CS_TIMEOUT)
-		dst->timeout_ms = src->timeout_ms;
-	if (s & CS_FIRST_TOKEN)
-		dst->first_token_ms = src->first_token_ms;
-	if (s & CS_IDLE)
-		dst->idle_ms = src->idle_ms;
-	if (s & CS_RETRIES)
-		dst->retries = src->retries;
-	if (s & CS_TEMPERATURE)
-		dst->temperature = src->temperature;
-	if (s & CS_MAX_TOKENS)
-		dst->max_tokens = src->max_tokens;
-	if (s & CS_TOP_P)
-		dst->top_p = src->top_p;
-	if (s & CS_SEED)
-		dst->seed = src->seed;
-	if (s & CS_STOP) {
-		dst->stop = src->stop;
-		dst->nstop = src->nstop;
-	}
-	if (s & CS_STREAM)
-		dst->stream = src->stream;
-	if (s & CS_MAX_RESPONSE)
-		dst->max_response = src->max_response;
+#define TAKE(bit, field) \
+	if (s & (bit)) \
+		dst->field = src->field
+	TAKE(CS_TIMEOUT, timeout_ms);
+	TAKE(CS_FIRST_TOKEN, first_token_ms);
+	TAKE(CS_IDLE, idle_ms);
+	TAKE(CS_RETRIES, retries);
+	TAKE(CS_TEMPERATURE, temperature);
+	TAKE(CS_MAX_TOKENS, max_tokens);
+	TAKE(CS_TOP_P, top_p);
+	TAKE(CS_SEED, seed);
+	TAKE(CS_STOP, stop);
+	TAKE(CS_STOP, nstop);
+	TAKE(CS_STREAM, stream);
+	TAKE(CS_MAX_RESPONSE, max_response);
+	TAKE(CS_HTTP_VERSION, http_version);
+	TAKE(CS_MAX_CONNECTIONS, max_connections);
+	TAKE(CS_CA_CERT, ca_cert);
+#undef TAKE
 	dst->set |= s;
 }
 

@@ -41,6 +41,16 @@ enum {
 	CS_STOP = 1 << 8,
 	CS_STREAM = 1 << 9,
 	CS_MAX_RESPONSE = 1 << 10,
+	CS_HTTP_VERSION = 1 << 11,
+	CS_MAX_CONNECTIONS = 1 << 12,
+	CS_CA_CERT = 1 << 13,
+};
+
+/* `http_version`: what the connection speaks. */
+enum http_version {
+	HTTP_AUTO,   /* HTTP/2 over TLS where the server offers it, else 1.1 */
+	HTTP_1_1,    /* HTTP/1.1 only: for servers with a broken HTTP/2 */
+	HTTP_2,      /* HTTP/2 only (over plain http: with prior knowledge) */
 };
 
 /* Call settings as written in `defaults`, a model or a node. Keys:
@@ -62,6 +72,10 @@ struct call_settings {
 	size_t nstop;
 	int stream;
 	int64_t max_response;     /* bytes of answer text; default 16 MiB */
+	/* The transport, per model or in defaults. */
+	enum http_version http_version;
+	int max_connections;      /* per host; 0: as many as curl needs */
+	const char *ca_cert;      /* a PEM file of trusted CAs, or NULL */
 };
 
 /* Built-in values used where nothing is written: timeout 60s, retries 2,

@@ -73,39 +73,34 @@ static inline uint64_t fuzz_rng(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
-/* Whether s[0..n) is UTF-8 as RFC 3629 has it. */
+/* Whether s[0..n) is UTF-8 as RFC 3629 has it. The oracle for what the
+ * product's validator (providers/wire.c) decides, so it goes another way:
+ * where that one checks the bytes' ranges, this one decodes each sequence
+ * (its length from the lead byte's high bits, 6 bits from each
+ * continuation byte) and then checks the code point it encodes against
+ * RFC 3629's rules: written in the shortest form, not a surrogate, at most
+ * U+10FFFF. tests/fuzz_regress checks the two agree on every sequence. */
 static inline int fuzz_utf8_ok(const unsigned char *s, size_t n)
 {
+	/* The least code point a sequence of each length may encode: one
+	 * below it has a shorter form (an overlong). */
+	static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
 	size_t i = 0;
 	while (i < n) {
-		unsigned char c = s[i];
-		size_t len;
-		unsigned char lo = 0x80, hi = 0xbf;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4;
-		else
+		unsigned c = s[i];
+		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+			   : (c & 0xf8) == 0xf0 ? 4 : 0;
+		if (!len || len > n - i)
 			return 0;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-		else if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-		if (n - i < len || s[i + 1] < lo || s[i + 1] > hi)
-			return 0;
-		for (size_t k = 2; k < len; k++)
-			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+		/* The lead byte keeps the bits after its len ones and a zero. */
+		uint32_t cp = len == 1 ? c : c & (0x7fu >> len);
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
 				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3fu);
+		}
+		if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
 		i += len;
 	}
 	return 1;

@@ -107,12 +107,52 @@ struct quorum_options {
 	int plain;
 };
 
-/* Runs a workflow. Returns the report (free with quorum_report_free) for
- * every run that started, whatever its outcome; NULL when the run could
- * not start (a missing required input or API key, a bad --input), with
- * *errors set as for quorum_workflow_load. */
+/* Runs a workflow (on an engine of its own) and waits for it. Returns the
+ * report (free with quorum_report_free) for every run that started,
+ * whatever its outcome; NULL when the run could not start (a missing
+ * required input or API key, a bad --input), with *errors set as for
+ * quorum_workflow_load. */
 struct quorum_report *quorum_run(const struct quorum_workflow *wf,
 				 const struct quorum_options *opts, char **errors);
+
+/* An engine runs any number of workflow runs at once on one thread, one
+ * event loop and one set of connections; the per-model limits
+ * (max_concurrency, rpm, the circuit breaker) hold across all its runs of
+ * the same model (provider, base URL, model name, key variable). */
+struct quorum_engine;
+
+/* Returns a new engine (free with quorum_engine_free), or NULL when it
+ * cannot be made. wake_fd: a descriptor whose readability wakes the loop
+ * (a signal handler's pipe), or -1. */
+struct quorum_engine *quorum_engine_new(int wake_fd);
+
+/* Called on the thread driving the engine when a run ends: report is the
+ * run's (the callback owns it: quorum_report_free), or NULL when the run
+ * could not be set up, with error saying why (borrowed). */
+typedef void quorum_done_fn(struct quorum_report *report, const char *error, void *ctx);
+
+/* Submits a run; any thread may call it. The checks quorum_run makes
+ * before a call happen here: on a problem it returns -1 with *errors set
+ * (as quorum_run sets it) and done is never called. Otherwise it returns
+ * 0; the run starts at the engine's next turn and done(report, NULL,
+ * ctx) is called once when it ends. wf and opts (and all they point to)
+ * are borrowed until then. */
+int quorum_engine_submit(struct quorum_engine *e, const struct quorum_workflow *wf,
+			 const struct quorum_options *opts, quorum_done_fn *done, void *ctx,
+			 char **errors);
+
+/* Drives the engine on the calling thread until no run is in flight or
+ * queued, or timeout_ms passes (-1: no limit). Returns the runs still in
+ * flight or queued. */
+size_t quorum_engine_run(struct quorum_engine *e, int timeout_ms);
+
+/* Wakes quorum_engine_run from another thread (after setting a run's
+ * interrupt flag, say); any thread may call it. */
+void quorum_engine_wakeup(struct quorum_engine *e);
+
+/* Interrupts the runs still in flight (their done is called, status
+ * interrupted), then frees the engine. NULL is a no-op. */
+void quorum_engine_free(struct quorum_engine *e);
 
 /* Prints, instead of running, what the run would send: after the checks
  * quorum_run makes (inputs, keys), each call of the first layer (the

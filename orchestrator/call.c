@@ -11,7 +11,7 @@
 
 static struct model_state *model_of(struct call *c)
 {
-	return &c->cx->models[c->model->idx];
+	return c->cx->models[c->model->idx];
 }
 
 int64_t call_ctx_now(const struct call_ctx *cx) { return clock_ms() - cx->t0; }
@@ -175,7 +175,7 @@ static int switch_to_fallback(struct call *c)
 	const struct wf_model *first = c->first ? c->first : c->model;
 	while (c->next_fallback < first->nfallback) {
 		const struct wf_model *m = first->fallback[c->next_fallback++];
-		if (cx->models[m->idx].breaker.open)
+		if (cx->models[m->idx]->breaker.open)
 			continue;
 		trace_event(cx->trace, "fallback",
 			    "\"node\":\"%s\",\"slot\":%zu,\"from\":\"%s\",\"to\":\"%s\"",
@@ -199,11 +199,11 @@ static void fail_skipped(struct call *c)
 {
 	struct model_state *ms = model_of(c);
 	const char *msg = arena_printf(c->cx->arena,
-		"model '%s' skipped: it failed %d times in a row in this run; "
-		"its first error: %s", c->model->id, POLICY_BREAKER_THRESHOLD,
-		ms->first_msg ? ms->first_msg : err_class_name(ms->last_err));
-	fail_now(c, ms->first_msg ? ms->first_err : ms->last_err,
-		 ms->first_msg ? ms->first_http : 0,
+		"model '%s' skipped: it failed %d times in a row; its first error: %s",
+		c->model->id, POLICY_BREAKER_THRESHOLD,
+		ms->first_msg[0] ? ms->first_msg : err_class_name(ms->last_err));
+	fail_now(c, ms->first_msg[0] ? ms->first_err : ms->last_err,
+		 ms->first_msg[0] ? ms->first_http : 0,
 		 msg ? msg : "model skipped after repeated failures");
 }
 
@@ -235,7 +235,7 @@ static void attempt_start(struct call *c)
 {
 	struct call_ctx *cx = c->cx;
 	struct model_state *ms = model_of(c);
-	if (ms->breaker.open) {
+	if (!breaker_allows(&ms->breaker, clock_ms())) {
 		if (!switch_to_fallback(c))
 			fail_skipped(c);
 		return;
@@ -265,19 +265,18 @@ static void wake_noop(void *ctx) { (void)ctx; }
 
 /* Starts the queued calls of one model that may start now, up to *left.
  * Returns whether it started any. */
-static int pump_model(struct call_ctx *cx, struct model_state *ms, int64_t now,
-		      size_t *left)
+static int pump_model(struct pool *p, struct model_state *ms, int64_t now, size_t *left)
 {
-	int started = 0, limit = ms->model->max_concurrency;
+	int started = 0, limit = ms->max_concurrency;
 	while (ms->qhead && (!limit || ms->in_flight < limit)) {
 		int64_t until = rpm_blocked_until(&ms->rpm, now);
 		if (until) {
 			ms->rpm_timer.fire = wake_noop;
-			loop_timer_arm(cx->loop, &ms->rpm_timer, until);
+			loop_timer_arm(p->loop, &ms->rpm_timer, until);
 			break;
 		}
 		if (!*left) {
-			cx->pump_more = 1;
+			p->pump_more = 1;
 			return started;
 		}
 		--*left;
@@ -289,11 +288,11 @@ static int pump_model(struct call_ctx *cx, struct model_state *ms, int64_t now,
 	return started;
 }
 
-void calls_pump(struct call_ctx *cx)
+void calls_pump(struct pool *p)
 {
 	int64_t now = clock_ms();
-	size_t left = START_BATCH, nm = cx->wf->nmodels;
-	cx->pump_more = 0;
+	size_t left = START_BATCH, nm = p->n;
+	p->pump_more = 0;
 	/* A call that fails as it starts (its model skipped) may queue its
 	 * fallback, or its node's next call, on a model this pass has
 	 * already served: pass again while a pass starts anything, or that
@@ -301,10 +300,10 @@ void calls_pump(struct call_ctx *cx)
 	for (int started = 1; started;) {
 		started = 0;
 		for (size_t k = 0; k < nm; k++) {
-			size_t i = (cx->pump_next + k) % nm;
-			started |= pump_model(cx, &cx->models[i], now, &left);
-			if (cx->pump_more) {
-				cx->pump_next = i;
+			size_t i = (p->pump_next + k) % nm;
+			started |= pump_model(p, p->models[i], now, &left);
+			if (p->pump_more) {
+				p->pump_next = i;
 				return;
 			}
 		}
@@ -326,10 +325,11 @@ static void keep_first_failure(struct call *c)
 		resp->first_msg = resp->err_msg;
 		resp->first_host = resp->host;
 	}
-	if (!ms->first_msg) {
+	if (!ms->first_msg[0]) {
 		ms->first_err = resp->err;
 		ms->first_http = resp->http_status;
-		ms->first_msg = resp->err_msg;
+		snprintf(ms->first_msg, sizeof(ms->first_msg), "%s",
+			 resp->err_msg ? resp->err_msg : err_class_name(resp->err));
 	}
 }
 
@@ -416,7 +416,7 @@ static void after_failure(struct call *c, enum err_class err, int64_t now)
 	struct call_ctx *cx = c->cx;
 	struct model_state *ms = model_of(c);
 	ms->last_err = err;
-	if (breaker_record(&ms->breaker, 0))
+	if (breaker_record(&ms->breaker, 0, now))
 		trace_event(cx->trace, "model_skipped", "\"model\":\"%s\",\"failures\":%d",
 			    trace_str(cx->arena, c->model->id), ms->breaker.consecutive);
 	if (policy_should_retry(err, c->attempt, c->cs.retries, ms->breaker.open)) {
@@ -448,7 +448,11 @@ void call_attempt_end(struct call *c)
 		after_failure(c, err, now);
 		return;
 	}
-	breaker_record(&model_of(c)->breaker, 1);
+	/* A success ends the streak of failures: the next streak's first
+	 * error is the one a skipped call will quote. */
+	struct model_state *ms = model_of(c);
+	ms->first_msg[0] = '\0';
+	breaker_record(&ms->breaker, 1, now);
 	chat_result_release(&c->res);
 	call_finish(c, RESP_OK);
 }

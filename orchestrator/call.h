@@ -51,22 +51,48 @@ struct response {
 	const char *first_host;
 };
 
-/* Per-model state: concurrency, the rpm window, the circuit breaker. */
+/* Per-model state, shared by every run on one engine that names the same
+ * model (provider, base URL, model name and key variable): concurrency,
+ * the rpm window and the circuit breaker hold across all of them. */
 struct model_state {
-	const struct wf_model *model;
+	const struct wf_model *model; /* the first run's; its id names it */
 	const char *base_url;         /* with ${VAR} and ${VAR:-default} expanded */
+	int max_concurrency;          /* the strictest any run asked for; 0 none */
+	double rpm_limit;             /* likewise */
 	int in_flight;
 	struct call *qhead, *qtail;   /* calls waiting for a slot */
 	struct rpm_window rpm;
 	struct timer_entry rpm_timer; /* wakes the loop when the window opens */
-	struct breaker breaker;       /* open: skipped for the rest of the run */
+	struct breaker breaker;       /* open: skipped until its cooldown ends */
 	enum err_class last_err;
-	/* The model's first failure: what a call skipped by the breaker
-	 * reports, not "skipped". */
+	/* The failure that opened the breaker: what a call it skips reports,
+	 * not "skipped". Held here, not in a run's arena: it outlives runs. */
 	enum err_class first_err;
 	int first_http;
-	const char *first_msg;
+	char first_msg[256];          /* "" until a failure */
+	const char *ident;            /* provider, base URL, model, key variable */
 };
+
+/* The model states of an engine (or of one run), and the pump that starts
+ * their queued calls. */
+struct pool {
+	struct arena *arena;          /* the pool's own, for its lifetime */
+	struct loop *loop;
+	struct model_state **models;
+	size_t n, cap;
+	size_t pump_next;             /* the model calls_pump serves first */
+	int pump_more;                /* calls_pump stopped at its batch */
+};
+
+/* pool.c */
+/* An empty pool on loop l, in arena a (borrowed for its life). */
+void pool_init(struct pool *p, struct arena *a, struct loop *l);
+/* The shared state of model m, whose base URL expands to base_url: found
+ * by its identity, made on first use; a run that asks for a stricter
+ * max_concurrency or rpm tightens it. NULL when memory ran out. */
+struct model_state *pool_model(struct pool *p, const struct wf_model *m,
+			       const char *base_url);
+void pool_release(struct pool *p);
 
 /* What every call of a run shares. The run owns it; its pointers are
  * borrowed for the run's life. */
@@ -74,7 +100,8 @@ struct call_ctx {
 	struct arena *arena;
 	const struct workflow *wf;
 	struct loop *loop;
-	struct model_state *models;   /* by wf model idx */
+	struct pool *pool;
+	struct model_state **models;  /* by wf model idx, in the pool */
 	struct budget *budget;
 	struct trace *trace;
 	const struct redact *redact;
@@ -84,8 +111,6 @@ struct call_ctx {
 	int json_depth;
 	int64_t t0;                   /* the run's start (ms, monotonic) */
 	uint64_t rng;                 /* jitter */
-	size_t pump_next;             /* the model calls_pump serves first */
-	int pump_more;                /* calls_pump stopped at its batch */
 	int any_failed;               /* a call failed, or a timeout cut one */
 };
 
@@ -155,9 +180,9 @@ void call_submit(struct call *c);
  * with why and msg. A call already done is left alone. */
 void call_cancel(struct call *c, enum err_class why, const char *msg);
 /* Starts queued calls whose model has room, at most a batch at a time
- * (cx->pump_more says more are ready), so the first requests go out while
+ * (p->pump_more says more are ready), so the first requests go out while
  * later connections are still being made. */
-void calls_pump(struct call_ctx *cx);
+void calls_pump(struct pool *p);
 /* Milliseconds since the run started. */
 int64_t call_ctx_now(const struct call_ctx *cx);
 /* A uniform random number in [0, 1) from cx's generator (xorshift64*). */

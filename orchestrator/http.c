@@ -29,7 +29,7 @@
 
 static struct model_state *model_of(struct call *c)
 {
-	return &c->cx->models[c->model->idx];
+	return c->cx->models[c->model->idx];
 }
 
 /* The attempt's response went past max_response_bytes (or its headers
@@ -247,25 +247,55 @@ static struct curl_slist *header_list(const struct http_req *req)
 	return nh;
 }
 
-/* Connection reuse: looking for a reusable connection scans curl's whole
- * cache, and while a fan-out grows none is idle: then open one directly.
- * Past KEEPALIVE_UP_TO in flight a connection closes after its call (see
- * above), which costs a loopback handshake, not a scan. */
+/* How an attempt gets its connection.
+ *
+ * Over TLS the providers speak HTTP/2: calls to one host share a few
+ * connections, many streams each. ALPN tells within the handshake whether
+ * the server multiplexes, so PIPEWAIT (wait for that rather than open
+ * another connection) costs little, and curl opens a second connection
+ * only when the first is full. Nothing here may force a fresh connection:
+ * that would be one TLS handshake per call.
+ *
+ * Over plain HTTP (Ollama, vLLM, llama.cpp on localhost) each request
+ * needs a connection of its own while it runs. Looking for a reusable one
+ * scans curl's whole cache, and while a fan-out grows none is idle: then
+ * open one directly; past KEEPALIVE_UP_TO in flight a connection closes
+ * after its call (see above), which costs a loopback handshake, not a
+ * scan. */
 static void easy_connection(struct call *c, CURL *e, int tls)
 {
 	struct loop *l = c->cx->loop;
+	enum http_version v = c->cs.http_version;
+	long version = v == HTTP_1_1 ? CURL_HTTP_VERSION_1_1
+		       : v == HTTP_2 ? (tls ? CURL_HTTP_VERSION_2_0
+					    : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)
+				     : CURL_HTTP_VERSION_2TLS;
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, version);
+	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, tls ? MAXAGE_HTTPS_S : MAXAGE_HTTP_S);
+	if ((tls && v != HTTP_1_1) || v == HTTP_2) {
+		c->keepalive = 1;
+		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+		return;
+	}
 	if (!loop_idle_take(l))
 		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 	c->keepalive = loop_transfers(l) < KEEPALIVE_UP_TO;
 	if (!c->keepalive)
 		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, tls ? MAXAGE_HTTPS_S : MAXAGE_HTTP_S);
-	/* Over TLS, ALPN tells within the handshake whether the server
-	 * multiplexes, so waiting for it costs little and saves connections.
-	 * Over plain HTTP curl would learn only from a whole response, and the
-	 * fan-out would be serialised behind the first call. */
-	if (tls)
-		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+}
+
+/* The certificates TLS is checked against: the model's ca_cert, else the
+ * PEM file SSL_CERT_FILE names (as OpenSSL's tools read it; libcurl
+ * itself would not), else the system's. */
+static void easy_tls(struct call *c, CURL *e)
+{
+	const char *bundle = c->cs.ca_cert ? c->cs.ca_cert : getenv("SSL_CERT_FILE");
+	if (bundle && *bundle)
+		curl_easy_setopt(e, CURLOPT_CAINFO, bundle);
+	if (c->cx->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 }
 
 static int easy_setup(struct call *c, CURL *e)
@@ -286,7 +316,6 @@ static int easy_setup(struct call *c, CURL *e)
 	curl_easy_setopt(e, CURLOPT_PREREQDATA, c);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(ct > 0 ? ct : 1));
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	/* curl's default 16 KiB receive buffer per transfer is most of a
 	 * call's memory in a 10,000-wide fan-out; answers arrive in small
 	 * chunks anyway. */
@@ -297,10 +326,7 @@ static int easy_setup(struct call *c, CURL *e)
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	easy_connection(c, e, !strncmp(url, "https:", 6));
-	if (c->cx->insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
+	easy_tls(c, e);
 	if (c->cx->verbose)
 		verbose_attach(e, c->cx->verbose);
 	return 0;
@@ -369,9 +395,9 @@ int http_start(struct call *c, enum err_class *cls, struct qerr *e)
 	buf_init(&c->errbody, ERRBODY_MAX + 1);
 	c->parser = c->prov->parser_new(c->cs.stream, (size_t)c->cs.max_response);
 	c->easy = loop_easy_get(cx->loop);
-	c->xfer = (struct loop_xfer){transfer_done, c};
+	c->xfer = (struct loop_xfer){transfer_done, c, NULL};
 	if (!c->parser || !c->easy || easy_setup(c, c->easy) ||
-	    loop_add(cx->loop, c->easy, &c->xfer)) {
+	    loop_add(cx->loop, c->easy, &c->xfer, c->cs.max_connections)) {
 		chat_result_release(&c->res);
 		http_release(c);
 		*cls = ERR_CONNECTION;
@@ -397,7 +423,7 @@ void http_release(struct call *c)
 	loop_timer_disarm(l, &c->deadline);
 	if (c->easy) {
 		if (c->running)
-			loop_remove(l, c->easy);
+			loop_remove(l, c->easy, &c->xfer);
 		loop_easy_put(l, c->easy);
 		c->easy = NULL;
 		/* A call that ended well left its connection in the cache. */

@@ -22,21 +22,27 @@ typedef void loop_done_fn(void *ctx, CURL *e, CURLcode code);
 struct loop_xfer {
 	loop_done_fn *done;
 	void *ctx;
+	void *lane;                   /* the loop's, while the handle is in it */
 };
 
 /* Returns new (free with loop_free), or NULL when an epoll set or a curl
- * multi handle cannot be made. wake_fd (-1: none) is a descriptor to
- * watch whose readability only ends a wait early (a signal's pipe). */
-struct loop *loop_new(int wake_fd);
+ * multi handle cannot be made. */
+struct loop *loop_new(void);
+/* Watches fd, whose readability only ends a wait early (a signal
+ * handler's pipe, an eventfd another thread writes); what it holds is
+ * drained. Watching one twice is harmless. Returns 0 or -1. */
+int loop_watch(struct loop *l, int fd);
 /* Frees the loop, its pool of easy handles and the multi handle. Every
  * transfer must have been removed. loop_free(NULL) is a no-op. */
 void loop_free(struct loop *l);
 
 /* Starts a transfer; x is borrowed until done is called or the handle is
- * removed. Returns 0, or -1 when curl refuses it. */
-int loop_add(struct loop *l, CURL *e, struct loop_xfer *x);
+ * removed. max_connections > 0 caps the connections to each host that
+ * the transfers of that same cap share (0: no cap). Returns 0, or -1 when
+ * curl refuses it. */
+int loop_add(struct loop *l, CURL *e, struct loop_xfer *x, long max_connections);
 /* Takes the handle out of the loop (done, cancelled or failed to start). */
-void loop_remove(struct loop *l, CURL *e);
+void loop_remove(struct loop *l, CURL *e, struct loop_xfer *x);
 /* Transfers in flight. */
 size_t loop_transfers(const struct loop *l);
 

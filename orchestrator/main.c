@@ -1,5 +1,6 @@
 /* The quorum command: a thin user of include/quorum.h (and, for --sim,
- * of the mock provider server, run in-process). */
+ * of sim/sim.h, the simulated provider run in-process, which a build with
+ * -Dsim=disabled leaves out: QUORUM_SIM is then 0). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,7 +10,9 @@
 #include <unistd.h>
 
 #include "../common/suggest.h"
-#include "../tests/mock/mock.h"
+#if QUORUM_SIM
+#include "../sim/sim.h"
+#endif
 #include "quorum.h"
 
 static const char usage_main[] =
@@ -521,6 +524,20 @@ static int parse_word(struct run_args *a, const char *s)
 	return 0;
 }
 
+/* --sim, or --sim=SCENARIO (scenario not NULL). A build without the
+ * simulator refuses both. Returns 0 or an exit status. */
+static int want_sim(struct run_args *a, const char *scenario)
+{
+	if (!QUORUM_SIM) {
+		fputs("quorum: this build has no simulator (built with -Dsim=disabled)\n", stderr);
+		return QUORUM_EXIT_INVALID;
+	}
+	a->sim = 1;
+	if (scenario)
+		a->sim_scenario = scenario;
+	return 0;
+}
+
 /* One option at argv[*i]; takes its value from the next word when it has
  * one. Returns 0 or an exit status. */
 static int parse_run_option(struct run_args *a, int argc, char **argv, int *i)
@@ -541,7 +558,7 @@ static int parse_run_option(struct run_args *a, int argc, char **argv, int *i)
 	else if (!strcmp(s, "--quiet") || !strcmp(s, "-q"))
 		a->quiet = 1;
 	else if (!strcmp(s, "--sim"))
-		a->sim = 1;
+		return want_sim(a, NULL);
 	else if (!strcmp(s, "--verbose") || !strcmp(s, "-v"))
 		a->verbose = 1;
 	else if (!strcmp(s, "--insecure"))
@@ -551,7 +568,7 @@ static int parse_run_option(struct run_args *a, int argc, char **argv, int *i)
 	else if (!strncmp(s, "--limit=", 8))
 		return parse_limit(usage_run, s + 8);
 	else if (!strncmp(s, "--sim=", 6) && strcmp(s + 6, "-"))
-		a->sim = 1, a->sim_scenario = s + 6;
+		return want_sim(a, s + 6);
 	else if (!strncmp(s, "--sim=", 6))
 		return fail_usage(usage_run, "--sim=- is not supported: give the scenario as a "
 				  "FILE%s", "");
@@ -621,6 +638,7 @@ static int read_query(struct run_args *a)
 	return 0;
 }
 
+#if QUORUM_SIM
 static struct mock *start_sim(const char *scenario, char *url, size_t n)
 {
 	struct qerr e = {0};
@@ -634,6 +652,19 @@ static struct mock *start_sim(const char *scenario, char *url, size_t n)
 	snprintf(url, n, "http://127.0.0.1:%d/v1", mock_port(m));
 	return m;
 }
+#else
+/* Never called: want_sim refused --sim. */
+struct mock;
+static struct mock *start_sim(const char *scenario, char *url, size_t n)
+{
+	(void)scenario, (void)url, (void)n;
+	return NULL;
+}
+static void mock_stop(struct mock *m)
+{
+	(void)m;
+}
+#endif
 
 static void print_answer(const char *s)
 {

@@ -49,7 +49,10 @@ static const struct wf_node *deciding_vote(const struct node_state *ns)
 {
 	for (size_t i = 0; i < ns->ndependents; i++) {
 		const struct wf_node *d = ns->dependents[i]->node;
-		if (d->kind == NK_VOTE && d->stop_when_decided && d->nfrom == 1)
+		/* `stop_when: decided` written on the vote, or on the
+		 * generate it reads (the contract's place for it). */
+		if (d->kind == NK_VOTE && d->nfrom == 1 &&
+		    (d->stop_when_decided || ns->node->stop_when_decided))
 			return d;
 	}
 	return NULL;

@@ -76,14 +76,32 @@ void rpm_record(struct rpm_window *w, int64_t now)
 	}
 }
 
-int breaker_record(struct breaker *b, int ok)
+int breaker_record(struct breaker *b, int ok, int64_t now)
 {
+	b->probing = 0;
 	if (ok) {
 		b->consecutive = 0;
+		b->open = 0;
 		return 0;
 	}
-	if (++b->consecutive < POLICY_BREAKER_THRESHOLD || b->open)
+	if (b->open) {
+		/* A probe that failed: closed again for another cooldown. */
+		b->opened_at = now;
+		return 0;
+	}
+	if (++b->consecutive < POLICY_BREAKER_THRESHOLD)
 		return 0;
 	b->open = 1;
+	b->opened_at = now;
+	return 1;
+}
+
+int breaker_allows(struct breaker *b, int64_t now)
+{
+	if (!b->open)
+		return 1;
+	if (b->probing || now < b->opened_at + POLICY_BREAKER_COOLDOWN_MS)
+		return 0;
+	b->probing = 1;
 	return 1;
 }

@@ -52,15 +52,26 @@ int64_t rpm_blocked_until(const struct rpm_window *w, int64_t now);
 /* A call started at now. */
 void rpm_record(struct rpm_window *w, int64_t now);
 
+/* How long an open breaker skips its model before it lets one call
+ * through to try again (half-open). A run is seldom this long; an engine
+ * that runs for days must not lose a model for good to one bad minute. */
+#define POLICY_BREAKER_COOLDOWN_MS 30000
+
 /* A model's circuit breaker: open after POLICY_BREAKER_THRESHOLD
- * failures in a row, for the rest of the run. */
+ * failures in a row; after POLICY_BREAKER_COOLDOWN_MS one attempt may
+ * try again, and its outcome closes or reopens it. */
 struct breaker {
 	int consecutive;
 	int open;
+	int64_t opened_at;   /* ms, when it (re)opened */
+	int probing;         /* half-open: the one attempt is out */
 };
 
-/* Records an attempt's outcome. Returns 1 when this failure opened the
- * breaker, else 0. */
-int breaker_record(struct breaker *b, int ok);
+/* Records an attempt's outcome at now. Returns 1 when this failure opened
+ * the breaker, else 0. */
+int breaker_record(struct breaker *b, int ok, int64_t now);
+/* Whether a call may try the model at now: closed, or open past its
+ * cooldown with no probe out (which then becomes the probe). */
+int breaker_allows(struct breaker *b, int64_t now);
 
 #endif

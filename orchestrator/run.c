@@ -1,10 +1,7 @@
-/* The ready queue over the DAG and the loop's turns: one thread, one
- * loop; a node starts the moment its last input is done. */
+/* The ready queue over the DAG: a node starts the moment its last input
+ * is done; what stops a run; its status. The engine turns the loop. */
 #include "../common/clock.h"
 #include "run.h"
-
-/* Without a wake pipe the interrupt flag is polled this often. */
-#define POLL_SLICE_MS 100
 
 int64_t run_now(const struct run *r) { return clock_ms() - r->t0; }
 
@@ -84,14 +81,12 @@ static void stop_all(struct run *r, enum err_class why, const char *msg)
 	}
 }
 
-static int interrupted(struct run *r)
+static int interrupted(const struct run *r)
 {
-	return r->opts->interrupt && *r->opts->interrupt;
+	return r->cancel || (r->opts->interrupt && *r->opts->interrupt);
 }
 
-/* Nothing can move: no attempt in flight, no timer, no ready node. Only
- * a bug gets here; end the run rather than spin. */
-static void stalled(struct run *r)
+void run_stall(struct run *r)
 {
 	for (size_t i = 0; i < r->wf->nnodes; i++)
 		if (!is_terminal(r->set.nodes[i].status))
@@ -99,78 +94,36 @@ static void stalled(struct run *r)
 				  "internal error: the run stalled");
 }
 
-static int poll_timeout(struct run *r)
+int run_needs_polling(const struct run *r)
 {
-	int64_t next = loop_timer_next(r->loop);
-	int64_t t = POLL_SLICE_MS;
-	if (r->opts->wake_fd >= 0 && !r->progress)
-		t = 60000;
-	if (next >= 0) {
-		int64_t d = next - clock_ms();
-		if (d < t)
-			t = d < 0 ? 0 : d;
-	}
-	if (r->progress && t > POLL_SLICE_MS)
-		t = POLL_SLICE_MS;
-	return (int)t;
+	return r->progress || (r->opts->interrupt && r->opts->wake_fd < 0);
 }
 
-/* Whether the run must stop now; stops it if so. */
-static int run_stopping(struct run *r)
+int run_has_ready(const struct run *r)
 {
+	return r->ready_head < r->ready_tail;
+}
+
+int run_step(struct run *r)
+{
+	if (r->nodes_left == 0 || r->stopped)
+		return 0;
 	if (interrupted(r)) {
-		r->interrupted = 1;
+		r->interrupted = r->stopped = 1;
 		stop_all(r, ERR_CANCELLED, "interrupted");
 		return 1;
 	}
 	if (r->wall_hit) {
+		r->stopped = 1;
 		stop_all(r, ERR_TIMEOUT, "the run's wall-time limit passed (--limit wall)");
 		return 1;
 	}
-	return 0;
-}
-
-/* Nothing in flight, no timer armed, nothing ready: pump once more, and
- * if still nothing can move the run has stalled. Returns 1 to stop. */
-static int run_idle(struct run *r)
-{
-	calls_pump(&r->calls);
-	if (!loop_transfers(r->loop) && r->ready_head == r->ready_tail &&
-	    loop_timer_next(r->loop) < 0 && r->nodes_left > 0) {
-		stalled(r);
-		return 1;
+	int moved = 0;
+	while (r->ready_head < r->ready_tail) {
+		node_start(&r->set, r->ready[r->ready_head++]);
+		moved = 1;
 	}
-	return 0;
-}
-
-void run_loop(struct run *r)
-{
-	while (r->nodes_left > 0) {
-		if (run_stopping(r))
-			break;
-		while (r->ready_head < r->ready_tail)
-			node_start(&r->set, r->ready[r->ready_head++]);
-		/* Pump after the timers and the reaping: a retry whose backoff
-		 * ended and the fallback of a call that just failed queue their
-		 * calls there, and must start now, not after the next event. */
-		loop_timers_run(r->loop, clock_ms());
-		loop_reap(r->loop);
-		calls_pump(&r->calls);
-		/* A timer may have ended the run (--limit wall): act on it now,
-		 * not after the next socket event or timer. */
-		if (r->nodes_left == 0 || r->wall_hit || interrupted(r))
-			continue;
-		if (r->ready_head < r->ready_tail)
-			continue;
-		if (!loop_transfers(r->loop) && loop_timer_next(r->loop) < 0) {
-			if (run_idle(r))
-				break;
-			continue;
-		}
-		loop_wait(r->loop, r->calls.pump_more ? 0 : poll_timeout(r));
-		progress_update(r->progress, 0);
-	}
-	progress_update(r->progress, 1);
+	return moved;
 }
 
 const char *run_output(const struct run *r)

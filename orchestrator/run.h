@@ -32,12 +32,13 @@ struct run {
 	struct quorum_limits lim;
 	int64_t t0;                   /* ms, monotonic */
 	int64_t t0_wall_us;
-	struct loop *loop;
+	struct loop *loop;            /* the engine's */
+	struct pool *pool;            /* the engine's model states */
 	struct trace trace;
 	struct budget budget;
 	struct redact redact;         /* the keys this run may send */
 	struct verbose *verbose;      /* --verbose, or NULL */
-	struct model_state *models;
+	struct model_state **models;  /* by wf model idx, in the pool */
 	struct call_ctx calls;
 	struct nodeset set;
 	struct progress *progress;
@@ -47,7 +48,31 @@ struct run {
 	struct timer_entry wall;      /* --limit wall */
 	int wall_hit;
 	int interrupted;
+	int stopped;                  /* interrupted or past its wall limit */
+	int cancel;                   /* the engine ends it (as an interrupt) */
 };
+
+/* A run's report: the run itself, and what the report says of it. */
+struct quorum_report {
+	struct run run;
+	const char *status;
+	const char *json;
+	const char *output;   /* the answer, any key in it masked; NULL: none */
+	int64_t wall_ms;
+	int exit_code;
+};
+
+/* runapi.c */
+/* A report for a run of o, its trace file opened (any thread). Returns
+ * new (quorum_report_free), or NULL with *errors set. */
+struct quorum_report *report_new(const struct quorum_options *o, char **errors);
+/* Sets the run up on loop l with the engine's model pool (loop thread).
+ * Returns 0, or -1 when memory ran out. */
+int run_setup(struct run *r, const struct workflow *wf, const struct quorum_options *o,
+	      struct loop *l, struct pool *pool);
+/* The report of a run that ended: status, output, JSON; the trace closed.
+ * Returns 0, or -1 when memory ran out. */
+int report_finish(struct quorum_report *rep);
 
 /* api.c */
 /* Everything that can be refused before a call: unknown or missing
@@ -65,9 +90,19 @@ void run_set_error(char **errors, const char *fmt, const char *arg, int err);
 void run_inputs(const struct workflow *wf, const struct quorum_options *o,
 		struct nodeset *set);
 
-/* run.c */
-/* Runs the loop until every node has ended or the run is stopped. */
-void run_loop(struct run *r);
+/* run.c: loop thread only */
+/* The run's own part of a loop turn: stops it when interrupted or past
+ * its wall limit, else starts the nodes that became ready. Returns
+ * whether it did anything. */
+int run_step(struct run *r);
+/* Whether a node is ready to start. */
+int run_has_ready(const struct run *r);
+/* Whether the run wants the loop to wake every 100 ms (progress to draw,
+ * or an interrupt flag with no descriptor to wake it). */
+int run_needs_polling(const struct run *r);
+/* Ends every node still open: nothing can move any more, which only a
+ * bug can cause; the run ends rather than spin. */
+void run_stall(struct run *r);
 /* nodeset.ended: a node ended; its dependents start or are skipped. */
 void run_node_ended(void *owner, struct node_state *ns);
 /* The run's status word, from its nodes and calls. */

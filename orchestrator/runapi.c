@@ -1,6 +1,6 @@
-/* include/quorum.h: a run from start to report, and reading the report.
- * One failure path: whatever set-up made is released in one place, and a
- * run that could not be set up returns no report at all. */
+/* A run from set-up to report, and reading the report. The engine
+ * (engine.c) makes a report when a run is submitted, sets the run up on
+ * its loop, and finishes the report when the run ends. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,38 +11,20 @@
 #include "envsubst.h"
 #include "run.h"
 
-struct quorum_report {
-	struct run run;
-	const char *status;
-	const char *json;
-	const char *output;   /* the answer, any key in it masked; NULL: none */
-	int64_t wall_ms;
-	int exit_code;
-};
-
-/* Per-model state: the base URL expanded, the rpm window, and the key
- * this run may send added to the mask. */
+/* The run's models in the engine's pool (their base URLs expanded), and
+ * the key each may send added to the mask. */
 static int models_setup(struct run *r)
 {
 	for (size_t i = 0; i < r->wf->nmodels; i++) {
-		struct model_state *ms = &r->models[i];
-		ms->model = r->wf->models[i];
-		ms->rpm_timer.pos = (size_t)-1;
-		ms->base_url = env_expand(r->arena, ms->model->base_url);
-		if (!ms->base_url)
+		const struct wf_model *m = r->wf->models[i];
+		const char *base_url = env_expand(r->arena, m->base_url);
+		if (!base_url || !(r->models[i] = pool_model(r->pool, m, base_url)))
 			return -1;
 		/* Whatever key this run may send is masked in all it writes,
 		 * even under --sim (the key sits in the environment). */
-		const char *env = ms->model->api_key_env;
+		const char *env = m->api_key_env;
 		if (env && *env && redact_add(&r->redact, getenv(env)))
 			return -1;
-		if (ms->model->rpm <= 0)
-			continue;
-		size_t cap = ms->model->rpm < 1 ? 1 : (size_t)ms->model->rpm;
-		int64_t *starts = arena_alloc(r->arena, cap * sizeof(*starts));
-		if (!starts)
-			return -1;
-		rpm_init(&ms->rpm, starts, cap);
 	}
 	return 0;
 }
@@ -94,7 +76,8 @@ static void lend(struct run *r)
 	const struct quorum_options *o = r->opts;
 	uint64_t seed = (uint64_t)clock_wall_us() * 0x9E3779B97F4A7C15ULL | 1;
 	r->calls = (struct call_ctx){
-		.arena = r->arena, .wf = r->wf, .loop = r->loop, .models = r->models,
+		.arena = r->arena, .wf = r->wf, .loop = r->loop, .pool = r->pool,
+		.models = r->models,
 		.budget = &r->budget, .trace = &r->trace, .redact = &r->redact,
 		.verbose = r->verbose, .sim_base_url = o->sim_base_url,
 		.insecure = o->insecure, .json_depth = r->lim.json_depth, .t0 = r->t0,
@@ -111,11 +94,14 @@ static void lend(struct run *r)
 	run_inputs(r->wf, o, &r->set);
 }
 
-static int run_setup(struct run *r, const struct workflow *wf, const struct quorum_options *o)
+int run_setup(struct run *r, const struct workflow *wf, const struct quorum_options *o,
+	      struct loop *l, struct pool *pool)
 {
 	struct arena *a = r->arena;
 	r->wf = wf;
 	r->opts = o;
+	r->loop = l;
+	r->pool = pool;
 	if (o->limits)
 		r->lim = *o->limits;
 	else
@@ -134,7 +120,8 @@ static int run_setup(struct run *r, const struct workflow *wf, const struct quor
 	r->set.nodes = arena_alloc(a, wf->nnodes * sizeof(*r->set.nodes));
 	r->models = arena_alloc(a, (wf->nmodels + 1) * sizeof(*r->models));
 	r->ready = arena_alloc(a, wf->nnodes * sizeof(*r->ready));
-	if (!r->set.nodes || !r->models || !r->ready || !(r->loop = loop_new(o->wake_fd)))
+	r->wall.pos = (size_t)-1;
+	if (!r->set.nodes || !r->models || !r->ready)
 		return -1;
 	lend(r);
 	if (models_setup(r) || nodes_setup(r))
@@ -161,8 +148,7 @@ static int exit_code_of(const struct run *r)
 	return run_output(r) ? QUORUM_EXIT_OK : QUORUM_EXIT_FAILED;
 }
 
-/* The report of a run that ended. Returns 0, or -1 when memory ran out. */
-static int report_finish(struct quorum_report *rep)
+int report_finish(struct quorum_report *rep)
 {
 	struct run *r = &rep->run;
 	rep->wall_ms = run_now(r);
@@ -185,49 +171,23 @@ static int report_finish(struct quorum_report *rep)
 	return rep->json ? 0 : -1;
 }
 
-struct quorum_report *quorum_run(const struct quorum_workflow *qw,
-				 const struct quorum_options *o, char **errors)
+struct quorum_report *report_new(const struct quorum_options *o, char **errors)
 {
-	const struct workflow *wf = qw->wf;
-	if (run_precheck(wf, o, errors))
-		return NULL;
 	struct quorum_report *rep = q_calloc(1, sizeof(*rep));
 	struct run *r = rep ? &rep->run : NULL;
-	if (!rep || !(r->arena = arena_new()))
-		goto fail_alloc;
+	if (!rep || !(r->arena = arena_new())) {
+		q_free(rep);
+		run_set_error(errors, "quorum: out of memory starting the run%s", "", 0);
+		return NULL;
+	}
 	redact_init(&r->redact);
 	if (o->trace_path && !(r->trace.f = fopen(o->trace_path, "w"))) {
 		run_set_error(errors, "quorum: cannot write the trace file '%s'", o->trace_path,
 			      errno);
-		goto fail;
+		quorum_report_free(rep);
+		return NULL;
 	}
-	if (run_setup(r, wf, o))
-		goto fail_setup;
-	trace_event(&r->trace, "run_start", "\"workflow\":\"%s\",\"nodes\":%zu",
-		    trace_str(r->arena, wf->name), wf->nnodes);
-	run_loop(r);
-	loop_free(r->loop);
-	r->loop = NULL;
-	if (report_finish(rep))
-		goto fail_report;
 	return rep;
-
-fail_report:
-	run_set_error(errors, "quorum: out of memory writing the run's report%s", "", 0);
-	goto fail;
-fail_setup:
-	run_set_error(errors, "quorum: out of memory setting up the run%s", "", 0);
-fail:
-	loop_free(r->loop);
-	if (r->trace.f)
-		fclose(r->trace.f);
-	redact_release(&r->redact);
-	arena_free(r->arena);
-fail_alloc:
-	if (!rep || !r->arena)
-		run_set_error(errors, "quorum: out of memory starting the run%s", "", 0);
-	q_free(rep);
-	return NULL;
 }
 
 const char *quorum_report_status(const struct quorum_report *rep) { return rep->status; }
@@ -288,6 +248,8 @@ void quorum_report_free(struct quorum_report *rep)
 {
 	if (!rep)
 		return;
+	if (rep->run.trace.f)
+		fclose(rep->run.trace.f);
 	redact_release(&rep->run.redact);
 	arena_free(rep->run.arena);
 	q_free(rep);

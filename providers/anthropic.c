@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "../common/json.h"
-#include "body.h"
+#include "formats.h"
 #include "wire.h"
 
-#define AN_DEFAULT_BASE_URL "https://api.anthropic.com"
+#define AN_FACTS (&provfacts[PROV_ANTHROPIC])
 #define AN_VERSION "2023-06-01"
 /* The API refuses a request without max_tokens, so one is always sent. */
 #define AN_DEFAULT_MAX_TOKENS 1024
@@ -22,14 +22,7 @@ static int an_add_messages(cJSON *body, const char *prompt)
 	cJSON *msgs = cJSON_CreateArray();
 	if (wire_json_add(body, "messages", msgs))
 		return -1;
-	cJSON *m = cJSON_CreateObject();
-	if (!m || wire_json_add(m, "role", cJSON_CreateString("user")) ||
-	    wire_json_add(m, "content", wire_json_string(prompt)) ||
-	    !cJSON_AddItemToArray(msgs, m)) {
-		cJSON_Delete(m);
-		return -1;
-	}
-	return 0;
+	return wire_add_message(msgs, "user", prompt);
 }
 
 /* Sampling settings go in only when set, so the API's defaults hold
@@ -37,15 +30,11 @@ static int an_add_messages(cJSON *body, const char *prompt)
  * a workflow-wide seed is left out rather than failing every call. */
 static int an_add_settings(cJSON *body, const struct chat_request *req)
 {
-	if (req->has_temperature &&
-	    wire_json_add(body, "temperature", cJSON_CreateNumber(req->temperature)))
-		return -1;
-	if (req->has_top_p &&
-	    wire_json_add(body, "top_p", cJSON_CreateNumber(req->top_p)))
-		return -1;
-	if (req->nstop &&
-	    wire_json_add(body, "stop_sequences",
-			  wire_json_strings(req->stop, req->nstop)))
+	static const struct wire_setting_name names[] = {
+		{WIRE_TEMPERATURE, "temperature"}, {WIRE_TOP_P, "top_p"},
+		{WIRE_STOP, "stop_sequences"},
+	};
+	if (wire_add_settings(body, NULL, req, names, sizeof(names) / sizeof(names[0])))
 		return -1;
 	if (req->stream && wire_json_add(body, "stream", cJSON_CreateTrue()))
 		return -1;
@@ -77,7 +66,7 @@ fail:
  * /messages, not /v1/v1/messages. */
 static int an_url(struct buf *url, const char *base_url, struct qerr *e)
 {
-	const char *base = base_url && *base_url ? base_url : AN_DEFAULT_BASE_URL;
+	const char *base = wire_base_url(base_url, AN_FACTS);
 	size_t n = strlen(base);
 	while (n && base[n - 1] == '/')
 		n--;
@@ -90,16 +79,13 @@ static int an_headers(const char *api_key, struct http_req *out, struct qerr *e)
 	if (wire_add_header(out, "content-type", "", "application/json", e) ||
 	    wire_add_header(out, "anthropic-version", "", AN_VERSION, e))
 		return -1;
-	if (api_key && *api_key &&
-	    wire_add_header(out, "x-api-key", "", api_key, e))
-		return -1;
-	return 0;
+	return wire_key_header(out, AN_FACTS, api_key, e);
 }
 
-static int an_build(const struct chat_request *req, const char *base_url,
+int anthropic_build(const struct chat_request *req, const char *base_url,
 		    const char *api_key, struct http_req *out, struct qerr *e)
 {
-	if (wire_request_check(req, "anthropic", e))
+	if (wire_request_check(req, AN_FACTS->name, e))
 		return -1;
 	if (an_url(&out->url, base_url, e) ||
 	    wire_body_finish(an_body(req), req->params_json, wire_merge_params,
@@ -142,10 +128,7 @@ static int an_err_read(const cJSON *root, struct an_err *e)
  * says the list may grow). */
 static enum err_class an_err_type_class(const char *type)
 {
-	static const struct {
-		const char *type;
-		enum err_class c;
-	} known[] = {
+	static const struct wire_err_name known[] = {
 		{"invalid_request_error", ERR_BAD_REQUEST},
 		{"authentication_error", ERR_AUTH},
 		{"permission_error", ERR_AUTH},
@@ -157,10 +140,9 @@ static enum err_class an_err_type_class(const char *type)
 		{"timeout_error", ERR_TIMEOUT},
 		{"overloaded_error", ERR_OVERLOADED},
 	};
-	for (size_t i = 0; type && i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(type, known[i].type))
-			return known[i].c;
-	return ERR_NONE;
+	const struct wire_err_name *k = wire_err_find(known, sizeof(known) / sizeof(known[0]),
+						      type);
+	return k ? k->c : ERR_NONE;
 }
 
 /* Fails r with the provider's own words, or the best we have. */
@@ -194,7 +176,7 @@ static enum err_class an_status_class(enum err_class c, const char *type)
 	return c;
 }
 
-static void an_parse_error(int http_status, const char *body, size_t len,
+void anthropic_parse_error(int http_status, const char *body, size_t len,
 			   const char *retry_after, struct chat_result *r)
 {
 	enum err_class c = wire_error_start(http_status, retry_after, r);
@@ -427,31 +409,9 @@ static int an_verdict(struct body_reader *b)
 				"the model declined to answer (stop_reason 'refusal')");
 }
 
-static const struct body_format an_format = {
-	.framing = SSE_MODE_SSE,
-	.opens = "{",
-	.lead = "\n\r",
-	.event = an_event,
-	.whole = an_whole,
-	.end = an_end,
+const struct body_format anthropic_body = {
+	.size = sizeof(struct an_parser),
+	.framing = SSE_MODE_SSE, .opens = "{", .lead = "\n\r",
+	.event = an_event, .whole = an_whole, .end = an_end,
 	.verdict = an_verdict,
-};
-
-static struct resp_parser *an_parser_new(int stream, size_t max_bytes)
-{
-	return body_parser_new(sizeof(struct an_parser), &an_format, stream,
-			       max_bytes);
-}
-
-const struct provider anthropic_provider = {
-	.name = "anthropic",
-	.default_base_url = AN_DEFAULT_BASE_URL,
-	.default_key_env = "ANTHROPIC_API_KEY",
-	.build = an_build,
-	.parser_new = an_parser_new,
-	.parser_content_type = body_parser_content_type,
-	.parser_feed = body_parser_feed,
-	.parser_finish = body_parser_finish,
-	.parser_free = body_parser_free,
-	.parse_error = an_parse_error,
 };

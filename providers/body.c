@@ -202,11 +202,11 @@ static int body_on_event(void *ctx, const char *event, const char *data,
 	return rc ? 1 : 0;
 }
 
-struct resp_parser *body_parser_new(size_t size, const struct body_format *fmt,
-				    int stream, size_t max_bytes)
+struct resp_parser *body_parser_new(const struct body_format *fmt, int stream,
+				    size_t max_bytes)
 {
-	assert(size >= sizeof(struct body_reader));
-	struct body_reader *b = q_calloc(1, size);
+	assert(fmt->size >= sizeof(struct body_reader));
+	struct body_reader *b = q_calloc(1, fmt->size);
 	if (!b)
 		return NULL;
 	b->fmt = fmt;
@@ -222,6 +222,8 @@ void body_parser_free(struct resp_parser *rp)
 	struct body_reader *b = (struct body_reader *)rp;
 	if (!b)
 		return;
+	if (b->fmt->release)
+		b->fmt->release(b);
 	sse_release(&b->sse);
 	buf_release(&b->body);
 	q_free(b);

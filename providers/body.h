@@ -39,6 +39,9 @@ typedef int body_whole_fn(struct body_reader *b, const cJSON *root,
 typedef int body_check_fn(struct body_reader *b);
 
 struct body_format {
+	/* The size of the format's parser struct, which starts with a struct
+	 * body_reader (its other fields start zeroed). */
+	size_t size;
 	enum sse_mode framing;     /* how a stream is framed */
 	/* What a whole JSON document opens with ("{", or "{[" where an array
 	 * is one too): decides a stream that came whole, and tells a body
@@ -56,6 +59,9 @@ struct body_format {
 	/* The answer is complete (r->complete set): checks that fail it all
 	 * the same (a content filter, invalid UTF-8). NULL: none. */
 	body_check_fn *verdict;
+	/* Frees what the parser's own fields hold, before the body_reader's.
+	 * NULL: they hold nothing. */
+	void (*release)(struct body_reader *b);
 };
 
 enum body_mode {
@@ -85,12 +91,11 @@ struct body_reader {
 	int failed;
 };
 
-/* provider.parser_new for a parser of size bytes (the provider's struct,
- * which starts with a struct body_reader; its other fields start zeroed)
- * reading a body in fmt, borrowed for the parser's life. Returns new; free
- * with body_parser_free. NULL when memory is exhausted. */
-struct resp_parser *body_parser_new(size_t size, const struct body_format *fmt,
-				    int stream, size_t max_bytes);
+/* provider.parser_new for a parser of fmt->size bytes reading a body in
+ * fmt, borrowed for the parser's life. Returns new; free with
+ * body_parser_free. NULL when memory is exhausted. */
+struct resp_parser *body_parser_new(const struct body_format *fmt, int stream,
+				    size_t max_bytes);
 
 /* provider.parser_content_type: see provider.h. A type that is neither
  * JSON nor a stream but says nothing either (text/plain,
@@ -110,8 +115,8 @@ int body_parser_feed(struct resp_parser *rp, const char *data, size_t len,
  * Returns 0, or -1 with r failed. */
 int body_parser_finish(struct resp_parser *rp, struct chat_result *r);
 
-/* provider.parser_free: frees what the body_reader holds, and the parser.
- * A provider whose own fields hold memory releases them first. NULL is a
+/* provider.parser_free: frees what the format's own fields hold
+ * (fmt->release), what the body_reader holds, and the parser. NULL is a
  * no-op. */
 void body_parser_free(struct resp_parser *rp);
 

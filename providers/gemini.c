@@ -21,15 +21,13 @@
  * - `params` is merged at the top level of the body, so a
  *   `generationConfig` there replaces the one built from the workflow's
  *   temperature, max_tokens, ... as a whole. */
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../common/json.h"
-#include "body.h"
+#include "formats.h"
 #include "wire.h"
 
-#define GM_DEFAULT_BASE_URL "https://generativelanguage.googleapis.com"
 /* How much of an untrusted status, reason or category name a message
  * quotes. */
 #define GM_WORD 64
@@ -75,36 +73,16 @@ static cJSON *gm_content(const char *role, const char *text)
 }
 
 /* generationConfig holds only what was set, so the model's defaults hold
- * otherwise; none at all when nothing was. The seed is written as digits:
- * a double would round seeds above 2^53. */
+ * otherwise; none at all when nothing was. */
 static int gm_add_config(cJSON *body, const struct chat_request *req)
 {
-	char seed[32];
-	if (!req->has_temperature && !req->has_top_p && req->max_tokens <= 0 &&
-	    !req->nstop && !req->has_seed)
-		return 0;
-	cJSON *gc = cJSON_CreateObject();
-	if (wire_json_add(body, "generationConfig", gc))
-		return -1;
-	if (req->has_temperature &&
-	    wire_json_add(gc, "temperature", cJSON_CreateNumber(req->temperature)))
-		return -1;
-	if (req->has_top_p &&
-	    wire_json_add(gc, "topP", cJSON_CreateNumber(req->top_p)))
-		return -1;
-	if (req->max_tokens > 0 &&
-	    wire_json_add(gc, "maxOutputTokens", cJSON_CreateNumber(req->max_tokens)))
-		return -1;
-	if (req->nstop &&
-	    wire_json_add(gc, "stopSequences",
-			  wire_json_strings(req->stop, req->nstop)))
-		return -1;
-	if (req->has_seed) {
-		snprintf(seed, sizeof(seed), "%" PRId64, req->seed);
-		if (wire_json_add(gc, "seed", cJSON_CreateRaw(seed)))
-			return -1;
-	}
-	return 0;
+	static const struct wire_setting_name names[] = {
+		{WIRE_TEMPERATURE, "temperature"}, {WIRE_TOP_P, "topP"},
+		{WIRE_MAX_TOKENS, "maxOutputTokens"}, {WIRE_STOP, "stopSequences"},
+		{WIRE_SEED, "seed"},
+	};
+	return wire_add_settings(body, "generationConfig", req, names,
+				 sizeof(names) / sizeof(names[0]));
 }
 
 /* An empty system prompt is no systemInstruction. */
@@ -189,25 +167,28 @@ static int gm_path(struct buf *path, const char *base, const char *model,
 	return 0;
 }
 
-static int gm_build(const struct chat_request *req, const char *base_url,
-		    const char *api_key, struct http_req *out, struct qerr *e)
+int gemini_build(const struct chat_request *req, const char *base_url,
+		 const char *api_key, struct http_req *out, struct qerr *e)
 {
+	struct wire_post post = {
+		.facts = &provfacts[PROV_GEMINI],
+		.body = gm_body,
+		.merge = wire_merge_params,
+		.stream_accept = "text/event-stream",
+	};
 	struct buf path = BUF_INIT;
-	const char *base = base_url && *base_url ? base_url : GM_DEFAULT_BASE_URL;
-	if (wire_request_check(req, "gemini", e))
+	int rc = -1;
+	if (wire_request_check(req, post.facts->name, e))
 		return -1;
 	/* The key goes in a header, never in the URL's ?key=, so no log of a
 	 * URL ever holds it. */
-	int bad = gm_path(&path, base, req->model, req->stream, e) ||
-		  wire_url_join(&out->url, base, buf_str(&path), e) ||
-		  wire_body_finish(gm_body(req), req->params_json,
-				   wire_merge_params, &out->body, e) ||
-		  wire_json_headers(out, "x-goog-api-key", "", api_key,
-				    req->stream ? "text/event-stream" : NULL, e);
+	const char *base = wire_base_url(base_url, post.facts);
+	if (!gm_path(&path, base, req->model, req->stream, e)) {
+		post.path = buf_str(&path);
+		rc = wire_post_json(&post, req, base_url, api_key, out, e);
+	}
 	buf_release(&path);
-	if (bad)
-		http_req_release(out);
-	return bad ? -1 : 0;
+	return rc;
 }
 
 /* ---- errors the API reports in its own words ---- */
@@ -303,10 +284,7 @@ static int64_t gm_retry_delay(const cJSON *details)
  * error inside a 2xx body, where nothing else says what it is. */
 static enum err_class gm_err_class(const struct gm_err *e, int http_status)
 {
-	static const struct {
-		const char *status;
-		enum err_class c;
-	} known[] = {
+	static const struct wire_err_name known[] = {
 		{"INVALID_ARGUMENT", ERR_BAD_REQUEST},
 		{"FAILED_PRECONDITION", ERR_BAD_REQUEST},
 		{"OUT_OF_RANGE", ERR_BAD_REQUEST},
@@ -323,10 +301,9 @@ static enum err_class gm_err_class(const struct gm_err *e, int http_status)
 		{"ABORTED", ERR_SERVER},
 		{"DATA_LOSS", ERR_SERVER},
 	};
-	enum err_class c = ERR_NONE;
-	for (size_t i = 0; e->status && i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(e->status, known[i].status))
-			c = known[i].c;
+	const struct wire_err_name *k = wire_err_find(known, sizeof(known) / sizeof(known[0]),
+						      e->status);
+	enum err_class c = k ? k->c : ERR_NONE;
 	if (c == ERR_NONE && e->code)
 		c = err_class_from_status(e->code);
 	if (c == ERR_NONE)
@@ -349,8 +326,8 @@ static int gm_fail_err(struct chat_result *r, enum err_class c,
 			       "the provider reported an error", body, len);
 }
 
-static void gm_parse_error(int http_status, const char *body, size_t len,
-			   const char *retry_after, struct chat_result *r)
+void gemini_parse_error(int http_status, const char *body, size_t len,
+			const char *retry_after, struct chat_result *r)
 {
 	enum err_class c = wire_error_start(http_status, retry_after, r);
 	cJSON *root = json_parse(body, len, r->json_depth);
@@ -649,41 +626,17 @@ static int gm_verdict(struct body_reader *b)
 	return 0;
 }
 
+/* body_format.release: the words of a block. */
+static void gm_release(struct body_reader *b)
+{
+	buf_release(&((struct gm_parser *)b)->why);
+}
+
 /* A stream that was asked for may also come back as the JSON array of
  * chunks the endpoint sends when alt=sse was lost on the way. */
-static const struct body_format gm_format = {
-	.framing = SSE_MODE_SSE,
-	.opens = "{[",
-	.lead = "\n\r \t",
-	.event = gm_event,
-	.whole = gm_whole,
-	.end = gm_end,
-	.verdict = gm_verdict,
-};
-
-static struct resp_parser *gm_parser_new(int stream, size_t max_bytes)
-{
-	return body_parser_new(sizeof(struct gm_parser), &gm_format, stream,
-			       max_bytes);
-}
-
-static void gm_parser_free(struct resp_parser *rp)
-{
-	struct gm_parser *p = (struct gm_parser *)rp;
-	if (p)
-		buf_release(&p->why);
-	body_parser_free(rp);
-}
-
-const struct provider gemini_provider = {
-	.name = "gemini",
-	.default_base_url = GM_DEFAULT_BASE_URL,
-	.default_key_env = "GEMINI_API_KEY",
-	.build = gm_build,
-	.parser_new = gm_parser_new,
-	.parser_content_type = body_parser_content_type,
-	.parser_feed = body_parser_feed,
-	.parser_finish = body_parser_finish,
-	.parser_free = gm_parser_free,
-	.parse_error = gm_parse_error,
+const struct body_format gemini_body = {
+	.size = sizeof(struct gm_parser),
+	.framing = SSE_MODE_SSE, .opens = "{[", .lead = "\n\r \t",
+	.event = gm_event, .whole = gm_whole, .end = gm_end,
+	.verdict = gm_verdict, .release = gm_release,
 };

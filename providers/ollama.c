@@ -4,90 +4,34 @@
  * done_reason and the token counts. Errors are {"error": "text"}, with a
  * status, or as a line of a stream that already began. No key by default;
  * one given anyway (a proxy in front of Ollama) goes in as a bearer token. */
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "../common/json.h"
-#include "body.h"
+#include "formats.h"
 #include "wire.h"
-
-#define OL_DEFAULT_BASE_URL "http://127.0.0.1:11434"
 
 /* ---- the request ---- */
 
-static int ol_add_message(cJSON *msgs, const char *role, const char *content)
-{
-	cJSON *m = cJSON_CreateObject();
-	if (!m || wire_json_add(m, "role", cJSON_CreateString(role)) ||
-	    wire_json_add(m, "content", wire_json_string(content)) ||
-	    !cJSON_AddItemToArray(msgs, m)) {
-		cJSON_Delete(m);
-		return -1;
-	}
-	return 0;
-}
+/* The sampling settings, in Ollama's `options` under its own names
+ * (num_predict for max_tokens). */
+static const struct wire_setting_name ol_options[] = {
+	{WIRE_TEMPERATURE, "temperature"}, {WIRE_TOP_P, "top_p"}, {WIRE_SEED, "seed"},
+	{WIRE_MAX_TOKENS, "num_predict"}, {WIRE_STOP, "stop"},
+};
 
-/* The sampling settings that are set, in Ollama's `options` (its own
- * names: num_predict for max_tokens); empty when none is. The seed is
- * written as digits: a double would round seeds above 2^53. */
-static cJSON *ol_options(const struct chat_request *req)
-{
-	char seed[32];
-	cJSON *o = cJSON_CreateObject();
-	if (!o)
-		return NULL;
-	if (req->has_temperature &&
-	    wire_json_add(o, "temperature", cJSON_CreateNumber(req->temperature)))
-		goto fail;
-	if (req->has_top_p &&
-	    wire_json_add(o, "top_p", cJSON_CreateNumber(req->top_p)))
-		goto fail;
-	if (req->has_seed) {
-		snprintf(seed, sizeof(seed), "%" PRId64, req->seed);
-		if (wire_json_add(o, "seed", cJSON_CreateRaw(seed)))
-			goto fail;
-	}
-	if (req->max_tokens > 0 &&
-	    wire_json_add(o, "num_predict", cJSON_CreateNumber(req->max_tokens)))
-		goto fail;
-	if (req->nstop &&
-	    wire_json_add(o, "stop", wire_json_strings(req->stop, req->nstop)))
-		goto fail;
-	return o;
-fail:
-	cJSON_Delete(o);
-	return NULL;
-}
-
-/* An empty system prompt is no system message; empty options are left
- * out, so the model's own defaults hold. */
+/* Empty options are left out, so the model's own defaults hold. */
 static cJSON *ol_body(const struct chat_request *req)
 {
-	cJSON *body = cJSON_CreateObject();
-	if (!body || wire_json_add(body, "model", wire_json_string(req->model)))
-		goto fail;
-	cJSON *msgs = cJSON_CreateArray();
-	if (wire_json_add(body, "messages", msgs))
-		goto fail;
-	if (req->system && *req->system &&
-	    ol_add_message(msgs, "system", req->system))
-		goto fail;
-	if (ol_add_message(msgs, "user", req->prompt) ||
-	    wire_json_add(body, "stream", cJSON_CreateBool(req->stream)))
-		goto fail;
-	cJSON *opts = ol_options(req);
-	if (!opts)
-		goto fail;
-	if (!opts->child)
-		cJSON_Delete(opts);
-	else if (wire_json_add(body, "options", opts))
-		goto fail;
+	cJSON *body = wire_chat_body(req);
+	if (body && (wire_json_add(body, "stream", cJSON_CreateBool(req->stream)) ||
+		     wire_add_settings(body, "options", req, ol_options,
+				       sizeof(ol_options) / sizeof(ol_options[0])))) {
+		cJSON_Delete(body);
+		return NULL;
+	}
 	return body;
-fail:
-	cJSON_Delete(body);
-	return NULL;
 }
 
 /* Merges params into body. Most of Ollama's knobs (num_ctx, top_k, ...)
@@ -125,22 +69,18 @@ static int ol_merge_params(cJSON *body, const char *params_json,
 	return 0;
 }
 
-static int ol_build(const struct chat_request *req, const char *base_url,
-		    const char *api_key, struct http_req *out, struct qerr *e)
+static const struct wire_post ol_post = {
+	.facts = &provfacts[PROV_OLLAMA],
+	.path = "/api/chat",
+	.body = ol_body,
+	.merge = ol_merge_params,
+	.stream_accept = "application/x-ndjson",
+};
+
+int ollama_build(const struct chat_request *req, const char *base_url,
+		 const char *api_key, struct http_req *out, struct qerr *e)
 {
-	if (wire_request_check(req, "ollama", e))
-		return -1;
-	if (wire_url_join(&out->url, base_url && *base_url ? base_url
-							    : OL_DEFAULT_BASE_URL,
-			  "/api/chat", e) ||
-	    wire_body_finish(ol_body(req), req->params_json, ol_merge_params,
-			     &out->body, e) ||
-	    wire_json_headers(out, "Authorization", "Bearer ", api_key,
-			      req->stream ? "application/x-ndjson" : NULL, e)) {
-		http_req_release(out);
-		return -1;
-	}
-	return 0;
+	return wire_post_json(&ol_post, req, base_url, api_key, out, e);
 }
 
 /* ---- errors in Ollama's own words ---- */
@@ -180,8 +120,8 @@ static int ol_fail_words(struct chat_result *r, enum err_class c,
 			       body, len);
 }
 
-static void ol_parse_error(int http_status, const char *body, size_t len,
-			   const char *retry_after, struct chat_result *r)
+void ollama_parse_error(int http_status, const char *body, size_t len,
+			const char *retry_after, struct chat_result *r)
 {
 	enum err_class c = wire_error_start(http_status, retry_after, r);
 	cJSON *root = json_parse(body, len, r->json_depth);
@@ -333,31 +273,9 @@ static int ol_whole(struct body_reader *b, const cJSON *root, const char *s,
 /* A stream asked for may come back as one object all the same (a proxy
  * that buffers, a server told stream: false by its params), printed over
  * many lines: its first line tells (see body_decide). */
-static const struct body_format ol_format = {
-	.framing = SSE_MODE_NDJSON,
-	.opens = "{",
-	.lead = "\n\r \t",
-	.event = ol_line,
-	.whole = ol_whole,
-	.end = ol_end,
+const struct body_format ollama_body = {
+	.size = sizeof(struct body_reader),
+	.framing = SSE_MODE_NDJSON, .opens = "{", .lead = "\n\r \t",
+	.event = ol_line, .whole = ol_whole, .end = ol_end,
 	.verdict = body_reader_check_text,
-};
-
-static struct resp_parser *ol_parser_new(int stream, size_t max_bytes)
-{
-	return body_parser_new(sizeof(struct body_reader), &ol_format, stream,
-			       max_bytes);
-}
-
-const struct provider ollama_provider = {
-	.name = "ollama",
-	.default_base_url = OL_DEFAULT_BASE_URL,
-	.default_key_env = NULL,
-	.build = ol_build,
-	.parser_new = ol_parser_new,
-	.parser_content_type = body_parser_content_type,
-	.parser_feed = body_parser_feed,
-	.parser_finish = body_parser_finish,
-	.parser_free = body_parser_free,
-	.parse_error = ol_parse_error,
 };

@@ -2,52 +2,23 @@
  * llama.cpp, Ollama's /v1, OpenRouter): POST {base_url}/chat/completions,
  * a whole JSON body or an SSE stream of chat.completion.chunk objects
  * ending in `data: [DONE]`. */
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../common/json.h"
-#include "body.h"
+#include "formats.h"
 #include "wire.h"
-
-#define OA_DEFAULT_BASE_URL "https://api.openai.com/v1"
 
 /* ---- the request ---- */
 
-static int oa_add_message(cJSON *msgs, const char *role, const char *content)
-{
-	cJSON *m = cJSON_CreateObject();
-	if (!m || wire_json_add(m, "role", cJSON_CreateString(role)) ||
-	    wire_json_add(m, "content", wire_json_string(content)) ||
-	    !cJSON_AddItemToArray(msgs, m)) {
-		cJSON_Delete(m);
-		return -1;
-	}
-	return 0;
-}
-
-/* Sampling settings go in only when set, so the server's defaults hold
- * otherwise. The seed is written as digits: a double would round seeds
- * above 2^53. */
+/* The sampling settings (wire_add_settings), then stream. */
 static int oa_add_settings(cJSON *body, const struct chat_request *req)
 {
-	char seed[32];
-	if (req->has_temperature &&
-	    wire_json_add(body, "temperature", cJSON_CreateNumber(req->temperature)))
-		return -1;
-	if (req->has_top_p &&
-	    wire_json_add(body, "top_p", cJSON_CreateNumber(req->top_p)))
-		return -1;
-	if (req->has_seed) {
-		snprintf(seed, sizeof(seed), "%" PRId64, req->seed);
-		if (wire_json_add(body, "seed", cJSON_CreateRaw(seed)))
-			return -1;
-	}
-	if (req->nstop &&
-	    wire_json_add(body, "stop", wire_json_strings(req->stop, req->nstop)))
-		return -1;
-	if (req->max_tokens > 0 &&
-	    wire_json_add(body, "max_tokens", cJSON_CreateNumber(req->max_tokens)))
+	static const struct wire_setting_name names[] = {
+		{WIRE_TEMPERATURE, "temperature"}, {WIRE_TOP_P, "top_p"}, {WIRE_SEED, "seed"},
+		{WIRE_STOP, "stop"}, {WIRE_MAX_TOKENS, "max_tokens"},
+	};
+	if (wire_add_settings(body, NULL, req, names, sizeof(names) / sizeof(names[0])))
 		return -1;
 	if (wire_json_add(body, "stream", cJSON_CreateBool(req->stream)))
 		return -1;
@@ -64,44 +35,28 @@ static int oa_add_settings(cJSON *body, const struct chat_request *req)
 	return 0;
 }
 
-/* An empty system prompt is no system message. */
 static cJSON *oa_body(const struct chat_request *req)
 {
-	cJSON *body = cJSON_CreateObject();
-	if (!body || wire_json_add(body, "model", wire_json_string(req->model)))
-		goto fail;
-	cJSON *msgs = cJSON_CreateArray();
-	/* msgs belongs to body once added, and is freed otherwise. */
-	if (wire_json_add(body, "messages", msgs))
-		goto fail;
-	if (req->system && *req->system &&
-	    oa_add_message(msgs, "system", req->system))
-		goto fail;
-	if (oa_add_message(msgs, "user", req->prompt) ||
-	    oa_add_settings(body, req))
-		goto fail;
+	cJSON *body = wire_chat_body(req);
+	if (body && oa_add_settings(body, req)) {
+		cJSON_Delete(body);
+		return NULL;
+	}
 	return body;
-fail:
-	cJSON_Delete(body);
-	return NULL;
 }
 
-static int oa_build(const struct chat_request *req, const char *base_url,
-		    const char *api_key, struct http_req *out, struct qerr *e)
+static const struct wire_post oa_post = {
+	.facts = &provfacts[PROV_OPENAI],
+	.path = "/chat/completions",
+	.body = oa_body,
+	.merge = wire_merge_params,
+	.stream_accept = "text/event-stream",
+};
+
+int openai_build(const struct chat_request *req, const char *base_url,
+		 const char *api_key, struct http_req *out, struct qerr *e)
 {
-	if (wire_request_check(req, "openai", e))
-		return -1;
-	if (wire_url_join(&out->url, base_url && *base_url ? base_url
-							    : OA_DEFAULT_BASE_URL,
-			  "/chat/completions", e) ||
-	    wire_body_finish(oa_body(req), req->params_json, wire_merge_params,
-			     &out->body, e) ||
-	    wire_json_headers(out, "Authorization", "Bearer ", api_key,
-			      req->stream ? "text/event-stream" : NULL, e)) {
-		http_req_release(out);
-		return -1;
-	}
-	return 0;
+	return wire_post_json(&oa_post, req, base_url, api_key, out, e);
 }
 
 /* ---- errors the API reports in its own words ---- */
@@ -159,10 +114,7 @@ static int oa_err_is(const struct oa_err *e, const char *what)
  * says what it is: a numeric code or the error's type does. */
 static enum err_class oa_err_class_2xx(const struct oa_err *e)
 {
-	static const struct {
-		const char *what;
-		enum err_class c;
-	} known[] = {
+	static const struct wire_err_name known[] = {
 		{"insufficient_quota", ERR_QUOTA},
 		{"rate_limit_exceeded", ERR_RATE_LIMITED},
 		{"rate_limit_error", ERR_RATE_LIMITED},
@@ -172,9 +124,14 @@ static enum err_class oa_err_class_2xx(const struct oa_err *e)
 		{"authentication_error", ERR_AUTH},
 		{"invalid_api_key", ERR_AUTH},
 	};
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (oa_err_is(e, known[i].what))
-			return known[i].c;
+	/* The code or the type, whichever comes first in the table. */
+	size_t n = sizeof(known) / sizeof(known[0]);
+	const struct wire_err_name *code = wire_err_find(known, n, e->code);
+	const struct wire_err_name *type = wire_err_find(known, n, e->type);
+	if (code && (!type || code < type))
+		return code->c;
+	if (type)
+		return type->c;
 	if (e->status && e->status / 100 != 2)
 		return err_class_from_status(e->status);
 	/* The server accepted the request and then failed it. */
@@ -192,8 +149,8 @@ static int oa_fail_err(struct chat_result *r, enum err_class c,
 	return wire_fail_excerpt(r, c, "the provider reported an error", body, len);
 }
 
-static void oa_parse_error(int http_status, const char *body, size_t len,
-			   const char *retry_after, struct chat_result *r)
+void openai_parse_error(int http_status, const char *body, size_t len,
+			const char *retry_after, struct chat_result *r)
 {
 	enum err_class c = wire_error_start(http_status, retry_after, r);
 	cJSON *root = json_parse(body, len, r->json_depth);
@@ -521,39 +478,15 @@ static int oa_verdict(struct body_reader *b)
 	return body_reader_check_text(b);
 }
 
-static const struct body_format oa_format = {
-	.framing = SSE_MODE_SSE,
-	.opens = "{",
-	.lead = "\n\r",
-	.event = oa_event,
-	.whole = oa_whole,
-	.end = oa_end,
-	.verdict = oa_verdict,
-};
-
-static struct resp_parser *oa_parser_new(int stream, size_t max_bytes)
+/* body_format.release: the text held back while the indices were open. */
+static void oa_release(struct body_reader *b)
 {
-	return body_parser_new(sizeof(struct oa_parser), &oa_format, stream,
-			       max_bytes);
+	buf_release(&((struct oa_parser *)b)->held);
 }
 
-static void oa_parser_free(struct resp_parser *rp)
-{
-	struct oa_parser *p = (struct oa_parser *)rp;
-	if (p)
-		buf_release(&p->held);
-	body_parser_free(rp);
-}
-
-const struct provider openai_provider = {
-	.name = "openai",
-	.default_base_url = OA_DEFAULT_BASE_URL,
-	.default_key_env = "OPENAI_API_KEY",
-	.build = oa_build,
-	.parser_new = oa_parser_new,
-	.parser_content_type = body_parser_content_type,
-	.parser_feed = body_parser_feed,
-	.parser_finish = body_parser_finish,
-	.parser_free = oa_parser_free,
-	.parse_error = oa_parse_error,
+const struct body_format openai_body = {
+	.size = sizeof(struct oa_parser),
+	.framing = SSE_MODE_SSE, .opens = "{", .lead = "\n\r",
+	.event = oa_event, .whole = oa_whole, .end = oa_end,
+	.verdict = oa_verdict, .release = oa_release,
 };

@@ -4,12 +4,13 @@
 #include <stdint.h>
 
 #include "../common/buf.h"
+#include "../common/provfacts.h"
 #include "../common/qerr.h"
 
-/* One wire format per file (openai.c, later anthropic.c, gemini.c,
- * ollama.c): a normalised chat request to URL + headers + body, and
- * response bytes to a normalised result. Pure functions: no curl, no DAG,
- * testable from fixture files. */
+/* One wire format per file (openai.c, anthropic.c, gemini.c, ollama.c):
+ * a normalised chat request to URL + headers + body, and response bytes to
+ * a normalised result. Pure functions: no curl, no DAG, testable from
+ * fixture files. */
 
 enum err_class {
 	ERR_NONE,
@@ -99,9 +100,9 @@ int chat_result_fail(struct chat_result *r, enum err_class c, const char *fmt, .
 struct resp_parser;
 
 struct provider {
-	const char *name;
-	const char *default_base_url;
-	const char *default_key_env;  /* NULL: no key by default */
+	/* Its name, default base URL and key variable, and the header its
+	 * key goes in: its row of common/provfacts.h. */
+	const struct provfacts *facts;
 
 	/* Fills out (initialised by the caller with http_req buffers empty).
 	 * api_key may be NULL or "" (no auth header). Returns 0, or -1 with e
@@ -137,9 +138,11 @@ struct provider {
 			    const char *retry_after, struct chat_result *r);
 };
 
-/* Returns the provider of that name, or NULL. */
+/* Returns the provider of that name, or NULL when there is none (or name
+ * is NULL). */
 const struct provider *provider_find(const char *name);
-/* The names of all providers, NULL-terminated (for "did you mean"). */
+/* The names of all providers, NULL-terminated (for "did you mean"):
+ * provfacts_names. */
 const char *const *provider_names(void);
 
 #endif

@@ -1,5 +1,6 @@
 #include "wire.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,12 +56,27 @@ int wire_add_header(struct http_req *r, const char *name, const char *prefix,
 	return 0;
 }
 
-int wire_json_headers(struct http_req *r, const char *name, const char *prefix,
-		      const char *api_key, const char *accept, struct qerr *e)
+const char *wire_base_url(const char *base_url, const struct provfacts *f)
 {
-	if (wire_add_header(r, "Content-Type", "", "application/json", e))
-		return -1;
-	if (api_key && *api_key && wire_add_header(r, name, prefix, api_key, e))
+	return base_url && *base_url ? base_url : f->base_url;
+}
+
+int wire_key_header(struct http_req *r, const struct provfacts *f, const char *api_key,
+		    struct qerr *e)
+{
+	if (!api_key || !*api_key)
+		return 0;
+	return wire_add_header(r, f->key_header, f->key_prefix, api_key, e);
+}
+
+/* The headers of a JSON request: "Content-Type: application/json", then
+ * the key's (wire_key_header), then "Accept: accept" when accept is not
+ * NULL. Returns 0, or -1 with e set. */
+static int wire_json_headers(struct http_req *r, const struct provfacts *f,
+			     const char *api_key, const char *accept, struct qerr *e)
+{
+	if (wire_add_header(r, "Content-Type", "", "application/json", e) ||
+	    wire_key_header(r, f, api_key, e))
 		return -1;
 	if (accept && wire_add_header(r, "Accept", "", accept, e))
 		return -1;
@@ -161,6 +177,60 @@ cJSON *wire_json_strings(const char *const *s, size_t n)
 	return a;
 }
 
+/* The value req gives setting s, or NULL with *set 0 when it sets none
+ * (or with *set 1 when memory is exhausted). */
+static cJSON *wire_setting(const struct chat_request *req, enum wire_setting s,
+			  char *seed, size_t seed_len, int *set)
+{
+	switch (s) {
+	case WIRE_TEMPERATURE:
+		*set = req->has_temperature;
+		return *set ? cJSON_CreateNumber(req->temperature) : NULL;
+	case WIRE_TOP_P:
+		*set = req->has_top_p;
+		return *set ? cJSON_CreateNumber(req->top_p) : NULL;
+	case WIRE_SEED:
+		if (!(*set = req->has_seed))
+			return NULL;
+		snprintf(seed, seed_len, "%" PRId64, req->seed);
+		return cJSON_CreateRaw(seed);
+	case WIRE_MAX_TOKENS:
+		*set = req->max_tokens > 0;
+		return *set ? cJSON_CreateNumber(req->max_tokens) : NULL;
+	case WIRE_STOP:
+		*set = req->nstop > 0;
+		return *set ? wire_json_strings(req->stop, req->nstop) : NULL;
+	}
+	*set = 0;
+	return NULL;
+}
+
+int wire_add_settings(cJSON *obj, const char *under, const struct chat_request *req,
+		      const struct wire_setting_name *names, size_t n)
+{
+	cJSON *to = under ? cJSON_CreateObject() : obj;
+	char seed[32];
+	int set;
+	if (!to)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		cJSON *v = wire_setting(req, names[i].setting, seed, sizeof(seed), &set);
+		if (set && wire_json_add(to, names[i].name, v))
+			goto fail;
+	}
+	if (!under)
+		return 0;
+	if (!to->child) {
+		cJSON_Delete(to);
+		return 0;
+	}
+	return wire_json_add(obj, under, to);
+fail:
+	if (under)
+		cJSON_Delete(to);
+	return -1;
+}
+
 int wire_request_check(const struct chat_request *req, const char *provider,
 		       struct qerr *e)
 {
@@ -180,7 +250,7 @@ int wire_merge_params(cJSON *body, const char *params_json, struct qerr *e)
 		return qerr_set(e, "params is not valid JSON");
 	if (!cJSON_IsObject(p)) {
 		qerr_set(e, "params must be a JSON object, not %s",
-			 wire_json_type(p));
+			 json_type_name(p));
 		cJSON_Delete(p);
 		return -1;
 	}
@@ -219,21 +289,51 @@ int wire_body_finish(cJSON *body, const char *params_json, wire_merge_fn *merge,
 	return rc ? -1 : 0;
 }
 
-const char *wire_json_type(const cJSON *v)
+int wire_post_json(const struct wire_post *p, const struct chat_request *req,
+		   const char *base_url, const char *api_key, struct http_req *out,
+		   struct qerr *e)
 {
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsObject(v))
-		return "an object";
-	if (cJSON_IsArray(v))
-		return "an array";
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	if (cJSON_IsNull(v))
-		return "null";
-	return "missing";
+	if (wire_request_check(req, p->facts->name, e))
+		return -1;
+	if (wire_url_join(&out->url, wire_base_url(base_url, p->facts), p->path, e) ||
+	    wire_body_finish(p->body(req), req->params_json, p->merge, &out->body, e) ||
+	    wire_json_headers(out, p->facts, api_key, req->stream ? p->stream_accept : NULL,
+			      e)) {
+		http_req_release(out);
+		return -1;
+	}
+	return 0;
+}
+
+int wire_add_message(cJSON *msgs, const char *role, const char *content)
+{
+	cJSON *m = cJSON_CreateObject();
+	if (!m || wire_json_add(m, "role", cJSON_CreateString(role)) ||
+	    wire_json_add(m, "content", wire_json_string(content)) ||
+	    !cJSON_AddItemToArray(msgs, m)) {
+		cJSON_Delete(m);
+		return -1;
+	}
+	return 0;
+}
+
+cJSON *wire_chat_body(const struct chat_request *req)
+{
+	cJSON *body = cJSON_CreateObject();
+	if (!body || wire_json_add(body, "model", wire_json_string(req->model)))
+		goto fail;
+	cJSON *msgs = cJSON_CreateArray();
+	/* msgs belongs to body once added, and is freed otherwise. */
+	if (wire_json_add(body, "messages", msgs))
+		goto fail;
+	if (req->system && *req->system && wire_add_message(msgs, "system", req->system))
+		goto fail;
+	if (wire_add_message(msgs, "user", req->prompt))
+		goto fail;
+	return body;
+fail:
+	cJSON_Delete(body);
+	return NULL;
 }
 
 const cJSON *wire_json_index0(const cJSON *arr)
@@ -387,6 +487,16 @@ int wire_fail_words(struct chat_result *r, enum err_class c, const char *msg,
 	return -1;
 }
 
+const struct wire_err_name *wire_err_find(const struct wire_err_name *t, size_t n,
+					  const char *name)
+{
+	for (size_t i = 0; name && i < n; i++) {
+		if (!strcmp(t[i].name, name))
+			return &t[i];
+	}
+	return NULL;
+}
+
 enum err_class wire_error_start(int http_status, const char *retry_after,
 				struct chat_result *r)
 {
@@ -411,7 +521,7 @@ int wire_fail_type(struct chat_result *r, const char *what, const cJSON *v,
 		   const char *want)
 {
 	return chat_result_fail(r, ERR_MALFORMED, "'%s' is %s, not %s", what,
-				wire_json_type(v), want);
+				json_type_name(v), want);
 }
 
 int wire_opt_str(struct chat_result *r, const cJSON *obj, const char *key,

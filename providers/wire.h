@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "../common/buf.h"
+#include "../common/provfacts.h"
 #include "../common/qerr.h"
 #include "provider.h"
 
@@ -30,12 +31,15 @@ int wire_url_join(struct buf *url, const char *base_url, const char *path,
 int wire_add_header(struct http_req *r, const char *name, const char *prefix,
 		    const char *value, struct qerr *e);
 
-/* Adds the headers of a JSON request: "Content-Type: application/json",
- * then "name: prefix api_key" when there is a key (NULL or "": none),
- * then "Accept: accept" when accept is not NULL. Returns 0, or -1 with e
- * set. */
-int wire_json_headers(struct http_req *r, const char *name, const char *prefix,
-		      const char *api_key, const char *accept, struct qerr *e);
+/* base_url, or f's default base URL when base_url is NULL or "". */
+const char *wire_base_url(const char *base_url, const struct provfacts *f);
+
+/* Adds the header that carries the key as f says ("x-api-key: KEY",
+ * "Authorization: Bearer KEY") when there is a key (NULL or "": none).
+ * Returns 0, or -1 with e set. */
+int wire_key_header(struct http_req *r, const struct provfacts *f, const char *api_key,
+		    struct qerr *e);
+
 
 /* Returns a new JSON string item holding s with every invalid UTF-8
  * sequence replaced by U+FFFD, so the body we send is valid JSON; NULL
@@ -51,6 +55,24 @@ int wire_json_add(cJSON *obj, const char *key, cJSON *item);
  * makes them; NULL entries are skipped), or NULL when memory is
  * exhausted. */
 cJSON *wire_json_strings(const char *const *s, size_t n);
+
+/* The sampling settings of a struct chat_request. */
+enum wire_setting { WIRE_TEMPERATURE, WIRE_TOP_P, WIRE_SEED, WIRE_MAX_TOKENS, WIRE_STOP };
+
+/* A format's name for a setting, in the order its bodies write them. */
+struct wire_setting_name {
+	enum wire_setting setting;
+	const char *name;
+};
+
+/* Adds to obj each setting of names[0..n) that req sets (max_tokens: when
+ * above 0), under the format's name for it: only what is set goes in, so
+ * the server's defaults hold otherwise. The seed is written as digits: a
+ * double would round seeds above 2^53. With under, they go into a new
+ * object added to obj under that key, and only when one is set. Returns
+ * 0, or -1 when memory is exhausted. */
+int wire_add_settings(cJSON *obj, const char *under, const struct chat_request *req,
+		      const struct wire_setting_name *names, size_t n);
 
 /* Checks what every request needs before a format builds it: a model
  * name and a prompt. Returns 0, or -1 with e set (naming provider). */
@@ -73,8 +95,36 @@ int wire_body_print(const cJSON *body, struct buf *out, struct qerr *e);
 int wire_body_finish(cJSON *body, const char *params_json, wire_merge_fn *merge,
 		     struct buf *out, struct qerr *e);
 
-/* "string", "number", "object", ...: for messages about a wrong type. */
-const char *wire_json_type(const cJSON *v);
+/* How a format sends a request: one JSON POST. */
+struct wire_post {
+	const struct provfacts *facts;  /* the default base URL, the key header */
+	const char *path;               /* after the base URL */
+	/* The body for req; NULL when memory ran out. */
+	cJSON *(*body)(const struct chat_request *req);
+	wire_merge_fn *merge;           /* wire_merge_params, or the format's own */
+	const char *stream_accept;      /* the Accept header of a stream; NULL: none */
+};
+
+/* provider.build for a format that sends p: checks req
+ * (wire_request_check), then sets out's URL to base_url (the facts'
+ * default when NULL or "") joined with p->path, its body to p->body(req)
+ * with req->params_json merged, and the JSON headers with the key (NULL or
+ * "": none) in the facts' header. Returns 0, or -1 with e set and out
+ * released. */
+int wire_post_json(const struct wire_post *p, const struct chat_request *req,
+		   const char *base_url, const char *api_key, struct http_req *out,
+		   struct qerr *e);
+
+/* Appends {"role": role, "content": content} to the array msgs, the
+ * content as wire_json_string makes it. Returns 0, or -1 when memory is
+ * exhausted. */
+int wire_add_message(cJSON *msgs, const char *role, const char *content);
+
+/* Returns a new body of the chat shape OpenAI's API and Ollama's share:
+ * {"model": ..., "messages": [the system prompt (unless NULL or empty) and
+ * the prompt as messages]}; free with cJSON_Delete. NULL when memory is
+ * exhausted. */
+cJSON *wire_chat_body(const struct chat_request *req);
 
 /* The item of the array arr whose "index" is 0 or absent: the answer we
  * asked for, where a user's params may ask for more (OpenAI's `n`,
@@ -141,6 +191,18 @@ int wire_fail_words(struct chat_result *r, enum err_class c, const char *msg,
  * error: the caller erred). */
 enum err_class wire_error_start(int http_status, const char *retry_after,
 				struct chat_result *r);
+
+/* A provider's name for a kind of error (a type, a code, a status name)
+ * and its class. */
+struct wire_err_name {
+	const char *name;
+	enum err_class c;
+};
+
+/* The entry of t[0..n) called name (case-sensitive), or NULL when there
+ * is none or name is NULL. */
+const struct wire_err_name *wire_err_find(const struct wire_err_name *t, size_t n,
+					  const char *name);
 
 /* Fails r with c for an error body that holds no words of the provider:
  * "HTTP STATUS" and hint (NULL: none), then an excerpt of body; "HTTP

@@ -12,6 +12,7 @@
 #include "../../common/buf.h"
 #include "../../common/duration.h"
 #include "../../common/json.h"
+#include "../../common/provfacts.h"
 #include "../../common/qerr.h"
 #include "../../common/regex.h"
 #include "../../common/suggest.h"
@@ -188,6 +189,41 @@ static void test_alloc_failure_injection(void **state)
 	assert_null(arena_new());
 }
 
+/* The table of provider facts: one row a provider, the names in its
+ * order, found by exact name only. */
+static void test_provfacts(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < PROV_COUNT; i++) {
+		const struct provfacts *f = &provfacts[i];
+		assert_ptr_equal(provfacts_names[i], f->name);
+		assert_ptr_equal(provfacts_find(f->name), f);
+		assert_int_equal(strncmp(f->base_url, "http", 4), 0);
+		assert_true(*f->key_header);
+		assert_non_null(f->key_env);
+		assert_non_null(f->key_prefix);
+	}
+	assert_null(provfacts_names[PROV_COUNT]);
+	assert_string_equal(provfacts[PROV_OLLAMA].key_env, "");
+	assert_null(provfacts_find("OpenAI"));
+	assert_null(provfacts_find(""));
+	assert_null(provfacts_find(NULL));
+}
+
+/* What json_type_name calls each kind of value. */
+static void test_json_type_name(void **state)
+{
+	(void)state;
+	cJSON *v = cJSON_Parse("[\"s\", 1, {}, [], true, null]");
+	assert_non_null(v);
+	static const char *const want[] = {"a string", "a number", "an object", "an array",
+					   "a boolean", "null"};
+	for (int i = 0; i < 6; i++)
+		assert_string_equal(json_type_name(cJSON_GetArrayItem(v, i)), want[i]);
+	assert_string_equal(json_type_name(NULL), "missing");
+	cJSON_Delete(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +233,8 @@ int main(void)
 		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_json_depth_bound),
 		cmocka_unit_test(test_json_skip_string),
+		cmocka_unit_test(test_json_type_name),
+		cmocka_unit_test(test_provfacts),
 		cmocka_unit_test(test_suggest),
 		cmocka_unit_test(test_regex_pcre),
 		cmocka_unit_test(test_timer_heap_order),

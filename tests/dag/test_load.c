@@ -489,6 +489,8 @@ static void test_graph(void **state)
 			    "digraph \"council\" {\n"
 			    "  rankdir=TB;\n"
 			    "  node [shape=box];\n"
+			    "  labelloc=t;\n"
+			    "  label=\"Three models answer, a chairman writes the answer.\";\n"
 			    "  \"answers\" [label=\"answers\\ngenerate\\ngpt, claude, local\"];\n"
 			    "  \"final\" [label=\"final\\nsynthesize\\nclaude\", peripheries=2];\n"
 			    "  \"answers\" -> \"final\";\n"
@@ -496,6 +498,9 @@ static void test_graph(void **state)
 	buf_reset(&b);
 	assert_int_equal(workflow_graph(wf, "mermaid", &b), 0);
 	assert_string_equal(buf_str(&b),
+			    "---\n"
+			    "title: \"Three models answer, a chairman writes the answer.\"\n"
+			    "---\n"
 			    "flowchart TD\n"
 			    "  n0[\"answers<br/>generate<br/>gpt, claude, local\"]\n"
 			    "  n1[\"final<br/>synthesize<br/>claude\"]\n"

@@ -28,8 +28,8 @@ static void test_unknown_keys(void **state)
 		   "unknown key 'temprature' in defaults (did you mean 'temperature'?)");
 	expect_one(HDR "defaults: {zzzzzz: 1}\nnodes: {a: " TPL "}\n", 2, 12,
 		   "unknown key 'zzzzzz' in defaults (use timeout, first_token_timeout, "
-		   "idle_timeout, retries, temperature, max_tokens, top_p, seed, stop, stream "
-		   "or max_response_bytes)");
+		   "idle_timeout, retries, temperature, max_tokens, top_p, seed, stop, stream, "
+		   "max_response_bytes, http_version, max_connections or ca_cert)");
 	expect_one(HDR "models:\n  m: {provider: ollama, model: x, fallbak: []}\n"
 		   "nodes: {a: {kind: generate, models: [m]}}\n", 3, 35,
 		   "unknown key 'fallbak' in model 'm' (did you mean 'fallback'?)");

@@ -5,7 +5,7 @@
  * real HTTP, and the report parsed back. */
 #include <cjson/cJSON.h>
 
-#include "../mock/mock.h"
+#include "../../sim/sim.h"
 #include "quorum.h"
 
 struct harness {

@@ -122,7 +122,7 @@ static void test_breaker_keeps_first_error(void **state)
 	assert_string_equal(cJSON_GetObjectItem(e, "class")->valuestring, "auth");
 	assert_int_equal(cJSON_GetObjectItem(e, "http_status")->valueint, 401);
 	has(cJSON_GetObjectItem(e, "message")->valuestring,
-	    "failed 3 times in a row in this run; its first error: Incorrect API key provided");
+	    "failed 3 times in a row; its first error: Incorrect API key provided");
 	has(err, "authentication failed, HTTP 401: model 'dead' skipped");
 	cJSON_Delete(rep);
 	free(out);

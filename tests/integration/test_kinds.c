@@ -306,6 +306,21 @@ static void test_early_decision_cancels(void **state)
 	assert_true(wall->valuedouble < 10000);
 }
 
+/* The contract's place for it: stop_when on the generate the vote reads. */
+static void test_early_decision_on_generate(void **state)
+{
+	struct harness *h = *state;
+	write_wf(h, "fast42 slow",
+		 "  s: {kind: generate, models: [fast42, slow, fast42, slow, fast42],"
+		 " prompt: \"{{ query }}\", stop_when: decided}\n"
+		 "  v: {kind: vote, from: s, extract: number}\n");
+	assert_string_equal(h_run(h, "q", NULL), "ok");
+	assert_string_equal(output_of(h), "42");
+	const cJSON *resp = cJSON_GetObjectItem(h_node(h, "s"), "responses");
+	assert_string_equal(str_of(cJSON_GetArrayItem(resp, 1), "status"), "cancelled");
+	assert_string_equal(str_of(cJSON_GetArrayItem(resp, 3), "status"), "cancelled");
+}
+
 int main(void)
 {
 	quorum_global_init();
@@ -321,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_plan_runs_subtasks),
 		cmocka_unit_test(test_plan_run_settings),
 		cmocka_unit_test(test_early_decision_cancels),
+		cmocka_unit_test(test_early_decision_on_generate),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
 	quorum_global_cleanup();

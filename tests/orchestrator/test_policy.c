@@ -108,17 +108,33 @@ static void test_breaker(void **state)
 {
 	(void)state;
 	struct breaker b = {0};
-	assert_int_equal(breaker_record(&b, 0), 0);
-	assert_int_equal(breaker_record(&b, 0), 0);
-	assert_int_equal(breaker_record(&b, 1), 0); /* a success resets the run */
+	int64_t t = 1000;
+	assert_int_equal(breaker_record(&b, 0, t), 0);
+	assert_int_equal(breaker_record(&b, 0, t), 0);
+	assert_int_equal(breaker_record(&b, 1, t), 0); /* a success resets the run */
 	assert_int_equal(b.consecutive, 0);
-	assert_int_equal(breaker_record(&b, 0), 0);
-	assert_int_equal(breaker_record(&b, 0), 0);
+	assert_int_equal(breaker_record(&b, 0, t), 0);
+	assert_int_equal(breaker_record(&b, 0, t), 0);
 	assert_false(b.open);
-	assert_int_equal(breaker_record(&b, 0), 1); /* the third in a row opens it */
+	assert_true(breaker_allows(&b, t));
+	assert_int_equal(breaker_record(&b, 0, t), 1); /* the third in a row opens it */
 	assert_true(b.open);
-	assert_int_equal(breaker_record(&b, 0), 0); /* opened once */
+	assert_false(breaker_allows(&b, t + 1));
+	/* after the cooldown one call may probe; the others still wait */
+	t += POLICY_BREAKER_COOLDOWN_MS;
+	assert_true(breaker_allows(&b, t));
+	assert_false(breaker_allows(&b, t));
+	/* the probe fails: open for another cooldown */
+	assert_int_equal(breaker_record(&b, 0, t), 0);
 	assert_true(b.open);
+	assert_false(breaker_allows(&b, t + POLICY_BREAKER_COOLDOWN_MS - 1));
+	/* the next probe succeeds: closed */
+	t += POLICY_BREAKER_COOLDOWN_MS;
+	assert_true(breaker_allows(&b, t));
+	assert_int_equal(breaker_record(&b, 1, t), 0);
+	assert_false(b.open);
+	assert_true(breaker_allows(&b, t));
+	assert_true(breaker_allows(&b, t));
 }
 
 static void test_curl_classes(void **state)

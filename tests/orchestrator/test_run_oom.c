@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "../../common/alloc.h"
-#include "../mock/mock.h"
+#include "../../sim/sim.h"
 #include "quorum.h"
 
 static const char scenario[] =

@@ -14,7 +14,6 @@
 
 #include "../../common/alloc.h"
 #include "../../providers/provider.h"
-#include "../../providers/wire.h"
 #include "feed.h"
 #include "util.h"
 
@@ -27,12 +26,7 @@
 	"Paris is the capital of France.\nIt has been since 987 \xe2\x80\x94 "  \
 	"\"la Ville Lumi\xc3\xa8re\" \xf0\x9f\x97\xbc."
 
-static const struct provider *anthropic(void)
-{
-	const struct provider *p = provider_find("anthropic");
-	assert_non_null(p);
-	return p;
-}
+static const struct provider *anthropic(void) { return prov_get("anthropic"); }
 
 static char *fixture(const char *name, size_t *len)
 {
@@ -40,35 +34,6 @@ static char *fixture(const char *name, size_t *len)
 }
 
 /* ---- the request ---- */
-
-/* Builds req; on success parses the body into *body (cJSON_Delete it). */
-static int build(const struct chat_request *req, const char *base,
-		 const char *key, struct http_req *out, cJSON **body,
-		 struct qerr *e)
-{
-	memset(out, 0, sizeof(*out));
-	memset(e, 0, sizeof(*e));
-	int rc = anthropic()->build(req, base, key, out, e);
-	if (!rc && body) {
-		*body = cJSON_ParseWithLength(out->body.data, out->body.len);
-		assert_non_null(*body);
-	}
-	return rc;
-}
-
-static const char *header(const struct http_req *r, const char *name)
-{
-	size_t n = strlen(name);
-	for (size_t i = 0; i < r->nheaders; i++)
-		if (!strncmp(r->headers[i], name, n) && r->headers[i][n] == ':')
-			return r->headers[i] + n + 2;
-	return NULL;
-}
-
-static const cJSON *get(const cJSON *o, const char *key)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, key);
-}
 
 static void minimal(void **state)
 {
@@ -78,28 +43,28 @@ static void minimal(void **state)
 	struct http_req out;
 	struct qerr e;
 	cJSON *b;
-	assert_int_equal(build(&req, NULL, KEY, &out, &b, &e), 0);
+	assert_int_equal(build_req(anthropic(), &req, NULL, KEY, &out, &b, &e), 0);
 	assert_string_equal(buf_str(&out.url), "https://api.anthropic.com/v1/messages");
-	assert_string_equal(get(b, "model")->valuestring, "claude-3-5-haiku-20241022");
+	assert_string_equal(jget(b, "model")->valuestring, "claude-3-5-haiku-20241022");
 	/* The API refuses a request without max_tokens. */
-	assert_int_equal(get(b, "max_tokens")->valueint, 1024);
-	const cJSON *msgs = get(b, "messages");
+	assert_int_equal(jget(b, "max_tokens")->valueint, 1024);
+	const cJSON *msgs = jget(b, "messages");
 	assert_int_equal(cJSON_GetArraySize(msgs), 1);
 	const cJSON *m = cJSON_GetArrayItem(msgs, 0);
-	assert_string_equal(get(m, "role")->valuestring, "user");
-	assert_string_equal(get(m, "content")->valuestring, "Why is the sky blue?");
+	assert_string_equal(jget(m, "role")->valuestring, "user");
+	assert_string_equal(jget(m, "content")->valuestring, "Why is the sky blue?");
 	/* Unset settings are not sent: the API's defaults hold. */
 	const char *absent[] = {"system", "temperature", "top_p", "stop_sequences",
 				"stream", "seed", "stop"};
 	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
-		if (get(b, absent[i]))
+		if (jget(b, absent[i]))
 			fail_msg("'%s' sent though not set", absent[i]);
 	assert_int_equal(cJSON_GetArraySize(b), 3);
 	assert_int_equal(out.nheaders, 3);
-	assert_string_equal(header(&out, "content-type"), "application/json");
-	assert_string_equal(header(&out, "anthropic-version"), "2023-06-01");
-	assert_string_equal(header(&out, "x-api-key"), KEY);
-	assert_null(header(&out, "Authorization"));
+	assert_string_equal(req_header(&out, "content-type"), "application/json");
+	assert_string_equal(req_header(&out, "anthropic-version"), "2023-06-01");
+	assert_string_equal(req_header(&out, "x-api-key"), KEY);
+	assert_null(req_header(&out, "Authorization"));
 	cJSON_Delete(b);
 	http_req_release(&out);
 }
@@ -122,33 +87,34 @@ static void everything_set(void **state)
 	struct http_req out;
 	struct qerr e;
 	cJSON *b;
-	assert_int_equal(build(&req, "http://127.0.0.1:8080/", NULL, &out, &b, &e), 0);
+	assert_int_equal(build_req(anthropic(), &req, "http://127.0.0.1:8080/", NULL,
+				   &out, &b, &e), 0);
 	assert_string_equal(buf_str(&out.url), "http://127.0.0.1:8080/v1/messages");
 	/* The system prompt is a top-level field, never a message. */
-	assert_string_equal(get(b, "system")->valuestring, "You are terse.");
-	const cJSON *msgs = get(b, "messages");
+	assert_string_equal(jget(b, "system")->valuestring, "You are terse.");
+	const cJSON *msgs = jget(b, "messages");
 	assert_int_equal(cJSON_GetArraySize(msgs), 1);
-	assert_string_equal(get(cJSON_GetArrayItem(msgs, 0), "role")->valuestring, "user");
-	assert_int_equal(get(b, "max_tokens")->valueint, 256);
+	assert_string_equal(jget(cJSON_GetArrayItem(msgs, 0), "role")->valuestring, "user");
+	assert_int_equal(jget(b, "max_tokens")->valueint, 256);
 	assert_non_null(strstr(out.body.data, "\"temperature\":0.7"));
 	assert_non_null(strstr(out.body.data, "\"top_p\":0.9"));
-	const cJSON *st = get(b, "stop_sequences");
+	const cJSON *st = jget(b, "stop_sequences");
 	assert_int_equal(cJSON_GetArraySize(st), 2);
 	assert_string_equal(cJSON_GetArrayItem(st, 0)->valuestring, "\n\nHuman:");
 	assert_string_equal(cJSON_GetArrayItem(st, 1)->valuestring, "END");
-	assert_null(get(b, "stop"));
-	assert_true(cJSON_IsTrue(get(b, "stream")));
+	assert_null(jget(b, "stop"));
+	assert_true(cJSON_IsTrue(jget(b, "stream")));
 	/* The API has no seed: sending one would fail every call. */
-	assert_null(get(b, "seed"));
+	assert_null(jget(b, "seed"));
 	/* No key: no key header at all. */
 	assert_int_equal(out.nheaders, 2);
-	assert_null(header(&out, "x-api-key"));
-	assert_string_equal(header(&out, "anthropic-version"), "2023-06-01");
+	assert_null(req_header(&out, "x-api-key"));
+	assert_string_equal(req_header(&out, "anthropic-version"), "2023-06-01");
 	cJSON_Delete(b);
 	http_req_release(&out);
 
-	assert_int_equal(build(&req, NULL, "", &out, NULL, &e), 0);
-	assert_null(header(&out, "x-api-key"));
+	assert_int_equal(build_req(anthropic(), &req, NULL, "", &out, NULL, &e), 0);
+	assert_null(req_header(&out, "x-api-key"));
 	assert_int_equal(out.nheaders, 2);
 	http_req_release(&out);
 }
@@ -162,7 +128,8 @@ static void key_only_in_its_header(void **state)
 				   .stream = 1, .params_json = "{\"metadata\": {\"user_id\": \"u\"}}"};
 	struct http_req out;
 	struct qerr e;
-	assert_int_equal(build(&req, "https://api.anthropic.com", KEY, &out, NULL, &e), 0);
+	assert_int_equal(build_req(anthropic(), &req, "https://api.anthropic.com", KEY,
+				   &out, NULL, &e), 0);
 	assert_null(strstr(buf_str(&out.url), "SECRET"));
 	assert_null(strstr(buf_str(&out.body), "SECRET"));
 	size_t seen = 0;
@@ -198,13 +165,13 @@ static void url_joining(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct http_req out;
 		struct qerr e;
-		assert_int_equal(build(&req, cases[i].base, "k", &out, NULL, &e), 0);
+		assert_int_equal(build_req(anthropic(), &req, cases[i].base, "k", &out, NULL, &e), 0);
 		assert_string_equal(buf_str(&out.url), cases[i].want);
 		http_req_release(&out);
 	}
 	struct http_req out;
 	struct qerr e;
-	assert_int_equal(build(&req, "///", "k", &out, NULL, &e), -1);
+	assert_int_equal(build_req(anthropic(), &req, "///", "k", &out, NULL, &e), -1);
 	assert_string_equal(e.msg, "base_url is empty");
 	assert_int_equal(out.nheaders, 0);
 }
@@ -224,14 +191,14 @@ static void params_override(void **state)
 	struct http_req out;
 	struct qerr e;
 	cJSON *b;
-	assert_int_equal(build(&req, NULL, "k", &out, &b, &e), 0);
-	assert_int_equal(get(b, "max_tokens")->valueint, 16000);
-	assert_true(get(b, "temperature")->valuedouble == 1);
-	assert_true(cJSON_IsArray(get(b, "system")));
-	assert_string_equal(get(cJSON_GetArrayItem(get(b, "system"), 0), "text")->valuestring,
+	assert_int_equal(build_req(anthropic(), &req, NULL, "k", &out, &b, &e), 0);
+	assert_int_equal(jget(b, "max_tokens")->valueint, 16000);
+	assert_true(jget(b, "temperature")->valuedouble == 1);
+	assert_true(cJSON_IsArray(jget(b, "system")));
+	assert_string_equal(jget(cJSON_GetArrayItem(jget(b, "system"), 0), "text")->valuestring,
 			    "cached");
-	assert_int_equal(get(get(b, "thinking"), "budget_tokens")->valueint, 8000);
-	assert_int_equal(get(b, "top_k")->valueint, 5);
+	assert_int_equal(jget(jget(b, "thinking"), "budget_tokens")->valueint, 8000);
+	assert_int_equal(jget(b, "top_k")->valueint, 5);
 	/* Replaced, not duplicated. */
 	static const char *const keys[] = {"\"max_tokens\"", "\"temperature\"", "\"system\""};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -258,7 +225,7 @@ static void params_refused(void **state)
 					   .params_json = cases[i].params};
 		struct http_req out;
 		struct qerr e;
-		assert_int_equal(build(&req, NULL, KEY, &out, NULL, &e), -1);
+		assert_int_equal(build_req(anthropic(), &req, NULL, KEY, &out, NULL, &e), -1);
 		assert_string_equal(e.msg, cases[i].msg);
 		/* Nothing is left for the caller to free. */
 		assert_null(out.url.data);
@@ -275,18 +242,19 @@ static void text_is_valid_json(void **state)
 	struct http_req out;
 	struct qerr e;
 	cJSON *b;
-	assert_int_equal(build(&req, NULL, "k", &out, &b, &e), 0);
+	assert_int_equal(build_req(anthropic(), &req, NULL, "k", &out, &b, &e), 0);
 	/* An empty system prompt is not sent. */
-	assert_null(get(b, "system"));
-	assert_string_equal(get(cJSON_GetArrayItem(get(b, "messages"), 0), "content")->valuestring,
+	assert_null(jget(b, "system"));
+	const cJSON *m0 = cJSON_GetArrayItem(jget(b, "messages"), 0);
+	assert_string_equal(jget(m0, "content")->valuestring,
 			    "say \"hi\"\\n\n\t\x01 caf\xc3\xa9 bad:\xef\xbf\xbd\xef\xbf\xbd(");
 	for (size_t i = 0; i < out.body.len; i++)
 		assert_true((unsigned char)out.body.data[i] >= 0x20);
 	cJSON_Delete(b);
 	http_req_release(&out);
 	req.system = "sys\xfe";
-	assert_int_equal(build(&req, NULL, "k", &out, &b, &e), 0);
-	assert_string_equal(get(b, "system")->valuestring, "sys\xef\xbf\xbd");
+	assert_int_equal(build_req(anthropic(), &req, NULL, "k", &out, &b, &e), 0);
+	assert_string_equal(jget(b, "system")->valuestring, "sys\xef\xbf\xbd");
 	cJSON_Delete(b);
 	http_req_release(&out);
 }
@@ -298,72 +266,26 @@ static void refused(void **state)
 	struct qerr e;
 	struct chat_request req = {.model = "m", .prompt = "p"};
 	/* A key that would smuggle in a header; the message never quotes it. */
-	assert_int_equal(build(&req, NULL, "sk-ant-abc\r\nX-Evil: 1", &out, NULL, &e), -1);
+	assert_int_equal(build_req(anthropic(), &req, NULL, "sk-ant-abc\r\nX-Evil: 1",
+				   &out, NULL, &e), -1);
 	assert_null(strstr(e.msg, "sk-ant"));
 	assert_non_null(strstr(e.msg, "x-api-key"));
 	assert_int_equal(out.nheaders, 0);
 	assert_null(out.body.data);
 	req.model = "";
-	assert_int_equal(build(&req, NULL, "k", &out, NULL, &e), -1);
+	assert_int_equal(build_req(anthropic(), &req, NULL, "k", &out, NULL, &e), -1);
 	assert_string_equal(e.msg, "no model name for provider 'anthropic'");
 	req.model = NULL;
-	assert_int_equal(build(&req, NULL, "k", &out, NULL, &e), -1);
+	assert_int_equal(build_req(anthropic(), &req, NULL, "k", &out, NULL, &e), -1);
 	req.model = "m";
 	req.prompt = NULL;
-	assert_int_equal(build(&req, NULL, "k", &out, NULL, &e), -1);
+	assert_int_equal(build_req(anthropic(), &req, NULL, "k", &out, NULL, &e), -1);
 	assert_string_equal(e.msg, "no prompt for model 'm'");
-}
-
-static void registry(void **state)
-{
-	(void)state;
-	const struct provider *p = anthropic();
-	assert_string_equal(p->name, "anthropic");
-	assert_string_equal(p->default_base_url, "https://api.anthropic.com");
-	assert_string_equal(p->default_key_env, "ANTHROPIC_API_KEY");
-	assert_null(provider_find("Anthropic"));
-	int listed = 0;
-	for (const char *const *n = provider_names(); *n; n++)
-		listed += !strcmp(*n, "anthropic");
-	assert_int_equal(listed, 1);
 }
 
 /* ---- responses ---- */
 
-struct expect {
-	const char *fixture;
-	int stream;
-	enum err_class err;
-	const char *text;       /* NULL: not checked */
-	const char *finish;
-	int64_t in, out;
-	const char *msg;        /* a substring of err_msg; NULL: not checked */
-};
-
-static void check(const struct expect *x, const struct feed_outcome *o)
-{
-	if (o->r.err != x->err)
-		fail_msg("%s: got %s '%s', want %s", x->fixture,
-			 err_class_name(o->r.err), buf_str(&o->r.err_msg),
-			 err_class_name(x->err));
-	if (x->text)
-		assert_string_equal(buf_str(&o->r.text), x->text);
-	assert_string_equal(o->r.finish_reason, x->finish);
-	assert_int_equal(o->r.input_tokens, x->in);
-	assert_int_equal(o->r.output_tokens, x->out);
-	if (x->msg && !strstr(buf_str(&o->r.err_msg), x->msg))
-		fail_msg("%s: message '%s' lacks '%s'", x->fixture,
-			 buf_str(&o->r.err_msg), x->msg);
-	if (x->err == ERR_NONE) {
-		assert_int_equal(o->rc, 0);
-		assert_string_equal(buf_str(&o->r.err_msg), "");
-		/* A stream's text is counted as it comes. */
-		if (strstr(x->fixture, ".sse"))
-			assert_int_equal(o->reported, o->r.text.len);
-	}
-}
-
-static const struct expect table[] = {
+static const struct feed_case table[] = {
 	/* streams */
 	{"stream_ok.sse", 1, ERR_NONE, STREAM_TEXT, "stop", 25, 15, NULL},
 	{"stream_crlf.sse", 1, ERR_NONE, STREAM_TEXT, "stop", 25, 15, NULL},
@@ -412,48 +334,18 @@ static const struct expect table[] = {
 	 "response is not JSON: event: message_start data: {"},
 };
 
-static void fixtures(void **state)
-{
-	(void)state;
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		const struct expect *x = &table[i];
-		size_t len;
-		char *data = fixture(x->fixture, &len);
-		struct feed_outcome whole;
-		char what[96];
-		snprintf(what, sizeof(what), "%s (stream %d)", x->fixture, x->stream);
-		feed_all_slicings(anthropic(), x->stream, data, len,
-				  0x9e3779b97f4a7c15ULL + i, 30, &whole, what);
-		check(x, &whole);
-		feed_outcome_release(&whole);
-		q_free(data);
-	}
-}
+static const struct feed_answer cuts[] = {
+	{"stream_ok.sse", 1, STREAM_TEXT},
+	{"stream_crlf.sse", 1, STREAM_TEXT},
+	{"stream_thinking_tools.sse", 1, "Let me check the weather in Paris."},
+	{"msg_ok.json", 0, MSG_TEXT},
+	{"msg_ok.json", 1, MSG_TEXT},
+};
 
-/* Cut a good response after every byte: the whole answer or a failure,
- * never a shorter answer. */
-static void every_cut(void **state)
-{
-	(void)state;
-	static const struct {
-		const char *fixture;
-		int stream;
-		const char *text;
-	} cases[] = {
-		{"stream_ok.sse", 1, STREAM_TEXT},
-		{"stream_crlf.sse", 1, STREAM_TEXT},
-		{"stream_thinking_tools.sse", 1, "Let me check the weather in Paris."},
-		{"msg_ok.json", 0, MSG_TEXT},
-		{"msg_ok.json", 1, MSG_TEXT},
-	};
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		size_t len;
-		char *data = fixture(cases[c].fixture, &len);
-		feed_every_cut(anthropic(), cases[c].stream, data, len, cases[c].text,
-			       cases[c].fixture);
-		q_free(data);
-	}
-}
+static const struct feed_answer caps[] = {
+	{"stream_ok.sse", 1, STREAM_TEXT},
+	{"msg_ok.json", 0, MSG_TEXT},
+};
 
 /* A stream event of each error type the API documents, mid-stream. */
 static void error_events(void **state)
@@ -598,80 +490,7 @@ static void after_stop(void **state)
 	q_free(data);
 }
 
-static void text_cap(void **state)
-{
-	(void)state;
-	static const struct {
-		const char *fixture;
-		int stream;
-		const char *text;
-	} cases[] = {
-		{"stream_ok.sse", 1, STREAM_TEXT},
-		{"msg_ok.json", 0, MSG_TEXT},
-	};
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		size_t len;
-		char *data = fixture(cases[c].fixture, &len);
-		for (size_t step = 0; step <= 1; step++) {
-			struct feed_outcome o;
-			feed_run(anthropic(), cases[c].stream, 10, data, len, step, NULL, &o);
-			assert_int_equal(o.rc, -1);
-			assert_int_equal(o.r.err, ERR_TOO_LARGE);
-			/* The message is capped with the text. */
-			assert_string_equal(buf_str(&o.r.err_msg), "answer ove");
-			assert_true(o.r.text.len <= 10);
-			feed_outcome_release(&o);
-		}
-		/* Exactly at the cap is fine. */
-		struct feed_outcome o;
-		feed_run(anthropic(), cases[c].stream, strlen(cases[c].text), data, len, 1,
-			 NULL, &o);
-		assert_int_equal(o.rc, 0);
-		feed_outcome_release(&o);
-		q_free(data);
-	}
-}
-
-/* A body or an event past its cap fails early, before memory goes. */
-static void body_cap(void **state)
-{
-	(void)state;
-	const struct provider *prov = anthropic();
-	for (int stream = 0; stream <= 1; stream++) {
-		struct chat_result r;
-		chat_result_init(&r, 1);
-		struct resp_parser *p = prov->parser_new(stream, 1);
-		char junk[4096];
-		memset(junk, 'x', sizeof(junk));
-		memcpy(junk, stream ? "data: {" : "{\"a\":\"", stream ? 7 : 6);
-		int got = 0;
-		size_t fed = 0;
-		while (got >= 0 && fed < ((size_t)64 << 20)) {
-			got = prov->parser_feed(p, junk, sizeof(junk), &r);
-			memset(junk, 'x', 8);
-			fed += sizeof(junk);
-		}
-		assert_int_equal(got, -1);
-		assert_int_equal(r.err, ERR_TOO_LARGE);
-		assert_true(fed < ((size_t)2 << 20));
-		assert_int_equal(prov->parser_finish(p, &r), -1);
-		assert_int_equal(r.err, ERR_TOO_LARGE);
-		prov->parser_free(p);
-		chat_result_release(&r);
-	}
-}
-
-struct err_case {
-	int status;
-	const char *fixture;    /* NULL: body below */
-	const char *body;
-	const char *retry_after;
-	enum err_class err;
-	const char *msg;        /* the whole message */
-	int64_t retry_ms;
-};
-
-static const struct err_case err_cases[] = {
+static const struct feed_err_case errs[] = {
 	{529, "err_529.json", NULL, NULL, ERR_OVERLOADED, "Overloaded", -1},
 	{529, "err_529.json", NULL, "2", ERR_OVERLOADED, "Overloaded", 2000},
 	{401, "err_401.json", NULL, NULL, ERR_AUTH, "invalid x-api-key", -1},
@@ -721,149 +540,36 @@ static const struct err_case err_cases[] = {
 	{200, NULL, "", NULL, ERR_MALFORMED, "HTTP 200 with an empty body", -1},
 };
 
-static void error_bodies(void **state)
-{
-	(void)state;
-	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
-		const struct err_case *x = &err_cases[i];
-		size_t len = x->body ? strlen(x->body) : 0;
-		char *data = x->fixture ? fixture(x->fixture, &len) : NULL;
-		struct chat_result r;
-		chat_result_init(&r, 0);
-		anthropic()->parse_error(x->status, data ? data : x->body, len,
-					 x->retry_after, &r);
-		if (r.err != x->err)
-			fail_msg("case %zu: got %s '%s', want %s", i, err_class_name(r.err),
-				 buf_str(&r.err_msg), err_class_name(x->err));
-		assert_int_equal(r.http_status, x->status);
-		if (x->msg)
-			assert_string_equal(buf_str(&r.err_msg), x->msg);
-		assert_int_equal(r.retry_after_ms, x->retry_ms);
-		chat_result_release(&r);
-		q_free(data);
-	}
-	/* Overloaded is worth another attempt; a bad key is not. */
-	assert_true(err_class_retryable(ERR_OVERLOADED));
-	assert_false(err_class_retryable(ERR_AUTH));
-	assert_false(err_class_retryable(ERR_QUOTA));
-}
+static const char *const hostile[] = {
+	"stream_ok.sse", "stream_crlf.sse", "stream_thinking_tools.sse",
+	"stream_error_overloaded.sse", "msg_ok.json", "msg_multi_blocks.json",
+	"err_529.json", "err_429.json",
+};
 
-static void mutate(char *d, size_t len, uint64_t *rng)
-{
-	static const char bytes[] = "{}[]\":,\n\r\\ 0a-\xff\xc3";
-	int n = 1 + (int)(rng_next(rng) % 8);
-	for (int i = 0; i < n && len; i++)
-		d[rng_next(rng) % len] = bytes[rng_next(rng) % (sizeof(bytes) - 1)];
-}
+static const struct feed_alloc_case allocs[] = {
+	{"stream_ok.sse", 1, STREAM_TEXT, 0, 0, NULL},
+	{"stream_error_overloaded.sse", 1, NULL, 0, 429, "1"},
+	{"msg_ok.json", 0, MSG_TEXT, 0, 0, NULL},
+	{"err_429.json", 0, NULL, 0, 429, "1"},
+};
 
-/* Nothing crashes on any bytes: mutated fixtures and noise through every
- * entry point (run under the sanitizers to mean something). */
-static void hostile_bytes(void **state)
-{
-	(void)state;
-	static const char *const names[] = {
-		"stream_ok.sse", "stream_crlf.sse", "stream_thinking_tools.sse",
-		"stream_error_overloaded.sse", "msg_ok.json", "msg_multi_blocks.json",
-		"err_529.json", "err_429.json",
-	};
-	uint64_t rng = 11;
-	for (size_t f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
-		size_t len;
-		char *orig = fixture(names[f], &len);
-		char *d = q_malloc(len + 1);
-		assert_non_null(d);
-		d[len] = '\0';
-		for (int round = 0; round < 150; round++) {
-			memcpy(d, orig, len);
-			mutate(d, len, &rng);
-			size_t n = round % 5 ? len : rng_next(&rng) % (len + 1);
-			struct feed_outcome o;
-			feed_run(anthropic(), round % 2, round % 7 ? 0 : 64, d, n,
-				 round % 3 ? 13 : 1, &rng, &o);
-			/* An answer is always text a JSON report can hold. */
-			if (!o.rc)
-				assert_int_equal(wire_utf8_valid(buf_str(&o.r.text), o.r.text.len),
-						 o.r.text.len);
-			feed_outcome_release(&o);
-			struct chat_result r;
-			chat_result_init(&r, 300);
-			anthropic()->parse_error(400 + round % 200, d, n, d, &r);
-			assert_int_not_equal(r.err, ERR_NONE);
-			assert_true(r.err_msg.len <= 300);
-			chat_result_release(&r);
-		}
-		q_free(d);
-		q_free(orig);
-	}
-	char noise[2048];
-	for (int round = 0; round < 200; round++) {
-		size_t n = rng_next(&rng) % sizeof(noise);
-		for (size_t i = 0; i < n; i++)
-			noise[i] = (char)rng_next(&rng);
-		struct feed_outcome o;
-		feed_run(anthropic(), round % 2, 0, noise, n, 17, &rng, &o);
-		feed_outcome_release(&o);
-	}
-}
+static const char *const alloc_stop[] = {"a", "b"};
+static const struct chat_request alloc_req = {
+	.model = "m", .system = "s", .prompt = "p\xff", .stop = alloc_stop, .nstop = 2,
+	.stream = 1, .has_temperature = 1, .temperature = 0.5, .params_json = "{\"x\": 1}",
+};
 
-/* Every allocation that can fail, failing: an error or the right answer,
- * never a crash or a leak. */
-static void alloc_failures(void **state)
-{
-	(void)state;
-	const struct provider *prov = anthropic();
-	static const struct {
-		const char *name;
-		int stream;
-		const char *text;
-	} cases[] = {
-		{"stream_ok.sse", 1, STREAM_TEXT},
-		{"stream_error_overloaded.sse", 1, NULL},
-		{"msg_ok.json", 0, MSG_TEXT},
-		{"err_429.json", 0, NULL},
-	};
-	for (size_t f = 0; f < sizeof(cases) / sizeof(cases[0]); f++) {
-		size_t len;
-		char *data = fixture(cases[f].name, &len);
-		for (long n = 1; n < 80; n++) {
-			struct chat_result r;
-			chat_result_init(&r, 0);
-			q_alloc_fail_after(n);
-			struct resp_parser *p = prov->parser_new(cases[f].stream, 0);
-			int rc = -1;
-			if (p) {
-				for (size_t i = 0; i < len; i += 5)
-					if (prov->parser_feed(p, data + i,
-							      len - i < 5 ? len - i : 5, &r) < 0)
-						break;
-				rc = prov->parser_finish(p, &r);
-				prov->parser_free(p);
-			}
-			if (!cases[f].text)
-				prov->parse_error(429, data, len, "1", &r);
-			q_alloc_fail_after(0);
-			if (!rc && cases[f].text)
-				assert_string_equal(buf_str(&r.text), cases[f].text);
-			chat_result_release(&r);
-		}
-		q_free(data);
-	}
-	const char *stop[] = {"a", "b"};
-	struct chat_request req = {.model = "m", .system = "s", .prompt = "p\xff",
-				   .stop = stop, .nstop = 2, .stream = 1,
-				   .has_temperature = 1, .temperature = 0.5,
-				   .params_json = "{\"x\": 1}"};
-	for (long n = 1; n < 40; n++) {
-		struct http_req out = {0};
-		struct qerr e;
-		q_alloc_fail_after(n);
-		int rc = prov->build(&req, NULL, KEY, &out, &e);
-		q_alloc_fail_after(0);
-		if (rc)
-			assert_int_equal(out.nheaders, 0);
-		http_req_release(&out);
-	}
-}
+static const struct feed_suite suite = {
+	.provider = "anthropic",
+	.cases = table, .ncases = FEED_N(table), .rounds = 30,
+	.cuts = cuts, .ncuts = FEED_N(cuts),
+	.caps = caps, .ncaps = FEED_N(caps),
+	.body_head = {"{\"a\":\"", "data: {"}, .body_fill = 'x',
+	.errs = errs, .nerrs = FEED_N(errs),
+	.hostile = hostile, .nhostile = FEED_N(hostile), .hostile_seed = 11,
+	.allocs = allocs, .nallocs = FEED_N(allocs),
+	.alloc_req = &alloc_req, .alloc_key = KEY, .tries = 80,
+};
 
 int main(void)
 {
@@ -876,19 +582,12 @@ int main(void)
 		cmocka_unit_test(params_refused),
 		cmocka_unit_test(text_is_valid_json),
 		cmocka_unit_test(refused),
-		cmocka_unit_test(registry),
 	};
 	const struct CMUnitTest parse_tests[] = {
-		cmocka_unit_test(fixtures),
-		cmocka_unit_test(every_cut),
+		FEED_SUITE_TESTS(&suite),
 		cmocka_unit_test(error_events),
 		cmocka_unit_test(not_a_stream),
 		cmocka_unit_test(after_stop),
-		cmocka_unit_test(text_cap),
-		cmocka_unit_test(body_cap),
-		cmocka_unit_test(error_bodies),
-		cmocka_unit_test(hostile_bytes),
-		cmocka_unit_test(alloc_failures),
 	};
 	int failed = cmocka_run_group_tests_name("anthropic_build", build_tests, NULL, NULL);
 	failed += cmocka_run_group_tests_name("anthropic_parse", parse_tests, NULL, NULL);

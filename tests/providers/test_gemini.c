@@ -13,7 +13,6 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "../../common/alloc.h"
 #include "../../providers/provider.h"
 #include "feed.h"
 #include "util.h"
@@ -26,17 +25,7 @@
 	"sunlight more than long ones: Rayleigh scattering."
 #define KEY "AIzaSyD-TEST-not-a-real-key-0123456789"
 
-static const struct provider *gemini(void)
-{
-	const struct provider *p = provider_find("gemini");
-	assert_non_null(p);
-	return p;
-}
-
-static char *fixture(const char *name, size_t *len)
-{
-	return fixture_read_in("gemini", name, len);
-}
+static const struct provider *gemini(void) { return prov_get("gemini"); }
 
 /* ---- requests ---- */
 
@@ -44,41 +33,8 @@ static void build_ok(const struct chat_request *req, const char *base,
 		     const char *key, struct http_req *out, cJSON **body)
 {
 	struct qerr e;
-	memset(out, 0, sizeof(*out));
-	if (gemini()->build(req, base, key, out, &e))
+	if (build_req(gemini(), req, base, key, out, body, &e))
 		fail_msg("build failed: %s", e.msg);
-	if (body) {
-		*body = cJSON_ParseWithLength(out->body.data, out->body.len);
-		assert_non_null(*body);
-	}
-}
-
-static const char *header(const struct http_req *r, const char *name)
-{
-	size_t n = strlen(name);
-	for (size_t i = 0; i < r->nheaders; i++)
-		if (!strncmp(r->headers[i], name, n) && r->headers[i][n] == ':')
-			return r->headers[i] + n + 2;
-	return NULL;
-}
-
-static const cJSON *get(const cJSON *o, const char *key)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, key);
-}
-
-static void registered(void **state)
-{
-	(void)state;
-	const struct provider *p = gemini();
-	assert_string_equal(p->name, "gemini");
-	assert_string_equal(p->default_base_url,
-			    "https://generativelanguage.googleapis.com");
-	assert_string_equal(p->default_key_env, "GEMINI_API_KEY");
-	int found = 0;
-	for (const char *const *n = provider_names(); *n; n++)
-		found += !strcmp(*n, "gemini");
-	assert_int_equal(found, 1);
 }
 
 static void build_minimal(void **state)
@@ -97,9 +53,9 @@ static void build_minimal(void **state)
 			    "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":"
 			    "\"Why is the sky blue?\"}]}]}");
 	assert_int_equal(out.nheaders, 2);
-	assert_string_equal(header(&out, "Content-Type"), "application/json");
-	assert_string_equal(header(&out, "x-goog-api-key"), KEY);
-	assert_null(header(&out, "Accept"));
+	assert_string_equal(req_header(&out, "Content-Type"), "application/json");
+	assert_string_equal(req_header(&out, "x-goog-api-key"), KEY);
+	assert_null(req_header(&out, "Accept"));
 	http_req_release(&out);
 }
 
@@ -124,21 +80,21 @@ static void build_everything(void **state)
 	assert_string_equal(buf_str(&out.url),
 			    "http://127.0.0.1:8080/v1beta/models/gemini-2.5-pro:"
 			    "streamGenerateContent?alt=sse");
-	const cJSON *contents = get(b, "contents");
+	const cJSON *contents = jget(b, "contents");
 	assert_int_equal(cJSON_GetArraySize(contents), 1);
 	const cJSON *c0 = cJSON_GetArrayItem(contents, 0);
-	assert_string_equal(get(c0, "role")->valuestring, "user");
+	assert_string_equal(jget(c0, "role")->valuestring, "user");
 	assert_string_equal(
-		get(cJSON_GetArrayItem(get(c0, "parts"), 0), "text")->valuestring,
+		jget(cJSON_GetArrayItem(jget(c0, "parts"), 0), "text")->valuestring,
 		"Count to three.");
-	const cJSON *si = get(b, "systemInstruction");
-	assert_null(get(si, "role"));
+	const cJSON *si = jget(b, "systemInstruction");
+	assert_null(jget(si, "role"));
 	assert_string_equal(
-		get(cJSON_GetArrayItem(get(si, "parts"), 0), "text")->valuestring,
+		jget(cJSON_GetArrayItem(jget(si, "parts"), 0), "text")->valuestring,
 		"You are terse.");
-	const cJSON *gc = get(b, "generationConfig");
-	assert_int_equal(get(gc, "maxOutputTokens")->valueint, 256);
-	const cJSON *st = get(gc, "stopSequences");
+	const cJSON *gc = jget(b, "generationConfig");
+	assert_int_equal(jget(gc, "maxOutputTokens")->valueint, 256);
+	const cJSON *st = jget(gc, "stopSequences");
 	assert_int_equal(cJSON_GetArraySize(st), 2);
 	assert_string_equal(cJSON_GetArrayItem(st, 0)->valuestring, "\n\n");
 	assert_string_equal(cJSON_GetArrayItem(st, 1)->valuestring, "END");
@@ -147,17 +103,17 @@ static void build_everything(void **state)
 	assert_non_null(strstr(out.body.data, "\"topP\":0.9"));
 	assert_non_null(strstr(out.body.data, "\"seed\":9007199254740993"));
 	/* The endpoint says stream; the body has no such field. */
-	assert_null(get(b, "stream"));
-	assert_null(get(b, "model"));
+	assert_null(jget(b, "stream"));
+	assert_null(jget(b, "model"));
 	/* No key: no x-goog-api-key header at all. */
 	assert_int_equal(out.nheaders, 2);
-	assert_null(header(&out, "x-goog-api-key"));
-	assert_string_equal(header(&out, "Accept"), "text/event-stream");
+	assert_null(req_header(&out, "x-goog-api-key"));
+	assert_string_equal(req_header(&out, "Accept"), "text/event-stream");
 	cJSON_Delete(b);
 	http_req_release(&out);
 
 	build_ok(&req, NULL, "", &out, NULL);
-	assert_null(header(&out, "x-goog-api-key"));
+	assert_null(req_header(&out, "x-goog-api-key"));
 	http_req_release(&out);
 }
 
@@ -288,18 +244,18 @@ static void params_override(void **state)
 	struct http_req out;
 	cJSON *b;
 	build_ok(&req, NULL, KEY, &out, &b);
-	const cJSON *gc = get(b, "generationConfig");
-	assert_true(get(gc, "temperature")->valuedouble == 0.1);
-	assert_int_equal(get(get(gc, "thinkingConfig"), "thinkingBudget")->valueint, 0);
-	assert_null(get(gc, "maxOutputTokens"));
+	const cJSON *gc = jget(b, "generationConfig");
+	assert_true(jget(gc, "temperature")->valuedouble == 0.1);
+	assert_int_equal(jget(jget(gc, "thinkingConfig"), "thinkingBudget")->valueint, 0);
+	assert_null(jget(gc, "maxOutputTokens"));
 	assert_string_equal(
-		get(cJSON_GetArrayItem(get(b, "safetySettings"), 0), "threshold")->valuestring,
+		jget(cJSON_GetArrayItem(jget(b, "safetySettings"), 0), "threshold")->valuestring,
 		"BLOCK_NONE");
-	assert_true(cJSON_IsNull(get(b, "systemInstruction")));
+	assert_true(cJSON_IsNull(jget(b, "systemInstruction")));
 	const char *t = strstr(out.body.data, "\"generationConfig\"");
 	assert_non_null(t);
 	assert_null(strstr(t + 1, "\"generationConfig\""));
-	assert_non_null(get(b, "contents"));
+	assert_non_null(jget(b, "contents"));
 	cJSON_Delete(b);
 	http_req_release(&out);
 }
@@ -312,14 +268,14 @@ static void text_is_valid_json(void **state)
 	struct http_req out;
 	cJSON *b;
 	build_ok(&req, NULL, KEY, &out, &b);
-	const cJSON *c0 = cJSON_GetArrayItem(get(b, "contents"), 0);
+	const cJSON *c0 = cJSON_GetArrayItem(jget(b, "contents"), 0);
 	assert_string_equal(
-		get(cJSON_GetArrayItem(get(c0, "parts"), 0), "text")->valuestring,
+		jget(cJSON_GetArrayItem(jget(c0, "parts"), 0), "text")->valuestring,
 		"say \"hi\"\\n\n\t\x01 caf\xc3\xa9 \xe2\x98\x80 bad:"
 		"\xef\xbf\xbd\xef\xbf\xbd(");
-	const cJSON *si = get(b, "systemInstruction");
+	const cJSON *si = jget(b, "systemInstruction");
 	assert_string_equal(
-		get(cJSON_GetArrayItem(get(si, "parts"), 0), "text")->valuestring,
+		jget(cJSON_GetArrayItem(jget(si, "parts"), 0), "text")->valuestring,
 		"sys\xef\xbf\xbd");
 	for (size_t i = 0; i < out.body.len; i++)
 		assert_true((unsigned char)out.body.data[i] >= 0x20);
@@ -329,42 +285,7 @@ static void text_is_valid_json(void **state)
 
 /* ---- responses ---- */
 
-struct expect {
-	const char *fixture;
-	int stream;
-	enum err_class err;
-	const char *text;       /* NULL: not checked */
-	const char *finish;     /* NULL: not checked */
-	int64_t in, out;
-	const char *msg;        /* a substring of err_msg; NULL: not checked */
-};
-
-static void check(const struct expect *x, const struct feed_outcome *o)
-{
-	if (o->r.err != x->err)
-		fail_msg("%s: got %s '%s', want %s", x->fixture,
-			 err_class_name(o->r.err), buf_str(&o->r.err_msg),
-			 err_class_name(x->err));
-	if (x->text)
-		assert_string_equal(buf_str(&o->r.text), x->text);
-	if (x->finish)
-		assert_string_equal(o->r.finish_reason, x->finish);
-	assert_int_equal(o->r.input_tokens, x->in);
-	assert_int_equal(o->r.output_tokens, x->out);
-	if (x->msg && !strstr(buf_str(&o->r.err_msg), x->msg))
-		fail_msg("%s: message '%s' lacks '%s'", x->fixture,
-			 buf_str(&o->r.err_msg), x->msg);
-	if (x->err == ERR_NONE) {
-		assert_int_equal(o->rc, 0);
-		assert_string_equal(buf_str(&o->r.err_msg), "");
-		/* A stream's text is counted as it comes; a whole body's
-		 * (even one sent for a stream) only exists at the end. */
-		if (strstr(x->fixture, ".sse"))
-			assert_int_equal(o->reported, o->r.text.len);
-	}
-}
-
-static const struct expect table[] = {
+static const struct feed_case table[] = {
 	/* streams */
 	{"stream_ok.sse", 1, ERR_NONE, TEXT, "stop", 11, 24, NULL},
 	{"stream_crlf.sse", 1, ERR_NONE, TEXT, "stop", 11, 24, NULL},
@@ -424,121 +345,19 @@ static const struct expect table[] = {
 	 "response is not JSON: data: {"},
 };
 
-static void fixtures(void **state)
-{
-	(void)state;
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		const struct expect *x = &table[i];
-		size_t len;
-		char *data = fixture(x->fixture, &len);
-		struct feed_outcome whole;
-		char what[96];
-		snprintf(what, sizeof(what), "%s (stream %d)", x->fixture, x->stream);
-		feed_all_slicings(gemini(), x->stream, data, len,
-				  0x9e3779b97f4a7c15ULL + i, 30, &whole, what);
-		check(x, &whole);
-		feed_outcome_release(&whole);
-		q_free(data);
-	}
-}
+static const struct feed_answer cuts[] = {
+	{"stream_ok.sse", 1, TEXT},
+	{"stream_crlf.sse", 1, TEXT},
+	{"stream_thinking.sse", 1, TEXT},
+	{"stream_max_tokens.sse", 1, "One, two, three, four"},
+	{"generate_ok.json", 0, TEXT_WHOLE},
+	{"generate_ok.json", 1, TEXT_WHOLE},
+	{"stream_array.json", 1, TEXT},
+};
 
-/* Cut a good response after every byte: the whole answer or
- * ERR_TRUNCATED, never a shorter answer. */
-static void every_cut(void **state)
-{
-	(void)state;
-	static const struct {
-		const char *fixture;
-		int stream;
-		const char *text;
-	} cases[] = {
-		{"stream_ok.sse", 1, TEXT},
-		{"stream_crlf.sse", 1, TEXT},
-		{"stream_thinking.sse", 1, TEXT},
-		{"stream_max_tokens.sse", 1, "One, two, three, four"},
-		{"generate_ok.json", 0, TEXT_WHOLE},
-		{"generate_ok.json", 1, TEXT_WHOLE},
-		{"stream_array.json", 1, TEXT},
-	};
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		size_t len;
-		char *data = fixture(cases[c].fixture, &len);
-		feed_every_cut(gemini(), cases[c].stream, data, len, cases[c].text,
-			       cases[c].fixture);
-		q_free(data);
-	}
-}
-
-static void text_cap(void **state)
-{
-	(void)state;
-	static const struct {
-		const char *fixture;
-		int stream;
-		const char *text;
-	} cases[] = {
-		{"stream_ok.sse", 1, TEXT},
-		{"generate_ok.json", 0, TEXT_WHOLE},
-	};
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		size_t len;
-		char *data = fixture(cases[c].fixture, &len);
-		struct feed_outcome o;
-		for (size_t step = 0; step <= 1; step++) {
-			feed_run(gemini(), cases[c].stream, 10, data, len, step, NULL, &o);
-			assert_int_equal(o.rc, -1);
-			assert_int_equal(o.r.err, ERR_TOO_LARGE);
-			/* The message is capped with the text. */
-			assert_string_equal(buf_str(&o.r.err_msg), "answer ove");
-			assert_true(o.r.text.len <= 10);
-			feed_outcome_release(&o);
-		}
-		/* Exactly at the cap is fine. */
-		feed_run(gemini(), cases[c].stream, strlen(cases[c].text), data, len,
-			 1, NULL, &o);
-		assert_int_equal(o.rc, 0);
-		feed_outcome_release(&o);
-		q_free(data);
-	}
-}
-
-/* A body past its cap fails early, before memory goes. */
-static void body_cap(void **state)
-{
-	(void)state;
-	const struct provider *prov = gemini();
-	for (int stream = 0; stream <= 1; stream++) {
-		struct chat_result r;
-		chat_result_init(&r, 1);
-		struct resp_parser *p = prov->parser_new(stream, 1);
-		char junk[4096];
-		memset(junk, ' ', sizeof(junk));
-		junk[0] = stream ? 'x' : '{';
-		int got = 0;
-		size_t fed = 0;
-		while (got >= 0 && fed < ((size_t)64 << 20)) {
-			got = prov->parser_feed(p, junk, sizeof(junk), &r);
-			junk[0] = ' ';
-			fed += sizeof(junk);
-		}
-		assert_int_equal(got, -1);
-		assert_int_equal(r.err, ERR_TOO_LARGE);
-		assert_true(fed < ((size_t)2 << 20));
-		assert_int_equal(prov->parser_finish(p, &r), -1);
-		assert_int_equal(r.err, ERR_TOO_LARGE);
-		prov->parser_free(p);
-		chat_result_release(&r);
-	}
-}
-
-struct err_case {
-	int status;
-	const char *fixture;    /* NULL: body below */
-	const char *body;
-	const char *retry_after;
-	enum err_class err;
-	const char *msg;        /* a substring of the message; NULL: not checked */
-	int64_t retry_ms;
+static const struct feed_answer caps[] = {
+	{"stream_ok.sse", 1, TEXT},
+	{"generate_ok.json", 0, TEXT_WHOLE},
 };
 
 #define RATE_MSG                                                               \
@@ -552,7 +371,7 @@ struct err_case {
 	"{\"error\": {\"code\": " #code ", \"message\": \"" msg                \
 	"\", \"status\": \"" status "\"}}"
 
-static const struct err_case err_cases[] = {
+static const struct feed_err_case errs[] = {
 	{400, "err_400_invalid_argument.json", NULL, NULL, ERR_BAD_REQUEST,
 	 "Invalid JSON payload received. Unknown name \"temprature\" at "
 	 "'generation_config': Cannot find field.", -1},
@@ -615,35 +434,9 @@ static const struct err_case err_cases[] = {
 	 ERR_BAD_REQUEST, NULL, -1},
 };
 
-static void error_bodies(void **state)
+static void error_no_body(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
-		const struct err_case *x = &err_cases[i];
-		size_t len = x->body ? strlen(x->body) : 0;
-		char *data = x->fixture ? fixture(x->fixture, &len) : NULL;
-		struct chat_result r;
-		chat_result_init(&r, 0);
-		gemini()->parse_error(x->status, data ? data : x->body, len,
-				      x->retry_after, &r);
-		if (r.err != x->err)
-			fail_msg("case %zu: got %s '%s', want %s", i,
-				 err_class_name(r.err), buf_str(&r.err_msg),
-				 err_class_name(x->err));
-		assert_int_equal(r.http_status, x->status);
-		if (x->msg && !strstr(buf_str(&r.err_msg), x->msg))
-			fail_msg("case %zu: message '%s' lacks '%s'", i,
-				 buf_str(&r.err_msg), x->msg);
-		/* Messages go into a JSON report: printable, one line. */
-		for (const char *m = buf_str(&r.err_msg); *m; m++)
-			assert_true((unsigned char)*m >= 0x20 && *m != 0x7f);
-		if (r.retry_after_ms != x->retry_ms)
-			fail_msg("case %zu: retry after %lld ms, want %lld", i,
-				 (long long)r.retry_after_ms, (long long)x->retry_ms);
-		assert_true(!err_class_retryable(ERR_CONTENT_FILTER));
-		chat_result_release(&r);
-		q_free(data);
-	}
 	/* NULL body, and a message over the result's cap. */
 	struct chat_result r;
 	chat_result_init(&r, 8);
@@ -710,120 +503,44 @@ static void stream_error_retry(void **state)
 	feed_outcome_release(&o);
 }
 
-static void mutate(char *d, size_t len, uint64_t *rng)
-{
-	static const char bytes[] = "{}[]\":,\n\r\\ 0a-\xff\xc3";
-	int n = 1 + (int)(rng_next(rng) % 8);
-	for (int i = 0; i < n && len; i++)
-		d[rng_next(rng) % len] = bytes[rng_next(rng) % (sizeof(bytes) - 1)];
-}
+static const char *const hostile[] = {
+	"stream_ok.sse", "stream_crlf.sse", "stream_safety.sse",
+	"stream_prompt_blocked.sse", "stream_error.sse", "generate_ok.json",
+	"generate_parts.json", "generate_safety.json", "err_429_rate.json",
+	"err_400_api_key.json", "err_429_daily.json",
+};
 
-/* Nothing crashes on any bytes: mutated fixtures and noise through every
- * entry point (run under the sanitizers to mean something). */
-static void hostile_bytes(void **state)
-{
-	(void)state;
-	static const char *const names[] = {
-		"stream_ok.sse", "stream_crlf.sse", "stream_safety.sse",
-		"stream_prompt_blocked.sse", "stream_error.sse", "generate_ok.json",
-		"generate_parts.json", "generate_safety.json", "err_429_rate.json",
-		"err_400_api_key.json", "err_429_daily.json",
-	};
-	uint64_t rng = 11;
-	for (size_t f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
-		size_t len;
-		char *orig = fixture(names[f], &len);
-		char *d = q_malloc(len + 1);
-		d[len] = '\0';
-		for (int round = 0; round < 150; round++) {
-			memcpy(d, orig, len);
-			mutate(d, len, &rng);
-			size_t n = round % 5 ? len : rng_next(&rng) % (len + 1);
-			struct feed_outcome o;
-			feed_run(gemini(), round % 2, round % 7 ? 0 : 64, d, n,
-				 round % 3 ? 13 : 1, &rng, &o);
-			feed_outcome_release(&o);
-			struct chat_result r;
-			chat_result_init(&r, 300);
-			gemini()->parse_error(400 + round % 200, d, n, d, &r);
-			assert_int_not_equal(r.err, ERR_NONE);
-			assert_true(r.err_msg.len <= 300);
-			chat_result_release(&r);
-		}
-		q_free(d);
-		q_free(orig);
-	}
-	char noise[2048];
-	for (int round = 0; round < 200; round++) {
-		size_t n = rng_next(&rng) % sizeof(noise);
-		for (size_t i = 0; i < n; i++)
-			noise[i] = (char)rng_next(&rng);
-		struct feed_outcome o;
-		feed_run(gemini(), round % 2, 0, noise, n, 17, &rng, &o);
-		feed_outcome_release(&o);
-	}
-}
+/* A safety block is never an answer, whatever allocation fails. */
+static const struct feed_alloc_case allocs[] = {
+	{"stream_ok.sse", 1, TEXT, 0, 0, NULL},
+	{"stream_safety.sse", 1, NULL, 1, 0, NULL},
+	{"generate_ok.json", 0, TEXT_WHOLE, 0, 0, NULL},
+	{"err_429_rate.json", 0, NULL, 0, 429, NULL},
+};
 
-/* Every allocation that can fail, failing: an error or the right answer,
- * never a crash or a leak. */
-static void alloc_failures(void **state)
-{
-	(void)state;
-	const struct provider *prov = gemini();
-	static const char *const names[] = {"stream_ok.sse", "stream_safety.sse",
-					    "generate_ok.json", "err_429_rate.json"};
-	for (size_t f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
-		size_t len;
-		char *data = fixture(names[f], &len);
-		int stream = strstr(names[f], ".sse") != NULL;
-		for (long n = 1; n < 60; n++) {
-			struct chat_result r;
-			chat_result_init(&r, 0);
-			q_alloc_fail_after(n);
-			struct resp_parser *p = prov->parser_new(stream, 0);
-			int rc = -1;
-			if (p) {
-				for (size_t i = 0; i < len; i += 5)
-					if (prov->parser_feed(p, data + i,
-							      len - i < 5 ? len - i : 5, &r) < 0)
-						break;
-				rc = prov->parser_finish(p, &r);
-				prov->parser_free(p);
-			}
-			if (f == 3)
-				prov->parse_error(429, data, len, NULL, &r);
-			q_alloc_fail_after(0);
-			if (!rc && f == 0)
-				assert_string_equal(buf_str(&r.text), TEXT);
-			if (!rc && f == 1)
-				fail_msg("a safety block succeeded with %ld", n);
-			chat_result_release(&r);
-		}
-		q_free(data);
-	}
-	const char *stop[] = {"a", "b"};
-	struct chat_request req = {.model = "models/m:x", .system = "s",
-				   .prompt = "p\xff", .stop = stop, .nstop = 2,
-				   .has_temperature = 1, .has_seed = 1, .stream = 1,
-				   .params_json = "{\"x\": 1}"};
-	for (long n = 1; n < 40; n++) {
-		struct http_req out = {0};
-		struct qerr e;
-		q_alloc_fail_after(n);
-		int rc = prov->build(&req, NULL, KEY, &out, &e);
-		q_alloc_fail_after(0);
-		if (rc) {
-			assert_int_equal(out.nheaders, 0);
-			assert_null(out.url.data);
-		}
-		http_req_release(&out);
-	}
-}
+static const char *const alloc_stop[] = {"a", "b"};
+static const struct chat_request alloc_req = {
+	.model = "models/m:x", .system = "s", .prompt = "p\xff", .stop = alloc_stop,
+	.nstop = 2, .has_temperature = 1, .has_seed = 1, .stream = 1,
+	.params_json = "{\"x\": 1}",
+};
+
+/* Error messages are checked for a part of them (errs_part). */
+static const struct feed_suite suite = {
+	.provider = "gemini",
+	.cases = table, .ncases = FEED_N(table), .rounds = 30,
+	.cuts = cuts, .ncuts = FEED_N(cuts),
+	.caps = caps, .ncaps = FEED_N(caps),
+	.body_head = {"{", "x"}, .body_fill = ' ',
+	.errs = errs, .nerrs = FEED_N(errs), .errs_part = 1,
+	.hostile = hostile, .nhostile = FEED_N(hostile), .hostile_seed = 11,
+	.allocs = allocs, .nallocs = FEED_N(allocs),
+	.alloc_req = &alloc_req, .alloc_key = KEY, .tries = 60,
+};
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(registered),
 		cmocka_unit_test(build_minimal),
 		cmocka_unit_test(build_everything),
 		cmocka_unit_test(urls),
@@ -831,15 +548,10 @@ int main(void)
 		cmocka_unit_test(key_only_in_header),
 		cmocka_unit_test(params_override),
 		cmocka_unit_test(text_is_valid_json),
-		cmocka_unit_test(fixtures),
-		cmocka_unit_test(every_cut),
-		cmocka_unit_test(text_cap),
-		cmocka_unit_test(body_cap),
-		cmocka_unit_test(error_bodies),
+		FEED_SUITE_TESTS(&suite),
+		cmocka_unit_test(error_no_body),
 		cmocka_unit_test(finish_reasons),
 		cmocka_unit_test(stream_error_retry),
-		cmocka_unit_test(hostile_bytes),
-		cmocka_unit_test(alloc_failures),
 	};
 	return cmocka_run_group_tests_name("gemini", tests, NULL, NULL);
 }

@@ -8,5 +8,6 @@ int main(void)
 	failed += test_sse();
 	failed += test_openai_build();
 	failed += test_openai_parse();
+	failed += test_registry();
 	return failed ? 1 : 0;
 }

@@ -11,41 +11,7 @@
 #include "../../providers/provider.h"
 #include "util.h"
 
-static const struct provider *openai(void)
-{
-	const struct provider *p = provider_find("openai");
-	assert_non_null(p);
-	return p;
-}
-
-/* Builds req; on success parses the body into *body (cJSON_Delete it). */
-static int build(const struct chat_request *req, const char *base,
-		 const char *key, struct http_req *out, cJSON **body,
-		 struct qerr *e)
-{
-	memset(out, 0, sizeof(*out));
-	memset(e, 0, sizeof(*e));
-	int rc = openai()->build(req, base, key, out, e);
-	if (!rc && body) {
-		*body = cJSON_ParseWithLength(out->body.data, out->body.len);
-		assert_non_null(*body);
-	}
-	return rc;
-}
-
-static const char *header(const struct http_req *r, const char *name)
-{
-	size_t n = strlen(name);
-	for (size_t i = 0; i < r->nheaders; i++)
-		if (!strncmp(r->headers[i], name, n) && r->headers[i][n] == ':')
-			return r->headers[i] + n + 2;
-	return NULL;
-}
-
-static const cJSON *get(const cJSON *o, const char *key)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, key);
-}
+static const struct provider *openai(void) { return prov_get("openai"); }
 
 static void minimal(void **state)
 {
@@ -54,25 +20,26 @@ static void minimal(void **state)
 	struct http_req out;
 	struct qerr e;
 	cJSON *b;
-	assert_int_equal(build(&req, "https://api.openai.com/v1", "sk-test", &out, &b, &e), 0);
+	assert_int_equal(build_req(openai(), &req, "https://api.openai.com/v1",
+				   "sk-test", &out, &b, &e), 0);
 	assert_string_equal(buf_str(&out.url), "https://api.openai.com/v1/chat/completions");
-	assert_string_equal(get(b, "model")->valuestring, "gpt-4o-mini");
-	const cJSON *msgs = get(b, "messages");
+	assert_string_equal(jget(b, "model")->valuestring, "gpt-4o-mini");
+	const cJSON *msgs = jget(b, "messages");
 	assert_int_equal(cJSON_GetArraySize(msgs), 1);
 	const cJSON *m = cJSON_GetArrayItem(msgs, 0);
-	assert_string_equal(get(m, "role")->valuestring, "user");
-	assert_string_equal(get(m, "content")->valuestring, "Why is the sky blue?");
-	assert_true(cJSON_IsFalse(get(b, "stream")));
+	assert_string_equal(jget(m, "role")->valuestring, "user");
+	assert_string_equal(jget(m, "content")->valuestring, "Why is the sky blue?");
+	assert_true(cJSON_IsFalse(jget(b, "stream")));
 	/* Unset settings are not sent: the server's defaults hold. */
 	const char *absent[] = {"temperature", "top_p", "seed", "stop", "max_tokens",
 				"stream_options"};
 	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
-		if (get(b, absent[i]))
+		if (jget(b, absent[i]))
 			fail_msg("'%s' sent though not set", absent[i]);
 	assert_int_equal(out.nheaders, 2);
-	assert_string_equal(header(&out, "Content-Type"), "application/json");
-	assert_string_equal(header(&out, "Authorization"), "Bearer sk-test");
-	assert_null(header(&out, "Accept"));
+	assert_string_equal(req_header(&out, "Content-Type"), "application/json");
+	assert_string_equal(req_header(&out, "Authorization"), "Bearer sk-test");
+	assert_null(req_header(&out, "Accept"));
 	cJSON_Delete(b);
 	http_req_release(&out);
 }
@@ -95,34 +62,35 @@ static void everything_set(void **state)
 	struct http_req out;
 	struct qerr e;
 	cJSON *b;
-	assert_int_equal(build(&req, "http://127.0.0.1:8080/v1/", NULL, &out, &b, &e), 0);
+	assert_int_equal(build_req(openai(), &req, "http://127.0.0.1:8080/v1/", NULL,
+				   &out, &b, &e), 0);
 	assert_string_equal(buf_str(&out.url), "http://127.0.0.1:8080/v1/chat/completions");
-	const cJSON *msgs = get(b, "messages");
+	const cJSON *msgs = jget(b, "messages");
 	assert_int_equal(cJSON_GetArraySize(msgs), 2);
-	assert_string_equal(get(cJSON_GetArrayItem(msgs, 0), "role")->valuestring, "system");
-	assert_string_equal(get(cJSON_GetArrayItem(msgs, 0), "content")->valuestring,
+	assert_string_equal(jget(cJSON_GetArrayItem(msgs, 0), "role")->valuestring, "system");
+	assert_string_equal(jget(cJSON_GetArrayItem(msgs, 0), "content")->valuestring,
 			    "You are terse.");
-	assert_string_equal(get(cJSON_GetArrayItem(msgs, 1), "role")->valuestring, "user");
+	assert_string_equal(jget(cJSON_GetArrayItem(msgs, 1), "role")->valuestring, "user");
 	/* Numbers as a person wrote them, and a seed above 2^53 exactly. */
 	assert_non_null(strstr(out.body.data, "\"temperature\":0.7"));
 	assert_non_null(strstr(out.body.data, "\"top_p\":0.9"));
 	assert_non_null(strstr(out.body.data, "\"seed\":9007199254740993"));
-	assert_int_equal(get(b, "max_tokens")->valueint, 256);
-	const cJSON *st = get(b, "stop");
+	assert_int_equal(jget(b, "max_tokens")->valueint, 256);
+	const cJSON *st = jget(b, "stop");
 	assert_int_equal(cJSON_GetArraySize(st), 2);
 	assert_string_equal(cJSON_GetArrayItem(st, 0)->valuestring, "\n\n");
 	assert_string_equal(cJSON_GetArrayItem(st, 1)->valuestring, "END");
-	assert_true(cJSON_IsTrue(get(b, "stream")));
-	assert_true(cJSON_IsTrue(get(get(b, "stream_options"), "include_usage")));
+	assert_true(cJSON_IsTrue(jget(b, "stream")));
+	assert_true(cJSON_IsTrue(jget(jget(b, "stream_options"), "include_usage")));
 	/* No key: no Authorization header at all. */
-	assert_null(header(&out, "Authorization"));
-	assert_string_equal(header(&out, "Accept"), "text/event-stream");
-	assert_string_equal(header(&out, "Content-Type"), "application/json");
+	assert_null(req_header(&out, "Authorization"));
+	assert_string_equal(req_header(&out, "Accept"), "text/event-stream");
+	assert_string_equal(req_header(&out, "Content-Type"), "application/json");
 	cJSON_Delete(b);
 	http_req_release(&out);
 
-	assert_int_equal(build(&req, "http://h/v1", "", &out, NULL, &e), 0);
-	assert_null(header(&out, "Authorization"));
+	assert_int_equal(build_req(openai(), &req, "http://h/v1", "", &out, NULL, &e), 0);
+	assert_null(req_header(&out, "Authorization"));
 	http_req_release(&out);
 }
 
@@ -143,13 +111,13 @@ static void url_joining(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct http_req out;
 		struct qerr e;
-		assert_int_equal(build(&req, cases[i].base, "k", &out, NULL, &e), 0);
+		assert_int_equal(build_req(openai(), &req, cases[i].base, "k", &out, NULL, &e), 0);
 		assert_string_equal(buf_str(&out.url), cases[i].want);
 		http_req_release(&out);
 	}
 	struct http_req out;
 	struct qerr e;
-	assert_int_equal(build(&req, "///", "k", &out, NULL, &e), -1);
+	assert_int_equal(build_req(openai(), &req, "///", "k", &out, NULL, &e), -1);
 	assert_string_equal(e.msg, "base_url is empty");
 	assert_int_equal(out.nheaders, 0);
 }
@@ -170,13 +138,14 @@ static void params_override(void **state)
 	struct http_req out;
 	struct qerr e;
 	cJSON *b;
-	assert_int_equal(build(&req, NULL, "k", &out, &b, &e), 0);
-	assert_true(get(b, "temperature")->valuedouble == 0.2);
-	assert_true(cJSON_IsNull(get(b, "max_tokens")));
-	assert_int_equal(get(b, "max_completion_tokens")->valueint, 100);
-	assert_string_equal(get(get(b, "response_format"), "type")->valuestring, "json_object");
-	assert_true(cJSON_IsFalse(get(get(b, "stream_options"), "include_usage")));
-	assert_string_equal(get(b, "reasoning_effort")->valuestring, "low");
+	assert_int_equal(build_req(openai(), &req, NULL, "k", &out, &b, &e), 0);
+	assert_true(jget(b, "temperature")->valuedouble == 0.2);
+	assert_true(cJSON_IsNull(jget(b, "max_tokens")));
+	assert_int_equal(jget(b, "max_completion_tokens")->valueint, 100);
+	assert_string_equal(jget(jget(b, "response_format"), "type")->valuestring,
+			    "json_object");
+	assert_true(cJSON_IsFalse(jget(jget(b, "stream_options"), "include_usage")));
+	assert_string_equal(jget(b, "reasoning_effort")->valuestring, "low");
 	/* Replaced, not duplicated. */
 	const char *t = strstr(out.body.data, "\"temperature\"");
 	assert_non_null(t);
@@ -201,7 +170,7 @@ static void params_refused(void **state)
 					   .params_json = cases[i].params};
 		struct http_req out;
 		struct qerr e;
-		assert_int_equal(build(&req, NULL, "sk-x", &out, NULL, &e), -1);
+		assert_int_equal(build_req(openai(), &req, NULL, "sk-x", &out, NULL, &e), -1);
 		assert_string_equal(e.msg, cases[i].msg);
 		/* Nothing is left for the caller to free. */
 		assert_null(out.url.data);
@@ -211,7 +180,7 @@ static void params_refused(void **state)
 	struct chat_request req = {.model = "m", .prompt = "p", .params_json = ""};
 	struct http_req out;
 	struct qerr e;
-	assert_int_equal(build(&req, NULL, "sk-x", &out, NULL, &e), 0);
+	assert_int_equal(build_req(openai(), &req, NULL, "sk-x", &out, NULL, &e), 0);
 	http_req_release(&out);
 }
 
@@ -224,11 +193,11 @@ static void text_is_valid_json(void **state)
 	struct http_req out;
 	struct qerr e;
 	cJSON *b;
-	assert_int_equal(build(&req, NULL, "k", &out, &b, &e), 0);
-	const cJSON *msgs = get(b, "messages");
+	assert_int_equal(build_req(openai(), &req, NULL, "k", &out, &b, &e), 0);
+	const cJSON *msgs = jget(b, "messages");
 	/* An empty system prompt is no system message. */
 	assert_int_equal(cJSON_GetArraySize(msgs), 1);
-	assert_string_equal(get(cJSON_GetArrayItem(msgs, 0), "content")->valuestring,
+	assert_string_equal(jget(cJSON_GetArrayItem(msgs, 0), "content")->valuestring,
 			    "say \"hi\"\\n\n\t\x01 caf\xc3\xa9 \xe2\x98\x80 bad:"
 			    "\xef\xbf\xbd\xef\xbf\xbd(");
 	for (size_t i = 0; i < out.body.len; i++)
@@ -244,36 +213,18 @@ static void refused(void **state)
 	struct qerr e;
 	struct chat_request req = {.model = "m", .prompt = "p"};
 	/* A key that would smuggle in a header; the message never quotes it. */
-	assert_int_equal(build(&req, NULL, "sk-abc\r\nX-Evil: 1", &out, NULL, &e), -1);
+	assert_int_equal(build_req(openai(), &req, NULL, "sk-abc\r\nX-Evil: 1", &out,
+				   NULL, &e), -1);
 	assert_null(strstr(e.msg, "sk-abc"));
 	assert_non_null(strstr(e.msg, "Authorization"));
 	assert_int_equal(out.nheaders, 0);
 	req.model = "";
-	assert_int_equal(build(&req, NULL, "k", &out, NULL, &e), -1);
+	assert_int_equal(build_req(openai(), &req, NULL, "k", &out, NULL, &e), -1);
 	req.model = NULL;
-	assert_int_equal(build(&req, NULL, "k", &out, NULL, &e), -1);
+	assert_int_equal(build_req(openai(), &req, NULL, "k", &out, NULL, &e), -1);
 	req.model = "m";
 	req.prompt = NULL;
-	assert_int_equal(build(&req, NULL, "k", &out, NULL, &e), -1);
-}
-
-static void registry(void **state)
-{
-	(void)state;
-	const struct provider *p = provider_find("openai");
-	assert_non_null(p);
-	assert_string_equal(p->name, "openai");
-	assert_string_equal(p->default_base_url, "https://api.openai.com/v1");
-	assert_string_equal(p->default_key_env, "OPENAI_API_KEY");
-	assert_null(provider_find("OpenAI"));
-	assert_null(provider_find("gtp"));
-	assert_null(provider_find(NULL));
-	const char *const *names = provider_names();
-	size_t n = 0;
-	for (; names[n]; n++)
-		assert_non_null(provider_find(names[n]));
-	assert_true(n >= 1);
-	assert_string_equal(names[0], "openai");
+	assert_int_equal(build_req(openai(), &req, NULL, "k", &out, NULL, &e), -1);
 }
 
 int test_openai_build(void)
@@ -286,7 +237,6 @@ int test_openai_build(void)
 		cmocka_unit_test(params_refused),
 		cmocka_unit_test(text_is_valid_json),
 		cmocka_unit_test(refused),
-		cmocka_unit_test(registry),
 	};
 	return cmocka_run_group_tests_name("openai_build", tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -48,4 +49,39 @@ uint64_t rng_next(uint64_t *s)
 	*s ^= *s << 25;
 	*s ^= *s >> 27;
 	return *s * 2685821657736338717ULL;
+}
+
+const struct provider *prov_get(const char *name)
+{
+	const struct provider *p = provider_find(name);
+	assert_non_null(p);
+	return p;
+}
+
+int build_req(const struct provider *prov, const struct chat_request *req,
+	      const char *base, const char *key, struct http_req *out, cJSON **body,
+	      struct qerr *e)
+{
+	memset(out, 0, sizeof(*out));
+	memset(e, 0, sizeof(*e));
+	int rc = prov->build(req, base, key, out, e);
+	if (!rc && body) {
+		*body = cJSON_ParseWithLength(out->body.data, out->body.len);
+		assert_non_null(*body);
+	}
+	return rc;
+}
+
+const char *req_header(const struct http_req *r, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < r->nheaders; i++)
+		if (!strncmp(r->headers[i], name, n) && r->headers[i][n] == ':')
+			return r->headers[i] + n + 2;
+	return NULL;
+}
+
+const cJSON *jget(const cJSON *o, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, key);
 }

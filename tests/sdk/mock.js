@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 export const mockBin =
-  process.env.QUORUM_MOCK_BIN ?? path.resolve(here, '../../build/tests/mock/quorum-mock');
+  process.env.QUORUM_MOCK_BIN ?? path.resolve(here, '../../build/sim/quorum-mock');
 
 // The mock's estimate: a quarter of the UTF-8 bytes, rounded up.
 export const tokens = (s) => Math.ceil(Buffer.byteLength(s, 'utf8') / 4);

@@ -6,7 +6,7 @@
 #   tests/sdk/run.sh        # after the build; needs Node >= 20 and npm
 #
 # QUORUM_MOCK_BIN names the quorum-mock binary (default:
-# build/tests/mock/quorum-mock at the top of the checkout). Exits non-zero
+# build/sim/quorum-mock at the top of the checkout). Exits non-zero
 # when a test fails.
 set -euo pipefail
 cd "$(dirname "$0")"
