@@ -1,6 +1,7 @@
 #include "scenario.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../common/buf.h"
 #include "../common/duration.h"
 #include "../common/suggest.h"
 #include "yamljson.h"
@@ -673,8 +675,44 @@ static int sl_bank(struct sload *L, struct scenario *s, const cJSON *v)
 }
 
 static const char *const top_keys[] = {
-	"seed", "models", "defaults", "bank", "name", "description", "chaos",
+	"seed", "models", "defaults", "bank", "name", "description", "chaos", "tls",
 };
+
+/* A PEM file's text, into the arena. */
+static int sl_pem(struct sload *L, const char *path, const cJSON *v, const char **out)
+{
+	const char *file = NULL;
+	if (sl_str(L, path, v, &file))
+		return -1;
+	FILE *f = fopen(file, "rb");
+	if (!f)
+		return sl_fail(L, path, "cannot open '%s': %s", file, strerror(errno));
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	char chunk[4096];
+	size_t n;
+	int rc = 0;
+	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		rc = buf_append(&b, chunk, n);
+	fclose(f);
+	*out = rc || !b.len ? NULL : arena_strndup(L->a, b.data, b.len);
+	buf_release(&b);
+	return *out ? 0 : sl_fail(L, path, "cannot read '%s'", file);
+}
+
+static const char *const tls_keys[] = {"cert", "key"};
+
+static int sl_tls(struct sload *L, struct scenario *s, const cJSON *v)
+{
+	if (sl_keys(L, "tls", v, tls_keys, sizeof(tls_keys) / sizeof(*tls_keys)))
+		return -1;
+	const cJSON *cert = cJSON_GetObjectItemCaseSensitive(v, "cert");
+	const cJSON *key = cJSON_GetObjectItemCaseSensitive(v, "key");
+	if (!cert || !key)
+		return sl_fail(L, "tls", "needs both 'cert' and 'key' (PEM files)");
+	return sl_pem(L, "tls.cert", cert, &s->tls_cert) ||
+	       sl_pem(L, "tls.key", key, &s->tls_key) ? -1 : 0;
+}
 
 static int sl_top(struct sload *L, struct scenario *s, const cJSON *root)
 {
@@ -700,6 +738,9 @@ static int sl_top(struct sload *L, struct scenario *s, const cJSON *root)
 		return -1;
 	const cJSON *chaos = cJSON_GetObjectItemCaseSensitive(root, "chaos");
 	if (chaos && sl_chaos(L, s, chaos))
+		return -1;
+	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(root, "tls");
+	if (tls && sl_tls(L, s, tls))
 		return -1;
 	return 0;
 }

@@ -163,6 +163,9 @@ struct scenario {
 	struct bank_item *bank;
 	size_t n_bank;
 	struct chaos chaos;
+	/* `tls: {cert: FILE, key: FILE}`: serve HTTPS with this PEM
+	 * certificate and key (their text); NULL: plain HTTP. */
+	const char *tls_cert, *tls_key;
 };
 
 /* Loads text[0..len) (YAML or JSON) into s, which the caller owns. Returns

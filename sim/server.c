@@ -450,9 +450,15 @@ static int mock_listen(struct mock *m, int port, struct qerr *e)
 				 .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	raise_nofile();
+	/* HTTPS when the scenario gives a certificate (GnuTLS, in MHD); the
+	 * MEM options are ignored without MHD_USE_TLS. */
+	const char *cert = m->sc.tls_cert, *key = m->sc.tls_key;
 	m->d = MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME,
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+			(cert ? MHD_USE_TLS : 0),
 		(uint16_t)port, NULL, NULL, on_access, m,
+		MHD_OPTION_HTTPS_MEM_CERT, cert ? cert : "",
+		MHD_OPTION_HTTPS_MEM_KEY, key ? key : "",
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_THREAD_POOL_SIZE, pool_size(),
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)MOCK_CONN_LIMIT,
