@@ -19,7 +19,7 @@ cd "$(dirname "$0")"
 # checked against every shipped workflow, the man page rendered).
 PACKAGES=(build-essential clang libclang-rt-14-dev meson ninja-build pkg-config
 	libcurl4-openssl-dev libcjson-dev libyaml-dev libpcre2-dev
-	libmicrohttpd-dev libcmocka-dev bash-completion
+	libmicrohttpd-dev libcmocka-dev libsqlite3-dev bash-completion
 	python3-yaml python3-jsonschema groff-base)
 
 install_deps() {

@@ -287,6 +287,17 @@ void workflow_call_settings(const struct workflow *wf, const struct wf_node *nod
  * environment). */
 int workflow_url_check(const char *url, char *why, size_t n);
 
+/* derive.c: workflows made from wf for `quorum eval`. Each points into
+ * wf, which must outlive it; free with workflow_free. NULL when memory
+ * ran out.
+ * workflow_single: model m asked alone, once (no fallbacks), with the
+ * prompt, system prompt and settings of wf's first generate node that
+ * reads only inputs ({{ query }} when there is none): the baseline.
+ * workflow_grader: model m grading inputs.answer to the query against
+ * inputs.rubric, at temperature 0; its last line says PASS or FAIL. */
+struct workflow *workflow_single(const struct workflow *wf, const struct wf_model *m);
+struct workflow *workflow_grader(const struct workflow *wf, const struct wf_model *m);
+
 /* Writes the graph (moa/council expanded) as Graphviz DOT or Mermaid.
  * format is "dot" or "mermaid". Returns 0, or -1 for an unknown format. */
 int workflow_graph(const struct workflow *wf, const char *format, struct buf *out);

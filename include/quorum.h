@@ -14,6 +14,7 @@ extern "C" {
 
 struct quorum_workflow;
 struct quorum_report;
+struct quorum_cache;
 
 /* Exit statuses, as the workflow contract defines them. */
 enum {
@@ -105,7 +106,22 @@ struct quorum_options {
 	 * a display redrawn in place. */
 	int color;
 	int plain;
+	/* Answers already in this cache are served from it (no call, no
+	 * cost); new successful answers are kept there. NULL: no cache. */
+	struct quorum_cache *cache;
 };
+
+/* The response cache (SQLite; several processes may share one file).
+ * Opens the file at path (NULL: $XDG_CACHE_HOME/quorum/cache.sqlite, else
+ * ~/.cache/quorum/), creating it. Returns new (quorum_cache_close), or
+ * NULL with *errors set (free with quorum_free). */
+struct quorum_cache *quorum_cache_open(const char *path, char **errors);
+void quorum_cache_close(struct quorum_cache *c);
+/* What `quorum cache stats` prints: the file, entries, bytes, hits,
+ * misses, the cost saved. Returns new text (quorum_free), or NULL. */
+char *quorum_cache_stats(struct quorum_cache *c);
+/* Forgets every answer. Returns 0, or -1 with *errors set. */
+int quorum_cache_clear(struct quorum_cache *c, char **errors);
 
 /* Runs a workflow (on an engine of its own) and waits for it. Returns the
  * report (free with quorum_report_free) for every run that started,
@@ -181,6 +197,16 @@ char *quorum_report_explain(const struct quorum_report *r, int color);
 /* One line: calls, tokens, cost and wall time ("7 calls, 3,412 tokens,
  * $0.0012, 2.4 s"). Returns new text (quorum_free). */
 char *quorum_report_totals(const struct quorum_report *r);
+/* What a run used. */
+struct quorum_usage {
+	long calls;            /* requests sent, retries and re-sends included */
+	long long input_tokens, output_tokens;   /* -1: none reported */
+	double cost_usd;
+	long cached;           /* calls answered from the cache */
+	double saved_usd;      /* what those cost when they were made */
+	long long wall_ms;
+};
+void quorum_report_usage(const struct quorum_report *r, struct quorum_usage *u);
 /* The first error writing the trace (an errno value), or 0. */
 int quorum_report_trace_error(const struct quorum_report *r);
 /* The run report as JSON (the contract's shape). Borrowed. */
@@ -188,6 +214,47 @@ const char *quorum_report_json(const struct quorum_report *r);
 /* The exit status the CLI should end with. */
 int quorum_report_exit_code(const struct quorum_report *r);
 void quorum_report_free(struct quorum_report *r);
+
+/* ---- what `quorum eval` is made of ---- */
+
+/* The models of a workflow: declared ones, then those named inline. */
+size_t quorum_workflow_model_count(const struct quorum_workflow *wf);
+/* Model i's id as the file writes it. Borrowed. */
+const char *quorum_workflow_model_id(const struct quorum_workflow *wf, size_t i);
+/* Whether model i of a and model k of b are the same model (provider,
+ * model, base URL and params alike): one baseline stands for both. */
+int quorum_workflow_same_model(const struct quorum_workflow *a, size_t i,
+			       const struct quorum_workflow *b, size_t k);
+/* A workflow of model i of wf alone, one call, no fallbacks. grade 0:
+ * asked what wf's first generate node asks (the single-model baseline);
+ * grade 1: grading inputs.answer to the query against inputs.rubric, its
+ * last line PASS or FAIL. It points into wf, which must outlive it.
+ * Returns new (quorum_workflow_free), or NULL when memory ran out. */
+struct quorum_workflow *quorum_workflow_derive(const struct quorum_workflow *wf, size_t i,
+					       int grade);
+
+/* How an answer is held against the expected one: a vote's extract modes
+ * ("whole", "last_line", "number", "choice", "json:FIELD",
+ * "regex:PATTERN" with one capture group), each in a vote's comparable
+ * form (case folded, numbers canonical), or "exact" (the whole answer,
+ * trimmed, byte for byte). */
+struct quorum_compare;
+/* Returns new (quorum_compare_free), or NULL with *errors saying why. */
+struct quorum_compare *quorum_compare_new(const char *mode, char **errors);
+/* The extract mode of wf's first vote node, or NULL when it has none. It
+ * may point into wf, which must outlive it. */
+struct quorum_compare *quorum_compare_of(const struct quorum_workflow *wf);
+/* The mode's name ("number", "regex", "json:answer"). Borrowed. */
+const char *quorum_compare_name(const struct quorum_compare *c);
+/* The comparable form of the answer text holds. Returns new text
+ * (quorum_free), or NULL when it holds none. */
+char *quorum_compare_answer(const struct quorum_compare *c, const char *text);
+/* 1 when text answers expected, 0 when not (or text holds no answer).
+ * expected is read as an answer itself for number and choice ("42",
+ * "(B)"), else as the value to find ("yes" for json:ok). */
+int quorum_compare_match(const struct quorum_compare *c, const char *expected,
+			 const char *text);
+void quorum_compare_free(struct quorum_compare *c);
 
 void quorum_free(void *p);
 

@@ -231,6 +231,131 @@ static void trace_attempt_start(struct call *c)
 	trace_end(t, &b);
 }
 
+/* ---- the response cache ---- */
+
+/* How often each request came in this run: the n-th identical request
+ * (a sample of self-consistency) is its own cache entry. */
+struct cache_seen {
+	struct cache_key *keys;
+	unsigned *counts;
+	size_t n, cap;                /* cap: a power of two */
+};
+
+static unsigned *seen_slot(struct cache_seen *s, const struct cache_key *k)
+{
+	size_t i;
+	memcpy(&i, k->h, sizeof(i));
+	for (i &= s->cap - 1;; i = (i + 1) & (s->cap - 1)) {
+		if (!s->counts[i] || !memcmp(s->keys[i].h, k->h, sizeof(k->h))) {
+			s->keys[i] = *k;
+			return &s->counts[i];
+		}
+	}
+}
+
+/* Makes room for one more; returns 0 or -1. */
+static int seen_grow(struct call_ctx *cx)
+{
+	struct cache_seen *s = cx->seen;
+	if (s && (s->n + 1) * 2 <= s->cap)
+		return 0;
+	struct cache_seen *t = arena_alloc(cx->arena, sizeof(*t));
+	size_t cap = s ? s->cap * 2 : 64;
+	if (!t || !(t->keys = arena_alloc(cx->arena, cap * sizeof(*t->keys))) ||
+	    !(t->counts = arena_alloc(cx->arena, cap * sizeof(*t->counts))))
+		return -1;
+	t->cap = cap;
+	for (size_t i = 0; s && i < s->cap; i++)
+		if (s->counts[i])
+			*seen_slot(t, &s->keys[i]) = s->counts[i];
+	t->n = s ? s->n : 0;
+	cx->seen = t;
+	return 0;
+}
+
+/* The sample index of this request: how many identical ones came before
+ * it in the run. */
+static unsigned seen_next(struct call_ctx *cx, const struct cache_key *base)
+{
+	if (seen_grow(cx))
+		return 0;
+	unsigned *count = seen_slot(cx->seen, base);
+	if (!*count)
+		cx->seen->n++;
+	return (*count)++;
+}
+
+/* A cache that cannot be read or written costs a lookup, never the run:
+ * the call goes to the model, and the trace says why. */
+static void trace_cache_error(struct call *c, const char *op)
+{
+	struct call_ctx *cx = c->cx;
+	trace_event(cx->trace, "cache_error", "\"op\":\"%s\",\"message\":\"%s\"", op,
+		    trace_str(cx->arena, cache_error(cx->cache)));
+}
+
+/* Serves the call from the cache when its request is there. Returns 1
+ * when it did (the call is then done). */
+static int from_cache(struct call *c)
+{
+	struct call_ctx *cx = c->cx;
+	const char *url = buf_str(&c->req.url), *body = buf_str(&c->req.body);
+	/* The simulated provider's port changes with each process: its
+	 * answers are keyed by what follows it. */
+	char sim_url[512];
+	size_t ns = cx->sim_base_url ? strlen(cx->sim_base_url) : 0;
+	if (ns && !strncmp(url, cx->sim_base_url, ns)) {
+		snprintf(sim_url, sizeof(sim_url), "sim:%s", url + ns);
+		url = sim_url;
+	}
+	struct cache_key base;
+	cache_key(&base, c->model->provider, url, body, c->req.body.len, 0);
+	cache_key(&c->key, c->model->provider, url, body, c->req.body.len,
+		  seen_next(cx, &base));
+	c->keyed = 1;
+	struct cache_entry e;
+	int got = cache_get(cx->cache, &c->key, &e);
+	if (got < 0)
+		trace_cache_error(c, "cache_get");
+	if (got != 1)
+		return 0;
+	struct response *resp = &c->resp;
+	char *text = arena_strndup(cx->arena, e.text, e.len);
+	redact_mask(cx->redact, text, text ? e.len : 0);
+	resp->text = text ? text : "";
+	resp->finish_reason = e.finish_reason[0] ? arena_strdup(cx->arena, e.finish_reason)
+						 : NULL;
+	resp->input_tokens = e.input_tokens;
+	resp->output_tokens = e.output_tokens;
+	resp->cached = 1;
+	resp->saved_usd = e.cost_usd;
+	resp->model = c->model->id;
+	resp->latency_ms = 0;
+	if (resp->started_ms < 0)
+		resp->started_ms = call_ctx_now(cx);
+	cache_entry_release(&e);
+	http_req_release(&c->req);
+	trace_event(cx->trace, "cache_hit", "\"node\":\"%s\",\"slot\":%zu,\"model\":\"%s\"",
+		    trace_str(cx->arena, c->label), c->slot, trace_str(cx->arena, c->model->id));
+	call_finish(c, RESP_OK);
+	return 1;
+}
+
+/* A successful answer goes into the cache (errors never do). */
+static void to_cache(struct call *c)
+{
+	struct call_ctx *cx = c->cx;
+	if (!cx->cache || !c->keyed)
+		return;
+	char model[256];
+	snprintf(model, sizeof(model), "%s %s", c->model->provider, c->model->model);
+	const struct response *r = &c->resp;
+	if (cache_put(cx->cache, &c->key, model, r->text, strlen(r->text),
+		      r->finish_reason ? r->finish_reason : "", c->res.input_tokens,
+		      c->res.output_tokens, r->cost_usd))
+		trace_cache_error(c, "cache_put");
+}
+
 static void attempt_start(struct call *c)
 {
 	struct call_ctx *cx = c->cx;
@@ -240,16 +365,24 @@ static void attempt_start(struct call *c)
 			fail_skipped(c);
 		return;
 	}
+	struct qerr e = {0};
+	if (http_build(c, &e)) {
+		fail_now(c, ERR_BAD_REQUEST, 0, e.msg);
+		return;
+	}
+	/* Only before its first attempt on a model: a retry is the same
+	 * request, not another sample. */
+	if (cx->cache && c->attempt == 0 && from_cache(c))
+		return;
 	double worst = budget_worst_case_usd(c->model, &c->cs, c->system, c->prompt);
 	if (budget_reserve(cx->budget, worst, &c->reserved_usd)) {
+		http_req_release(&c->req);
 		fail_now(c, ERR_BUDGET, 0, "not started: the run's budget would be exceeded");
 		return;
 	}
-	enum err_class cls;
-	struct qerr e = {0};
-	if (http_start(c, &cls, &e)) {
+	if (http_send(c, &e)) {
 		budget_settle(cx->budget, &c->reserved_usd, 0);
-		fail_now(c, cls, 0, e.msg);
+		fail_now(c, ERR_CONNECTION, 0, e.msg);
 		return;
 	}
 	ms->in_flight++;
@@ -453,6 +586,7 @@ void call_attempt_end(struct call *c)
 	struct model_state *ms = model_of(c);
 	ms->first_msg[0] = '\0';
 	breaker_record(&ms->breaker, 1, now);
+	to_cache(c);
 	chat_result_release(&c->res);
 	call_finish(c, RESP_OK);
 }

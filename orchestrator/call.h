@@ -15,6 +15,7 @@
 #include "../dag/workflow.h"
 #include "../providers/provider.h"
 #include "budget.h"
+#include "cache.h"
 #include "loop.h"
 #include "policy.h"
 #include "trace.h"
@@ -49,6 +50,8 @@ struct response {
 	int first_http;
 	const char *first_msg;
 	const char *first_host;
+	int cached;                   /* answered from the response cache */
+	double saved_usd;             /* what that answer cost when it was made */
 };
 
 /* Per-model state, shared by every run on one engine that names the same
@@ -112,6 +115,8 @@ struct call_ctx {
 	int64_t t0;                   /* the run's start (ms, monotonic) */
 	uint64_t rng;                 /* jitter */
 	int any_failed;               /* a call failed, or a timeout cut one */
+	struct cache *cache;          /* --cache, or NULL */
+	struct cache_seen *seen;      /* how often each request came this run */
 };
 
 /* Called once when the call's response is final (ok, failed or
@@ -160,6 +165,8 @@ struct call {
 				       * that died, and each one is an attempt */
 	size_t bytes_in;              /* response bytes received, headers included */
 	double reserved_usd;          /* budget reservation of this attempt */
+	struct cache_key key;         /* its request's, when keyed */
+	int keyed;
 	struct timer_entry deadline;  /* the attempt's nearest timeout check */
 	int keepalive;                /* its connection goes back to curl's cache */
 };

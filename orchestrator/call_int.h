@@ -5,9 +5,12 @@
 #include "call.h"
 
 /* http.c */
-/* Builds the attempt's request and hands the transfer to the loop.
- * Returns 0, or -1 with *cls and e saying why (nothing is left held). */
-int http_start(struct call *c, enum err_class *cls, struct qerr *e);
+/* Builds the attempt's request (c->req; the host in the record). Returns
+ * 0, or -1 with e saying why (a bad_request; nothing is left held). */
+int http_build(struct call *c, struct qerr *e);
+/* Hands the request built to the loop. Returns 0, or -1 with e saying
+ * why (nothing is left held). */
+int http_send(struct call *c, struct qerr *e);
 /* Frees what the attempt held; its handle leaves the loop. */
 void http_release(struct call *c);
 

@@ -17,6 +17,7 @@
  * kept leaves the multi, so a 10,000-connection cache would cost O(n^2). */
 #define KEEPALIVE_UP_TO 256
 #define RECV_BUFFER 4096
+#define SEND_BUFFER (16 * 1024)
 /* The most header bytes one response may bring: curl refuses a single
  * header line past 100 KiB with "Out of memory"; many lines add up. */
 #define HEADERS_MAX (256 * 1024)
@@ -320,6 +321,9 @@ static int easy_setup(struct call *c, CURL *e)
 	 * call's memory in a 10,000-wide fan-out; answers arrive in small
 	 * chunks anyway. */
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
+	/* And its 64 KiB upload buffer, which every transfer allocates to
+	 * copy the request into however small it is: curl's least. */
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)SEND_BUFFER);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "quorum/" QUORUM_VERSION);
 	/* Nothing but HTTP(S), for requests and any redirect: a base_url
 	 * that slipped past the loader cannot read a file or speak gopher. */
@@ -382,14 +386,19 @@ static const char *url_host(struct arena *a, const char *url)
 	return arena_strndup(a, p, n);
 }
 
-int http_start(struct call *c, enum err_class *cls, struct qerr *e)
+int http_build(struct call *c, struct qerr *e)
 {
-	struct call_ctx *cx = c->cx;
 	if (request_build(c, e)) {
 		http_req_release(&c->req);
-		*cls = ERR_BAD_REQUEST;
 		return -1;
 	}
+	c->resp.host = url_host(c->cx->arena, buf_str(&c->req.url));
+	return 0;
+}
+
+int http_send(struct call *c, struct qerr *e)
+{
+	struct call_ctx *cx = c->cx;
 	chat_result_init(&c->res, (size_t)c->cs.max_response);
 	c->res.json_depth = cx->json_depth;
 	buf_init(&c->errbody, ERRBODY_MAX + 1);
@@ -400,12 +409,10 @@ int http_start(struct call *c, enum err_class *cls, struct qerr *e)
 	    loop_add(cx->loop, c->easy, &c->xfer, c->cs.max_connections)) {
 		chat_result_release(&c->res);
 		http_release(c);
-		*cls = ERR_CONNECTION;
 		return qerr_set(e, "out of memory starting the request");
 	}
 	int64_t now = clock_ms();
 	c->running = 1;
-	c->resp.host = url_host(cx->arena, buf_str(&c->req.url));
 	c->t_sent = c->t_last = now;
 	c->t_first = 0;
 	c->status_seen = 0;

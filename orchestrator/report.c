@@ -67,6 +67,8 @@ static void put_response(struct buf *b, const struct response *p)
 	put_tokens(b, "input_tokens", p->input_tokens);
 	put_tokens(b, "output_tokens", p->output_tokens);
 	buf_printf(b, ",\"cost_usd\":%.10g", p->cost_usd);
+	if (p->cached)
+		buf_printf(b, ",\"cached\":true,\"saved_usd\":%.10g", p->saved_usd);
 	if (p->role) {
 		buf_puts(b, ",\"role\":");
 		buf_put_json_str(b, p->role);
@@ -194,8 +196,8 @@ static void put_inputs(struct buf *b, const struct run *r)
 struct totals {
 	int64_t in, out;
 	int in_known, out_known, price_known;
-	double cost;
-	long calls;
+	double cost, saved;
+	long calls, cached;
 };
 
 static void sum_totals(const struct run *r, struct totals *t)
@@ -206,6 +208,12 @@ static void sum_totals(const struct run *r, struct totals *t)
 		const struct node_state *ns = &r->set.nodes[i];
 		for (size_t k = 0; k < ns->ncalls; k++) {
 			const struct response *p = NODE_RESP(ns, k);
+			if (p->cached) {
+				/* Nothing billed: its tokens count as none. */
+				t->cached++;
+				t->saved += p->saved_usd;
+				t->in_known = t->out_known = 1;
+			}
 			if (!p->attempts)
 				continue;
 			t->calls += p->attempts;
@@ -222,6 +230,17 @@ static void sum_totals(const struct run *r, struct totals *t)
 			}
 		}
 	}
+}
+
+void report_usage(const struct run *r, int64_t wall_ms, struct quorum_usage *u)
+{
+	struct totals t;
+	sum_totals(r, &t);
+	*u = (struct quorum_usage){
+		.calls = t.calls, .input_tokens = t.in_known ? t.in : -1,
+		.output_tokens = t.out_known ? t.out : -1, .cost_usd = t.cost,
+		.cached = t.cached, .saved_usd = t.saved, .wall_ms = wall_ms,
+	};
 }
 
 /* n with thousands separators: 3,412. */
@@ -249,8 +268,12 @@ char *report_totals_line(const struct run *r, int64_t wall_ms)
 	} else {
 		buf_puts(&b, "tokens not reported, ");
 	}
-	buf_printf(&b, "$%.4f%s, %.1f s", t.cost, t.price_known ? "" : " (some prices unknown)",
-		   (double)wall_ms / 1000.0);
+	buf_printf(&b, "$%.4f%s, ", t.cost, t.price_known ? "" : " (some prices unknown)");
+	if (t.cached) {
+		put_count(&b, t.cached);
+		buf_printf(&b, " from the cache (saved $%.4f), ", t.saved);
+	}
+	buf_printf(&b, "%.1f s", (double)wall_ms / 1000.0);
 	char *s = b.data ? q_strdup(b.data) : NULL;
 	buf_release(&b);
 	return s;
@@ -275,6 +298,8 @@ char *report_build_json(struct run *r, const char *status, int64_t wall_ms)
 	buf_printf(&b, "%ld", t.calls);
 	put_tokens(&b, "input_tokens", t.in_known ? t.in : -1);
 	put_tokens(&b, "output_tokens", t.out_known ? t.out : -1);
+	if (t.cached)
+		buf_printf(&b, ",\"cached\":%ld,\"saved_usd\":%.10g", t.cached, t.saved);
 	buf_putc(&b, '}');
 	put_inputs(&b, r);
 	buf_puts(&b, ",\"nodes\":{");

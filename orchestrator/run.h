@@ -119,6 +119,8 @@ int64_t run_now(const struct run *r);
 char *report_build_json(struct run *r, const char *status, int64_t wall_ms);
 /* "7 calls, 3,412 tokens, $0.0012, 2.4 s". Returns new (q_free), or NULL. */
 char *report_totals_line(const struct run *r, int64_t wall_ms);
+/* The same totals as numbers. */
+void report_usage(const struct run *r, int64_t wall_ms, struct quorum_usage *u);
 /* Whether the call's first failure says something its final state does
  * not (a fallback answered, or the first error was another). */
 int response_first_differs(const struct response *p);

@@ -81,7 +81,7 @@ static void lend(struct run *r)
 		.budget = &r->budget, .trace = &r->trace, .redact = &r->redact,
 		.verbose = r->verbose, .sim_base_url = o->sim_base_url,
 		.insecure = o->insecure, .json_depth = r->lim.json_depth, .t0 = r->t0,
-		.rng = seed,
+		.rng = seed, .cache = o->cache ? o->cache->store : NULL,
 	};
 	r->set.arena = r->arena;
 	r->set.wf = r->wf;
@@ -208,6 +208,11 @@ char *quorum_report_explain(const struct quorum_report *rep, int color)
 char *quorum_report_totals(const struct quorum_report *rep)
 {
 	return report_totals_line(&rep->run, rep->wall_ms);
+}
+
+void quorum_report_usage(const struct quorum_report *rep, struct quorum_usage *u)
+{
+	report_usage(&rep->run, rep->wall_ms, u);
 }
 
 /* The answers of a generate that is the output, one per successful call. */

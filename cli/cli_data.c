@@ -1,0 +1,151 @@
+/* The lines batch and eval read: JSON Lines, each an object with "query",
+ * "id" and "inputs" (eval adds "expected", "rubric", "compare"), or a bare
+ * JSON string that is the query. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *data_next(struct data_reader *r)
+{
+	ssize_t n;
+	while ((n = getline(&r->buf, &r->cap, r->f)) > 0) {
+		r->line++;
+		while (n && (r->buf[n - 1] == '\n' || r->buf[n - 1] == '\r'))
+			r->buf[--n] = '\0';
+		if (!n || strspn(r->buf, " \t") == (size_t)n)
+			continue;
+		if (memchr(r->buf, '\0', (size_t)n)) {
+			data_malformed(r, "holds a NUL byte");
+			continue;
+		}
+		return r->buf;
+	}
+	return NULL;
+}
+
+void data_malformed(struct data_reader *r, const char *why)
+{
+	fprintf(stderr, "%squorum: %s:%ld: %s\n", r->progress ? "\r\033[K" : "", r->name,
+		r->line, why);
+	r->malformed++;
+}
+
+void data_reader_release(struct data_reader *r)
+{
+	if (r->f && r->f != stdin)
+		fclose(r->f);
+	free(r->buf);
+	r->f = NULL;
+	r->buf = NULL;
+}
+
+/* A line's inputs (strings; numbers and booleans as written), then the
+ * base ones it does not name. */
+static const char *line_inputs(struct data_line *d, const cJSON *inputs,
+			       const struct quorum_input *base, size_t nbase)
+{
+	size_t n = (size_t)cJSON_GetArraySize(inputs) + nbase;
+	if (!(d->inputs = calloc(n + 1, sizeof(*d->inputs))))
+		return "out of memory";
+	cJSON *it;
+	cJSON_ArrayForEach(it, inputs) {
+		const char *v = cJSON_IsString(it) ? it->valuestring : NULL;
+		if (!v && (cJSON_IsNumber(it) || cJSON_IsBool(it))) {
+			char *text = cJSON_PrintUnformatted(it);
+			if (!text)
+				return "out of memory";
+			/* Kept in the item, so it goes with the document. */
+			it->valuestring = text;
+			v = text;
+		}
+		if (!v)
+			return "an input must be a string, a number or a boolean";
+		d->inputs[d->ninputs++] = (struct quorum_input){it->string, v};
+	}
+	for (size_t i = 0; i < nbase; i++)
+		if (!cJSON_GetObjectItemCaseSensitive(inputs, base[i].name))
+			d->inputs[d->ninputs++] = base[i];
+	return NULL;
+}
+
+/* The string member key of an object line, or NULL; *why when it is there
+ * but not a string. */
+static const char *member_str(const cJSON *d, const char *key, const char **why)
+{
+	const cJSON *v = cJSON_IsObject(d) ? cJSON_GetObjectItemCaseSensitive(d, key) : NULL;
+	if (v && !cJSON_IsString(v) && !*why) {
+		static char msg[64];
+		snprintf(msg, sizeof(msg), "\"%s\" must be a string", key);
+		*why = msg;
+	}
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int data_line_parse(struct data_line *d, const char *text, long line,
+		    const struct quorum_input *base, size_t nbase, const char **why)
+{
+	memset(d, 0, sizeof(*d));
+	d->line = line;
+	*why = NULL;
+	if (!(d->doc = cJSON_Parse(text))) {
+		*why = "not JSON (a line is an object or a string)";
+		return -1;
+	}
+	const cJSON *doc = d->doc;
+	if (cJSON_IsString(doc)) {
+		d->query = doc->valuestring;
+	} else if (!cJSON_IsObject(doc)) {
+		*why = "a line is an object or a string";
+	} else {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "id");
+		const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(doc, "inputs");
+		d->query = member_str(doc, "query", why);
+		d->expected = member_str(doc, "expected", why);
+		d->rubric = member_str(doc, "rubric", why);
+		d->compare = member_str(doc, "compare", why);
+		if (!*why && id && !cJSON_IsString(id) && !cJSON_IsNumber(id))
+			*why = "\"id\" must be a string or a number";
+		else if (!*why && inputs && !cJSON_IsObject(inputs))
+			*why = "\"inputs\" must be an object";
+		if (!*why && id && !(d->id = cJSON_PrintUnformatted(id)))
+			*why = "out of memory";
+		if (!*why)
+			*why = line_inputs(d, inputs, base, nbase);
+	}
+	if (!*why && !d->inputs)
+		*why = line_inputs(d, NULL, base, nbase);
+	if (!*why && !d->id && (d->id = malloc(24)))
+		snprintf(d->id, 24, "%ld", line);
+	if (!*why && !d->id)
+		*why = "out of memory";
+	if (*why) {
+		data_line_release(d);
+		return -1;
+	}
+	return 0;
+}
+
+void data_line_release(struct data_line *d)
+{
+	free(d->id);
+	free(d->inputs);
+	cJSON_Delete(d->doc);
+	memset(d, 0, sizeof(*d));
+}
+
+const char *data_run_error(char *why, const char *wf_path)
+{
+	why[strcspn(why, "\n")] = '\0';
+	char *s = why;
+	size_t n = strlen(wf_path);
+	if (!strncmp(s, "quorum: ", 8))
+		s += 8;
+	if (!strncmp(s, wf_path, n) && s[n] == ':' && s[n + 1] == ' ')
+		s += n + 2;
+	/* The inputs came from the line, not from --input. */
+	char *in = strstr(s, " in --input");
+	if (in)
+		memmove(in, in + 11, strlen(in + 11) + 1);
+	return s;
+}

@@ -1,0 +1,657 @@
+/* quorum eval: does a council beat the best single model on my
+ * questions, and at what cost? Every workflow, and every model of them
+ * alone, runs every question of a data set on one engine; the answers are
+ * held against the expected ones (or graded against a rubric), and
+ * cli_evalout.c prints what that says. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/clock.h"
+#include "cli_eval.h"
+
+static const char usage_eval[] =
+	"usage: quorum eval FILE... --data SET [options]\n"
+	"\n"
+	"Runs each workflow FILE, and each of their models alone (the\n"
+	"baselines), on every line of SET (JSON Lines: {\"query\": ...,\n"
+	"\"expected\": ...} or {\"query\": ..., \"rubric\": ...}, with optional \"id\",\n"
+	"\"inputs\" and \"compare\"), then prints for each: accuracy with its 95%\n"
+	"Wilson interval, McNemar's test against the best single model, calls,\n"
+	"tokens, cost, p50/p95 latency and how often the members agreed.\n"
+	"\n"
+	"  --data FILE          the data set (- : standard input)\n"
+	"  --compare MODE       how an answer meets \"expected\": exact, whole,\n"
+	"                       last_line, number, choice, json:FIELD or\n"
+	"                       regex:PATTERN (default: the first workflow's vote\n"
+	"                       extract, else whole); a line's \"compare\" wins\n"
+	"  --judge MODEL        the model (an id in a FILE) that grades answers\n"
+	"                       against a line's \"rubric\"\n"
+	"  --no-baselines       run the workflows only\n"
+	"  --parallel N         runs in flight at once (default 16)\n"
+	"  --json               the results as JSON on standard output\n"
+	"  --plot FILE          cost against accuracy as an SVG chart\n"
+	"  --input NAME=VALUE   an input every run gets (a line's own inputs win)\n"
+	"  --sim[=SCENARIO]     run against the bundled simulated provider\n"
+	"  --cache[=PATH]       answer from the response cache where it can\n"
+	"  --limit NAME=VALUE   change a limit (see 'quorum run --help')\n"
+	"  --quiet              no progress on standard error\n"
+	"  --color WHEN, --verbose, --insecure   as for run\n"
+	"\n"
+	"A run that fails counts as a wrong answer. A malformed line is reported\n"
+	"with its line number and skipped. Exit status: 0 the evaluation ran, 1 a\n"
+	"line was malformed or no question could be scored, 2 the command line\n"
+	"or a file is invalid, 130 interrupted (the table covers the questions\n"
+	"every system finished).\n";
+
+static const char *const eval_opts[] = {
+	"--data", "--compare", "--judge", "--no-baselines", "--parallel", "--json", "--plot",
+	"--input", "--sim", "--cache", "--limit", "--quiet", "--color", "--verbose",
+	"--insecure", "--help",
+};
+
+#define PARALLEL_DEFAULT 16
+#define PARALLEL_MAX 100000
+
+/* One run: system s on question q, or grading that run's answer. */
+struct eval_job {
+	struct eval *e;
+	size_t q, s;
+	int grading;
+	struct quorum_options opts;
+	struct quorum_input *inputs;  /* grading: the line's, answer, rubric */
+	char *answer;                 /* grading: the answer graded */
+};
+
+/* ---- the command line ---- */
+
+static int eval_value(struct eval *e, const char *opt, const char *v)
+{
+	if (!strcmp(opt, "--data"))
+		e->data_path = v;
+	else if (!strcmp(opt, "--compare"))
+		e->compare_mode = v;
+	else if (!strcmp(opt, "--judge"))
+		e->judge_id = v;
+	else if (!strcmp(opt, "--plot"))
+		e->plot_path = v;
+	else {
+		char *end;
+		errno = 0;
+		long x = strtol(v, &end, 10);
+		if (errno || *end || !*v || x < 1 || x > PARALLEL_MAX)
+			return cli_fail_usage(usage_eval, "--parallel wants a whole number from 1 "
+					      "to 100000, got '%s'", v);
+		e->parallel = x;
+	}
+	return 0;
+}
+
+static int eval_option(struct eval *e, int argc, char **argv, int *i)
+{
+	int rc = run_args_option(&e->a, argc, argv, i);
+	if (rc != ARGS_NOT_MINE)
+		return rc;
+	const char *s = argv[*i];
+	if (!strcmp(s, "--json")) {
+		e->a.json = 1;
+		return 0;
+	}
+	if (!strcmp(s, "--no-baselines")) {
+		e->baselines = 0;
+		return 0;
+	}
+	static const char *const with_value[] = {"--data", "--compare", "--judge", "--plot",
+						 "--parallel"};
+	for (size_t k = 0; k < NOPTS(with_value); k++) {
+		size_t n = strlen(with_value[k]);
+		if (!strcmp(s, with_value[k]) && *i + 1 < argc)
+			return eval_value(e, with_value[k], argv[++*i]);
+		if (!strncmp(s, with_value[k], n) && s[n] == '=')
+			return eval_value(e, with_value[k], s + n + 1);
+	}
+	return cli_fail_option(usage_eval, eval_opts, NOPTS(eval_opts), s);
+}
+
+static int eval_args(struct eval *e, int argc, char **argv)
+{
+	if (!(e->files = calloc((size_t)argc + 1, sizeof(*e->files))))
+		return cli_fail_usage(usage_eval, "out of memory%s", "");
+	int opts = 1;
+	for (int i = 0; i < argc; i++) {
+		const char *s = argv[i];
+		int rc = 0;
+		if (opts && !strcmp(s, "--"))
+			opts = 0;
+		else if (opts && s[0] == '-' && s[1])
+			rc = eval_option(e, argc, argv, &i);
+		else if (!strcmp(s, "-"))
+			rc = cli_fail_usage(usage_eval, "a workflow cannot come from standard input "
+					    "in eval (the data may); name a FILE%s", "");
+		else
+			e->files[e->nfiles++] = s;
+		if (rc)
+			return rc;
+	}
+	if (!e->nfiles)
+		return cli_fail_usage(usage_eval, "eval needs at least one workflow FILE%s", "");
+	if (!e->data_path)
+		return cli_fail_usage(usage_eval, "eval needs the data set: --data FILE%s", "");
+	return 0;
+}
+
+/* ---- the systems ---- */
+
+static int add_system(struct eval *e, char *name, size_t w, const struct quorum_workflow *wf,
+		      struct quorum_workflow *derived)
+{
+	struct eval_sys *s = &e->sys[e->nsys];
+	if (!name) {
+		quorum_workflow_free(derived);
+		return -1;
+	}
+	*s = (struct eval_sys){.name = name, .file = e->files[w], .wf = wf,
+			       .derived = derived, .is_model = derived != NULL};
+	e->nsys++;
+	return 0;
+}
+
+/* Whether model m of workflow w already has a baseline: a model that two
+ * files declare alike runs once. */
+static int seen_model(const struct eval *e, size_t w, size_t m)
+{
+	for (size_t pw = 0; pw <= w; pw++) {
+		size_t n = pw < w ? quorum_workflow_model_count(e->wfs[pw]) : m;
+		for (size_t pm = 0; pm < n; pm++)
+			if (quorum_workflow_same_model(e->wfs[pw], pm, e->wfs[w], m))
+				return 1;
+	}
+	return 0;
+}
+
+static int name_taken(const struct eval *e, const char *name)
+{
+	for (size_t i = 0; i < e->nsys; i++)
+		if (!strcmp(e->sys[i].name, name))
+			return 1;
+	return 0;
+}
+
+static int baseline(struct eval *e, size_t w, size_t m)
+{
+	struct quorum_workflow *d = quorum_workflow_derive(e->wfs[w], m, 0);
+	if (!d)
+		return -1;
+	const char *id = quorum_workflow_model_id(e->wfs[w], m);
+	char name[512];
+	snprintf(name, sizeof(name), "%s alone", id);
+	if (name_taken(e, name))
+		snprintf(name, sizeof(name), "%s alone (%s)", id, e->files[w]);
+	return add_system(e, strdup(name), w, d, d);
+}
+
+static int load_systems(struct eval *e)
+{
+	size_t cap = e->nfiles;
+	if (!(e->wfs = calloc(e->nfiles, sizeof(*e->wfs))))
+		return -1;
+	for (size_t w = 0; w < e->nfiles; w++) {
+		if (!(e->wfs[w] = cli_load(e->files[w])))
+			return QUORUM_EXIT_INVALID;
+		cap += quorum_workflow_model_count(e->wfs[w]);
+	}
+	if (!(e->sys = calloc(cap, sizeof(*e->sys))))
+		return -1;
+	for (size_t w = 0; w < e->nfiles; w++)
+		if (add_system(e, strdup(e->files[w]), w, e->wfs[w], NULL))
+			return -1;
+	for (size_t w = 0; e->baselines && w < e->nfiles; w++)
+		for (size_t m = 0; m < quorum_workflow_model_count(e->wfs[w]); m++)
+			if (!seen_model(e, w, m) && baseline(e, w, m))
+				return -1;
+	return 0;
+}
+
+/* --judge MODEL: the first workflow that has it makes the grader. */
+static int load_grader(struct eval *e)
+{
+	for (size_t w = 0; w < e->nfiles; w++)
+		for (size_t m = 0; m < quorum_workflow_model_count(e->wfs[w]); m++)
+			if (!strcmp(quorum_workflow_model_id(e->wfs[w], m), e->judge_id))
+				return (e->grader = quorum_workflow_derive(e->wfs[w], m, 1)) ? 0
+											      : -1;
+	fprintf(stderr, "quorum: --judge '%s' is not a model of ", e->judge_id);
+	for (size_t w = 0; w < e->nfiles; w++)
+		fprintf(stderr, "%s'%s'", !w ? "" : w + 1 == e->nfiles ? " or " : ", ",
+			e->files[w]);
+	fputs("\n", stderr);
+	return QUORUM_EXIT_INVALID;
+}
+
+/* ---- the data set ---- */
+
+/* A line that cannot be scored is malformed, with why. */
+static const char *check_line(struct eval *e, struct eval_q *q)
+{
+	static char msg[640];
+	if (!q->d.query)
+		return "needs a \"query\"";
+	if (!q->d.expected && !q->d.rubric)
+		return "needs \"expected\" (the right answer) or \"rubric\" (what a grader "
+		       "checks)";
+	if (q->d.rubric && !q->d.expected && !e->judge_id)
+		return "has a rubric: name the model that grades with --judge MODEL";
+	if (q->d.compare) {
+		char *errors = NULL;
+		if (!(q->cmp = quorum_compare_new(q->d.compare, &errors))) {
+			snprintf(msg, sizeof(msg), "\"compare\": %s",
+				 errors ? errors + (strncmp(errors, "quorum: ", 8) ? 0 : 8)
+					: "out of memory");
+			msg[strcspn(msg, "\n")] = '\0';
+			quorum_free(errors);
+			return msg;
+		}
+	}
+	return NULL;
+}
+
+static int read_data(struct eval *e)
+{
+	e->in.name = "<stdin>";
+	if (!strcmp(e->data_path, "-")) {
+		e->in.f = stdin;
+	} else if (!(e->in.f = fopen(e->data_path, "r"))) {
+		fprintf(stderr, "quorum: cannot read '%s': %s\n", e->data_path, strerror(errno));
+		return QUORUM_EXIT_INVALID;
+	} else {
+		e->in.name = e->data_path;
+	}
+	size_t cap = 0;
+	const char *text;
+	while ((text = data_next(&e->in))) {
+		if (e->nq == cap) {
+			size_t n = cap ? cap * 2 : 256;
+			struct eval_q *v = realloc(e->qs, n * sizeof(*v));
+			if (!v)
+				return -1;
+			e->qs = v;
+			cap = n;
+		}
+		struct eval_q *q = &e->qs[e->nq];
+		memset(q, 0, sizeof(*q));
+		const char *why = NULL;
+		if (data_line_parse(&q->d, text, e->in.line, e->a.inputs, e->a.ninputs, &why)) {
+			data_malformed(&e->in, why);
+			continue;
+		}
+		if ((why = check_line(e, q))) {
+			data_malformed(&e->in, why);
+			data_line_release(&q->d);
+			continue;
+		}
+		e->nq++;
+	}
+	if (!e->nq) {
+		fprintf(stderr, "quorum: %s has no question to score\n", e->in.name);
+		return QUORUM_EXIT_FAILED;
+	}
+	return 0;
+}
+
+/* The eval's comparison: --compare, else the first vote's extract. */
+static int pick_compare(struct eval *e)
+{
+	char *errors = NULL;
+	if (e->compare_mode) {
+		if (!(e->cmp = quorum_compare_new(e->compare_mode, &errors))) {
+			fprintf(stderr, "%s", errors ? errors : "quorum: out of memory\n");
+			quorum_free(errors);
+			return cli_usage_tail(usage_eval);
+		}
+		return 0;
+	}
+	for (size_t w = 0; w < e->nfiles && !e->cmp; w++)
+		e->cmp = quorum_compare_of(e->wfs[w]);
+	if (!e->cmp && !(e->cmp = quorum_compare_new("whole", &errors))) {
+		quorum_free(errors);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- agreement: how often the members said the same ---- */
+
+/* The share of ok answers of a generate node that agree with the
+ * commonest one, compared as the eval compares; NaN under two. */
+static double modal_share(const cJSON *responses, const struct quorum_compare *cmp)
+{
+	char *ans[64];
+	size_t n = 0, best = 0;
+	const cJSON *r;
+	cJSON_ArrayForEach(r, responses) {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(r, "status");
+		const cJSON *text = cJSON_GetObjectItemCaseSensitive(r, "text");
+		if (n < 64 && cJSON_IsString(st) && !strcmp(st->valuestring, "ok") &&
+		    cJSON_IsString(text))
+			ans[n++] = quorum_compare_answer(cmp, text->valuestring);
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t same = 0;
+		for (size_t k = 0; k < n && ans[i]; k++)
+			same += ans[k] && !strcmp(ans[i], ans[k]);
+		if (same > best)
+			best = same;
+	}
+	for (size_t i = 0; i < n; i++)
+		quorum_free(ans[i]);
+	return n >= 2 ? (double)best / (double)n : NAN;
+}
+
+/* A vote's own agreement, else that of the first generate node with
+ * several answers. */
+static double agreement_of(const cJSON *rep, const struct quorum_compare *cmp)
+{
+	const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(rep, "nodes"), *n;
+	cJSON_ArrayForEach(n, nodes) {
+		const cJSON *ag = cJSON_GetObjectItemCaseSensitive(n, "agreement");
+		if (cJSON_IsNumber(ag))
+			return ag->valuedouble;
+	}
+	cJSON_ArrayForEach(n, nodes) {
+		const cJSON *kind = cJSON_GetObjectItemCaseSensitive(n, "kind");
+		if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "generate"))
+			continue;
+		double share = modal_share(cJSON_GetObjectItemCaseSensitive(n, "responses"), cmp);
+		if (!isnan(share))
+			return share;
+	}
+	return NAN;
+}
+
+/* ---- the runs ---- */
+
+static void draw(struct eval *e, int force)
+{
+	if (!e->progress)
+		return;
+	int64_t now = clock_ms();
+	if (!force && now - e->last_draw < 100)
+		return;
+	e->last_draw = now;
+	fprintf(stderr, "\r\033[Kquorum: eval %ld/%ld runs, %ld failed, %ld running", e->runs_done,
+		e->runs_total, e->failed, e->in_flight);
+	if (e->runs_done > 0 && e->runs_done < e->runs_total) {
+		double per = (double)(now - e->t0) / (double)e->runs_done;
+		fprintf(stderr, ", ETA %.0fs", per * (double)(e->runs_total - e->runs_done) / 1000.0);
+	}
+	fflush(stderr);
+}
+
+/* A question counts once every system's run (and grading) ended, none
+ * interrupted. */
+static void question_check(struct eval *e, struct eval_q *q)
+{
+	q->complete = q->started == e->nsys && !q->pending && !q->lost;
+}
+
+static void job_free(struct eval_job *j)
+{
+	free(j->inputs);
+	free(j->answer);
+	free(j);
+}
+
+static void submit_more(struct eval *e);
+static int submit(struct eval *e, struct eval_job *j, const struct quorum_workflow *wf);
+
+static const struct quorum_compare *compare_of(const struct eval *e, const struct eval_q *q)
+{
+	return q->cmp ? q->cmp : e->cmp;
+}
+
+/* The system's answer goes to the grader with the line's rubric. Returns
+ * 0, or -1 when it could not (the answer then counts as wrong). */
+static int grade(struct eval *e, struct eval_job *j, const char *answer)
+{
+	const struct data_line *d = &e->qs[j->q].d;
+	struct eval_job *g = calloc(1, sizeof(*g));
+	if (!g || !(g->inputs = calloc(d->ninputs + 2, sizeof(*g->inputs))) ||
+	    !(g->answer = strdup(answer))) {
+		if (g)
+			job_free(g);
+		return -1;
+	}
+	*g = (struct eval_job){.e = e, .q = j->q, .s = j->s, .grading = 1,
+			       .inputs = g->inputs, .answer = g->answer};
+	memcpy(g->inputs, d->inputs, d->ninputs * sizeof(*g->inputs));
+	g->inputs[d->ninputs] = (struct quorum_input){"answer", g->answer};
+	g->inputs[d->ninputs + 1] = (struct quorum_input){"rubric", d->rubric};
+	run_args_options(&e->a, e->a.sim ? e->sim_url : NULL, &g->opts);
+	g->opts.query = d->query;
+	g->opts.inputs = g->inputs;
+	g->opts.ninputs = d->ninputs + 2;
+	g->opts.progress = NULL;
+	g->opts.cache = e->cache;
+	return submit(e, g, e->grader);
+}
+
+/* The grader's verdict: PASS on its last line. */
+static int passed(const char *verdict)
+{
+	if (!verdict)
+		return 0;
+	const char *last = verdict, *p;
+	for (p = verdict; *p; p++)
+		if (*p == '\n' && p[1] && strspn(p + 1, " \t\r\n") != strlen(p + 1))
+			last = p + 1;
+	return strstr(last, "PASS") && !strstr(last, "FAIL");
+}
+
+/* What the run says about its question, into the outcome. */
+static void score(struct eval *e, struct eval_job *j, struct quorum_report *rep)
+{
+	struct eval_q *q = &e->qs[j->q];
+	struct eval_outcome *o = &e->sys[j->s].out[j->q];
+	struct quorum_usage u;
+	quorum_report_usage(rep, &u);
+	if (j->grading) {
+		e->grading_calls += u.calls;
+		e->grading_cost += u.cost_usd;
+		o->correct = passed(quorum_report_output(rep));
+		return;
+	}
+	o->latency_ms = (double)u.wall_ms;
+	o->cost_usd = u.cost_usd;
+	o->calls = u.calls;
+	o->tokens = (u.input_tokens > 0 ? u.input_tokens : 0) +
+		    (u.output_tokens > 0 ? u.output_tokens : 0);
+	cJSON *doc = cJSON_Parse(quorum_report_json(rep));
+	const cJSON *pk = cJSON_GetObjectItemCaseSensitive(doc, "price_known");
+	o->price_unknown = cJSON_IsFalse(pk);
+	o->agreement = e->sys[j->s].is_model ? NAN : agreement_of(doc, compare_of(e, q));
+	cJSON_Delete(doc);
+	const char *answer = quorum_report_output(rep);
+	o->failed = quorum_report_exit_code(rep) != QUORUM_EXIT_OK || !answer;
+	if (o->failed)
+		e->failed++;
+	if (q->d.expected)
+		o->correct = quorum_compare_match(compare_of(e, q), q->d.expected, answer);
+	else if (answer && !grade(e, j, answer))
+		q->pending++;
+}
+
+static void job_done(struct quorum_report *rep, const char *error, void *ctx)
+{
+	struct eval_job *j = ctx;
+	struct eval *e = j->e;
+	struct eval_q *q = &e->qs[j->q];
+	e->in_flight--;
+	q->pending--;
+	if (!j->grading)
+		e->runs_done++;
+	if (!rep) {
+		fprintf(stderr, "%squorum: %s:%ld: %s%s: %s", e->progress ? "\r\033[K" : "",
+			e->in.name, q->d.line, e->sys[j->s].name, j->grading ? ", grading" : "",
+			error ? error : "the run could not start\n");
+		if (!j->grading) {
+			e->sys[j->s].out[j->q].failed = 1;
+			e->failed++;
+		}
+	} else {
+		if (!strcmp(quorum_report_status(rep), "interrupted"))
+			q->lost = 1;
+		score(e, j, rep);
+		quorum_report_free(rep);
+	}
+	question_check(e, q);
+	job_free(j);
+	draw(e, 0);
+	submit_more(e);
+}
+
+static int submit(struct eval *e, struct eval_job *j, const struct quorum_workflow *wf)
+{
+	char *errors = NULL;
+	if (quorum_engine_submit(e->engine, wf, &j->opts, job_done, j, &errors)) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s", errors ? errors : "the run cannot start\n");
+		fprintf(stderr, "%squorum: %s:%ld: %s: %s\n", e->progress ? "\r\033[K" : "",
+			e->in.name, e->qs[j->q].d.line, e->sys[j->s].name,
+			data_run_error(why, e->sys[j->s].file));
+		quorum_free(errors);
+		job_free(j);
+		return -1;
+	}
+	e->in_flight++;
+	return 0;
+}
+
+/* Runs go question by question, every system on each, so an interrupted
+ * eval leaves whole questions behind it. */
+static void submit_more(struct eval *e)
+{
+	size_t total = e->nq * e->nsys;
+	while (!cli_interrupt && e->in_flight < e->parallel && e->next < total) {
+		size_t qi = e->next / e->nsys, si = e->next % e->nsys;
+		e->next++;
+		struct eval_job *j = calloc(1, sizeof(*j));
+		if (!j)
+			return;
+		const struct data_line *d = &e->qs[qi].d;
+		*j = (struct eval_job){.e = e, .q = qi, .s = si};
+		run_args_options(&e->a, e->a.sim ? e->sim_url : NULL, &j->opts);
+		j->opts.query = d->query;
+		j->opts.inputs = d->inputs;
+		j->opts.ninputs = d->ninputs;
+		j->opts.progress = NULL;
+		j->opts.cache = e->cache;
+		e->sys[si].out[qi].latency_ms = NAN;
+		e->sys[si].out[qi].agreement = NAN;
+		e->qs[qi].started++;
+		if (submit(e, j, e->sys[si].wf)) {
+			/* It cannot start on this question: a wrong answer. */
+			e->sys[si].out[qi].failed = 1;
+			e->failed++;
+			e->runs_done++;
+		} else {
+			e->qs[qi].pending++;
+		}
+		question_check(e, &e->qs[qi]);
+	}
+}
+
+static int eval_run(struct eval *e)
+{
+	for (size_t s = 0; s < e->nsys; s++)
+		if (!(e->sys[s].out = calloc(e->nq, sizeof(*e->sys[s].out))))
+			return -1;
+	if (!(e->engine = quorum_engine_new(cli_wake_fd()))) {
+		fputs("quorum: cannot start the engine\n", stderr);
+		return QUORUM_EXIT_FAILED;
+	}
+	e->runs_total = (long)(e->nq * e->nsys);
+	e->t0 = clock_ms();
+	e->progress = !e->a.quiet && isatty(STDERR_FILENO);
+	e->in.progress = e->progress;
+	submit_more(e);
+	quorum_engine_run(e->engine, -1);
+	quorum_engine_free(e->engine);
+	e->engine = NULL;
+	draw(e, 1);
+	if (e->progress)
+		fputc('\n', stderr);
+	int code = eval_report(e, e->a.json);
+	if (code)
+		return code;
+	if (cli_interrupt)
+		return QUORUM_EXIT_INTERRUPTED;
+	return e->in.malformed ? QUORUM_EXIT_FAILED : QUORUM_EXIT_OK;
+}
+
+static void eval_release(struct eval *e)
+{
+	for (size_t s = 0; s < e->nsys; s++) {
+		free(e->sys[s].name);
+		free(e->sys[s].out);
+		quorum_workflow_free(e->sys[s].derived);
+	}
+	free(e->sys);
+	for (size_t i = 0; i < e->nq; i++) {
+		data_line_release(&e->qs[i].d);
+		quorum_compare_free(e->qs[i].cmp);
+	}
+	free(e->qs);
+	quorum_compare_free(e->cmp);
+	quorum_workflow_free(e->grader);
+	for (size_t w = 0; e->wfs && w < e->nfiles; w++)
+		quorum_workflow_free(e->wfs[w]);
+	free(e->wfs);
+	free(e->files);
+	data_reader_release(&e->in);
+	quorum_cache_close(e->cache);
+	cli_sim_stop(e->sim);
+	run_args_release(&e->a);
+}
+
+int cmd_eval(int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage_eval, stdout);
+		return cli_check_stdout("the usage");
+	}
+	struct eval e = {.a = {.usage = usage_eval}, .parallel = PARALLEL_DEFAULT,
+			 .baselines = 1};
+	int code = eval_args(&e, argc, argv);
+	if (code)
+		goto out;
+	code = load_systems(&e);
+	if (!code && e.judge_id)
+		code = load_grader(&e);
+	if (!code)
+		code = pick_compare(&e);
+	if (!code)
+		code = read_data(&e);
+	if (!code)
+		code = run_args_open_cache(&e.a, &e.cache);
+	if (code < 0) {
+		fputs("quorum: out of memory\n", stderr);
+		code = QUORUM_EXIT_FAILED;
+	}
+	if (code)
+		goto out;
+	if (e.a.sim && !(e.sim = cli_sim_start(e.a.sim_scenario, e.sim_url, sizeof(e.sim_url)))) {
+		code = QUORUM_EXIT_INVALID;
+		goto out;
+	}
+	cli_install_signals();
+	code = eval_run(&e);
+	if (code < 0) {
+		fputs("quorum: out of memory\n", stderr);
+		code = QUORUM_EXIT_FAILED;
+	}
+out:
+	eval_release(&e);
+	return code;
+}
