@@ -33,6 +33,9 @@ static const char usage_eval[] =
 	"  --parallel N         runs in flight at once (default 16)\n"
 	"  --json               the results as JSON on standard output\n"
 	"  --plot FILE          cost against accuracy as an SVG chart\n"
+	"  --details FILE       one JSON line per question and system: right or\n"
+	"                       not, the answer, calls, cost (what 'quorum router\n"
+	"                       train' learns from)\n"
 	"  --input NAME=VALUE   an input every run gets (a line's own inputs win)\n"
 	"  --sim[=SCENARIO]     run against the bundled simulated provider\n"
 	"  --cache[=PATH]       answer from the response cache where it can\n"
@@ -48,6 +51,7 @@ static const char usage_eval[] =
 
 static const char *const eval_opts[] = {
 	"--data", "--compare", "--judge", "--no-baselines", "--parallel", "--json", "--plot",
+	"--details",
 	"--input", "--sim", "--cache", "--limit", "--quiet", "--color", "--verbose",
 	"--insecure", "--help",
 };
@@ -77,6 +81,8 @@ static int eval_value(struct eval *e, const char *opt, const char *v)
 		e->judge_id = v;
 	else if (!strcmp(opt, "--plot"))
 		e->plot_path = v;
+	else if (!strcmp(opt, "--details"))
+		e->details_path = v;
 	else {
 		char *end;
 		errno = 0;
@@ -104,7 +110,7 @@ static int eval_option(struct eval *e, int argc, char **argv, int *i)
 		return 0;
 	}
 	static const char *const with_value[] = {"--data", "--compare", "--judge", "--plot",
-						 "--parallel"};
+						 "--parallel", "--details"};
 	for (size_t k = 0; k < NOPTS(with_value); k++) {
 		size_t n = strlen(with_value[k]);
 		if (!strcmp(s, with_value[k]) && *i + 1 < argc)
@@ -474,6 +480,8 @@ static void score(struct eval *e, struct eval_job *j, struct quorum_report *rep)
 	cJSON_Delete(doc);
 	const char *answer = quorum_report_output(rep);
 	o->failed = quorum_report_exit_code(rep) != QUORUM_EXIT_OK || !answer;
+	if (e->details_path && answer)
+		o->answer = strdup(answer);
 	if (o->failed)
 		e->failed++;
 	if (q->d.expected)
@@ -593,6 +601,8 @@ static int eval_run(struct eval *e)
 static void eval_release(struct eval *e)
 {
 	for (size_t s = 0; s < e->nsys; s++) {
+		for (size_t q = 0; e->sys[s].out && q < e->nq; q++)
+			free(e->sys[s].out[q].answer);
 		free(e->sys[s].name);
 		free(e->sys[s].out);
 		quorum_workflow_free(e->sys[s].derived);

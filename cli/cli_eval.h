@@ -25,6 +25,7 @@ struct eval_outcome {
 	double cost_usd;
 	long calls;
 	long long tokens;
+	char *answer;                 /* the output, kept for --details */
 };
 
 /* A workflow, or one of its models alone. */
@@ -41,7 +42,7 @@ struct eval {
 	struct run_args a;
 	const char **files;
 	size_t nfiles;
-	const char *data_path, *compare_mode, *plot_path, *judge_id;
+	const char *data_path, *compare_mode, *plot_path, *judge_id, *details_path;
 	int baselines;
 	long parallel;
 	struct quorum_workflow **wfs;

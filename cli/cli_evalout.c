@@ -356,6 +356,58 @@ static int write_plot(const struct eval *e, const struct stats *st)
 	return 0;
 }
 
+/* ---- the details ---- */
+
+static cJSON *detail_line(const struct eval *e, size_t q, size_t s)
+{
+	const struct eval_q *eq = &e->qs[q];
+	const struct eval_outcome *o = &e->sys[s].out[q];
+	cJSON *d = cJSON_CreateObject();
+	cJSON *id = cJSON_Parse(eq->d.id);
+	cJSON_AddItemToObject(d, "id", id ? id : cJSON_CreateNull());
+	cJSON_AddNumberToObject(d, "line", (double)eq->d.line);
+	cJSON_AddStringToObject(d, "query", eq->d.query);
+	cJSON_AddStringToObject(d, "system", e->sys[s].name);
+	cJSON_AddStringToObject(d, "kind", e->sys[s].is_model ? "model" : "workflow");
+	cJSON_AddBoolToObject(d, "correct", o->correct);
+	cJSON_AddBoolToObject(d, "failed", o->failed);
+	if (o->answer)
+		cJSON_AddStringToObject(d, "answer", o->answer);
+	else
+		cJSON_AddNullToObject(d, "answer");
+	cJSON_AddNumberToObject(d, "calls", (double)o->calls);
+	cJSON_AddNumberToObject(d, "tokens", (double)o->tokens);
+	cJSON_AddNumberToObject(d, "cost_usd", o->cost_usd);
+	cJSON_AddItemToObject(d, "latency_ms", num_or_null(o->latency_ms));
+	return d;
+}
+
+/* One line per question every system finished, and system. */
+static int write_details(const struct eval *e)
+{
+	FILE *f = fopen(e->details_path, "w");
+	int rc = f ? 0 : -1;
+	for (size_t q = 0; f && !rc && q < e->nq; q++) {
+		if (!e->qs[q].complete)
+			continue;
+		for (size_t s = 0; !rc && s < e->nsys; s++) {
+			cJSON *d = detail_line(e, q, s);
+			char *text = d ? cJSON_PrintUnformatted(d) : NULL;
+			rc = !text || fprintf(f, "%s\n", text) < 0 ? -1 : 0;
+			cJSON_free(text);
+			cJSON_Delete(d);
+		}
+	}
+	if (f && (fflush(f) || fclose(f)))
+		rc = -1;
+	if (rc) {
+		fprintf(stderr, "quorum: cannot write the details to '%s': %s\n", e->details_path,
+			strerror(errno ? errno : ENOMEM));
+		return QUORUM_EXIT_FAILED;
+	}
+	return 0;
+}
+
 int eval_report(struct eval *e, int json)
 {
 	struct stats st = {0};
@@ -378,6 +430,8 @@ int eval_report(struct eval *e, int json)
 			code = cli_check_stdout("the results");
 		if (!code && e->plot_path)
 			code = write_plot(e, &st);
+		if (!code && e->details_path)
+			code = write_details(e);
 	}
 	free(st.s);
 	return code;

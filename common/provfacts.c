@@ -5,22 +5,23 @@
 #include <stddef.h>
 #include <string.h>
 
-/* id, name, default base URL, default key variable, key header, prefix.
- * Ollama takes no key by default; one given anyway (a proxy in front of
- * it) goes in as a bearer token. */
+/* id, name, default base URL, default key variable, key header, prefix,
+ * whether it has an embeddings endpoint (Anthropic has none). Ollama
+ * takes no key by default; one given anyway (a proxy in front of it) goes
+ * in as a bearer token. */
 #define PROVFACTS(X)                                                           \
 	X(PROV_OPENAI, "openai", "https://api.openai.com/v1", "OPENAI_API_KEY",  \
-	  "Authorization", "Bearer ")                                           \
+	  "Authorization", "Bearer ", 1)                                        \
 	X(PROV_ANTHROPIC, "anthropic", "https://api.anthropic.com",              \
-	  "ANTHROPIC_API_KEY", "x-api-key", "")                                  \
+	  "ANTHROPIC_API_KEY", "x-api-key", "", 0)                               \
 	X(PROV_GEMINI, "gemini", "https://generativelanguage.googleapis.com",    \
-	  "GEMINI_API_KEY", "x-goog-api-key", "")                                \
+	  "GEMINI_API_KEY", "x-goog-api-key", "", 1)                             \
 	X(PROV_OLLAMA, "ollama", "http://127.0.0.1:11434", "", "Authorization",  \
-	  "Bearer ")
+	  "Bearer ", 1)
 
-#define PROVFACTS_ROW(id, name, url, env, header, prefix) \
-	[id] = {name, url, env, header, prefix},
-#define PROVFACTS_NAME(id, name, url, env, header, prefix) [id] = name,
+#define PROVFACTS_ROW(id, name, url, env, header, prefix, embed) \
+	[id] = {name, url, env, header, prefix, embed},
+#define PROVFACTS_NAME(id, name, url, env, header, prefix, embed) [id] = name,
 
 const struct provfacts provfacts[PROV_COUNT] = {PROVFACTS(PROVFACTS_ROW)};
 

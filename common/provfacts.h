@@ -22,6 +22,7 @@ struct provfacts {
 	const char *key_env;     /* the default key variable; "" for none */
 	const char *key_header;  /* the header that carries the key */
 	const char *key_prefix;  /* before the key in it: "Bearer ", or "" */
+	int embeddings;          /* it has an embeddings endpoint */
 };
 
 /* The table, indexed by enum provfacts_id. */

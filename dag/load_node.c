@@ -8,7 +8,7 @@
  * The keys of judge, cascade, route and plan are read in load_kinds.c;
  * moa and council are read here and expanded in expand.c. */
 
-#define MAX_KIND_KEYS 8
+#define MAX_KIND_KEYS 12
 
 struct kind_info {
 	const char *name;
@@ -33,13 +33,18 @@ static const struct kind_info kinds[] = {
 	{"council", NK_SYNTHESIZE, MACRO_COUNCIL, {"members", "chairman", "prompt"},
 	 {"members", "chairman"}},
 	{"cascade", NK_CASCADE, 0, {"models", "prompt", "accept"}, {"models"}},
-	{"route", NK_ROUTE, 0, {"prompt", "routes", "default"}, {"routes", "default"}},
+	{"route", NK_ROUTE, 0, {"prompt", "system", "routes", "default", "embed"},
+	 {"routes", "default"}},
 	{"plan", NK_PLAN, 0, {"model", "prompt", "max_subtasks", "run"}, {"model"}},
+	{"bandit", NK_BANDIT, 0,
+	 {"arms", "prompt", "system", "policy", "embed", "reward", "cost_weight", "budget",
+	  "explore", "state"},
+	 {"arms", "state"}},
 };
 
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 #define KIND_LIST "generate, vote, synthesize, judge, rank, moa, council, cascade, " \
-	"route, plan or template"
+	"route, plan, bandit or template"
 
 /* Keys every node may have; `timeout` here is the whole node's. */
 static const char *const common_keys[] = {
@@ -222,8 +227,13 @@ static int load_name_key(struct nodeload *nl, const char *key, const struct ynod
 	if (!strcmp(key, "from"))
 		ld_names(c, key, v, REF_FROM, &ns->deps);
 	else if (!strcmp(key, "models") || !strcmp(key, "proposers") ||
-		 !strcmp(key, "members"))
+		 !strcmp(key, "members") || !strcmp(key, "arms"))
 		ld_names(c, key, v, REF_NEEDS, &ns->models);
+	else if (!strcmp(key, "embed")) {
+		struct ref_list l = {0};
+		if (ld_one_model(c, key, v, &l) > 0)
+			ns->embed = l.v[0];
+	}
 	else if (!strcmp(key, "model"))
 		ld_one_model(c, key, v, &ns->models);
 	else if (!strcmp(key, "aggregator") || !strcmp(key, "chairman"))
@@ -337,6 +347,8 @@ static int load_kind_key(struct nodeload *nl, const char *key, const struct ynod
 		ld_routes(nl, v);
 	} else if (!strcmp(key, "run")) {
 		load_run(nl, v);
+	} else if (ld_bandit_key(nl, key, v)) {
+		return 1;
 	} else {
 		return 0;
 	}
@@ -452,8 +464,10 @@ static const char *required_hint(const char *key)
 		{"members", "the models that answer and rank"},
 		{"aggregator", "the model that writes the final answer"},
 		{"chairman", "the model that writes the final answer"},
-		{"routes", "a list of {when: ..., to: MODEL}"},
+		{"routes", "a list of {when: ..., to: MODEL} or {ask: MODEL}"},
 		{"default", "the model for prompts no route takes"},
+		{"arms", "the models it chooses among"},
+		{"state", "the file where what it learns is kept"},
 	};
 	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
 		if (!strcmp(hints[i][0], key))

@@ -46,8 +46,11 @@ struct node_src {
 
 	struct name_ref accept_judge;  /* cascade accept judge model; name NULL when none */
 	struct name_ref *route_to;     /* route: parallel to node->routes; name NULL when missing */
+	struct name_ref *route_ask;    /* route: an ask route's model, parallel too */
 	struct name_ref route_default; /* route: name NULL when missing */
 	struct ref_list route_inputs;  /* route: input names in `when`, to resolve */
+	struct name_ref embed;         /* route, bandit: the embeddings model */
+	struct name_ref reward_judge;  /* bandit: the model that rates answers */
 	struct node_src *run;          /* plan: the loader's side of node->run */
 };
 
@@ -76,6 +79,9 @@ struct model_src {
 #define LD_MAX_SUBTASKS 100
 #define LD_MAX_CHECK_SAMPLES 100                    /* cascade self_check, agreement */
 #define LD_MAX_CHARS 1000000000                     /* route min_chars, max_chars */
+#define LD_MAX_EXAMPLES 2048                        /* route semantic examples */
+#define LD_MAX_EXPLORE 1000                         /* bandit explore */
+#define LD_MAX_COST_WEIGHT 1e9                      /* bandit cost_weight, per USD */
 #define LD_MAX_USD 1000000.0                        /* budget max_usd */
 #define LD_MAX_CALLS 1000000000                     /* budget max_calls */
 #define LD_MAX_PARAMS_BYTES ((size_t)1 << 20)       /* a model's params, as text */
@@ -257,10 +263,17 @@ void ld_model_defaults(struct wf_model *m);
 /* load_node.c: every node under `nodes`. */
 void load_nodes(struct loadctx *c, const struct ynode *key, const struct ynode *nodes);
 
-/* load_kinds.c: cascade `accept` and route `routes`, read into nl->node
- * (models by name into nl->ns). Each reports its own problems. */
+/* Keys that are not the user's own (x-...): what a mapping really says. */
+size_t ld_real_keys(const struct ynode *map);
+
+/* load_kinds.c: cascade `accept`; load_route.c: route `routes` and
+ * `embed`; load_bandit.c: a bandit's keys. Read into nl->node (models by
+ * name into nl->ns); each reports its own problems. */
 void ld_accept(struct nodeload *nl, const struct ynode *v);
 void ld_routes(struct nodeload *nl, const struct ynode *v);
+/* A bandit's keys other than the common and model ones; returns 0 for a
+ * key that is not one of them. */
+int ld_bandit_key(struct nodeload *nl, const char *key, const struct ynode *v);
 
 /* expand.c: replaces a moa or council node by the primitive nodes it
  * stands for, appended to workflow.nodes; the last keeps the node's id. */

@@ -695,6 +695,7 @@ void ld_node_defaults(struct wf_node *node)
 	node->accept.kind = ACCEPT_SELF_CHECK;
 	node->accept.threshold = 0.7;
 	node->accept.samples = 3;
+	node->explore = 1;
 }
 
 void ld_tmpl_refs(const struct nodeload *nl, struct tmpl *t)
@@ -735,4 +736,12 @@ int ld_node_add(struct loadctx *c, struct wf_node *node, const struct node_src *
 	c->ns[wf->nnodes] = *ns;
 	wf->nodes[wf->nnodes++] = node;
 	return 0;
+}
+
+size_t ld_real_keys(const struct ynode *map)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < map->npairs; i++)
+		n += strncmp(map->pairs[i].key->str, "x-", 2) != 0;
+	return n;
 }

@@ -134,9 +134,14 @@ static void v_models_of(struct vctx *v, struct wf_node *node, const struct node_
 	if (ns->models.n)
 		node->models = v_model_list(v, &ns->models, &node->nmodels);
 	node->accept.judge = v_model_one(v, &ns->accept_judge);
-	for (size_t i = 0; i < node->nroutes; i++)
+	for (size_t i = 0; i < node->nroutes; i++) {
 		node->routes[i].to = v_model_one(v, &ns->route_to[i]);
+		if (ns->route_ask)
+			node->routes[i].ask = v_model_one(v, &ns->route_ask[i]);
+	}
 	node->route_default = v_model_one(v, &ns->route_default);
+	node->embed = v_model_one(v, &ns->embed);
+	node->reward_judge = v_model_one(v, &ns->reward_judge);
 	if (node->run && ns->run)
 		v_models_of(v, node->run, ns->run);
 }
@@ -211,6 +216,28 @@ done:
 	return cloud;
 }
 
+/* Routes are tried in order, so every route before a route for personal
+ * data sees the prompts that carry it: a model asked there, or the
+ * embeddings model a semantic or score condition there calls, must be
+ * local too. */
+static void v_seen_before(struct vctx *v, const struct wf_node *node,
+			  const struct node_src *ns, size_t pii_route)
+{
+	for (size_t j = 0; j < pii_route; j++) {
+		const struct wf_route *r = &node->routes[j];
+		const struct wf_model *m = r->ask ? r->ask
+					   : (r->when.semantic || r->when.score) ? node->embed
+					   : NULL;
+		const struct name_ref *at = r->ask ? &ns->route_ask[j] : &ns->embed;
+		const struct wf_model *cloud = m ? v_first_cloud(v, m) : NULL;
+		if (cloud)
+			ld_diag(v->c, at->line ? at->line : r->line, at->line ? at->col : r->col,
+				"'%s' sees prompts with personal data before routes[%zu] (for "
+				"personal data) is tried, and %s'%s' is not marked local: true",
+				m->id, pii_route, cloud == m ? "" : "its fallback ", cloud->id);
+	}
+}
+
 /* A prompt with personal data goes only to a model marked local, and
  * stays local when that model fails over. */
 static void v_route_privacy(struct vctx *v, const struct wf_node *node,
@@ -231,6 +258,7 @@ static void v_route_privacy(struct vctx *v, const struct wf_node *node,
 			ld_diag(v->c, at->line, at->col, "route for personal data goes to '%s', "
 				"whose fallback '%s' is not marked local: true", r->to->id,
 				cloud->id);
+		v_seen_before(v, node, ns, i);
 	}
 	if (node->run && ns->run)
 		v_route_privacy(v, node->run, ns->run);
@@ -268,10 +296,63 @@ static void v_base_urls(struct vctx *v)
 	}
 }
 
+/* An embeddings model: one whose provider has an embeddings endpoint. */
+static void v_embed_model(struct vctx *v, const struct wf_model *m, const struct name_ref *at)
+{
+	const struct provfacts *f = m ? provfacts_find(m->provider) : NULL;
+	if (f && !f->embeddings)
+		ld_diag(v->c, at->line, at->col, "'embed' model '%s' is a %s model, and %s has no "
+			"embeddings API (use an openai-compatible, gemini or ollama one)", m->id,
+			m->provider, m->provider);
+}
+
+/* What a route's conditions need: an embeddings model for semantic and
+ * score; a plan's subtask for difficulty and tokens. */
+static void v_route_needs(struct vctx *v, const struct wf_node *node,
+			  const struct node_src *ns, int in_plan)
+{
+	if (ns->skip)
+		return;
+	for (size_t i = 0; i < node->nroutes; i++) {
+		const struct wf_cond *w = &node->routes[i].when;
+		if ((w->semantic || w->score) && !ns->embed.name)
+			ld_diag(v->c, w->line, w->col, "routes[%zu] has a %s condition: the node "
+				"needs 'embed' (the model that embeds the prompt)", i,
+				w->semantic ? "semantic" : "score");
+		if (!in_plan && (w->min_difficulty >= 0 || w->max_difficulty >= 0 ||
+				 w->min_tokens >= 0 || w->max_tokens >= 0))
+			ld_diag(v->c, w->line, w->col, "routes[%zu] has a %s condition, which only "
+				"a plan's subtasks have (write this route in a plan's 'run')", i,
+				w->min_difficulty >= 0 || w->max_difficulty >= 0 ? "difficulty"
+										  : "tokens");
+	}
+	if (node->embed)
+		v_embed_model(v, node->embed, &ns->embed);
+	if (node->run && ns->run)
+		v_route_needs(v, node->run, ns->run, 1);
+}
+
+/* A bandit: two arms or more; a linear policy learns from the prompt's
+ * embedding. */
+static void v_bandit(struct vctx *v, const struct wf_node *node, const struct node_src *ns)
+{
+	if (ns->skip || node->kind != NK_BANDIT)
+		return;
+	if (node->nmodels == 1 && ns->models.n == 1)
+		ld_diag(v->c, ns->models.v[0].line, ns->models.v[0].col, "a bandit needs two "
+			"arms or more (with one there is nothing to learn)");
+	if (node->policy == BANDIT_LINEAR && !ns->embed.name)
+		ld_diag(v->c, node->line, node->col, "policy linear learns from the prompt's "
+			"embedding: the node needs 'embed' (the model that embeds it)");
+}
+
 static void v_routes(struct vctx *v)
 {
-	for (size_t i = 0; i < v->wf->nnodes && !v->c->oom; i++)
+	for (size_t i = 0; i < v->wf->nnodes && !v->c->oom; i++) {
 		v_route_privacy(v, v->wf->nodes[i], &v->c->ns[i]);
+		v_route_needs(v, v->wf->nodes[i], &v->c->ns[i], 0);
+		v_bandit(v, v->wf->nodes[i], &v->c->ns[i]);
+	}
 }
 
 /* ---- cycles and order ---- */
@@ -464,7 +545,7 @@ static void v_inputs(struct vctx *v)
 		 * rank only shows it when there is one. */
 		used |= !n->prompt && (n->kind == NK_GENERATE || n->kind == NK_SYNTHESIZE ||
 				       n->kind == NK_CASCADE || n->kind == NK_ROUTE ||
-				       n->kind == NK_PLAN);
+				       n->kind == NK_PLAN || n->kind == NK_BANDIT);
 		used |= v_route_inputs(v, n, ns);
 		/* A subtask without a prompt sends its task, not the query. */
 		if (run && ns->run && !ns->run->skip)

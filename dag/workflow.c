@@ -12,6 +12,7 @@ static const char *const kind_names[NK__COUNT] = {
 	[NK_GENERATE] = "generate", [NK_VOTE] = "vote", [NK_SYNTHESIZE] = "synthesize",
 	[NK_TEMPLATE] = "template", [NK_JUDGE] = "judge", [NK_RANK] = "rank",
 	[NK_CASCADE] = "cascade", [NK_ROUTE] = "route", [NK_PLAN] = "plan",
+	[NK_BANDIT] = "bandit",
 };
 
 const char *node_kind_name(enum node_kind k)

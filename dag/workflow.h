@@ -23,6 +23,7 @@ enum node_kind {
 	NK_CASCADE,
 	NK_ROUTE,
 	NK_PLAN,
+	NK_BANDIT,
 	NK__COUNT
 };
 
@@ -145,6 +146,26 @@ struct wf_input_eq {
 	const char *name, *value;
 };
 
+/* `semantic`: the prompt's embedding is within `threshold` cosine of one
+ * of the examples' (aurelio's semantic-router). */
+struct wf_semantic {
+	const char **examples;
+	size_t nexamples;
+	double threshold;         /* default 0.8 */
+};
+
+/* `score`: a learned router's file (quorum router train) scores the
+ * prompt's embedding; the route holds at score >= threshold. */
+struct scorer;                /* aggregators/learn.h: parsed after load */
+struct wf_score {
+	const char *file;         /* as written */
+	const char *path;         /* resolved against the workflow's folder */
+	double threshold;         /* NaN as loaded when not written: then the
+				   * file's own (calibrated) one, set after load */
+	const struct scorer *scorer; /* set once the file is read (api.c) */
+	int line, col;
+};
+
 struct wf_cond {
 	struct regex *re;         /* `regex`: the prompt matches; NULL unset */
 	const char *pattern;
@@ -152,14 +173,28 @@ struct wf_cond {
 	int contains_pii;         /* -1 unset, else the wanted truth */
 	struct wf_input_eq *inputs; /* `input: {NAME: VALUE}` */
 	size_t ninputs;
+	struct wf_semantic *semantic; /* NULL unset */
+	struct wf_score *score;   /* NULL unset */
+	/* A plan's subtask: the planner's estimates. */
+	double min_difficulty, max_difficulty; /* 0 easy .. 1 hard; -1 unset */
+	long min_tokens, max_tokens;
 	int line, col;            /* of `when` */
 };
 
+/* A route: `when` + `to`, or `ask`: a small model answers (its answer is
+ * the node's output and nothing else is called) or declines with the
+ * marker, and the next route is tried. */
 struct wf_route {
 	struct wf_cond when;
 	struct wf_model *to;
+	struct wf_model *ask;     /* an ask route: the model asked; NULL else */
+	const char *decline;      /* its marker; default "[[DECLINE]]" */
 	int line, col;
 };
+
+/* A bandit's policy: Thompson sampling, UCB, or linear Thompson sampling
+ * on the prompt's embedding (contextual). */
+enum bandit_policy { BANDIT_THOMPSON, BANDIT_UCB, BANDIT_LINEAR };
 
 struct wf_node {
 	const char *id;
@@ -209,6 +244,17 @@ struct wf_node {
 	struct wf_route *routes;
 	size_t nroutes;
 	struct wf_model *route_default;
+	/* route (semantic, score), bandit (linear): the embeddings model */
+	struct wf_model *embed;
+
+	/* bandit: models are the arms */
+	enum bandit_policy policy;
+	struct wf_model *reward_judge; /* rates each answer; NULL: feedback only */
+	double cost_weight;       /* reward given up per USD (default 0) */
+	double budget_usd;        /* average per query; 0: none */
+	int explore;              /* pulls of each arm before the policy (default 1) */
+	const char *state;        /* the state file, resolved; as written below */
+	const char *state_as_written;
 
 	/* plan: models[0] is the planner; prompt optional */
 	int max_subtasks;         /* default 8 */

@@ -5,6 +5,8 @@
  * becomes the cost. Here curl tells us which sockets to watch and we tell
  * it which one is ready, so each event costs O(1). */
 #include <errno.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -24,17 +26,72 @@
 #define LANES_MAX 8
 /* The lane number an epoll event carries for a watched descriptor. */
 #define LANE_WATCH 0xffffu
+/* The most new connections one HTTPS origin opens at once (see gates). */
+#define OPENING_MAX 16
 
 /* curl caps connections per host only for a whole multi handle, and a
  * model's max_connections must not cap the others: each distinct cap gets
  * a multi handle of its own (a lane), all on one epoll set and one timer
  * heap. Lane 0 has no cap. */
+struct gate;
+
 struct lane {
 	struct loop *loop;
 	CURLM *multi;
 	long max_connections;         /* per host; 0: none */
 	unsigned index;
 	struct timer_entry timer;     /* curl's own timeout, in our heap */
+	struct gate *gates;           /* one per HTTPS origin seen */
+};
+
+/* The gate in front of curl for one HTTPS origin (scheme, host, port) of
+ * one lane.
+ *
+ * curl 7.88 cannot see a connection that is still being set up when it
+ * looks for one to reuse (its keep-alive bit is set only once TLS is
+ * done), and PIPEWAIT waits only while the host's first connection is
+ * unknown. So once the first HTTP/2 connection is full (the server's
+ * SETTINGS_MAX_CONCURRENT_STREAMS), every transfer curl starts before the
+ * next connection is ready opens a connection of its own: 1,000 calls at
+ * once made 745 TLS handshakes against a server allowing 256 streams.
+ *
+ * The gate keeps the transfers curl has no room for. The first goes alone
+ * and opens the origin's first connection; the others wait until it is
+ * ready (the opener's pretransfer time is set), then go one at a time
+ * until one needs a new connection (CURLOPT_SOCKOPTFUNCTION says so):
+ * what the ready connection carried then is the server's stream limit.
+ * From then on the gate knows the room left (ready connections x streams
+ * - streams in use) and hands curl that many at once, and opens as many
+ * connections at once as the waiting transfers need (at most
+ * OPENING_MAX). A transfer that wants a connection beyond those is
+ * refused its socket, taken back and queued again, never failed: the room
+ * was smaller than counted (a connection closed), and the count is mended.
+ * A server that took one stream per connection (HTTP/1.1 over TLS) gets
+ * no gate from then on; an opener that fails lets everything waiting
+ * through, to fail or connect on its own. */
+enum gstate { G_QUEUED, G_ADMITTED, G_OPENING, G_OUT };
+
+struct gnode {
+	struct gnode *prev, *next;    /* the gate's queue, or its openers */
+	struct gate *g;
+	CURL *e;
+	struct loop_xfer *x;
+	enum gstate state;
+	int bounced;                  /* refused a socket: back to the queue */
+};
+
+struct gate {
+	struct gate *next;
+	struct lane *lane;
+	struct gnode *head, *tail;    /* waiting, oldest first */
+	struct gnode *openers;        /* admitted, opening a connection */
+	size_t nqueued, nadmitted, nopening, nbounced;
+	size_t nready;                /* connections ready, as far as we know */
+	size_t streams;               /* a connection's streams; 0: not seen yet */
+	int bypass;                   /* one stream per connection: no gate */
+	int flush;                    /* an opener failed: let the queue through */
+	size_t origin_len;
+	char origin[];
 };
 
 struct loop {
@@ -49,7 +106,11 @@ struct loop {
 	size_t idle_conns;
 	CURL **pool;
 	size_t npool, pool_cap;
+	struct timer_entry gate_timer; /* pumps the gates on the next turn */
+	int gates_dirty;
 };
+
+static void gates_fire(void *ctx);
 
 static uint64_t event_data(unsigned lane, int fd)
 {
@@ -137,6 +198,7 @@ struct loop *loop_new(void)
 	if (!l)
 		return NULL;
 	timer_heap_init(&l->timers);
+	l->gate_timer = (struct timer_entry){.fire = gates_fire, .ctx = l, .pos = (size_t)-1};
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0 || !lane_get(l, 0)) {
 		loop_free(l);
@@ -180,8 +242,13 @@ void loop_free(struct loop *l)
 	while (l->npool)
 		curl_easy_cleanup(l->pool[--l->npool]);
 	q_free(l->pool);
-	for (size_t i = 0; i < l->nlanes; i++)
+	for (size_t i = 0; i < l->nlanes; i++) {
 		curl_multi_cleanup(l->lanes[i].multi);
+		for (struct gate *g = l->lanes[i].gates, *next; g; g = next) {
+			next = g->next;
+			q_free(g);
+		}
+	}
 	if (l->share)
 		curl_share_cleanup(l->share);
 	if (l->epfd >= 0)
@@ -190,25 +257,261 @@ void loop_free(struct loop *l)
 	q_free(l);
 }
 
+static int is_lane(const struct loop *l, const void *p)
+{
+	return p >= (const void *)l->lanes && p < (const void *)(l->lanes + LANES_MAX);
+}
+
+/* The gate for the handle's URL when it is https (NULL otherwise, or when
+ * the origin needs none, or memory ran out). curl keeps the URL as set. */
+static struct gate *gate_find(struct lane *ln, CURL *e)
+{
+	char *url = NULL;
+	if (curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url) || !url ||
+	    strncasecmp(url, "https://", 8))
+		return NULL;
+	size_t n = 8 + strcspn(url + 8, "/?#");
+	for (struct gate *g = ln->gates; g; g = g->next)
+		if (g->origin_len == n && !strncasecmp(g->origin, url, n))
+			return g->bypass ? NULL : g;
+	struct gate *g = q_calloc(1, sizeof(*g) + n + 1);
+	if (!g)
+		return NULL;
+	memcpy(g->origin, url, n);
+	g->origin_len = n;
+	g->lane = ln;
+	g->next = ln->gates;
+	ln->gates = g;
+	return g;
+}
+
+static void gnode_unlink(struct gnode **head, struct gnode **tail, struct gnode *n)
+{
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		*head = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	else if (tail)
+		*tail = n->prev;
+	n->prev = n->next = NULL;
+}
+
+static size_t gate_openers_allowed(const struct gate *g)
+{
+	if (!g->streams)
+		return 1;
+	size_t k = 1 + (g->nqueued + g->nbounced) / g->streams;
+	return k < OPENING_MAX ? k : OPENING_MAX;
+}
+
+/* Streams in use on ready connections (admitted, not opening). */
+static size_t gate_used(const struct gate *g)
+{
+	return g->nadmitted - g->nopening;
+}
+
+/* curl made a socket for a new connection of this transfer: the ready
+ * connections are full (or closed). */
+static int gate_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+	struct gnode *n = ud;
+	(void)fd;
+	if (purpose != CURLSOCKTYPE_IPCXN || n->state != G_ADMITTED)
+		return CURL_SOCKOPT_OK;
+	struct gate *g = n->g;
+	if (g->bypass || g->flush)
+		return CURL_SOCKOPT_OK;
+	size_t used = gate_used(g) - 1; /* this one's not counted */
+	if (!g->streams && used) {
+		size_t per = used / (g->nready ? g->nready : 1);
+		if (per <= 1) {
+			g->bypass = 1;
+			return CURL_SOCKOPT_OK;
+		}
+		g->streams = per;
+	}
+	if (g->streams)
+		g->nready = (used + g->streams - 1) / g->streams;
+	if (g->nopening >= gate_openers_allowed(g)) {
+		n->bounced = 1;
+		g->nbounced++;
+		return CURL_SOCKOPT_ERROR;
+	}
+	n->state = G_OPENING;
+	g->nopening++;
+	n->prev = NULL;
+	n->next = g->openers;
+	if (g->openers)
+		g->openers->prev = n;
+	g->openers = n;
+	return CURL_SOCKOPT_OK;
+}
+
+/* Hands curl the queue's first n transfers; with sync, lets curl act on
+ * them at once. */
+static void gate_admit(struct gate *g, size_t n, int sync)
+{
+	CURLM *m = g->lane->multi;
+	while (n-- && g->head) {
+		struct gnode *gn = g->head;
+		gnode_unlink(&g->head, &g->tail, gn);
+		g->nqueued--;
+		if (curl_multi_add_handle(m, gn->e) != CURLM_OK) {
+			gn->state = G_OUT;
+			gn->x->done(gn->x->ctx, gn->e, CURLE_OUT_OF_MEMORY);
+			continue;
+		}
+		gn->state = G_ADMITTED;
+		g->nadmitted++;
+	}
+	if (sync) {
+		int running;
+		curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+}
+
+/* Hands curl the gate's waiting transfers, as many as there is room for. */
+static void gate_pump(struct gate *g)
+{
+	while (g->head) {
+		if (g->bypass || g->flush) {
+			gate_admit(g, g->nqueued, 0);
+			g->flush = 0;
+			return;
+		}
+		size_t used = gate_used(g);
+		if (g->streams && g->nready * g->streams > used) {
+			/* Room on the ready connections: that many at once. */
+			gate_admit(g, g->nready * g->streams - used, 1);
+			if (g->nbounced)
+				return; /* the room was smaller: wait for the reap */
+			continue;
+		}
+		/* One at a time: onto the ready connection while its limit is
+		 * unknown, or to open one when there is none or no room. */
+		if (g->nready && !g->streams) {
+			gate_admit(g, 1, 1);
+			continue;
+		}
+		if (g->nopening < gate_openers_allowed(g) && !g->nbounced) {
+			/* It opens a connection, or finds room after all (a
+			 * stream ended): either way the next one may go. */
+			gate_admit(g, 1, 1);
+			continue;
+		}
+		return;
+	}
+}
+
+/* Openers whose connection is ready let the waiting ones go. */
+static void gates_poll(struct loop *l)
+{
+	for (size_t i = 0; i < l->nlanes; i++) {
+		for (struct gate *g = l->lanes[i].gates; g; g = g->next) {
+			for (struct gnode *n = g->openers, *next; n; n = next) {
+				next = n->next;
+				curl_off_t t = 0;
+				if (curl_easy_getinfo(n->e, CURLINFO_PRETRANSFER_TIME_T, &t) || t <= 0)
+					continue;
+				gnode_unlink(&g->openers, NULL, n);
+				n->state = G_ADMITTED;
+				g->nopening--;
+				g->nready++;
+			}
+			if (g->head && !g->nbounced)
+				gate_pump(g);
+		}
+	}
+}
+
+static void gates_fire(void *ctx)
+{
+	struct loop *l = ctx;
+	l->gates_dirty = 0;
+	gates_poll(l);
+}
+
+static void gates_kick(struct loop *l)
+{
+	if (!l->gates_dirty) {
+		l->gates_dirty = 1;
+		timer_arm(&l->timers, &l->gate_timer, clock_ms());
+	}
+}
+
 int loop_add(struct loop *l, CURL *e, struct loop_xfer *x, long max_connections)
 {
 	struct lane *ln = lane_get(l, max_connections > 0 ? max_connections : 0);
 	if (!ln)
 		return -1;
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-	if (curl_multi_add_handle(ln->multi, e) != CURLM_OK)
-		return -1;
-	x->lane = ln;
+	struct gate *g = gate_find(ln, e);
+	struct gnode *n = g ? q_calloc(1, sizeof(*n)) : NULL;
+	if (!n) {
+		if (curl_multi_add_handle(ln->multi, e) != CURLM_OK)
+			return -1;
+		x->lane = ln;
+		l->transfers++;
+		return 0;
+	}
+	n->g = g;
+	n->e = e;
+	n->x = x;
+	n->state = G_QUEUED;
+	curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, gate_sockopt);
+	curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, n);
+	n->prev = g->tail;
+	if (g->tail)
+		g->tail->next = n;
+	else
+		g->head = n;
+	g->tail = n;
+	g->nqueued++;
+	x->lane = n;
 	l->transfers++;
+	gates_kick(l);
 	return 0;
 }
 
 void loop_remove(struct loop *l, CURL *e, struct loop_xfer *x)
 {
-	struct lane *ln = x->lane;
-	if (ln && curl_multi_remove_handle(ln->multi, e) == CURLM_OK && l->transfers)
+	if (!x->lane)
+		return;
+	if (is_lane(l, x->lane)) {
+		struct lane *ln = x->lane;
+		if (curl_multi_remove_handle(ln->multi, e) == CURLM_OK && l->transfers)
+			l->transfers--;
+		x->lane = NULL;
+		return;
+	}
+	struct gnode *n = x->lane;
+	struct gate *g = n->g;
+	switch (n->state) {
+	case G_QUEUED:
+		gnode_unlink(&g->head, &g->tail, n);
+		g->nqueued--;
+		break;
+	case G_OPENING:
+		gnode_unlink(&g->openers, NULL, n);
+		g->nopening--;
+		/* fallthrough */
+	case G_ADMITTED:
+		curl_multi_remove_handle(g->lane->multi, e);
+		g->nadmitted--;
+		if (n->bounced)
+			g->nbounced--;
+		break;
+	case G_OUT:
+		break;
+	}
+	if (l->transfers)
 		l->transfers--;
 	x->lane = NULL;
+	q_free(n);
+	if (g->head)
+		gates_kick(l);
 }
 
 size_t loop_transfers(const struct loop *l) { return l->transfers; }
@@ -279,6 +582,35 @@ static void lane_reap(struct lane *ln)
 		CURLcode code = msg->data.result;
 		struct loop_xfer *x = NULL;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		if (x && x->lane && !is_lane(ln->loop, x->lane)) {
+			struct gnode *n = x->lane;
+			struct gate *g = n->g;
+			if (n->bounced) {
+				/* Refused a socket by the gate: queued again,
+				 * first in line, as if it had never gone. */
+				curl_multi_remove_handle(ln->multi, n->e);
+				n->bounced = 0;
+				g->nbounced--;
+				g->nadmitted--;
+				n->state = G_QUEUED;
+				n->prev = NULL;
+				n->next = g->head;
+				if (g->head)
+					g->head->prev = n;
+				else
+					g->tail = n;
+				g->head = n;
+				g->nqueued++;
+				gates_kick(ln->loop);
+				continue;
+			}
+			if (code != CURLE_OK && n->state == G_OPENING && g->head) {
+				/* A connection that never became ready: whatever
+				 * waited for it goes its own way. */
+				g->flush = 1;
+				gates_kick(ln->loop);
+			}
+		}
 		if (x && x->done)
 			x->done(x->ctx, msg->easy_handle, code);
 	}
@@ -286,6 +618,9 @@ static void lane_reap(struct lane *ln)
 
 void loop_reap(struct loop *l)
 {
+	for (size_t i = 0; i < l->nlanes; i++)
+		lane_reap(&l->lanes[i]);
+	gates_poll(l);
 	for (size_t i = 0; i < l->nlanes; i++)
 		lane_reap(&l->lanes[i]);
 }

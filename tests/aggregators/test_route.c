@@ -17,6 +17,8 @@ static struct wf_cond cond_none(void)
 	struct wf_cond c;
 	memset(&c, 0, sizeof(c));
 	c.min_chars = c.max_chars = -1;
+	c.min_tokens = c.max_tokens = -1;
+	c.min_difficulty = c.max_difficulty = -1;
 	c.contains_pii = -1;
 	return c;
 }
@@ -156,7 +158,7 @@ static void test_default_and_edge_cases(void **state)
 	assert_int_equal(route_pick(&f->node, "x", NULL, NULL, f->a, NULL), -1);
 
 	/* contains_pii: false, max_chars, and a `when` with no key. */
-	struct wf_route r[2];
+	struct wf_route r[2] = {{.line = 0}};
 	r[0].when = cond_none();
 	r[0].when.contains_pii = 0;
 	r[0].when.max_chars = 10;

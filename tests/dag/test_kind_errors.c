@@ -213,13 +213,16 @@ static void test_route_conditions(void **state)
 		   "unknown key 'contains_pi' in when (did you mean 'contains_pii'?)");
 	expect_one(ROUTE "{}\n", 12, 15,
 		   "'when' is empty (a route needs a condition: regex, min_chars, max_chars, "
-		   "contains_pii or input; 'default' takes the rest)");
+		   "contains_pii, input, semantic, score, difficulty or tokens; 'default' takes "
+		   "the rest)");
 	expect_one(ROUTE "\n", 12, 14,
 		   "'when' is empty (a route needs a condition: regex, min_chars, max_chars, "
-		   "contains_pii or input; 'default' takes the rest)");
+		   "contains_pii, input, semantic, score, difficulty or tokens; 'default' takes "
+		   "the rest)");
 	expect_one(ROUTE "{x-note: 1}\n", 12, 15,
 		   "'when' is empty (a route needs a condition: regex, min_chars, max_chars, "
-		   "contains_pii or input; 'default' takes the rest)");
+		   "contains_pii, input, semantic, score, difficulty or tokens; 'default' takes "
+		   "the rest)");
 	expect_one(ROUTE "[regex]\n", 12, 15, "'when' must be a mapping of conditions, got list");
 	expect_one(ROUTE "{regex: '(?<x'}\n", 12, 28,
 		   "invalid regular expression at offset 4: syntax error in subpattern name "
@@ -252,16 +255,18 @@ static void test_route_shape(void **state)
 		   "node 'r' (route) needs 'default' ("
 		   "the model for prompts no route takes)");
 	expect_one(HDR "  r: {kind: route, default: gpt}\n", 7, 3, "node 'r' (route) needs 'routes' ("
-		   "a list of {when: ..., to: MODEL})");
+		   "a list of {when: ..., to: MODEL} or {ask: MODEL})");
 	expect_one(HDR "  r: {kind: route, default: gpt, routes: []}\n", 7, 3,
 		   "node 'r' (route) needs 'routes' ("
-		   "a list of {when: ..., to: MODEL})");
+		   "a list of {when: ..., to: MODEL} or {ask: MODEL})");
 	expect_one(HDR "  r: {kind: route, default: gpt, routes: {when: x}}\n", 7, 42,
-		   "'routes' must be a list of routes ({when: ..., to: MODEL}), got mapping");
+		   "'routes' must be a list of routes ({when: ..., to: MODEL} or {ask: MODEL}), "
+		   "got mapping");
 	expect_one(HDR "  r: {kind: route, default: gpt, routes: [big]}\n", 7, 43,
-		   "each entry of 'routes' must be a mapping (when, to), got 'big'");
+		   "each entry of 'routes' must be a mapping ({when, to} or {ask}), got 'big'");
 	expect_one(HDR "  r: {kind: route, default: gpt, routes: [{to: big}]}\n", 7, 43,
-		   "a route needs 'when' (its condition; 'default' takes what no route does)");
+		   "a route needs 'when' (its condition; 'default' takes what no route does) "
+		   "or 'ask' (a model that answers or declines)");
 	expect_one(HDR "  r: {kind: route, default: gpt, routes: [{when: {max_chars: 3}}]}\n",
 		   7, 43, "a route needs 'to' (the model it sends to)");
 	expect_diag(HDR "  r: {kind: route, default: gpt, routes: [{when: {max_chars: 3}, "

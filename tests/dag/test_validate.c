@@ -216,14 +216,14 @@ static void test_required_keys_and_kinds(void **state)
 	qdiags_release(&d);
 	expect_one(HDR "nodes: {x: {prompt: hi}}\n", 2, 9,
 		   "node 'x' needs 'kind' (generate, vote, synthesize, judge, rank, moa, "
-		   "council, cascade, route, plan or template)");
+		   "council, cascade, route, plan, bandit or template)");
 	expect_one(HDR "nodes: {x: {kind: generat}}\n", 2, 19,
 		   "unknown node kind 'generat' (did you mean 'generate'?)");
 	expect_one(HDR "nodes: {x: {kind: councl}}\n", 2, 19,
 		   "unknown node kind 'councl' (did you mean 'council'?)");
 	expect_one(HDR "nodes: {x: {kind: wibble}}\n", 2, 19,
 		   "unknown node kind 'wibble' (use generate, vote, synthesize, judge, rank, "
-		   "moa, council, cascade, route, plan or template)");
+		   "moa, council, cascade, route, plan, bandit or template)");
 	expect_one(HDR "models:\n  m: {model: x}\nnodes: {a: {kind: generate, models: [m]}}\n",
 		   3, 3, "model 'm' needs 'provider' (openai, anthropic, gemini or ollama)");
 	expect_one(HDR "models:\n  m: {provider: openai}\nnodes: {a: {kind: generate, "
@@ -254,7 +254,7 @@ static void test_every_kind_checks_its_keys(void **state)
 		{"cascade", 6, 5, "unknown key 'from' in node 'b' (cascade) (cascade keys: "
 		 "models, prompt, accept)"},
 		{"route", 6, 5, "unknown key 'from' in node 'b' (route) (route keys: prompt, "
-		 "routes, default)"},
+		 "system, routes, default, embed)"},
 		{"plan", 7, 5, "unknown key 'models' in node 'b' (plan) (did you mean 'model'?)"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -89,7 +89,8 @@ static void test_scores_and_baselines(void **state)
 	h_workflow(h, vote_wf);
 	write_data(h, NULL);
 	char *out, *err;
-	int rc = h_cli(h, "eval wf.yaml --data set.jsonl --json --plot chart.svg", &out, &err);
+	int rc = h_cli(h, "eval wf.yaml --data set.jsonl --json --plot chart.svg --details d.jsonl",
+		       &out, &err);
 	if (rc)
 		fail_msg("eval failed (%d): %s", rc, err);
 	cJSON *res = cJSON_Parse(out);
@@ -148,6 +149,29 @@ static void test_scores_and_baselines(void **state)
 	assert_non_null(strstr(svg, "good alone"));
 	assert_non_null(strstr(svg, "</svg>"));
 	free(svg);
+
+	/* The details: a line per question and system (the workflow and its
+	 * four models), what `quorum router train` learns from. */
+	snprintf(path, sizeof(path), "%s/d.jsonl", h->dir);
+	char *details = h_read(path);
+	assert_non_null(details);
+	int lines = 0, meh_right = 0;
+	for (char *l = strtok(details, "\n"); l; l = strtok(NULL, "\n")) {
+		cJSON *d = cJSON_Parse(l);
+		assert_non_null(d);
+		lines++;
+		const cJSON *sys = cJSON_GetObjectItemCaseSensitive(d, "system");
+		if (!strcmp(sys->valuestring, "meh alone")) {
+			const cJSON *q = cJSON_GetObjectItemCaseSensitive(d, "query");
+			int right = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "correct"));
+			assert_int_equal(right, strstr(q->valuestring, "easy") != NULL);
+			meh_right += right;
+		}
+		cJSON_Delete(d);
+	}
+	assert_int_equal(lines, 50);
+	assert_int_equal(meh_right, 4);
+	free(details);
 
 	/* The table a person reads. */
 	assert_int_equal(h_cli(h, "eval wf.yaml --data set.jsonl", &out, &err), 0);
