@@ -16,6 +16,12 @@ struct plan_subtask {
 	const char *task;
 	size_t *needs;       /* indices into plan.subtasks, each once, as listed */
 	size_t nneeds;
+	/* The planner's estimates, when asked for (a route in the plan's run
+	 * sends easy subtasks to a small model, hard ones to a strong one):
+	 * difficulty 0 (easy) .. 1 (hard), tokens of the answer; -1 when
+	 * absent or not readable (an estimate never fails a plan). */
+	double difficulty;
+	long tokens;
 };
 
 struct plan {
@@ -28,19 +34,23 @@ struct plan {
 
 /* Appends the planner's system message (the role, the exact JSON shape,
  * the rules: at most max_subtasks, unique ids, needs naming earlier ids,
- * only the JSON object) and the user message (the task) to system and
- * user. Returns 0 or -1 (a buffer full). */
+ * only the JSON object; with estimates, each subtask's "difficulty" (easy,
+ * medium or hard) and "tokens") and the user message (the task) to system
+ * and user. Returns 0 or -1 (a buffer full). */
 int plan_build_prompt(struct buf *system, struct buf *user, const char *task,
-		      size_t max_subtasks);
+		      size_t max_subtasks, int estimates);
 
 /* The one retry: appends the same system message and a user message with
  * the task, the planner's previous reply when not NULL (cut to 8 KiB) and
  * error (plan_parse's message), asking for a corrected object. Returns 0
  * or -1. */
 int plan_build_retry_prompt(struct buf *system, struct buf *user, const char *task,
-			    size_t max_subtasks, const char *previous, const char *error);
+			    size_t max_subtasks, int estimates, const char *previous,
+			    const char *error);
 
-/* Reads and validates the planner's reply into out, all memory from a:
+/* Reads and validates the planner's reply into out, all memory from a
+ * (each subtask's "difficulty": a number from 0 to 1 or easy, medium,
+ * hard as 1/6, 1/2, 5/6; "tokens": a whole number; both optional):
  * the first JSON object with "subtasks" (bare, fenced or among prose); a
  * non-empty array of at most max_subtasks objects, each with a non-empty
  * string "id" unique in the plan, a non-empty string "task" and "needs", a

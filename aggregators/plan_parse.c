@@ -1,6 +1,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../common/alloc.h"
 #include "../common/json.h"
@@ -79,6 +80,23 @@ static const char *string_member(const cJSON *item, const char *key, const char 
 	return v->valuestring;
 }
 
+/* The planner's estimates, leniently: what cannot be read is unknown. */
+static void read_estimates(const cJSON *item, struct plan_subtask *t)
+{
+	static const char *const names[] = {"easy", "medium", "hard"};
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(item, "difficulty");
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(item, "tokens");
+	t->difficulty = -1;
+	t->tokens = -1;
+	if (cJSON_IsNumber(d) && d->valuedouble >= 0 && d->valuedouble <= 1)
+		t->difficulty = d->valuedouble;
+	for (int i = 0; i < 3 && cJSON_IsString(d); i++)
+		if (!strcasecmp(d->valuestring, names[i]))
+			t->difficulty = (2 * i + 1) / 6.0;
+	if (cJSON_IsNumber(n) && n->valuedouble >= 0 && n->valuedouble <= 1e9)
+		t->tokens = (long)n->valuedouble;
+}
+
 /* Reads id and task of item k (0-based) into p->subtasks[k]. */
 static int read_subtask(const cJSON *item, size_t k, struct plan *p, struct arena *a,
 			struct qerr *e)
@@ -101,6 +119,7 @@ static int read_subtask(const cJSON *item, size_t k, struct plan *p, struct aren
 		return -1;
 	p->subtasks[k].id = arena_strdup(a, id);
 	p->subtasks[k].task = arena_strdup(a, task);
+	read_estimates(item, &p->subtasks[k]);
 	return p->subtasks[k].id && p->subtasks[k].task ? 0 : qerr_set(e, "out of memory");
 }
 

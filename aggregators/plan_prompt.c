@@ -6,9 +6,9 @@
  * (Dong et al., 2025): a DAG of self-contained subtasks with explicit
  * dependencies, so independent ones run in parallel and each gets only
  * the results it needs; the output is strict JSON so it can be checked. */
-static int put_system(struct buf *b, size_t max_subtasks)
+static int put_system(struct buf *b, size_t max_subtasks, int estimates)
 {
-	return buf_printf(b,
+	int rc = buf_printf(b,
 		"You are a planner. Break the user's task into subtasks that other "
 		"assistants will solve. Subtasks that do not depend on each other run "
 		"in parallel; a subtask sees only the overall task and the results of "
@@ -27,12 +27,21 @@ static int put_system(struct buf *b, size_t max_subtasks)
 		"- when the results must be combined, end with a subtask that needs "
 		"the others and writes the final answer",
 		max_subtasks);
+	/* HybridFlow's planner also says how hard each subtask is, so easy
+	 * ones go to a small model and hard ones to a strong one. */
+	if (!rc && estimates)
+		rc = buf_puts(b, "\n- also give every subtask \"difficulty\": \"easy\", "
+			      "\"medium\" or \"hard\" (how hard it is for a small model), and "
+			      "\"tokens\": about how many tokens its answer needs, as in "
+			      "{\"id\": \"s1\", \"task\": \"...\", \"needs\": [], "
+			      "\"difficulty\": \"easy\", \"tokens\": 150}");
+	return rc;
 }
 
 int plan_build_prompt(struct buf *system, struct buf *user, const char *task,
-		      size_t max_subtasks)
+		      size_t max_subtasks, int estimates)
 {
-	if (put_system(system, max_subtasks))
+	if (put_system(system, max_subtasks, estimates))
 		return -1;
 	return buf_puts(user, "Task:\n") || buf_puts(user, task ? task : "") ? -1 : 0;
 }
@@ -40,9 +49,10 @@ int plan_build_prompt(struct buf *system, struct buf *user, const char *task,
 #define PLAN_ECHO_MAX 8192
 
 int plan_build_retry_prompt(struct buf *system, struct buf *user, const char *task,
-			    size_t max_subtasks, const char *previous, const char *error)
+			    size_t max_subtasks, int estimates, const char *previous,
+			    const char *error)
 {
-	if (plan_build_prompt(system, user, task, max_subtasks))
+	if (plan_build_prompt(system, user, task, max_subtasks, estimates))
 		return -1;
 	if (previous) {
 		size_t n = strlen(previous);

@@ -183,3 +183,14 @@ int route_pick(const struct wf_node *node, const char *prompt,
 	f.ctx = ctx;
 	return route_pick_facts(node, &f, a, rule_out);
 }
+
+int route_uses_estimates(const struct wf_node *node)
+{
+	for (size_t i = 0; node && node->kind == NK_ROUTE && i < node->nroutes; i++) {
+		const struct wf_cond *c = &node->routes[i].when;
+		if (c->min_difficulty >= 0 || c->max_difficulty >= 0 || c->min_tokens >= 0 ||
+		    c->max_tokens >= 0)
+			return 1;
+	}
+	return 0;
+}

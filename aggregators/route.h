@@ -68,6 +68,10 @@ int route_pick(const struct wf_node *node, const char *prompt,
 int route_pick_facts(const struct wf_node *node, struct route_facts *f, struct arena *a,
 		     const char **rule_out);
 
+/* Whether node (a plan's run) is a route with a difficulty or tokens
+ * condition: the planner is then asked for its estimates. */
+int route_uses_estimates(const struct wf_node *node);
+
 /* Number of UTF-8 code points in s (bytes that do not continue one). */
 size_t route_utf8_len(const char *s);
 

@@ -114,6 +114,8 @@ struct data_reader {
 	long line;            /* lines read */
 	long malformed;
 	int progress;         /* a progress line is on stderr: clear it first */
+	long shard, shards;   /* only lines shard, shard + shards, ... (from 0);
+			       * shards 0: every line */
 	char *buf;
 	size_t cap;
 };
@@ -152,5 +154,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_router(int argc, char **argv);
+int cmd_feedback(int argc, char **argv);
 
 #endif

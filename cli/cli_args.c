@@ -120,12 +120,29 @@ static int want_sim(struct run_args *a, const char *scenario)
 	return 0;
 }
 
-/* --cache, or --cache=PATH: the default file, or that one. */
+/* --cache, or --cache=PATH: the default file, or that one (--cache= is
+ * the default too). */
 static int want_cache(struct run_args *a, const char *path)
 {
 	a->use_cache = 1;
-	a->cache = path;
+	a->cache = path && *path ? path : NULL;
 	return 0;
+}
+
+/* `--cache FILE.sqlite` is a cache file given the way the option does not
+ * take it (its file comes after '='): the word would silently become the
+ * query. Refused, saying how. */
+static int cache_word(struct run_args *a, const char *next)
+{
+	static const char *const exts[] = {".sqlite", ".sqlite3", ".db"};
+	size_t n = next ? strlen(next) : 0;
+	for (size_t i = 0; n && !strchr(next, ' ') && i < NOPTS(exts); i++) {
+		size_t e = strlen(exts[i]);
+		if (n > e && !strcmp(next + n - e, exts[i]))
+			return cli_fail_usage(a->usage, "--cache takes its file after '=': "
+					      "--cache=%s", next);
+	}
+	return want_cache(a, NULL);
 }
 
 /* The options with a value in the next word. */
@@ -153,7 +170,7 @@ int run_args_option(struct run_args *a, int argc, char **argv, int *i)
 	else if (!strncmp(s, "--sim=", 6))
 		return want_sim(a, s + 6);
 	else if (!strcmp(s, "--cache"))
-		return want_cache(a, NULL);
+		return cache_word(a, next);
 	else if (!strncmp(s, "--cache=", 8))
 		return want_cache(a, s + 8);
 	else if (!strcmp(s, "--verbose") || !strcmp(s, "-v"))

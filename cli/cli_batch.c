@@ -38,8 +38,8 @@ static const char usage_batch[] =
 	"  --color WHEN, --verbose, --insecure   as for run\n"
 	"\n"
 	"A malformed line is reported with its line number and skipped. SIGINT\n"
-	"lets the runs in flight end (their reports say interrupted) and starts no\n"
-	"more. Exit status: 0 every run produced its output, 1 a run failed or a\n"
+	"interrupts the runs in flight (their reports say interrupted, and\n"
+	"--resume runs them again) and starts no more. Exit status: 0 every run produced its output, 1 a run failed or a\n"
 	"line was malformed, 2 the command line or the file is invalid, 130\n"
 	"interrupted.\n";
 
@@ -263,20 +263,36 @@ static int trim_partial_line(const char *path)
 
 /* ---- the files ---- */
 
-static long count_lines(const char *path)
+/* The lines of this shard that are not blank: what the progress bar
+ * counts to. */
+static long count_lines(const char *path, long shard, long shards)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
-	long n = 0;
-	int c, last = '\n';
+	long n = 0, line = 0;
+	int c, blank = 1;
 	while ((c = fgetc(f)) != EOF) {
-		if (c == '\n')
-			n++;
-		last = c;
+		if (c == '\n') {
+			n += !blank && line % shards == shard;
+			line++;
+			blank = 1;
+		} else if (c != ' ' && c != '\t' && c != '\r') {
+			blank = 0;
+		}
 	}
+	n += !blank && line % shards == shard;
 	fclose(f);
-	return n + (last != '\n');
+	return n;
+}
+
+/* Whether two paths name one file (as typed they may differ: ./r and r). */
+static int same_file(const char *a, const char *b)
+{
+	struct stat x, y;
+	if (stat(a, &x) || stat(b, &y))
+		return !strcmp(a, b);
+	return x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
 static int open_files(struct batch *b)
@@ -290,15 +306,13 @@ static int open_files(struct batch *b)
 		return QUORUM_EXIT_INVALID;
 	} else {
 		b->in.name = b->in_path;
-		b->total = count_lines(b->in_path);
-		if (b->total > b->shard)
-			b->total = (b->total - b->shard + b->shards - 1) / b->shards;
+		b->total = count_lines(b->in_path, b->shard, b->shards);
 	}
 	if (!b->out_path || !strcmp(b->out_path, "-")) {
 		b->out = stdout;
 		return 0;
 	}
-	int append = b->resume_path && !strcmp(b->resume_path, b->out_path);
+	int append = b->resume_path && same_file(b->resume_path, b->out_path);
 	if ((append && trim_partial_line(b->out_path)) ||
 	    !(b->out = fopen(b->out_path, append ? "a" : "w"))) {
 		fprintf(stderr, "quorum: cannot write '%s': %s\n", b->out_path, strerror(errno));
@@ -414,8 +428,6 @@ static struct job *next_job(struct batch *b)
 {
 	const char *text;
 	while ((text = data_next(&b->in))) {
-		if ((b->in.line - 1) % b->shards != b->shard)
-			continue;
 		const char *why = NULL;
 		struct job *j = job_parse(b, text, &why);
 		if (!j) {
@@ -458,6 +470,8 @@ static int batch_run(struct batch *b)
 	b->t0 = clock_ms();
 	b->progress = !b->a.quiet && isatty(STDERR_FILENO);
 	b->in.progress = b->progress;
+	b->in.shard = b->shard;
+	b->in.shards = b->shards;
 	submit_more(b);
 	quorum_engine_run(b->engine, -1);
 	quorum_engine_free(b->engine);

@@ -1,6 +1,9 @@
 /* quorum cache stats|clear: what the response cache holds, and emptying
  * it. The cache itself is used by run, batch and eval with --cache. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -26,6 +29,8 @@ int cmd_cache(int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		if (!strncmp(argv[i], "--cache=", 8))
 			path = argv[i] + 8;
+		else if (!strcmp(argv[i], "--cache") && i + 1 < argc)
+			path = argv[++i];
 		else if (argv[i][0] == '-')
 			return cli_fail_option(usage_cache, cache_opts, NOPTS(cache_opts), argv[i]);
 		else if (!action)
@@ -39,8 +44,17 @@ int cmd_cache(int argc, char **argv)
 	if (!clear && strcmp(action, "stats"))
 		return cli_fail_unknown(usage_cache, "cache action", cache_actions,
 					NOPTS(cache_actions), action);
+	/* Looking must not make a cache: a file that is not there is empty. */
+	char *file = path && *path ? strdup(path) : quorum_cache_default_path();
+	struct stat st;
+	if (file && stat(file, &st) && errno == ENOENT) {
+		printf("cache:   %s\nnothing cached yet (runs with --cache make it)\n", file);
+		free(file);
+		return cli_check_stdout("the cache's numbers");
+	}
 	char *errors = NULL;
-	struct quorum_cache *c = quorum_cache_open(path && *path ? path : NULL, &errors);
+	struct quorum_cache *c = quorum_cache_open(file, &errors);
+	free(file);
 	if (!c) {
 		fputs(errors ? errors : "quorum: cannot open the cache\n", stderr);
 		quorum_free(errors);

@@ -63,6 +63,8 @@ int cli_wants_help(int argc, char **argv)
 int cli_usage_tail(const char *usage)
 {
 	static const char head[] = "usage: quorum ";
+	if (!usage)
+		return QUORUM_EXIT_INVALID;
 	fprintf(stderr, "%.*s\n", (int)strcspn(usage, "\n"), usage);
 	if (!strncmp(usage, head, sizeof(head) - 1)) {
 		const char *cmd = usage + sizeof(head) - 1;

@@ -11,6 +11,8 @@ const char *data_next(struct data_reader *r)
 	ssize_t n;
 	while ((n = getline(&r->buf, &r->cap, r->f)) > 0) {
 		r->line++;
+		if (r->shards > 1 && (r->line - 1) % r->shards != r->shard)
+			continue;
 		while (n && (r->buf[n - 1] == '\n' || r->buf[n - 1] == '\r'))
 			r->buf[--n] = '\0';
 		if (!n || strspn(r->buf, " \t") == (size_t)n)
@@ -141,8 +143,26 @@ const char *data_run_error(char *why, const char *wf_path)
 	size_t n = strlen(wf_path);
 	if (!strncmp(s, "quorum: ", 8))
 		s += 8;
-	if (!strncmp(s, wf_path, n) && s[n] == ':' && s[n + 1] == ' ')
-		s += n + 2;
+	/* "WF: ..." or "WF:LINE:COL: ...": the workflow is not the line. */
+	if (!strncmp(s, wf_path, n) && s[n] == ':') {
+		char *p = s + n + 1;
+		while ((*p >= '0' && *p <= '9') || *p == ':')
+			p++;
+		if (*p == ' ')
+			s = p + 1;
+	}
+	/* A line lacks what run's command line would give. */
+	static char told[160];
+	char name[64];
+	if (sscanf(s, "missing required input '%63[^']'", name) == 1) {
+		if (!strcmp(name, "query"))
+			snprintf(told, sizeof(told), "the line has no \"query\", which the "
+				 "workflow needs");
+		else
+			snprintf(told, sizeof(told), "the line's \"inputs\" lack '%s', which the "
+				 "workflow needs", name);
+		return told;
+	}
 	/* The inputs came from the line, not from --input. */
 	char *in = strstr(s, " in --input");
 	if (in)

@@ -25,8 +25,9 @@ static const char usage_eval[] =
 	"  --data FILE          the data set (- : standard input)\n"
 	"  --compare MODE       how an answer meets \"expected\": exact, whole,\n"
 	"                       last_line, number, choice, json:FIELD or\n"
-	"                       regex:PATTERN (default: the first workflow's vote\n"
-	"                       extract, else whole); a line's \"compare\" wins\n"
+	"                       regex:PATTERN (default: the extract of the first\n"
+	"                       vote in the FILEs, else whole); a line's \"compare\"\n"
+	"                       wins\n"
 	"  --judge MODEL        the model (an id in a FILE) that grades answers\n"
 	"                       against a line's \"rubric\"\n"
 	"  --no-baselines       run the workflows only\n"
@@ -158,8 +159,12 @@ static int add_system(struct eval *e, char *name, size_t w, const struct quorum_
 		quorum_workflow_free(derived);
 		return -1;
 	}
+	/* The scope is what names the system wherever eval is run from: the
+	 * model, or the workflow file's name without its folder. */
+	const char *slash = strrchr(e->files[w], '/');
 	*s = (struct eval_sys){.name = name, .file = e->files[w], .wf = wf,
 			       .derived = derived, .is_model = derived != NULL};
+	s->scope = derived ? name : slash ? slash + 1 : e->files[w];
 	e->nsys++;
 	return 0;
 }
@@ -440,6 +445,7 @@ static int grade(struct eval *e, struct eval_job *j, const char *answer)
 	g->opts.ninputs = d->ninputs + 2;
 	g->opts.progress = NULL;
 	g->opts.cache = e->cache;
+	g->opts.cache_scope = "quorum eval: grading";
 	return submit(e, g, e->grader);
 }
 
@@ -455,6 +461,22 @@ static int passed(const char *verdict)
 	return strstr(last, "PASS") && !strstr(last, "FAIL");
 }
 
+/* A workflow whose bandits learn from feedback learns from the eval:
+ * right is 1, wrong 0. */
+static void reward_bandits(struct eval *e, struct eval_job *j, struct quorum_report *rep,
+			   int correct)
+{
+	const struct eval_sys *s = &e->sys[j->s];
+	if (s->is_model || !quorum_workflow_feedback_bandits(s->wf))
+		return;
+	char *errors = NULL;
+	if (quorum_feedback(s->wf, quorum_report_run_id(rep), correct ? 1 : 0, &errors) < 0 &&
+	    !e->feedback_warned++)
+		fprintf(stderr, "%s%s", e->progress ? "\r\033[K" : "",
+			errors ? errors : "quorum: a bandit's reward could not be recorded\n");
+	quorum_free(errors);
+}
+
 /* What the run says about its question, into the outcome. */
 static void score(struct eval *e, struct eval_job *j, struct quorum_report *rep)
 {
@@ -463,16 +485,18 @@ static void score(struct eval *e, struct eval_job *j, struct quorum_report *rep)
 	struct quorum_usage u;
 	quorum_report_usage(rep, &u);
 	if (j->grading) {
-		e->grading_calls += u.calls;
-		e->grading_cost += u.cost_usd;
+		e->grading_calls += u.calls + u.cached;
+		e->grading_cost += u.cost_usd + u.saved_usd;
 		o->correct = passed(quorum_report_output(rep));
 		return;
 	}
+	/* A cached answer counts at what it cost when it was made: a replay
+	 * compares the systems as the first run did. */
 	o->latency_ms = (double)u.wall_ms;
-	o->cost_usd = u.cost_usd;
-	o->calls = u.calls;
+	o->cost_usd = u.cost_usd + u.saved_usd;
+	o->calls = u.calls + u.cached;
 	o->tokens = (u.input_tokens > 0 ? u.input_tokens : 0) +
-		    (u.output_tokens > 0 ? u.output_tokens : 0);
+		    (u.output_tokens > 0 ? u.output_tokens : 0) + u.cached_tokens;
 	cJSON *doc = cJSON_Parse(quorum_report_json(rep));
 	const cJSON *pk = cJSON_GetObjectItemCaseSensitive(doc, "price_known");
 	o->price_unknown = cJSON_IsFalse(pk);
@@ -484,8 +508,10 @@ static void score(struct eval *e, struct eval_job *j, struct quorum_report *rep)
 		o->answer = strdup(answer);
 	if (o->failed)
 		e->failed++;
-	if (q->d.expected)
+	if (q->d.expected) {
 		o->correct = quorum_compare_match(compare_of(e, q), q->d.expected, answer);
+		reward_bandits(e, j, rep, o->correct);
+	}
 	else if (answer && !grade(e, j, answer))
 		q->pending++;
 }
@@ -555,6 +581,10 @@ static void submit_more(struct eval *e)
 		j->opts.ninputs = d->ninputs;
 		j->opts.progress = NULL;
 		j->opts.cache = e->cache;
+		/* Each system its own answers: a baseline never takes the
+		 * answer its model gave inside a workflow, and a replay is
+		 * exact. */
+		j->opts.cache_scope = e->sys[si].scope;
 		e->sys[si].out[qi].latency_ms = NAN;
 		e->sys[si].out[qi].agreement = NAN;
 		e->qs[qi].started++;

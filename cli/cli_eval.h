@@ -32,6 +32,7 @@ struct eval_outcome {
 struct eval_sys {
 	char *name;
 	const char *file;                     /* the workflow file it is of */
+	const char *scope;                    /* its answers' scope in the cache */
 	int is_model;
 	const struct quorum_workflow *wf;     /* borrowed, or owned below */
 	struct quorum_workflow *derived;
@@ -62,6 +63,7 @@ struct eval {
 	long grading_calls;
 	double grading_cost;
 	int progress;
+	int feedback_warned;
 	int64_t t0, last_draw;
 };
 

@@ -203,8 +203,8 @@ static void print_table(const struct eval *e, const struct stats *st)
 		w = 48;
 	char how[160];
 	compare_words(e, how, sizeof(how));
-	printf("quorum eval: %zu questions from %s, answers compared by %s\n\n", st->nq,
-	       e->in.name, how);
+	printf("quorum eval: %zu question%s from %s, answers compared by %s\n\n", st->nq,
+	       st->nq == 1 ? "" : "s", e->in.name, how);
 	printf("%-*s  %7s  %-13s  %-20s  %7s  %9s  %10s  %7s  %7s  %6s\n", w + 2, "system",
 	       "correct", "95% CI", "vs best single", "calls", "tokens", "cost/query", "p50",
 	       "p95", "agree");
@@ -242,9 +242,33 @@ static void print_table(const struct eval *e, const struct stats *st)
 
 /* ---- JSON ---- */
 
+/* Six significant digits: 0.803353, not 0.80335300000000032. */
+static double tidy(double x)
+{
+	char t[32];
+	snprintf(t, sizeof(t), "%.6g", x);
+	return strtod(t, NULL);
+}
+
 static cJSON *num_or_null(double x)
 {
-	return isnan(x) ? cJSON_CreateNull() : cJSON_CreateNumber(x);
+	return isnan(x) ? cJSON_CreateNull() : cJSON_CreateNumber(tidy(x));
+}
+
+/* cJSON indents with tabs and writes a tab after each colon: two spaces
+ * and one, as JSON tools print it (a tab in a string is escaped, so every
+ * raw tab is layout). */
+static void put_pretty(const char *text)
+{
+	for (const char *p = text; *p; p++) {
+		if (*p != '\t')
+			putchar(*p);
+		else if (p > text && p[-1] == ':')
+			putchar(' ');
+		else
+			fputs("  ", stdout);
+	}
+	putchar('\n');
 }
 
 static cJSON *sys_json(const struct eval *e, const struct stats *st, size_t i)
@@ -258,21 +282,21 @@ static cJSON *sys_json(const struct eval *e, const struct stats *st, size_t i)
 	cJSON_AddNumberToObject(o, "failed", (double)s->failed);
 	cJSON_AddItemToObject(o, "accuracy", num_or_null(s->acc));
 	cJSON *ci = cJSON_AddArrayToObject(o, "ci95");
-	cJSON_AddItemToArray(ci, cJSON_CreateNumber(s->ci.lo));
-	cJSON_AddItemToArray(ci, cJSON_CreateNumber(s->ci.hi));
+	cJSON_AddItemToArray(ci, cJSON_CreateNumber(tidy(s->ci.lo)));
+	cJSON_AddItemToArray(ci, cJSON_CreateNumber(tidy(s->ci.hi)));
 	if (s->has_vs) {
 		cJSON *m = cJSON_AddObjectToObject(o, "mcnemar");
 		cJSON_AddStringToObject(m, "against", e->sys[st->best].name);
 		cJSON_AddNumberToObject(m, "only_this_right", (double)s->vs.b);
 		cJSON_AddNumberToObject(m, "only_best_right", (double)s->vs.c);
-		cJSON_AddNumberToObject(m, "p", s->vs.p);
+		cJSON_AddNumberToObject(m, "p", tidy(s->vs.p));
 		cJSON_AddBoolToObject(m, "exact", s->vs.exact);
 	} else {
 		cJSON_AddNullToObject(o, "mcnemar");
 	}
 	cJSON_AddNumberToObject(o, "calls", (double)s->calls);
 	cJSON_AddNumberToObject(o, "tokens", (double)s->tokens);
-	cJSON_AddNumberToObject(o, "cost_usd", s->cost);
+	cJSON_AddNumberToObject(o, "cost_usd", tidy(s->cost));
 	cJSON_AddItemToObject(o, "cost_per_query_usd", num_or_null(s->cost_per_q));
 	cJSON *lat = cJSON_AddObjectToObject(o, "latency_ms");
 	cJSON_AddItemToObject(lat, "p50", num_or_null(s->p50));
@@ -303,14 +327,14 @@ static int print_json(const struct eval *e, const struct stats *st)
 		cJSON_AddItemToArray(arr, sys_json(e, st, i));
 	cJSON *g = cJSON_AddObjectToObject(o, "grading");
 	cJSON_AddNumberToObject(g, "calls", (double)e->grading_calls);
-	cJSON_AddNumberToObject(g, "cost_usd", e->grading_cost);
+	cJSON_AddNumberToObject(g, "cost_usd", tidy(e->grading_cost));
 	char *text = cJSON_Print(o);
 	cJSON_Delete(o);
 	if (!text) {
 		fputs("quorum: out of memory writing the results\n", stderr);
 		return QUORUM_EXIT_FAILED;
 	}
-	puts(text);
+	put_pretty(text);
 	cJSON_free(text);
 	return 0;
 }

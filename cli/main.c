@@ -14,12 +14,14 @@ static const char usage_main[] =
 	"  validate FILE           check a workflow file; print its worst-case cost\n"
 	"  graph FILE              print the workflow's graph (DOT or Mermaid)\n"
 	"  cache stats|clear       the response cache that --cache keeps\n"
+	"  router train|calibrate  a learned router from an eval's details\n"
+	"  feedback FILE RUN SCORE reward a run's bandit choices\n"
 	"\n"
 	"FILE may be - (standard input). Run 'quorum <command> --help' for a\n"
 	"command's options.\n";
 
 static const char *const commands[] = {"run", "batch", "eval", "validate", "graph",
-				      "cache", "help"};
+				      "cache", "router", "feedback", "help"};
 
 int main(int argc, char **argv)
 {
@@ -47,6 +49,7 @@ int main(int argc, char **argv)
 	} table[] = {
 		{"run", cmd_run}, {"batch", cmd_batch}, {"eval", cmd_eval},
 		{"validate", cmd_validate}, {"graph", cmd_graph}, {"cache", cmd_cache},
+		{"router", cmd_router}, {"feedback", cmd_feedback},
 	};
 	int code = -1;
 	for (size_t i = 0; i < NOPTS(table) && code < 0; i++)

@@ -57,10 +57,21 @@ int buf_putc(struct buf *b, char c) { return buf_append(b, &c, 1); }
 
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
+	/* Most prints fit in the room already there: one pass, not a
+	 * measuring pass and then the real one. */
+	size_t room = b->data ? b->cap - b->len : 0;
 	va_list cp;
 	va_copy(cp, ap);
-	int n = vsnprintf(NULL, 0, fmt, cp);
+	int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, cp);
 	va_end(cp);
+	if (n >= 0 && (size_t)n < room) {
+		if (b->max && ((size_t)n > b->max || b->len > b->max - (size_t)n))
+			return buf_fail(b);
+		b->len += (size_t)n;
+		return 0;
+	}
+	if (room)
+		b->data[b->len] = '\0';
 	if (n < 0 || buf_grow(b, (size_t)n))
 		return -1;
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);

@@ -1,6 +1,7 @@
-/* Workflows made from a loaded one, for `quorum eval`: one model of it
- * asked alone (the single-model baseline), or one model grading an answer
- * against a rubric. A derived workflow points into its parent (models,
+/* Workflows made from a loaded one, for `quorum eval` and `quorum
+ * router`: one model of it asked alone (the single-model baseline), one
+ * model grading an answer against a rubric, or a node's embedding of its
+ * prompt. A derived workflow points into its parent (models,
  * templates, inputs), so the parent must outlive it; it owns an arena of
  * its own for the few structs that differ. */
 #include <string.h>
@@ -131,5 +132,22 @@ struct workflow *workflow_grader(const struct workflow *wf, const struct wf_mode
 		workflow_free(d);
 		return NULL;
 	}
+	return d;
+}
+
+struct workflow *workflow_embedder(const struct workflow *wf, const struct wf_node *src)
+{
+	if (!src->embed)
+		return NULL;
+	struct workflow *d = derive(wf, src->embed, "embedding");
+	if (!d || copy_inputs(d, wf, NULL, 0)) {
+		workflow_free(d);
+		return NULL;
+	}
+	struct wf_node *n = d->nodes[0];
+	n->kind = NK_EMBED;
+	n->prompt = src->prompt;
+	n->line = src->line;
+	n->col = src->col;
 	return d;
 }

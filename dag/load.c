@@ -23,7 +23,7 @@ static const char *const model_keys[] = {
 	"max_concurrency", "rpm", "fallback", "local", "timeout", "first_token_timeout",
 	"idle_timeout", "retries", "temperature", "max_tokens", "top_p", "seed",
 	"stop", "stream", "max_response_bytes", "http_version", "max_connections",
-	"ca_cert", NULL,
+	"ca_cert", "endpoints", "strategy", "cooldown", NULL,
 };
 
 /* ---- inputs ---- */
@@ -213,6 +213,8 @@ static void load_model_key(struct loadctx *c, struct wf_model *m, struct model_s
 		ld_names(c, key, v, REF_NEEDS, &ms->fallback);
 	} else if (!strcmp(key, "local")) {
 		ld_bool(c, key, v, &m->local);
+	} else if (ld_endpoints_key(c, m, ms, key, v)) {
+		return;
 	} else if (!ld_call_setting(c, &m->cs, k, v, 1)) {
 		char where[96];
 		snprintf(where, sizeof(where), "model '%.60s'", m->id);
@@ -248,6 +250,16 @@ static void load_model(struct loadctx *c, struct wf_model *m, struct model_src *
 	if (!has_value(v, "model"))
 		ld_diag(c, m->line, m->col, "model '%.60s' needs 'model' (the provider's "
 			"model name)", m->id);
+	const struct ynode *eps = ytree_get(v, "endpoints");
+	if (eps && m->nendpoints) {
+		static const char *const moved[] = {"base_url", "api_key_env"};
+		for (int i = 0; i < 2; i++) {
+			const struct ynode *x = ytree_get(v, moved[i]);
+			if (x)
+				ld_diag(c, x->line, x->col, "model '%.60s' has 'endpoints': its "
+					"'%s' goes in each endpoint", m->id, moved[i]);
+		}
+	}
 	ld_model_defaults(m);
 }
 

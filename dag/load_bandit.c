@@ -14,7 +14,7 @@ static void load_policy(struct loadctx *c, struct wf_node *node, const struct yn
 		return;
 	for (int i = 0; i < 3; i++) {
 		if (!strcmp(s, names[i])) {
-			node->policy = (enum bandit_policy)i;
+			node->policy = (enum wf_bandit_policy)i;
 			return;
 		}
 	}

@@ -58,6 +58,7 @@ struct node_src {
 struct model_src {
 	struct ref_list fallback;
 	const struct ynode *base_url;  /* as written, or NULL */
+	const struct ynode **endpoint_urls; /* each endpoint's base_url, as written */
 };
 
 /* ---- the ranges of numeric keys ----
@@ -82,6 +83,7 @@ struct model_src {
 #define LD_MAX_EXAMPLES 2048                        /* route semantic examples */
 #define LD_MAX_EXPLORE 1000                         /* bandit explore */
 #define LD_MAX_COST_WEIGHT 1e9                      /* bandit cost_weight, per USD */
+#define LD_MAX_ENDPOINTS 64                         /* a model's endpoints */
 #define LD_MAX_USD 1000000.0                        /* budget max_usd */
 #define LD_MAX_CALLS 1000000000                     /* budget max_calls */
 #define LD_MAX_PARAMS_BYTES ((size_t)1 << 20)       /* a model's params, as text */
@@ -288,6 +290,11 @@ void validate_workflow(struct loadctx *c);
  * api_key_env, a provider's key variable, a name ending in API_KEY), and
  * with each ${VAR:-default} at its default it is a URL workflow_url_check
  * accepts (unless a variable may supply the scheme). Reports at v. */
-void ld_check_base_url(struct loadctx *c, const struct wf_model *m, const struct ynode *v);
+void ld_check_base_url(struct loadctx *c, const char *url, const struct ynode *v);
+
+/* load_endpoints.c: a model's `endpoints`, `strategy` and `cooldown`.
+ * Returns 0 for a key that is not one of them. */
+int ld_endpoints_key(struct loadctx *c, struct wf_model *m, struct model_src *ms,
+		     const char *key, const struct ynode *v);
 
 #endif

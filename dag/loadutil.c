@@ -21,8 +21,18 @@
 void ld_model_defaults(struct wf_model *m)
 {
 	const struct provfacts *p = provfacts_find(m->provider);
+	if (m->cooldown_ms < 0)
+		m->cooldown_ms = 30000;
 	if (!p)
 		return;
+	for (size_t i = 0; i < m->nendpoints; i++)
+		if (!m->endpoints[i].api_key_env)
+			m->endpoints[i].api_key_env = p->key_env;
+	/* With endpoints, the model's own are its first endpoint's. */
+	if (m->nendpoints && m->endpoints[0].base_url) {
+		m->base_url = m->endpoints[0].base_url;
+		m->api_key_env = m->endpoints[0].api_key_env;
+	}
 	if (!m->base_url)
 		m->base_url = p->base_url;
 	if (!m->api_key_env)
@@ -52,6 +62,7 @@ struct wf_model *ld_model_add(struct loadctx *c, const char *id, int line, int c
 	m->idx = (int)wf->nmodels;
 	m->line = line;
 	m->col = col;
+	m->cooldown_ms = -1;
 	wf->models[wf->nmodels++] = m;
 	return m;
 }

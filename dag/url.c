@@ -187,9 +187,15 @@ static int key_var(const struct loadctx *c, const char *name, size_t n)
 			return 1;
 	}
 	for (size_t i = 0; i < c->wf->nmodels; i++) {
-		const char *k = c->wf->models[i]->api_key_env;
+		const struct wf_model *m = c->wf->models[i];
+		const char *k = m->api_key_env;
 		if (k && *k && strlen(k) == n && !memcmp(k, name, n))
 			return 1;
+		for (size_t e = 0; e < m->nendpoints; e++) {
+			k = m->endpoints[e].api_key_env;
+			if (k && *k && strlen(k) == n && !memcmp(k, name, n))
+				return 1;
+		}
 	}
 	return 0;
 }
@@ -239,9 +245,9 @@ static int one_var(struct loadctx *c, const struct ynode *v, size_t off, const c
 	return buf_putc(out, '1') ? ld_oom(c) : 0;
 }
 
-void ld_check_base_url(struct loadctx *c, const struct wf_model *m, const struct ynode *v)
+void ld_check_base_url(struct loadctx *c, const char *url, const struct ynode *v)
 {
-	const char *s = m->base_url;
+	const char *s = url;
 	struct buf out = BUF_INIT;
 	int open_scheme = 0, bad = 0;
 	while (*s && !bad) {
@@ -253,7 +259,7 @@ void ld_check_base_url(struct loadctx *c, const struct wf_model *m, const struct
 		const char *close = strchr(open, '}');
 		if (!close) {
 			int line, col;
-			pos_in(v, (size_t)(open - m->base_url), &line, &col);
+			pos_in(v, (size_t)(open - url), &line, &col);
 			bad = ld_diag(c, line, col, "'base_url' has '${' without its closing '}'");
 			break;
 		}
@@ -261,18 +267,18 @@ void ld_check_base_url(struct loadctx *c, const struct wf_model *m, const struct
 			bad = ld_oom(c);
 			break;
 		}
-		bad = one_var(c, v, (size_t)(open - m->base_url), open + 2,
+		bad = one_var(c, v, (size_t)(open - url), open + 2,
 			      (size_t)(close - open - 2), &out, &open_scheme);
 		s = close + 1;
 	}
 	char why[160];
 	/* A URL with a password in it is not repeated. */
 	if (!bad && !open_scheme && workflow_url_check(buf_str(&out), why, sizeof(why))) {
-		if (strchr(m->base_url, '@'))
+		if (strchr(url, '@'))
 			ld_diag(c, v->line, v->col, "invalid base_url: %s", why);
 		else
-			ld_diag(c, v->line, v->col, "invalid base_url '%.80s%s': %s", m->base_url,
-				strlen(m->base_url) > 80 ? "..." : "", why);
+			ld_diag(c, v->line, v->col, "invalid base_url '%.80s%s': %s", url,
+				strlen(url) > 80 ? "..." : "", why);
 	}
 	buf_release(&out);
 }

@@ -290,9 +290,14 @@ static int v_route_inputs(struct vctx *v, const struct wf_node *node,
 static void v_base_urls(struct vctx *v)
 {
 	for (size_t i = 0; i < v->c->ndeclared; i++) {
-		const struct ynode *at = v->c->ms[i].base_url;
-		if (at && v->wf->models[i]->base_url)
-			ld_check_base_url(v->c, v->wf->models[i], at);
+		const struct model_src *ms = &v->c->ms[i];
+		const struct wf_model *m = v->wf->models[i];
+		if (ms->base_url && m->base_url)
+			ld_check_base_url(v->c, m->base_url, ms->base_url);
+		for (size_t e = 0; ms->endpoint_urls && e < m->nendpoints; e++)
+			if (ms->endpoint_urls[e] && m->endpoints[e].base_url)
+				ld_check_base_url(v->c, m->endpoints[e].base_url,
+						  ms->endpoint_urls[e]);
 	}
 }
 
@@ -341,7 +346,7 @@ static void v_bandit(struct vctx *v, const struct wf_node *node, const struct no
 	if (node->nmodels == 1 && ns->models.n == 1)
 		ld_diag(v->c, ns->models.v[0].line, ns->models.v[0].col, "a bandit needs two "
 			"arms or more (with one there is nothing to learn)");
-	if (node->policy == BANDIT_LINEAR && !ns->embed.name)
+	if (node->policy == WF_BANDIT_LINEAR && !ns->embed.name)
 		ld_diag(v->c, node->line, node->col, "policy linear learns from the prompt's "
 			"embedding: the node needs 'embed' (the model that embeds it)");
 }

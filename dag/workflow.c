@@ -12,7 +12,7 @@ static const char *const kind_names[NK__COUNT] = {
 	[NK_GENERATE] = "generate", [NK_VOTE] = "vote", [NK_SYNTHESIZE] = "synthesize",
 	[NK_TEMPLATE] = "template", [NK_JUDGE] = "judge", [NK_RANK] = "rank",
 	[NK_CASCADE] = "cascade", [NK_ROUTE] = "route", [NK_PLAN] = "plan",
-	[NK_BANDIT] = "bandit",
+	[NK_BANDIT] = "bandit", [NK_EMBED] = "embed",
 };
 
 const char *node_kind_name(enum node_kind k)
@@ -194,6 +194,27 @@ static void mark_models(const struct workflow *wf, unsigned char *mark,
 	}
 }
 
+/* One key variable a model (or one of its endpoints) sends. */
+static int check_key(const struct wf_model *md, const char *env, int line, int col,
+		     const char *(*getenv_fn)(const char *), struct qdiags *d)
+{
+	if (!env || !*env)
+		return 0;
+	const char *val = getenv_fn(env);
+	if (val && *val)
+		return 0;
+	/* `export OPENAI_API_KEY=` with nothing after it is a slip of its
+	 * own: say so, not "not set". */
+	if (val)
+		qdiags_add(d, line, col, "model '%s' needs the environment variable %s, which "
+			   "is set but empty (put the API key in it, or write api_key_env: \"\" "
+			   "for a server that takes none)", md->id, env);
+	else
+		qdiags_add(d, line, col, "model '%s' needs the environment variable %s, which "
+			   "is not set", md->id, env);
+	return -1;
+}
+
 static int check_keys(const struct workflow *wf,
 		      const char *(*getenv_fn)(const char *), struct qdiags *d)
 {
@@ -209,22 +230,13 @@ static int check_keys(const struct workflow *wf,
 	int rc = 0;
 	for (size_t i = 0; i < wf->nmodels; i++) {
 		const struct wf_model *md = wf->models[i];
-		if (!mark[i] || !md->api_key_env || !*md->api_key_env)
+		if (!mark[i])
 			continue;
-		const char *val = getenv_fn(md->api_key_env);
-		if (val && *val)
-			continue;
-		/* `export OPENAI_API_KEY=` with nothing after it is a slip
-		 * of its own: say so, not "not set". */
-		if (val)
-			qdiags_add(d, md->line, md->col, "model '%s' needs the environment "
-				   "variable %s, which is set but empty (put the API key in it, "
-				   "or write api_key_env: \"\" for a server that takes none)",
-				   md->id, md->api_key_env);
-		else
-			qdiags_add(d, md->line, md->col, "model '%s' needs the environment "
-				   "variable %s, which is not set", md->id, md->api_key_env);
-		rc = -1;
+		if (!md->nendpoints)
+			rc |= check_key(md, md->api_key_env, md->line, md->col, getenv_fn, d);
+		for (size_t e = 0; e < md->nendpoints; e++)
+			rc |= check_key(md, md->endpoints[e].api_key_env, md->endpoints[e].line,
+					md->endpoints[e].col, getenv_fn, d);
 	}
 	q_free(mark);
 	q_free(work);

@@ -24,6 +24,7 @@ enum node_kind {
 	NK_ROUTE,
 	NK_PLAN,
 	NK_BANDIT,
+	NK_EMBED,     /* made by workflow_embedder only: the prompt's vector */
 	NK__COUNT
 };
 
@@ -86,6 +87,20 @@ void call_settings_builtin(struct call_settings *cs);
 /* Overwrites the fields of dst that src sets. */
 void call_settings_apply(struct call_settings *dst, const struct call_settings *src);
 
+/* One of a model's `endpoints`: the same model behind another base URL
+ * or key (two regions, two keys of one provider). */
+struct wf_endpoint {
+	const char *base_url;
+	const char *api_key_env;  /* default: the model's provider's */
+	double weight;            /* shuffle's odds; default 1 */
+	int line, col;
+};
+
+/* How a call picks among a model's endpoints: weighted at random, the one
+ * with the fewest calls in flight, or the one with the lowest recent
+ * latency. One that failed or rate-limited cools down first. */
+enum endpoint_strategy { EP_SHUFFLE, EP_LEAST_BUSY, EP_LATENCY };
+
 struct wf_model {
 	const char *id;           /* key in `models`, or "provider/model" inline */
 	int idx;                  /* index in workflow.models */
@@ -103,6 +118,12 @@ struct wf_model {
 	size_t nfallback;
 	int is_inline;
 	int local;                /* `local: true`: may see personal data (route) */
+	/* `endpoints`: when there are any, base_url and api_key_env above are
+	 * the first one's, and each call picks one by `strategy`. */
+	struct wf_endpoint *endpoints;
+	size_t nendpoints;
+	enum endpoint_strategy strategy;
+	int64_t cooldown_ms;      /* an endpoint's rest after a failure; 30 s */
 	int line, col;
 };
 
@@ -194,7 +215,7 @@ struct wf_route {
 
 /* A bandit's policy: Thompson sampling, UCB, or linear Thompson sampling
  * on the prompt's embedding (contextual). */
-enum bandit_policy { BANDIT_THOMPSON, BANDIT_UCB, BANDIT_LINEAR };
+enum wf_bandit_policy { WF_BANDIT_THOMPSON, WF_BANDIT_UCB, WF_BANDIT_LINEAR };
 
 struct wf_node {
 	const char *id;
@@ -248,7 +269,7 @@ struct wf_node {
 	struct wf_model *embed;
 
 	/* bandit: models are the arms */
-	enum bandit_policy policy;
+	enum wf_bandit_policy policy;
 	struct wf_model *reward_judge; /* rates each answer; NULL: feedback only */
 	double cost_weight;       /* reward given up per USD (default 0) */
 	double budget_usd;        /* average per query; 0: none */
@@ -343,6 +364,11 @@ int workflow_url_check(const char *url, char *why, size_t n);
  * inputs.rubric, at temperature 0; its last line says PASS or FAIL. */
 struct workflow *workflow_single(const struct workflow *wf, const struct wf_model *m);
 struct workflow *workflow_grader(const struct workflow *wf, const struct wf_model *m);
+/* workflow_embedder: one node of kind embed that embeds what route or
+ * bandit node n embeds (its prompt, with its embed model): its output is
+ * the packed vector, the request the same one the node sends, so a cache
+ * shares them. NULL too when n has no embed model. */
+struct workflow *workflow_embedder(const struct workflow *wf, const struct wf_node *n);
 
 /* Writes the graph (moa/council expanded) as Graphviz DOT or Mermaid.
  * format is "dot" or "mermaid". Returns 0, or -1 for an unknown format. */

@@ -109,6 +109,10 @@ struct quorum_options {
 	/* Answers already in this cache are served from it (no call, no
 	 * cost); new successful answers are kept there. NULL: no cache. */
 	struct quorum_cache *cache;
+	/* Mixed into every cache key: runs of different scopes never share
+	 * an answer (eval gives each system its own, so a replay is exact).
+	 * NULL: the common scope. */
+	const char *cache_scope;
 };
 
 /* The response cache (SQLite; several processes may share one file).
@@ -117,6 +121,10 @@ struct quorum_options {
  * NULL with *errors set (free with quorum_free). */
 struct quorum_cache *quorum_cache_open(const char *path, char **errors);
 void quorum_cache_close(struct quorum_cache *c);
+/* The default cache file's path, as quorum_cache_open(NULL) would use it.
+ * Returns new text (quorum_free), or NULL when
+ * neither XDG_CACHE_HOME nor HOME is set. */
+char *quorum_cache_default_path(void);
 /* What `quorum cache stats` prints: the file, entries, bytes, hits,
  * misses, the cost saved. Returns new text (quorum_free), or NULL. */
 char *quorum_cache_stats(struct quorum_cache *c);
@@ -182,6 +190,9 @@ char *quorum_dry_run(const struct quorum_workflow *wf, const struct quorum_optio
 const char *quorum_report_status(const struct quorum_report *r);
 /* The output node's text, or NULL when the run produced none. Borrowed. */
 const char *quorum_report_output(const struct quorum_report *r);
+/* The run's id (32 hex digits, also the report's "run_id"): what `quorum
+ * feedback` names to reward a bandit's choice later. Borrowed. */
+const char *quorum_report_run_id(const struct quorum_report *r);
 /* The answers to print: when the output node is a generate with several
  * answers, the i-th of them with *label its model ("gpt", "gpt #2" for a
  * second sample); otherwise the output alone (i = 0, *label NULL).
@@ -204,6 +215,7 @@ struct quorum_usage {
 	double cost_usd;
 	long cached;           /* calls answered from the cache */
 	double saved_usd;      /* what those cost when they were made */
+	long long cached_tokens; /* their tokens (not in the two above) */
 	long long wall_ms;
 };
 void quorum_report_usage(const struct quorum_report *r, struct quorum_usage *u);
@@ -255,6 +267,50 @@ char *quorum_compare_answer(const struct quorum_compare *c, const char *text);
 int quorum_compare_match(const struct quorum_compare *c, const char *expected,
 			 const char *text);
 void quorum_compare_free(struct quorum_compare *c);
+
+/* ---- bandits ---- */
+
+/* Rewards (score, 0 to 1) every choice the bandit nodes of wf made in run
+ * run_id (quorum_report_run_id) that has no reward yet: once, however
+ * late. Returns how many it rewarded (0: none waiting, already rewarded
+ * or unknown), or -1 with *errors set (no bandit node, a state file that
+ * cannot be opened, a score out of range). */
+long quorum_feedback(const struct quorum_workflow *wf, const char *run_id, double score,
+		     char **errors);
+/* How many bandit nodes of wf learn from feedback (no reward judge):
+ * those an eval rewards with right (1) or wrong (0). */
+size_t quorum_workflow_feedback_bandits(const struct quorum_workflow *wf);
+
+/* ---- learned routers (quorum router) ---- */
+
+struct quorum_router_train {
+	const struct quorum_workflow *wf;
+	const char *node;          /* its route node: the router learns from the
+				    * embeddings that node's embed model makes */
+	const char *details;       /* a `quorum eval --details` file */
+	const char *weak, *strong; /* the two systems' names in it */
+	const char *out;           /* the router file to write */
+	const char *kind;          /* "logreg" (default) or "mf" */
+	double l2;                 /* the penalty; 0: the default 0.01 */
+	double test_share;         /* held out to judge the router (0.25) */
+	double strong_share;       /* calibrate for this share of strong calls;
+				    * < 0: leave it to quorum_router_calibrate */
+	unsigned long long seed;   /* which questions are held out */
+	long parallel;             /* embedding runs at once (16) */
+	const struct quorum_options *opts; /* for the embedding runs: --sim,
+				    * --cache, limits, interrupt */
+};
+
+/* Embeds the questions both systems answered, fits a scorer of "the
+ * strong model is needed", judges it on the held-out questions (APGR,
+ * CPT(50%), CPT(80%) beside a random and an oracle router) and writes
+ * it. Returns the report text (quorum_free), or NULL with *errors set. */
+char *quorum_router_train(const struct quorum_router_train *t, char **errors);
+/* Sets the threshold of the router file at path so that about share of
+ * the queries (as its calibration scores say) go to the strong model,
+ * and writes it back. Returns what it did (quorum_free), or NULL with
+ * *errors set. */
+char *quorum_router_calibrate(const char *path, double share, char **errors);
 
 void quorum_free(void *p);
 

@@ -76,6 +76,10 @@ static struct quorum_workflow *load_any(const char *path, const char *text, size
 	qdiags_init(&d, path);
 	struct workflow *wf = text ? workflow_load_string(path, text, len, &lim, &d)
 				   : workflow_load_file(path, &lim, &d);
+	if (wf && routers_load(wf, &d)) {
+		workflow_free(wf);
+		wf = NULL;
+	}
 	struct quorum_workflow *qw = wf ? q_calloc(1, sizeof(*qw)) : NULL;
 	if (qw) {
 		qw->wf = wf;
@@ -201,13 +205,19 @@ static void check_urls(const struct workflow *wf, const struct quorum_options *o
 	struct arena *a = arena_new();
 	for (size_t i = 0; a && i < wf->nmodels; i++) {
 		const struct wf_model *m = wf->models[i];
-		if (!strchr(m->base_url, '$'))
-			continue;
-		const char *url = env_expand(a, m->base_url);
-		char why[256];
-		if (url && workflow_url_check(url, why, sizeof(why)))
-			qdiags_add(d, m->line, m->col, "base_url of model '%s' expands to '%s': %s",
-				   m->id, url, why);
+		size_t n = m->nendpoints ? m->nendpoints : 1;
+		for (size_t e = 0; e < n; e++) {
+			const char *raw = m->nendpoints ? m->endpoints[e].base_url : m->base_url;
+			if (!strchr(raw, '$'))
+				continue;
+			const char *url = env_expand(a, raw);
+			char why[256];
+			if (url && workflow_url_check(url, why, sizeof(why)))
+				qdiags_add(d, m->nendpoints ? m->endpoints[e].line : m->line,
+					   m->nendpoints ? m->endpoints[e].col : m->col,
+					   "base_url of model '%s' expands to '%s': %s", m->id, url,
+					   why);
+		}
 	}
 	if (!a)
 		d->lost++;

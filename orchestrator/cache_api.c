@@ -35,6 +35,11 @@ struct quorum_cache *quorum_cache_open(const char *path, char **errors)
 	return qc;
 }
 
+char *quorum_cache_default_path(void)
+{
+	return cache_default_path();
+}
+
 void quorum_cache_close(struct quorum_cache *qc)
 {
 	if (!qc)

@@ -44,6 +44,7 @@ struct call *call_new(struct call_ctx *cx, const struct wf_node *n, const char *
 	c->done_fn = done;
 	c->done_ctx = done_ctx;
 	c->wake.pos = c->deadline.pos = (size_t)-1;
+	c->ep = -1;
 	workflow_call_settings(cx->wf, n, m, &c->cs);
 	struct response *resp = &c->resp;
 	resp->model = resp->requested = m->id;
@@ -53,6 +54,14 @@ struct call *call_new(struct call_ctx *cx, const struct wf_node *n, const char *
 	resp->started_ms = -1;
 	resp->price_known = 1;
 	return c;
+}
+
+void call_embed(struct call *c, const char *const *texts, size_t n)
+{
+	c->texts = texts;
+	c->ntexts = n;
+	c->embed = 1;
+	c->cs.stream = 0;
 }
 
 void call_settings_overlay(struct call *c, const struct call_settings *over)
@@ -103,8 +112,17 @@ static void queue_remove(struct model_state *ms, struct call *c)
 	}
 }
 
+static int from_cache(struct call *c);
+
 void call_submit(struct call *c)
 {
+	/* Looked up once per model: a retry is the same request, not another
+	 * sample; a fallback's request is its own. */
+	if (c->cx->cache && c->cache_model != c->model) {
+		c->cache_model = c->model;
+		if (from_cache(c))
+			return;
+	}
 	queue_push(model_of(c), c);
 }
 
@@ -136,13 +154,42 @@ static void fail_now(struct call *c, enum err_class cls, int http_status, const 
 	call_finish(c, RESP_FAILED);
 }
 
-/* Stops the attempt in flight, if any: its model has a slot again. */
+/* Stops the attempt in flight, if any: its model (and endpoint) has a
+ * slot again. */
 static void attempt_stop(struct call *c)
 {
 	int was_running = c->running;
 	http_release(c);
 	if (was_running)
 		model_of(c)->in_flight--;
+	if (c->ep_busy) {
+		model_of(c)->eps[c->ep].view.in_flight--;
+		c->ep_busy = 0;
+	}
+}
+
+/* What an attempt says about its endpoint: how fast it is, or that it
+ * must rest (a 429's Retry-After is the endpoint's, not the model's). */
+static void endpoint_done(struct call *c, enum err_class err, int64_t now)
+{
+	if (c->ep < 0)
+		return;
+	struct endpoint_view *v = &model_of(c)->eps[c->ep].view;
+	if (err == ERR_NONE)
+		v->latency_ms = endpoint_latency(v->latency_ms, now - c->t_sent);
+	else
+		v->cool_until = endpoint_rest_until(err, now, c->model->cooldown_ms,
+						    c->res.retry_after_ms);
+}
+
+/* Whether another endpoint of the model can take a retry now. */
+static int endpoint_free(struct call *c, int64_t now)
+{
+	const struct model_state *ms = model_of(c);
+	for (size_t i = 0; i < ms->neps; i++)
+		if ((int)i != c->ep && ms->eps[i].view.cool_until <= now)
+			return 1;
+	return 0;
 }
 
 void call_cancel(struct call *c, enum err_class why, const char *msg)
@@ -294,25 +341,59 @@ static void trace_cache_error(struct call *c, const char *op)
 		    trace_str(cx->arena, cache_error(cx->cache)));
 }
 
-/* Serves the call from the cache when its request is there. Returns 1
- * when it did (the call is then done). */
-static int from_cache(struct call *c)
+/* The request's key: provider (within the run's cache scope), URL and
+ * body, and how many identical requests came before it in the run. */
+static void key_request(struct call *c)
 {
 	struct call_ctx *cx = c->cx;
 	const char *url = buf_str(&c->req.url), *body = buf_str(&c->req.body);
 	/* The simulated provider's port changes with each process: its
 	 * answers are keyed by what follows it. */
-	char sim_url[512];
+	char sim_url[512], provider[320];
 	size_t ns = cx->sim_base_url ? strlen(cx->sim_base_url) : 0;
 	if (ns && !strncmp(url, cx->sim_base_url, ns)) {
 		snprintf(sim_url, sizeof(sim_url), "sim:%s", url + ns);
 		url = sim_url;
 	}
+	/* Every endpoint of a model serves the same answers: keyed as the
+	 * first one's. */
+	char ep_url[1024];
+	const struct model_state *ms = model_of(c);
+	size_t nb = c->ep > 0 ? strlen(ms->eps[c->ep].base_url) : 0;
+	if (nb && !strncmp(url, ms->eps[c->ep].base_url, nb)) {
+		snprintf(ep_url, sizeof(ep_url), "%s%s", ms->eps[0].base_url, url + nb);
+		url = ep_url;
+	}
+	snprintf(provider, sizeof(provider), "%s%s%s", cx->cache_scope ? cx->cache_scope : "",
+		 cx->cache_scope ? "\n" : "", c->model->provider);
 	struct cache_key base;
-	cache_key(&base, c->model->provider, url, body, c->req.body.len, 0);
-	cache_key(&c->key, c->model->provider, url, body, c->req.body.len,
-		  seen_next(cx, &base));
+	cache_key(&base, provider, url, body, c->req.body.len, 0);
+	cache_key(&c->key, provider, url, body, c->req.body.len, seen_next(cx, &base));
 	c->keyed = 1;
+}
+
+static void cached_fire(void *ctx)
+{
+	struct call *c = ctx;
+	c->resp.cached = 1;
+	trace_event(c->cx->trace, "cache_hit", "\"node\":\"%s\",\"slot\":%zu,\"model\":\"%s\"",
+		    trace_str(c->cx->arena, c->label), c->slot,
+		    trace_str(c->cx->arena, c->model->id));
+	call_finish(c, RESP_OK);
+}
+
+/* Before a call waits for a slot on a model, the first time: an answer in
+ * the cache is served at once (no slot, no rpm allowance, no budget, even
+ * while the breaker is open), a moment later on the loop so the caller
+ * never sees its call end inside call_submit. Returns 1 when it is. */
+static int from_cache(struct call *c)
+{
+	struct call_ctx *cx = c->cx;
+	struct qerr err = {0};
+	if (http_build(c, &err))
+		return 0; /* attempt_start says why */
+	key_request(c);
+	http_req_release(&c->req);
 	struct cache_entry e;
 	int got = cache_get(cx->cache, &c->key, &e);
 	if (got < 0)
@@ -327,17 +408,16 @@ static int from_cache(struct call *c)
 						 : NULL;
 	resp->input_tokens = e.input_tokens;
 	resp->output_tokens = e.output_tokens;
-	resp->cached = 1;
 	resp->saved_usd = e.cost_usd;
 	resp->model = c->model->id;
+	resp->host = NULL; /* nothing was sent */
 	resp->latency_ms = 0;
 	if (resp->started_ms < 0)
 		resp->started_ms = call_ctx_now(cx);
 	cache_entry_release(&e);
-	http_req_release(&c->req);
-	trace_event(cx->trace, "cache_hit", "\"node\":\"%s\",\"slot\":%zu,\"model\":\"%s\"",
-		    trace_str(cx->arena, c->label), c->slot, trace_str(cx->arena, c->model->id));
-	call_finish(c, RESP_OK);
+	c->wake.fire = cached_fire;
+	c->wake.ctx = c;
+	loop_timer_arm(cx->loop, &c->wake, clock_ms());
 	return 1;
 }
 
@@ -370,10 +450,6 @@ static void attempt_start(struct call *c)
 		fail_now(c, ERR_BAD_REQUEST, 0, e.msg);
 		return;
 	}
-	/* Only before its first attempt on a model: a retry is the same
-	 * request, not another sample. */
-	if (cx->cache && c->attempt == 0 && from_cache(c))
-		return;
 	double worst = budget_worst_case_usd(c->model, &c->cs, c->system, c->prompt);
 	if (budget_reserve(cx->budget, worst, &c->reserved_usd)) {
 		http_req_release(&c->req);
@@ -386,6 +462,10 @@ static void attempt_start(struct call *c)
 		return;
 	}
 	ms->in_flight++;
+	if (c->ep >= 0) {
+		ms->eps[c->ep].view.in_flight++;
+		c->ep_busy = 1;
+	}
 	c->attempt++;
 	c->resp.attempts++;
 	c->resp.model = c->model->id;
@@ -396,29 +476,31 @@ static void attempt_start(struct call *c)
 
 static void wake_noop(void *ctx) { (void)ctx; }
 
-/* Starts the queued calls of one model that may start now, up to *left.
- * Returns whether it started any. */
+/* Starts the first queued call of one model if it may start now (and
+ * *left allows). Returns whether it started one. One per model per pass:
+ * calls submitted together on different models (a council's members)
+ * start together, not all of one model's first, which would hold every
+ * council's next step until the last model's queue is reached. */
 static int pump_model(struct pool *p, struct model_state *ms, int64_t now, size_t *left)
 {
-	int started = 0, limit = ms->max_concurrency;
-	while (ms->qhead && (!limit || ms->in_flight < limit)) {
-		int64_t until = rpm_blocked_until(&ms->rpm, now);
-		if (until) {
-			ms->rpm_timer.fire = wake_noop;
-			loop_timer_arm(p->loop, &ms->rpm_timer, until);
-			break;
-		}
-		if (!*left) {
-			p->pump_more = 1;
-			return started;
-		}
-		--*left;
-		started = 1;
-		struct call *c = queue_pop(ms);
-		rpm_record(&ms->rpm, now);
-		attempt_start(c);
+	int limit = ms->max_concurrency;
+	if (!ms->qhead || (limit && ms->in_flight >= limit))
+		return 0;
+	int64_t until = rpm_blocked_until(&ms->rpm, now);
+	if (until) {
+		ms->rpm_timer.fire = wake_noop;
+		loop_timer_arm(p->loop, &ms->rpm_timer, until);
+		return 0;
 	}
-	return started;
+	if (!*left) {
+		p->pump_more = 1;
+		return 0;
+	}
+	--*left;
+	struct call *c = queue_pop(ms);
+	rpm_record(&ms->rpm, now);
+	attempt_start(c);
+	return 1;
 }
 
 void calls_pump(struct pool *p)
@@ -553,8 +635,9 @@ static void after_failure(struct call *c, enum err_class err, int64_t now)
 		trace_event(cx->trace, "model_skipped", "\"model\":\"%s\",\"failures\":%d",
 			    trace_str(cx->arena, c->model->id), ms->breaker.consecutive);
 	if (policy_should_retry(err, c->attempt, c->cs.retries, ms->breaker.open)) {
-		int64_t delay = policy_backoff_ms(c->attempt, call_ctx_random(cx),
-						  c->res.retry_after_ms);
+		/* Another endpoint need not wait for this one's Retry-After. */
+		int64_t after = endpoint_free(c, now) ? -1 : c->res.retry_after_ms;
+		int64_t delay = policy_backoff_ms(c->attempt, call_ctx_random(cx), after);
 		chat_result_release(&c->res);
 		trace_event(cx->trace, "retry",
 			    "\"node\":\"%s\",\"slot\":%zu,\"model\":\"%s\",\"attempt\":%d,"
@@ -575,6 +658,7 @@ void call_attempt_end(struct call *c)
 	int64_t now = clock_ms();
 	enum err_class err = c->res.err;
 	record_outcome(c, now);
+	endpoint_done(c, err, now);
 	trace_attempt_end(c, now - c->t_sent);
 	attempt_stop(c);
 	if (err != ERR_NONE) {

@@ -15,6 +15,7 @@
 #include "../dag/workflow.h"
 #include "../providers/provider.h"
 #include "budget.h"
+#include "banditstore.h"
 #include "cache.h"
 #include "loop.h"
 #include "policy.h"
@@ -54,6 +55,13 @@ struct response {
 	double saved_usd;             /* what that answer cost when it was made */
 };
 
+/* One of a model's endpoints in the pool. */
+struct endpoint_state {
+	const char *base_url;         /* expanded */
+	const char *key_env;          /* "" when it takes no key */
+	struct endpoint_view view;    /* weight, in flight, latency, rest */
+};
+
 /* Per-model state, shared by every run on one engine that names the same
  * model (provider, base URL, model name and key variable): concurrency,
  * the rpm window and the circuit breaker hold across all of them. */
@@ -74,6 +82,8 @@ struct model_state {
 	int first_http;
 	char first_msg[256];          /* "" until a failure */
 	const char *ident;            /* provider, base URL, model, key variable */
+	struct endpoint_state *eps;   /* the model's endpoints; none: NULL */
+	size_t neps;
 };
 
 /* The model states of an engine (or of one run), and the pump that starts
@@ -85,17 +95,35 @@ struct pool {
 	size_t n, cap;
 	size_t pump_next;             /* the model calls_pump serves first */
 	int pump_more;                /* calls_pump stopped at its batch */
+	struct pool_vectors *vectors; /* embeddings kept for the engine's life */
+	size_t nvectors, capvectors;
+	struct pool_store *stores;    /* bandit state files, open for its life */
+	size_t nstores;
 };
 
 /* pool.c */
 /* An empty pool on loop l, in arena a (borrowed for its life). */
 void pool_init(struct pool *p, struct arena *a, struct loop *l);
-/* The shared state of model m, whose base URL expands to base_url: found
- * by its identity, made on first use; a run that asks for a stricter
- * max_concurrency or rpm tightens it. NULL when memory ran out. */
+/* The shared state of model m, whose base URL (or each of its endpoints')
+ * expands to urls[i]: found by its identity, made on first use; a run that
+ * asks for a stricter max_concurrency or rpm tightens it. NULL when
+ * memory ran out. */
 struct model_state *pool_model(struct pool *p, const struct wf_model *m,
-			       const char *base_url);
+			       const char *const *urls);
 void pool_release(struct pool *p);
+/* Vectors the engine keeps for its life, by a key the caller makes (the
+ * SHA-256 of the model and the texts): a route's semantic examples are
+ * embedded once per engine, not once per run. pool_vectors_get returns
+ * them (borrowed) with *n and *dim, or NULL; pool_vectors_put copies v
+ * (n x dim). Returns 0 or -1. */
+const float *pool_vectors_get(const struct pool *p, const unsigned char key[32], size_t *n,
+			      size_t *dim);
+int pool_vectors_put(struct pool *p, const unsigned char key[32], const float *v, size_t n,
+		     size_t dim);
+/* The bandit state file at path, opened on first use and kept open for
+ * the engine's life (runs share it). NULL with why in err (n bytes). */
+struct bandit_store *pool_bandit_store(struct pool *p, const char *path, char *err,
+				       size_t n);
 
 /* What every call of a run shares. The run owns it; its pointers are
  * borrowed for the run's life. */
@@ -116,6 +144,7 @@ struct call_ctx {
 	uint64_t rng;                 /* jitter */
 	int any_failed;               /* a call failed, or a timeout cut one */
 	struct cache *cache;          /* --cache, or NULL */
+	const char *cache_scope;      /* mixed into every key (eval's systems), or NULL */
 	struct cache_seen *seen;      /* how often each request came this run */
 };
 
@@ -140,6 +169,11 @@ struct call {
 	struct call_settings cs;
 	const struct call_settings *overlay; /* settings over the node's */
 	const char *system, *prompt;  /* rendered, arena */
+	/* An embeddings call (call_embed): the texts it embeds; its answer is
+	 * the packed vectors of providers/embed.h. */
+	const char *const *texts;
+	size_t ntexts;
+	int embed;
 
 	int queued;                   /* waiting in its model's queue */
 	struct call *qnext;
@@ -167,8 +201,11 @@ struct call {
 	double reserved_usd;          /* budget reservation of this attempt */
 	struct cache_key key;         /* its request's, when keyed */
 	int keyed;
+	const struct wf_model *cache_model; /* the model last looked up */
 	struct timer_entry deadline;  /* the attempt's nearest timeout check */
 	int keepalive;                /* its connection goes back to curl's cache */
+	int ep;                       /* the endpoint of the attempt; -1: none */
+	int ep_busy;                  /* it counts in that endpoint's in flight */
 };
 
 /* Returns a new call of node n (label and slot name it in the trace) to
@@ -178,6 +215,10 @@ struct call {
 struct call *call_new(struct call_ctx *cx, const struct wf_node *n, const char *label,
 		      size_t slot, const struct wf_model *m, const char *system,
 		      const char *prompt, call_done_fn *done, void *done_ctx);
+/* Makes c, before call_submit, an embeddings call of texts[0..n) (borrowed
+ * for the call's life): the model's embeddings endpoint, never streamed;
+ * retries, limits, the breaker and the cache as for any call. */
+void call_embed(struct call *c, const char *const *texts, size_t n);
 /* Applies over's call settings over the node's, for every model the call
  * tries (before its first attempt starts). over is borrowed. */
 void call_settings_overlay(struct call *c, const struct call_settings *over);

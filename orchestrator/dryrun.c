@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../aggregators/plan.h"
+#include "../aggregators/route.h"
 #include "../common/alloc.h"
 #include "envsubst.h"
 #include "run.h"
@@ -61,7 +62,7 @@ static void dry_plan(struct dry *d, struct node_state *ns, const char *question)
 	struct buf sys, user;
 	buf_init(&sys, d->g.prompt_bytes);
 	buf_init(&user, d->g.prompt_bytes);
-	plan_build_prompt(&sys, &user, question, max);
+	plan_build_prompt(&sys, &user, question, max, route_uses_estimates(ns->node->run));
 	dry_call(d, ns->node, ns->node->models[0], buf_str(&sys), buf_str(&user));
 	buf_release(&sys);
 	buf_release(&user);

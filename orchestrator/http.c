@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "../common/clock.h"
+#include "../providers/embed.h"
 #include "call_int.h"
 
 #define CONNECT_TIMEOUT_MS 10000
@@ -135,6 +136,25 @@ static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_por
 			    trace_str(c->cx->arena, c->model->id), c->attempt);
 	}
 	return CURL_PREREQFUNC_OK;
+}
+
+/* curl 7.88 copies an HTTPS request's body through its upload buffer (16
+ * KiB at least) and keeps that buffer until the transfer ends: in a
+ * 10,000-wide fan-out, most of our memory. Once the whole body is sent,
+ * nothing points into it (nghttp2 copied it; TLS took it), and curl calls
+ * this after its upload step; setting the size again frees the buffer,
+ * which curl would allocate anew only to send again (a re-send). Then this
+ * callback is switched off. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct call *c = ud;
+	(void)dltotal, (void)dlnow;
+	if (ultotal > 0 && ulnow == ultotal) {
+		curl_easy_setopt(c->easy, CURLOPT_UPLOAD_BUFFERSIZE, (long)SEND_BUFFER);
+		curl_easy_setopt(c->easy, CURLOPT_NOPROGRESS, 1L);
+	}
+	return 0;
 }
 
 /* A non-2xx response: the provider's class and message from its body. */
@@ -324,6 +344,9 @@ static int easy_setup(struct call *c, CURL *e)
 	/* And its 64 KiB upload buffer, which every transfer allocates to
 	 * copy the request into however small it is: curl's least. */
 	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)SEND_BUFFER);
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, c);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "quorum/" QUORUM_VERSION);
 	/* Nothing but HTTP(S), for requests and any redirect: a base_url
 	 * that slipped past the loader cannot read a file or speak gopher. */
@@ -336,19 +359,36 @@ static int easy_setup(struct call *c, CURL *e)
 	return 0;
 }
 
+/* The endpoint this attempt goes to, by the model's strategy. */
+static size_t pick_endpoint(struct call *c, const struct model_state *ms)
+{
+	struct endpoint_view v[64];
+	size_t n = ms->neps < 64 ? ms->neps : 64;
+	for (size_t i = 0; i < n; i++)
+		v[i] = ms->eps[i].view;
+	return endpoint_pick(v, n, (int)c->model->strategy, clock_ms(), call_ctx_random(c->cx));
+}
+
 static int request_build(struct call *c, struct qerr *e)
 {
 	const struct wf_model *m = c->model;
 	const char *sim = c->cx->sim_base_url;
 	/* The simulated provider speaks all four formats on one port. */
-	c->prov = provider_find(m->provider);
+	c->prov = c->embed ? provider_embedder(m->provider) : provider_find(m->provider);
 	if (!c->prov)
-		return qerr_set(e, "unknown provider '%s'", m->provider);
+		return qerr_set(e, c->embed ? "provider '%s' has no embeddings endpoint"
+					    : "unknown provider '%s'", m->provider);
 	/* The key is read when the call needs it and lives only in the
 	 * request headers, which http_req_release wipes. */
-	const char *key = NULL;
-	if (!sim && m->api_key_env && *m->api_key_env)
-		key = getenv(m->api_key_env);
+	const struct model_state *ms = model_of(c);
+	const char *base = ms->base_url, *env = m->api_key_env, *key = NULL;
+	c->ep = ms->neps ? (int)pick_endpoint(c, ms) : -1;
+	if (c->ep >= 0) {
+		base = ms->eps[c->ep].base_url;
+		env = ms->eps[c->ep].key_env;
+	}
+	if (!sim && env && *env)
+		key = getenv(env);
 	const struct call_settings *cs = &c->cs;
 	struct chat_request req = {
 		.model = m->model,
@@ -365,11 +405,13 @@ static int request_build(struct call *c, struct qerr *e)
 		.nstop = cs->nstop,
 		.params_json = m->params_json,
 		.stream = cs->stream,
+		.texts = c->texts,
+		.ntexts = c->ntexts,
 	};
 	buf_init(&c->req.url, 0);
 	buf_init(&c->req.body, 0);
 	c->req.nheaders = 0;
-	return c->prov->build(&req, sim ? sim : model_of(c)->base_url, key, &c->req, e);
+	return c->prov->build(&req, sim ? sim : base, key, &c->req, e);
 }
 
 /* The host[:port] of a URL, in the arena ("" when it has none). */
@@ -403,6 +445,9 @@ int http_send(struct call *c, struct qerr *e)
 	c->res.json_depth = cx->json_depth;
 	buf_init(&c->errbody, ERRBODY_MAX + 1);
 	c->parser = c->prov->parser_new(c->cs.stream, (size_t)c->cs.max_response);
+	/* Every vector asked for, or the answer is malformed (never cached). */
+	if (c->parser && c->embed)
+		embed_parser_expect(c->parser, c->ntexts);
 	c->easy = loop_easy_get(cx->loop);
 	c->xfer = (struct loop_xfer){transfer_done, c, NULL};
 	if (!c->parser || !c->easy || easy_setup(c, c->easy) ||

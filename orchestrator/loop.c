@@ -5,9 +5,12 @@
  * becomes the cost. Here curl tells us which sockets to watch and we tell
  * it which one is ready, so each event costs O(1). */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../common/alloc.h"
@@ -28,6 +31,9 @@
 #define LANE_WATCH 0xffffu
 /* The most new connections one HTTPS origin opens at once (see gates). */
 #define OPENING_MAX 16
+/* The most connections of one origin whose sockets a gate corks (see
+ * gate_cork); past that, a connection's requests go out one by one. */
+#define GATE_FDS_MAX 64
 
 /* curl caps connections per host only for a whole multi handle, and a
  * model's max_connections must not cap the others: each distinct cap gets
@@ -90,6 +96,8 @@ struct gate {
 	size_t streams;               /* a connection's streams; 0: not seen yet */
 	int bypass;                   /* one stream per connection: no gate */
 	int flush;                    /* an opener failed: let the queue through */
+	int fds[GATE_FDS_MAX];        /* the sockets of its connections */
+	size_t nfds;
 	size_t origin_len;
 	char origin[];
 };
@@ -312,22 +320,57 @@ static size_t gate_used(const struct gate *g)
 	return g->nadmitted - g->nopening;
 }
 
+/* A socket of the origin's connections, to cork (when there is room). */
+static void gate_fd_add(struct gate *g, curl_socket_t fd)
+{
+	if (g->nfds < GATE_FDS_MAX)
+		g->fds[g->nfds++] = fd;
+}
+
+/* curl closes a socket the gate's transfers opened; the gate outlives
+ * every connection (the multi handle is cleaned up first). */
+static int gate_closesocket(void *ud, curl_socket_t fd)
+{
+	struct gate *g = ud;
+	for (size_t i = 0; i < g->nfds; i++) {
+		if (g->fds[i] == fd) {
+			g->fds[i] = g->fds[--g->nfds];
+			break;
+		}
+	}
+	return close(fd);
+}
+
+/* Corks (on) or uncorks the sockets of the origin's connections. While
+ * the gate hands curl many transfers at once, each request curl writes
+ * (HEADERS, then DATA: two TLS records) waits in the kernel, and
+ * uncorking sends them together, a few segments for hundreds of
+ * requests. Written one by one, each wakes the server, which on a
+ * machine it shares preempts us: 600 requests took 3 x longer to leave. */
+static void gate_cork(const struct gate *g, int on)
+{
+	for (size_t i = 0; i < g->nfds; i++)
+		setsockopt(g->fds[i], IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+}
+
 /* curl made a socket for a new connection of this transfer: the ready
  * connections are full (or closed). */
 static int gate_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
 {
 	struct gnode *n = ud;
-	(void)fd;
-	if (purpose != CURLSOCKTYPE_IPCXN || n->state != G_ADMITTED)
+	if (purpose != CURLSOCKTYPE_IPCXN)
 		return CURL_SOCKOPT_OK;
 	struct gate *g = n->g;
-	if (g->bypass || g->flush)
+	if (n->state != G_ADMITTED || g->bypass || g->flush) {
+		gate_fd_add(g, fd);
 		return CURL_SOCKOPT_OK;
+	}
 	size_t used = gate_used(g) - 1; /* this one's not counted */
 	if (!g->streams && used) {
 		size_t per = used / (g->nready ? g->nready : 1);
 		if (per <= 1) {
 			g->bypass = 1;
+			gate_fd_add(g, fd);
 			return CURL_SOCKOPT_OK;
 		}
 		g->streams = per;
@@ -346,6 +389,7 @@ static int gate_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
 	if (g->openers)
 		g->openers->prev = n;
 	g->openers = n;
+	gate_fd_add(g, fd);
 	return CURL_SOCKOPT_OK;
 }
 
@@ -373,7 +417,7 @@ static void gate_admit(struct gate *g, size_t n, int sync)
 }
 
 /* Hands curl the gate's waiting transfers, as many as there is room for. */
-static void gate_pump(struct gate *g)
+static void gate_pump_queue(struct gate *g)
 {
 	while (g->head) {
 		if (g->bypass || g->flush) {
@@ -403,6 +447,17 @@ static void gate_pump(struct gate *g)
 		}
 		return;
 	}
+}
+
+/* gate_pump_queue, its requests sent together when there are several. */
+static void gate_pump(struct gate *g)
+{
+	int cork = g->nqueued > 1 && g->nfds && !g->bypass && !g->flush;
+	if (cork)
+		gate_cork(g, 1);
+	gate_pump_queue(g);
+	if (cork)
+		gate_cork(g, 0);
 }
 
 /* Openers whose connection is ready let the waiting ones go. */
@@ -462,6 +517,8 @@ int loop_add(struct loop *l, CURL *e, struct loop_xfer *x, long max_connections)
 	n->state = G_QUEUED;
 	curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, gate_sockopt);
 	curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, n);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, gate_closesocket);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, g);
 	n->prev = g->tail;
 	if (g->tail)
 		g->tail->next = n;

@@ -164,6 +164,24 @@ struct call *node_call(struct nodeset *g, struct node_state *ns, const struct wf
 	return c;
 }
 
+struct call *node_embed(struct nodeset *g, struct node_state *ns, const struct wf_model *m,
+			const char *const *texts, size_t n, int tag)
+{
+	if (ns->ncalls >= ns->cap && node_reserve(g, ns, ns->cap ? ns->cap * 2 : 4))
+		return NULL;
+	struct call *c = call_new(g->calls, ns->node, ns->node->id, ns->ncalls, m, NULL,
+				  n ? texts[0] : "", node_call_done, ns);
+	if (!c)
+		return NULL;
+	call_embed(c, texts, n);
+	ns->calls[ns->ncalls++] = c;
+	c->resp.role = "embedding";
+	c->tag = tag;
+	ns->outstanding++;
+	call_submit(c);
+	return c;
+}
+
 void node_set_candidates(struct node_state *ns, const char **texts,
 			 const char **models, size_t n)
 {
@@ -219,6 +237,8 @@ static const struct kind *kind_of(enum node_kind k)
 	case NK_ROUTE: return &kind_route;
 	case NK_CASCADE: return &kind_cascade;
 	case NK_PLAN: return &kind_plan;
+	case NK_EMBED: return &kind_embed;
+	case NK_BANDIT: return &kind_bandit;
 	default: return NULL;
 	}
 }

@@ -63,6 +63,7 @@ struct nodeset {
 	size_t prompt_bytes;          /* --limit prompt_bytes */
 	uint64_t seed;                /* shuffles differ per run */
 	struct trace *trace;
+	const char *run_id;           /* the report's */
 	struct call_ctx *calls;       /* where node_call's calls go */
 	int degraded;                 /* an aggregator degraded, or a node failed
 				       * under continue_on_error */
@@ -100,6 +101,7 @@ struct kind {
 
 extern const struct kind kind_generate, kind_synthesize, kind_vote, kind_template;
 extern const struct kind kind_judge, kind_rank, kind_cascade, kind_route, kind_plan;
+extern const struct kind kind_embed, kind_bandit;
 
 /* The end of every "... prompt is too large" message. */
 #define PROMPT_TOO_LARGE \
@@ -119,6 +121,12 @@ int node_reserve(struct nodeset *g, struct node_state *ns, size_t max);
  * call, or NULL when memory ran out. */
 struct call *node_call(struct nodeset *g, struct node_state *ns, const struct wf_model *m,
 		       const char *system, const char *prompt, int tag, const char *role);
+/* Starts an embeddings call of the node (role "embedding") for texts[0..n)
+ * (borrowed for the call's life). Its answer is packed vectors
+ * (embed_unpack); it never counts as a candidate. Returns the call, or
+ * NULL when memory ran out. */
+struct call *node_embed(struct nodeset *g, struct node_state *ns, const struct wf_model *m,
+			const char *const *texts, size_t n, int tag);
 /* Sets what the node offers downstream as candidates. */
 void node_set_candidates(struct node_state *ns, const char **texts,
 			 const char **models, size_t n);
@@ -135,5 +143,9 @@ size_t node_ok_count(const struct node_state *ns, const char **first);
  * *rule gets what fired, never the matched text. */
 const struct wf_model *route_choose(struct nodeset *g, const struct wf_node *n,
 				    const char *prompt, const char **rule);
+/* The same for a plan's subtask, with the planner's estimates (-1: none). */
+const struct wf_model *route_choose_estimated(struct nodeset *g, const struct wf_node *n,
+					      const char *prompt, double difficulty, long tokens,
+					      const char **rule);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../aggregators/plan.h"
+#include "../aggregators/route.h"
 #include "node.h"
 
 #define TAG_PLANNER (-1)
@@ -32,9 +33,10 @@ static void ask_planner(struct nodeset *g, struct node_state *ns, const char *pr
 	struct buf sys, user;
 	buf_init(&sys, g->prompt_bytes);
 	buf_init(&user, g->prompt_bytes);
+	int est = route_uses_estimates(ns->node->run);
 	int bad = previous || error
-		? plan_build_retry_prompt(&sys, &user, p->question, max, previous, error)
-		: plan_build_prompt(&sys, &user, p->question, max);
+		? plan_build_retry_prompt(&sys, &user, p->question, max, est, previous, error)
+		: plan_build_prompt(&sys, &user, p->question, max, est);
 	p->system = node_keep(g, &sys);
 	p->user = node_keep(g, &user);
 	buf_release(&sys);
@@ -79,8 +81,14 @@ static void start_subtask(struct nodeset *g, struct node_state *ns, size_t i)
 	p->state[i] = SUB_RUNNING;
 	p->running++;
 	if (run->kind == NK_ROUTE) {
+		const struct plan_subtask *t = &p->plan.subtasks[i];
 		const char *rule = NULL;
-		const struct wf_model *m = route_choose(g, run, prompt, &rule);
+		const struct wf_model *m = route_choose_estimated(g, run, prompt, t->difficulty,
+								  t->tokens, &rule);
+		trace_event(g->trace, "route", "\"node\":\"%s\",\"subtask\":\"%s\",\"rule\":"
+			    "\"%s\",\"model\":\"%s\"", trace_str(g->arena, ns->node->id),
+			    trace_str(g->arena, t->id), trace_str(g->arena, rule),
+			    trace_str(g->arena, m ? m->id : ""));
 		if (m && subtask_call(g, ns, m, system, prompt, i, role))
 			p->pending[i] = 1;
 	} else {

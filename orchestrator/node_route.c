@@ -1,10 +1,34 @@
-/* route: the first route whose condition holds picks the model; a prompt
- * with personal data goes only where the workflow allows it. The report
- * says which rule fired, never the text that matched. */
+/* route: the routes are tried in order, the first that holds picks the
+ * model. A condition on the prompt's meaning (semantic, a learned score)
+ * fetches the prompt's embedding first, and the semantic examples' once
+ * per engine; an ask route asks a small model, whose answer is the output
+ * unless it declines. Order is privacy: nothing past a route for personal
+ * data sees a prompt that route took. The report says which rule fired,
+ * never the text that matched. */
+#include <math.h>
 #include <string.h>
 
+#include "../aggregators/learn.h"
 #include "../aggregators/route.h"
+#include "../common/sha256.h"
+#include "../providers/embed.h"
 #include "node.h"
+
+enum { TAG_ANSWER, TAG_ASK, TAG_PROMPT_VECTOR, TAG_EXAMPLES };
+
+struct routing {
+	const char *prompt, *system;
+	struct route_facts f;
+	size_t next;                  /* the route to test next */
+	int waiting;                  /* embeddings calls out */
+	int vectors_asked;
+	const float **examples;       /* per route, into the engine's copy */
+	size_t examples_dim;
+	double *scores;               /* per route */
+	unsigned char examples_key[32];
+	const char **declined;        /* ask routes that declined, by model */
+	size_t ndeclined;
+};
 
 static const char *route_input(void *ctx, const char *name)
 {
@@ -18,54 +42,325 @@ static const char *route_input(void *ctx, const char *name)
 	return in ? in->def : NULL;
 }
 
-/* The model a route node (or a plan's subtask run as one) sends prompt to;
- * *rule gets what fired. */
-const struct wf_model *route_choose(struct nodeset *g, const struct wf_node *n,
-				    const char *prompt, const char **rule)
+const struct wf_model *route_choose_estimated(struct nodeset *g, const struct wf_node *n,
+					      const char *prompt, double difficulty, long tokens,
+					      const char **rule)
 {
-	int i = route_pick(n, prompt, route_input, g, g->arena, rule);
+	struct route_facts f;
+	route_facts_init(&f, prompt);
+	f.input = route_input;
+	f.ctx = g;
+	f.difficulty = difficulty;
+	f.tokens = tokens;
+	int i = route_pick_facts(n, &f, g->arena, rule);
 	return i >= 0 ? n->routes[i].to : n->route_default;
 }
 
-static void route_start(struct nodeset *g, struct node_state *ns)
+const struct wf_model *route_choose(struct nodeset *g, const struct wf_node *n,
+				    const char *prompt, const char **rule)
 {
-	const char *err = NULL;
-	const char *prompt = node_question(g, ns, &err);
-	const char *system = node_render(g, ns->node->system, &err);
-	if (err) {
-		node_fail(g, ns, "too_large", err);
-		return;
-	}
-	const char *rule = NULL;
-	const struct wf_model *m = route_choose(g, ns->node, prompt, &rule);
+	return route_choose_estimated(g, n, prompt, -1, -1, rule);
+}
+
+/* ---- the end: the chosen model answers, or an ask route did ---- */
+
+static void report_choice(struct nodeset *g, struct node_state *ns, const char *rule,
+			  const struct wf_model *m)
+{
+	struct routing *st = ns->kstate;
 	struct buf b;
 	buf_init(&b, 0);
 	buf_puts(&b, "\"route\":{\"rule\":");
 	buf_put_json_str(&b, rule);
 	buf_puts(&b, ",\"model\":");
 	buf_put_json_str(&b, m ? m->id : NULL);
+	if (st->ndeclined) {
+		buf_puts(&b, ",\"declined\":[");
+		for (size_t i = 0; i < st->ndeclined; i++) {
+			buf_puts(&b, i ? "," : "");
+			buf_put_json_str(&b, st->declined[i]);
+		}
+		buf_putc(&b, ']');
+	}
 	buf_putc(&b, '}');
 	ns->report_json = node_keep(g, &b);
 	buf_release(&b);
 	trace_event(g->trace, "route", "\"node\":\"%s\",\"rule\":\"%s\",\"model\":\"%s\"",
 		    trace_str(g->arena, ns->node->id), trace_str(g->arena, rule),
 		    trace_str(g->arena, m ? m->id : ""));
-	if (!m) {
+}
+
+static void take(struct nodeset *g, struct node_state *ns, const char *rule,
+		 const struct wf_model *m)
+{
+	struct routing *st = ns->kstate;
+	report_choice(g, ns, rule, m);
+	if (!m)
 		node_fail(g, ns, "internal", "no route matched and there is no default");
+	else if (!node_call(g, ns, m, st->system, st->prompt, TAG_ANSWER, NULL))
+		node_fail(g, ns, "internal", "out of memory");
+}
+
+static void finish_with(struct nodeset *g, struct node_state *ns, const char *text,
+			const char *model)
+{
+	const char **t = arena_alloc(g->arena, sizeof(*t));
+	const char **m = arena_alloc(g->arena, sizeof(*m));
+	if (t && m) {
+		*t = text;
+		*m = model;
+		node_set_candidates(ns, t, m, 1);
+	}
+	ns->output = text;
+	node_finish(g, ns, NS_OK, NULL);
+}
+
+/* ---- the walk ---- */
+
+static void route_step(struct nodeset *g, struct node_state *ns);
+
+/* An ask route: the instruction to decline goes with the node's system
+ * prompt, so the model sees it whatever the user's prompt says. */
+static void ask(struct nodeset *g, struct node_state *ns, const struct wf_route *r)
+{
+	struct routing *st = ns->kstate;
+	const char *system = arena_printf(g->arena,
+		"%s%sAnswer the user's request if you can answer it correctly. If you "
+		"cannot (it is beyond what you know or can do reliably), reply with "
+		"exactly %s and nothing else.", st->system ? st->system : "",
+		st->system ? "\n\n" : "", r->decline);
+	if (!system || !node_call(g, ns, r->ask, system, st->prompt, TAG_ASK, "ask"))
+		node_fail(g, ns, "internal", "out of memory");
+}
+
+/* The semantic examples of every route, in route order: one request. */
+static const char **all_examples(struct nodeset *g, const struct wf_node *n, size_t *count)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n->nroutes; i++)
+		if (n->routes[i].when.semantic)
+			total += n->routes[i].when.semantic->nexamples;
+	const char **v = total ? arena_alloc(g->arena, total * sizeof(*v)) : NULL;
+	*count = 0;
+	for (size_t i = 0; v && i < n->nroutes; i++) {
+		const struct wf_semantic *s = n->routes[i].when.semantic;
+		for (size_t k = 0; s && k < s->nexamples; k++)
+			v[(*count)++] = s->examples[k];
+	}
+	return v;
+}
+
+/* Points each semantic route at its slice of the examples' vectors. */
+static void set_examples(struct routing *st, const struct wf_node *n, const float *v,
+			 size_t dim)
+{
+	size_t at = 0;
+	st->examples_dim = dim;
+	for (size_t i = 0; i < n->nroutes; i++) {
+		const struct wf_semantic *s = n->routes[i].when.semantic;
+		if (!s)
+			continue;
+		st->examples[i] = v + at * dim;
+		at += s->nexamples;
+	}
+}
+
+/* The engine's key for the examples: the embeddings model's identity and
+ * every example, so two workflows with the same routes share them. */
+static void examples_key(struct nodeset *g, const struct wf_node *n, unsigned char *key)
+{
+	struct sha256 h;
+	sha256_init(&h);
+	const char *ident = g->calls->models[n->embed->idx]->ident;
+	sha256_update(&h, ident, strlen(ident) + 1);
+	for (size_t i = 0; i < n->nroutes; i++) {
+		const struct wf_semantic *s = n->routes[i].when.semantic;
+		for (size_t k = 0; s && k < s->nexamples; k++)
+			sha256_update(&h, s->examples[k], strlen(s->examples[k]) + 1);
+	}
+	sha256_final(&h, key);
+}
+
+/* Fetches what semantic and score conditions need: the prompt's vector,
+ * and the examples' unless the engine has them. */
+static void fetch_vectors(struct nodeset *g, struct node_state *ns)
+{
+	struct routing *st = ns->kstate;
+	const struct wf_node *n = ns->node;
+	st->vectors_asked = 1;
+	const char **prompt = arena_alloc(g->arena, sizeof(*prompt));
+	if (!prompt) {
+		node_fail(g, ns, "internal", "out of memory");
 		return;
 	}
-	if (!node_call(g, ns, m, system, prompt, 0, NULL))
+	*prompt = st->prompt;
+	size_t count = 0, have_n = 0, have_dim = 0;
+	const char **ex = all_examples(g, n, &count);
+	examples_key(g, n, st->examples_key);
+	const float *have = count ? pool_vectors_get(g->calls->pool, st->examples_key, &have_n,
+						     &have_dim) : NULL;
+	if (have && have_n == count)
+		set_examples(st, n, have, have_dim);
+	st->waiting = 1 + (count && !have);
+	if (!node_embed(g, ns, n->embed, prompt, 1, TAG_PROMPT_VECTOR) ||
+	    (count && !have && !node_embed(g, ns, n->embed, ex, count, TAG_EXAMPLES)))
 		node_fail(g, ns, "internal", "out of memory");
+}
+
+static void route_step(struct nodeset *g, struct node_state *ns)
+{
+	struct routing *st = ns->kstate;
+	const struct wf_node *n = ns->node;
+	for (; st->next < n->nroutes; st->next++) {
+		const struct wf_route *r = &n->routes[st->next];
+		if (r->ask) {
+			ask(g, ns, r);
+			return;
+		}
+		char rule[256];
+		enum route_test t = route_test(n, st->next, &st->f, rule, sizeof(rule));
+		if (t == ROUTE_NEEDS_VECTOR) {
+			fetch_vectors(g, ns);
+			return;
+		}
+		if (t == ROUTE_YES) {
+			take(g, ns, arena_printf(g->arena, "routes[%zu]: %s", st->next,
+						 rule[0] ? rule : "always"), r->to);
+			return;
+		}
+	}
+	take(g, ns, "default", n->route_default);
+}
+
+static void route_start(struct nodeset *g, struct node_state *ns)
+{
+	const char *err = NULL;
+	const struct wf_node *n = ns->node;
+	struct routing *st = arena_alloc(g->arena, sizeof(*st));
+	size_t nr = n->nroutes ? n->nroutes : 1;
+	if (!st || !(st->examples = arena_alloc(g->arena, nr * sizeof(*st->examples))) ||
+	    !(st->scores = arena_alloc(g->arena, nr * sizeof(*st->scores))) ||
+	    !(st->declined = arena_alloc(g->arena, nr * sizeof(*st->declined)))) {
+		node_fail(g, ns, "internal", "out of memory");
+		return;
+	}
+	ns->kstate = st;
+	st->prompt = node_question(g, ns, &err);
+	st->system = node_render(g, n->system, &err);
+	if (err) {
+		node_fail(g, ns, "too_large", err);
+		return;
+	}
+	for (size_t i = 0; i < nr; i++)
+		st->scores[i] = NAN;
+	route_facts_init(&st->f, st->prompt);
+	st->f.input = route_input;
+	st->f.ctx = g;
+	st->f.examples = st->examples;
+	st->f.scores = st->scores;
+	route_step(g, ns);
+}
+
+/* ---- what came back ---- */
+
+/* The learned scores of the prompt, for every score route. */
+static void score_routes(struct routing *st, const struct wf_node *n, const float *v,
+			 size_t dim)
+{
+	for (size_t i = 0; i < n->nroutes; i++) {
+		const struct wf_score *s = n->routes[i].when.score;
+		if (s && s->scorer && s->scorer->dim == dim)
+			st->scores[i] = scorer_score(s->scorer, v);
+	}
+}
+
+/* The vectors of an embeddings call, or NULL (the why in the report). */
+static const float *vectors_of(struct nodeset *g, struct node_state *ns, const struct call *c,
+			       size_t want, size_t *dim)
+{
+	const struct response *resp = &c->resp;
+	size_t n = 0;
+	const float *v = resp->status == RESP_OK
+		? embed_unpack(g->arena, resp->text, strlen(resp->text), &n, dim) : NULL;
+	if (v && n == want)
+		return v;
+	node_degrade(g, ns, arena_printf(g->arena, "the %s embedding failed (%s), so no "
+					 "semantic or score route could hold",
+					 c->tag == TAG_EXAMPLES ? "examples'" : "prompt's",
+					 resp->status == RESP_OK ? "malformed vectors"
+					 : resp->err_msg ? resp->err_msg : "no answer"));
+	return NULL;
+}
+
+static void got_vectors(struct nodeset *g, struct node_state *ns, struct call *c)
+{
+	struct routing *st = ns->kstate;
+	const struct wf_node *n = ns->node;
+	size_t dim = 0;
+	if (c->tag == TAG_PROMPT_VECTOR) {
+		const float *v = vectors_of(g, ns, c, 1, &dim);
+		st->f.vec = v;
+		st->f.dim = dim;
+		st->f.vec_failed = !v;
+		if (v)
+			score_routes(st, n, v, dim);
+	} else {
+		const float *v = vectors_of(g, ns, c, c->ntexts, &dim);
+		if (v) {
+			set_examples(st, n, v, dim);
+			pool_vectors_put(g->calls->pool, st->examples_key, v, c->ntexts, dim);
+		}
+	}
+	if (--st->waiting > 0)
+		return;
+	/* Vectors of two sizes cannot be compared: no semantic route holds. */
+	if (st->f.vec && st->examples_dim && st->examples_dim != st->f.dim) {
+		memset(st->examples, 0, n->nroutes * sizeof(*st->examples));
+		node_degrade(g, ns, "the prompt's and the examples' embeddings differ in size");
+	}
+	route_step(g, ns);
+}
+
+static void got_ask(struct nodeset *g, struct node_state *ns, struct call *c)
+{
+	struct routing *st = ns->kstate;
+	const struct wf_route *r = &ns->node->routes[st->next];
+	const struct response *resp = &c->resp;
+	if (resp->status == RESP_OK && !strstr(resp->text, r->decline)) {
+		report_choice(g, ns, arena_printf(g->arena, "routes[%zu]: ask (answered)",
+						  st->next), r->ask);
+		finish_with(g, ns, resp->text, resp->model);
+		return;
+	}
+	if (resp->status == RESP_OK)
+		st->declined[st->ndeclined++] = r->ask->id;
+	else
+		node_degrade(g, ns, arena_printf(g->arena, "routes[%zu]: '%s' could not be "
+						 "asked (%s); the next route decided",
+						 st->next, r->ask->id, resp->err_msg ? resp->err_msg
+										: "no answer"));
+	st->next++;
+	route_step(g, ns);
 }
 
 static void route_call_done(struct nodeset *g, struct node_state *ns, struct call *c)
 {
 	const struct response *resp = &c->resp;
-	if (resp->status == RESP_OK) {
-		ns->output = resp->text;
-		node_finish(g, ns, NS_OK, NULL);
-	} else {
-		node_finish(g, ns, NS_FAILED, "the routed call failed");
+	if (ns->status != NS_RUNNING)
+		return;
+	switch (c->tag) {
+	case TAG_PROMPT_VECTOR:
+	case TAG_EXAMPLES:
+		got_vectors(g, ns, c);
+		return;
+	case TAG_ASK:
+		got_ask(g, ns, c);
+		return;
+	default:
+		if (resp->status == RESP_OK)
+			finish_with(g, ns, resp->text, resp->model);
+		else
+			node_finish(g, ns, NS_FAILED, "the routed call failed");
 	}
 }
 

@@ -105,3 +105,75 @@ int breaker_allows(struct breaker *b, int64_t now)
 	b->probing = 1;
 	return 1;
 }
+
+/* ---- endpoints ---- */
+
+static int better(const struct endpoint_view *a, const struct endpoint_view *b, int strategy)
+{
+	if (strategy == 1)
+		return a->in_flight < b->in_flight;
+	/* An endpoint never tried is measured first. */
+	if (!a->latency_ms != !b->latency_ms)
+		return !a->latency_ms;
+	return a->latency_ms < b->latency_ms;
+}
+
+size_t endpoint_pick(const struct endpoint_view *v, size_t n, int strategy, int64_t now,
+		     double u)
+{
+	size_t ready = 0, soonest = 0;
+	double total = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].cool_until > now) {
+			if (v[i].cool_until < v[soonest].cool_until)
+				soonest = i;
+			continue;
+		}
+		ready++;
+		total += v[i].weight;
+	}
+	if (!ready)
+		return soonest;
+	size_t pick = n;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].cool_until > now)
+			continue;
+		if (strategy == 0) {
+			/* Weighted: walk until the draw is used up. */
+			double w = total > 0 ? v[i].weight / total : 1.0 / (double)ready;
+			pick = i;
+			if (u < w)
+				break;
+			u -= w;
+		} else if (pick == n || better(&v[i], &v[pick], strategy)) {
+			pick = i;
+		}
+	}
+	return pick;
+}
+
+double endpoint_latency(double avg, int64_t ms)
+{
+	return avg > 0 ? 0.8 * avg + 0.2 * (double)ms : (double)(ms > 0 ? ms : 1);
+}
+
+int64_t endpoint_rest_until(enum err_class err, int64_t now, int64_t cooldown_ms,
+			    int64_t retry_after_ms)
+{
+	switch (err) {
+	case ERR_RATE_LIMITED:
+	case ERR_QUOTA:
+	case ERR_OVERLOADED:
+	case ERR_SERVER:
+	case ERR_TIMEOUT:
+	case ERR_CONNECTION:
+		break;
+	default:
+		return 0;
+	}
+	int64_t rest = cooldown_ms;
+	if (retry_after_ms > rest)
+		rest = retry_after_ms < POLICY_RETRY_AFTER_CAP_MS ? retry_after_ms
+								  : POLICY_RETRY_AFTER_CAP_MS;
+	return rest > 0 ? now + rest : 0;
+}

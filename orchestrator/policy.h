@@ -74,4 +74,30 @@ int breaker_record(struct breaker *b, int ok, int64_t now);
  * cooldown with no probe out (which then becomes the probe). */
 int breaker_allows(struct breaker *b, int64_t now);
 
+/* ---- a model's endpoints (LiteLLM's deployments) ---- */
+
+struct endpoint_view {
+	double weight;          /* shuffle's odds */
+	int in_flight;
+	double latency_ms;      /* recent successful attempts (EWMA); 0: none yet */
+	int64_t cool_until;     /* resting after a failure until then (ms); 0: not */
+};
+
+/* The endpoint of n (n >= 1) a call's attempt goes to at time now, by
+ * strategy (enum endpoint_strategy: 0 shuffle, 1 least_busy, 2 latency):
+ * among those not resting (when all are, the one that rests least long);
+ * shuffle draws by weight with u uniform in [0, 1); least_busy takes the
+ * fewest in flight; latency the lowest recent latency, one not yet tried
+ * first. Ties go to the earlier one. */
+size_t endpoint_pick(const struct endpoint_view *v, size_t n, int strategy, int64_t now,
+		     double u);
+/* The new latency average after an attempt that took ms. */
+double endpoint_latency(double avg, int64_t ms);
+/* Until when an endpoint rests after an attempt that failed with err:
+ * now + cooldown, or + the server's Retry-After when longer (capped as
+ * the backoff caps it); 0 (no rest) for a failure that says nothing
+ * about the endpoint (bad_request, auth, content_filter, ...). */
+int64_t endpoint_rest_until(enum err_class err, int64_t now, int64_t cooldown_ms,
+			    int64_t retry_after_ms);
+
 #endif

@@ -1,5 +1,6 @@
 /* The run report (--json), in the contract's shape. Built once at the end
  * of the run into one string; printed whatever the outcome. */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -50,8 +51,20 @@ int response_first_differs(const struct response *p)
 	       strcmp(p->first_msg ? p->first_msg : "", p->err_msg ? p->err_msg : "");
 }
 
+/* An embeddings answer in the report: what it holds, not its bytes. */
+static const char *embedding_words(const char *packed, char *out, size_t n)
+{
+	unsigned long count = 0, dim = 0;
+	if (sscanf(packed, "qemb1 %lu %lu", &count, &dim) == 2)
+		snprintf(out, n, "(%lu vector%s of %lu numbers)", count, count == 1 ? "" : "s", dim);
+	else
+		snprintf(out, n, "(vectors)");
+	return out;
+}
+
 static void put_response(struct buf *b, const struct response *p)
 {
+	char words[64];
 	buf_puts(b, "{\"model\":");
 	buf_put_json_str(b, p->model);
 	if (p->requested && strcmp(p->requested, p->model)) {
@@ -59,7 +72,9 @@ static void put_response(struct buf *b, const struct response *p)
 		buf_put_json_str(b, p->requested);
 	}
 	buf_puts(b, ",\"text\":");
-	buf_put_json_str(b, p->status == RESP_OK ? p->text : NULL);
+	buf_put_json_str(b, p->status != RESP_OK ? NULL
+			    : p->role && !strcmp(p->role, "embedding") ? embedding_words(p->text, words, sizeof(words))
+			    : p->text);
 	buf_printf(b, ",\"status\":\"%s\",\"attempts\":%d", resp_status_name(p->status),
 		   p->attempts);
 	put_ms(b, "latency_ms", p->latency_ms);
@@ -198,6 +213,7 @@ struct totals {
 	int in_known, out_known, price_known;
 	double cost, saved;
 	long calls, cached;
+	int64_t cached_tokens;
 };
 
 static void sum_totals(const struct run *r, struct totals *t)
@@ -213,6 +229,8 @@ static void sum_totals(const struct run *r, struct totals *t)
 				t->cached++;
 				t->saved += p->saved_usd;
 				t->in_known = t->out_known = 1;
+				t->cached_tokens += (p->input_tokens > 0 ? p->input_tokens : 0) +
+						    (p->output_tokens > 0 ? p->output_tokens : 0);
 			}
 			if (!p->attempts)
 				continue;
@@ -239,7 +257,8 @@ void report_usage(const struct run *r, int64_t wall_ms, struct quorum_usage *u)
 	*u = (struct quorum_usage){
 		.calls = t.calls, .input_tokens = t.in_known ? t.in : -1,
 		.output_tokens = t.out_known ? t.out : -1, .cost_usd = t.cost,
-		.cached = t.cached, .saved_usd = t.saved, .wall_ms = wall_ms,
+		.cached = t.cached, .saved_usd = t.saved, .cached_tokens = t.cached_tokens,
+		.wall_ms = wall_ms,
 	};
 }
 
@@ -287,6 +306,7 @@ char *report_build_json(struct run *r, const char *status, int64_t wall_ms)
 	sum_totals(r, &t);
 	buf_puts(&b, "{\"workflow\":");
 	buf_put_json_str(&b, r->wf->name);
+	buf_printf(&b, ",\"run_id\":\"%s\"", r->id);
 	buf_printf(&b, ",\"quorum_version\":\"%s\",\"started_at\":\"", QUORUM_VERSION);
 	put_rfc3339(&b, r->t0_wall_us);
 	buf_printf(&b, "\",\"status\":\"%s\",\"output\":", status);

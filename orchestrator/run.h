@@ -27,6 +27,8 @@ struct quorum_workflow {
 
 struct run {
 	struct arena *arena;
+	char id[33];                  /* 128 random bits in hex: the report's
+				       * run_id, what `quorum feedback` names */
 	const struct workflow *wf;
 	const struct quorum_options *opts;
 	struct quorum_limits lim;
@@ -85,6 +87,13 @@ int run_precheck(const struct workflow *wf, const struct quorum_options *o, char
  * message about memory running out does not need the allocator that
  * failed (quorum_free frees it). */
 void run_set_error(char **errors, const char *fmt, const char *arg, int err);
+/* routerfile.c: reads the learned router of every `score` condition into
+ * the workflow (threshold from the file when the workflow writes none).
+ * Adds a diagnostic at the condition for each problem; returns 0 or -1. */
+int routers_load(struct workflow *wf, struct qdiags *d);
+/* A router file's text (NUL-terminated, q_free), up to its size limit.
+ * NULL with errno set. */
+char *router_file_read(const char *path, size_t *len);
 /* The query and inputs of a run from its options (the query from an
  * input named query, else the input's default, else ""). */
 void run_inputs(const struct workflow *wf, const struct quorum_options *o,

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "../common/alloc.h"
 #include "../common/clock.h"
@@ -17,14 +19,26 @@ static int models_setup(struct run *r)
 {
 	for (size_t i = 0; i < r->wf->nmodels; i++) {
 		const struct wf_model *m = r->wf->models[i];
-		const char *base_url = env_expand(r->arena, m->base_url);
-		if (!base_url || !(r->models[i] = pool_model(r->pool, m, base_url)))
+		size_t n = m->nendpoints ? m->nendpoints : 1;
+		const char **urls = arena_alloc(r->arena, n * sizeof(*urls));
+		if (!urls)
+			return -1;
+		for (size_t e = 0; e < n; e++)
+			if (!(urls[e] = env_expand(r->arena, m->nendpoints ? m->endpoints[e].base_url
+									  : m->base_url)))
+				return -1;
+		if (!(r->models[i] = pool_model(r->pool, m, urls)))
 			return -1;
 		/* Whatever key this run may send is masked in all it writes,
 		 * even under --sim (the key sits in the environment). */
 		const char *env = m->api_key_env;
 		if (env && *env && redact_add(&r->redact, getenv(env)))
 			return -1;
+		for (size_t e = 0; e < m->nendpoints; e++) {
+			env = m->endpoints[e].api_key_env;
+			if (env && *env && redact_add(&r->redact, getenv(env)))
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -82,6 +96,7 @@ static void lend(struct run *r)
 		.verbose = r->verbose, .sim_base_url = o->sim_base_url,
 		.insecure = o->insecure, .json_depth = r->lim.json_depth, .t0 = r->t0,
 		.rng = seed, .cache = o->cache ? o->cache->store : NULL,
+		.cache_scope = o->cache_scope,
 	};
 	r->set.arena = r->arena;
 	r->set.wf = r->wf;
@@ -91,6 +106,7 @@ static void lend(struct run *r)
 	r->set.calls = &r->calls;
 	r->set.ended = run_node_ended;
 	r->set.owner = r;
+	r->set.run_id = r->id;
 	run_inputs(r->wf, o, &r->set);
 }
 
@@ -171,6 +187,20 @@ int report_finish(struct quorum_report *rep)
 	return rep->json ? 0 : -1;
 }
 
+/* 128 bits from the kernel (the clock and a counter should it refuse):
+ * ids that never repeat across processes and machines. */
+static void run_new_id(char out[33])
+{
+	static uint64_t counter;
+	unsigned char b[16];
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+		uint64_t x[2] = {(uint64_t)clock_wall_us(), ++counter ^ (uint64_t)getpid() << 32};
+		memcpy(b, x, sizeof(b));
+	}
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
 struct quorum_report *report_new(const struct quorum_options *o, char **errors)
 {
 	struct quorum_report *rep = q_calloc(1, sizeof(*rep));
@@ -181,6 +211,7 @@ struct quorum_report *report_new(const struct quorum_options *o, char **errors)
 		return NULL;
 	}
 	redact_init(&r->redact);
+	run_new_id(r->id);
 	if (o->trace_path && !(r->trace.f = fopen(o->trace_path, "w"))) {
 		run_set_error(errors, "quorum: cannot write the trace file '%s'", o->trace_path,
 			      errno);
@@ -191,6 +222,8 @@ struct quorum_report *report_new(const struct quorum_options *o, char **errors)
 }
 
 const char *quorum_report_status(const struct quorum_report *rep) { return rep->status; }
+
+const char *quorum_report_run_id(const struct quorum_report *rep) { return rep->run.id; }
 
 const char *quorum_report_output(const struct quorum_report *rep) { return rep->output; }
 

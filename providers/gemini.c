@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "../common/json.h"
+#include "embed_formats.h"
 #include "formats.h"
 #include "wire.h"
 
@@ -137,32 +138,40 @@ static int gm_ends_with(const char *s, size_t n, const char *suffix)
 	return n >= k && !memcmp(s + n - k, suffix, k);
 }
 
-/* The path after base_url. A base_url that already ends in an API version
- * (".../v1beta", ".../v1") keeps it; others get /v1beta. A model named with
- * its collection ("models/x", "tunedModels/x", as the API's own model
- * names read) keeps it rather than becoming "models/models/x". */
-static int gm_path(struct buf *path, const char *base, const char *model,
-		   int stream, struct qerr *e)
+/* The collection model is named in, and *id its name there. A model
+ * named with its collection ("models/x", "tunedModels/x", as the API's own
+ * model names read) keeps it rather than becoming "models/models/x". */
+static const char *gm_collection(const char *model, const char **id)
 {
 	static const char *const collections[] = {"models/", "tunedModels/"};
-	const char *collection = "models/", *id = model;
-	size_t n = strlen(base);
-	while (n && base[n - 1] == '/')
-		n--;
+	const char *collection = "models/";
+	*id = model;
 	for (size_t i = 0; i < sizeof(collections) / sizeof(collections[0]); i++) {
 		size_t k = strlen(collections[i]);
 		if (!strncmp(model, collections[i], k)) {
 			collection = collections[i];
-			id = model + k;
+			*id = model + k;
 		}
 	}
+	return collection;
+}
+
+/* The path after base_url of the model's method (":generateContent"). A
+ * base_url that already ends in an API version (".../v1beta", ".../v1")
+ * keeps it; others get /v1beta. */
+static int gm_path(struct buf *path, const char *base, const char *model,
+		   const char *method, struct qerr *e)
+{
+	const char *id, *collection = gm_collection(model, &id);
+	size_t n = strlen(base);
+	while (n && base[n - 1] == '/')
+		n--;
 	if (!*id)
 		return qerr_set(e, "no model name for provider 'gemini'");
 	int versioned = gm_ends_with(base, n, "/v1beta") || gm_ends_with(base, n, "/v1");
 	if (buf_puts(path, versioned ? "/" : "/v1beta/") ||
 	    buf_puts(path, collection) || gm_escape(path, id) ||
-	    buf_puts(path, stream ? ":streamGenerateContent?alt=sse"
-				  : ":generateContent"))
+	    buf_puts(path, method))
 		return qerr_set(e, "out of memory building the request url");
 	return 0;
 }
@@ -183,7 +192,9 @@ int gemini_build(const struct chat_request *req, const char *base_url,
 	/* The key goes in a header, never in the URL's ?key=, so no log of a
 	 * URL ever holds it. */
 	const char *base = wire_base_url(base_url, post.facts);
-	if (!gm_path(&path, base, req->model, req->stream, e)) {
+	if (!gm_path(&path, base, req->model,
+		     req->stream ? ":streamGenerateContent?alt=sse" : ":generateContent",
+		     e)) {
 		post.path = buf_str(&path);
 		rc = wire_post_json(&post, req, base_url, api_key, out, e);
 	}
@@ -640,3 +651,19 @@ const struct body_format gemini_body = {
 	.event = gm_event, .whole = gm_whole, .end = gm_end,
 	.verdict = gm_verdict, .release = gm_release,
 };
+
+/* ---- what the embeddings endpoint shares (embed_gemini.c) ---- */
+
+int gemini_model_path(struct buf *path, const char *base, const char *model,
+		      const char *method, struct qerr *e)
+{
+	return gm_path(path, base, model, method, e);
+}
+
+int gemini_model_name(struct buf *name, const char *model)
+{
+	const char *id, *collection = gm_collection(model, &id);
+	return buf_puts(name, collection) || buf_puts(name, id) ? -1 : 0;
+}
+
+cJSON *gemini_content(const char *text) { return gm_content(NULL, text); }

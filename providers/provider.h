@@ -59,6 +59,12 @@ struct chat_request {
 	size_t nstop;
 	const char *params_json;   /* JSON object merged into the body, or NULL */
 	int stream;
+	/* The texts an embeddings request embeds, in order (the build of
+	 * provider_embedder, providers/embed.h). Chat builders ignore them;
+	 * an embedder ignores prompt, system, the sampling settings and
+	 * stream. */
+	const char *const *texts;
+	size_t ntexts;
 };
 
 /* An HTTP request ready to send. Header strings are "Name: value". The

@@ -1,9 +1,12 @@
 #include "wire.h"
 
+#include <float.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -270,13 +273,113 @@ int wire_merge_params(cJSON *body, const char *params_json, struct qerr *e)
 	return 0;
 }
 
+/* cJSON_PrintUnformatted's string: '"', '\\' and \b \f \n \r \t by
+ * letter, other bytes below 0x20 as \u00xx, everything else as is. */
+static int print_str(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (buf_putc(b, '"'))
+		return -1;
+	const char *run = s ? s : "";
+	for (const char *p = run;; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c > 31 && c != '"' && c != '\\')
+			continue;
+		if (buf_append(b, run, (size_t)(p - run)))
+			return -1;
+		if (!c)
+			break;
+		char esc[6] = {'\\', (char)c, 0};
+		size_t n = 2;
+		switch (c) {
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '"': case '\\': break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			n = 6;
+		}
+		if (buf_append(b, esc, n))
+			return -1;
+		run = p + 1;
+	}
+	return buf_putc(b, '"');
+}
+
+/* cJSON_PrintUnformatted's number: "%1.15g" when that reads back to
+ * the same double, else "%1.17g"; "null" for NaN and infinities; the
+ * locale's decimal point as '.'. Whole numbers below 1e15 (what that
+ * prints without a fraction or an exponent) skip the printf. */
+static int print_num(struct buf *b, double d)
+{
+	char s[32];
+	int n;
+	if (isnan(d) || isinf(d)) {
+		n = snprintf(s, sizeof(s), "null");
+	} else if (fabs(d) < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
+		n = snprintf(s, sizeof(s), "%lld", (long long)d);
+	} else {
+		n = snprintf(s, sizeof(s), "%1.15g", d);
+		double t = strtod(s, NULL);
+		double m = fabs(t) > fabs(d) ? fabs(t) : fabs(d);
+		if (!(fabs(t - d) <= m * DBL_EPSILON))
+			n = snprintf(s, sizeof(s), "%1.17g", d);
+		char point = *localeconv()->decimal_point;
+		for (int i = 0; i < n && point != '.'; i++)
+			if (s[i] == point)
+				s[i] = '.';
+	}
+	return n < 0 || (size_t)n >= sizeof(s) ? -1 : buf_append(b, s, (size_t)n);
+}
+
+/* item as cJSON_PrintUnformatted prints it, byte for byte (a request's
+ * body is part of its cache key), straight into b. -1 where cJSON would
+ * fail too (a raw item without text, an invalid item) or memory ran out. */
+static int print_json(struct buf *b, const cJSON *item)
+{
+	switch (item->type & 0xff) {
+	case cJSON_NULL:
+		return buf_puts(b, "null");
+	case cJSON_False:
+		return buf_puts(b, "false");
+	case cJSON_True:
+		return buf_puts(b, "true");
+	case cJSON_Number:
+		return print_num(b, item->valuedouble);
+	case cJSON_Raw:
+		return item->valuestring ? buf_puts(b, item->valuestring) : -1;
+	case cJSON_String:
+		return print_str(b, item->valuestring);
+	case cJSON_Array:
+	case cJSON_Object: {
+		int obj = (item->type & 0xff) == cJSON_Object;
+		if (buf_putc(b, obj ? '{' : '['))
+			return -1;
+		for (const cJSON *c = item->child; c; c = c->next) {
+			if ((c != item->child && buf_putc(b, ',')) ||
+			    (obj && (print_str(b, c->string) || buf_putc(b, ':'))) ||
+			    print_json(b, c))
+				return -1;
+		}
+		return buf_putc(b, obj ? '}' : ']');
+	}
+	}
+	return -1;
+}
+
 int wire_body_print(const cJSON *body, struct buf *out, struct qerr *e)
 {
-	char *s = cJSON_PrintUnformatted(body);
 	buf_reset(out);
-	int bad = !s || buf_puts(out, s);
-	cJSON_free(s);
-	return bad ? qerr_set(e, "out of memory building the request body") : 0;
+	if (print_json(out, body)) {
+		buf_reset(out);
+		return qerr_set(e, "out of memory building the request body");
+	}
+	return 0;
 }
 
 int wire_body_finish(cJSON *body, const char *params_json, wire_merge_fn *merge,

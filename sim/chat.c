@@ -65,8 +65,8 @@ static int log_num(struct buf *b, const char *key, double v)
 		     : buf_printf(b, ",\"%s\":%.15g", key, v);
 }
 
-static int log_head(struct buf *b, struct req *r, const struct chat *ch,
-		    const struct fault *f)
+int req_log_head(struct buf *b, struct req *r, const struct chat *ch,
+		 const struct fault *f)
 {
 	const char *auth = auth_of(r);
 	int rc = buf_printf(b, "{\"format\":\"%s\",\"model\":", mock_wire_names[r->wire]);
@@ -96,7 +96,7 @@ static void chat_log(struct req *r, const struct chat *ch, const char *raw,
 		     const struct fault *f)
 {
 	struct buf b = BUF_INIT;
-	int rc = log_head(&b, r, ch, f);
+	int rc = req_log_head(&b, r, ch, f);
 	if (raw) {
 		rc |= buf_puts(&b, ",\"raw\":");
 		rc |= buf_put_json_strn(&b, raw, strnlen(raw, MOCK_LOG_RAW_MAX));
@@ -189,8 +189,8 @@ static void reply_id(const struct chat *ch, struct mock *m, char *id, size_t n)
 
 /* A whole body as the model sends it: indented over lines with `pretty`
  * (as a server that formats its JSON), cut for a cut fault. */
-static int chat_prepare_body(struct req *r, const struct model_state *ms,
-			     const struct plan *p)
+int req_prepare_body(struct req *r, const struct model_state *ms,
+		     const struct plan *p)
 {
 	const struct fault *f = p->fault;
 	if (ms->cfg->pretty && reply_pretty(&r->out))
@@ -214,8 +214,8 @@ static int chat_text(struct req *r, const struct plan *p, char **echoed)
 	return fault_reflect(r, p->fault, p->text ? p->text : "", echoed);
 }
 
-static int chat_prepare(struct req *r, const struct chat *ch,
-			const struct model_state *ms, const struct plan *p)
+int req_prepare_fault(struct req *r, const struct chat *ch,
+		      const struct model_state *ms, const struct plan *p)
 {
 	const struct fault *f = p->fault;
 	if (p->kind == PLAN_ERROR && !(ch->stream && f->after_chars >= 0 && p->text)) {
@@ -225,21 +225,31 @@ static int chat_prepare(struct req *r, const struct chat *ch,
 			r->drip_ms = f->drip_ms;
 			r->send = SEND_READER;
 		}
-		return 0;
+		return 1;
 	}
 	if (p->kind == PLAN_HANG)
-		return 0;
+		return 1;
 	if (p->kind == PLAN_RESET) {
 		r->reset = 1;
-		return 0;
+		return 1;
 	}
 	if (p->kind == PLAN_DROP) {
 		r->drop = 1;
 		r->cut = 1; /* the server's doing: counted completed */
-		return 0;
+		return 1;
 	}
 	if (p->kind == PLAN_RAW)
-		return fault_prepare(r, ch, ms, p);
+		return fault_prepare(r, ch, ms, p) ? -1 : 1;
+	return 0;
+}
+
+static int chat_prepare(struct req *r, const struct chat *ch,
+			const struct model_state *ms, const struct plan *p)
+{
+	const struct fault *f = p->fault;
+	int done = req_prepare_fault(r, ch, ms, p);
+	if (done)
+		return done < 0 ? -1 : 0;
 	char id[48], *echoed;
 	reply_id(ch, r->m, id, sizeof(id));
 	if (chat_text(r, p, &echoed))
@@ -268,7 +278,7 @@ static int chat_prepare(struct req *r, const struct chat *ch,
 		r->ctype = "application/json";
 		rc = p->kind == PLAN_MALFORMED ? reply_malformed(&r->out, &rp)
 					       : reply_completion(&r->out, &rp);
-		rc = rc ? rc : chat_prepare_body(r, ms, p);
+		rc = rc ? rc : req_prepare_body(r, ms, p);
 	}
 	if (ms->cfg->content_type)
 		r->ctype = ms->cfg->content_type;
@@ -288,9 +298,7 @@ static enum MHD_Result chat_now(struct req *r)
 	return MHD_NO;
 }
 
-/* Answers now, or parks until the latency is over (latency < 0: until the
- * client goes). */
-static enum MHD_Result chat_wait(struct req *r, int64_t latency_ms)
+enum MHD_Result req_wait(struct req *r, int64_t latency_ms)
 {
 	if (latency_ms == 0)
 		return chat_now(r);
@@ -329,39 +337,44 @@ static enum MHD_Result chat_model(struct req *r, const struct chat *ch,
 		p.latency_ms = 0;
 	}
 	chat_log(r, ch, NULL, p.fault);
-	return chat_wait(r, p.latency_ms);
+	return req_wait(r, p.latency_ms);
+}
+
+void req_model_not_found(struct req *r, const char *model, const char *method)
+{
+	char msg[640];
+	const char *type = NULL, *code = NULL;
+	switch (r->wire) {
+	case WIRE_OPENAI:
+		snprintf(msg, sizeof(msg), "The model `%.400s` does not exist or you "
+			 "do not have access to it.", model);
+		type = "invalid_request_error";
+		code = "model_not_found";
+		break;
+	case WIRE_ANTHROPIC:
+		snprintf(msg, sizeof(msg), "model: %.400s", model);
+		break;
+	case WIRE_GEMINI:
+		snprintf(msg, sizeof(msg), "models/%.400s is not found for API version "
+			 "v1beta, or is not supported for %.40s. Call ListModels to see "
+			 "the list of available models and their supported methods.",
+			 model, method);
+		break;
+	case WIRE_OLLAMA:
+		snprintf(msg, sizeof(msg), "model '%.400s' not found, try pulling it first",
+			 model);
+		break;
+	}
+	req_error(r, 404, msg, type, code);
 }
 
 /* A model the scenario does not know: each format's 404. */
 static enum MHD_Result chat_unknown(struct req *r, const struct chat *ch,
 				    struct model_state *ms)
 {
-	char msg[640];
-	const char *type = NULL, *code = NULL;
 	if (ms)
 		atomic_fetch_add(&ms->requests, 1);
-	switch (ch->wire) {
-	case WIRE_OPENAI:
-		snprintf(msg, sizeof(msg), "The model `%.400s` does not exist or you "
-			 "do not have access to it.", ch->model);
-		type = "invalid_request_error";
-		code = "model_not_found";
-		break;
-	case WIRE_ANTHROPIC:
-		snprintf(msg, sizeof(msg), "model: %.400s", ch->model);
-		break;
-	case WIRE_GEMINI:
-		snprintf(msg, sizeof(msg), "models/%.400s is not found for API version "
-			 "v1beta, or is not supported for generateContent. Call "
-			 "ListModels to see the list of available models and their "
-			 "supported methods.", ch->model);
-		break;
-	case WIRE_OLLAMA:
-		snprintf(msg, sizeof(msg), "model '%.400s' not found, try pulling it first",
-			 ch->model);
-		break;
-	}
-	req_error(r, 404, msg, type, code);
+	req_model_not_found(r, ch->model, "generateContent");
 	chat_log(r, ch, NULL, NULL);
 	return req_respond(r);
 }

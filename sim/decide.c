@@ -1,6 +1,7 @@
 #include "decide.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <string.h>
 
 #include "../common/alloc.h"
@@ -21,6 +22,7 @@ enum {
 	SALT_SHARE = 6,         /* does the group share this question's draw? */
 	SALT_GROUP_CORRECT = 7, /* the group's shared draws: salted apart */
 	SALT_GROUP_WRONG = 8,   /* from a model that has the group's name */
+	SALT_DECLINE = 9,       /* the noise on a decliner's threshold */
 	SALT_CHAOS = 16,        /* the scenario's chaos: whether, and which */
 };
 
@@ -53,6 +55,20 @@ double sim_uniform(uint64_t seed, const char *model, uint64_t a, uint64_t b,
 	h = mix64(h ^ b);
 	h = mix64(h ^ salt);
 	return (double)(h >> 11) * 0x1.0p-53;
+}
+
+uint64_t sim_hash(uint64_t seed, const char *s)
+{
+	return mix64(mix64(seed) ^ fnv1a(s));
+}
+
+double sim_normal(uint64_t seed, const char *model, uint64_t a, uint64_t b,
+		  uint64_t salt)
+{
+	/* Box-Muller; 1 - u is in (0, 1], so the log is finite. */
+	double u1 = 1 - sim_uniform(seed, model, a, b, salt);
+	double u2 = sim_uniform(seed, model, a, b, salt + 0x100);
+	return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
 void model_table_init(struct model_table *t, const struct scenario *sc)
@@ -266,7 +282,7 @@ static void plan_timing(const struct scenario *sc, const struct model_state *ms,
 
 /* The bank question asked last in text: a prompt that quotes several
  * (a plan's step after the whole task) asks the one nearest its end. */
-static long bank_in(const struct scenario *sc, const char *text)
+long sim_bank_find(const struct scenario *sc, const char *text)
 {
 	long best = -1;
 	size_t len = text ? strlen(text) : 0, at = 0;
@@ -294,9 +310,9 @@ static long bank_match(const struct scenario *sc, const struct sim_msg *msgs,
 			break;
 		}
 	}
-	long k = bank_in(sc, *user);
+	long k = sim_bank_find(sc, *user);
 	for (size_t i = n; k < 0 && i-- > 0;)
-		k = bank_in(sc, msgs[i].content);
+		k = sim_bank_find(sc, msgs[i].content);
 	return k;
 }
 
@@ -348,7 +364,7 @@ static int bank_answer(const struct scenario *sc, struct model_state *ms,
 	uint64_t qh = fnv1a(b->q);
 	double u, w;
 	bank_draws(sc, ms, qh, nth, &u, &w);
-	if (u < ms->cfg->accuracy || b->n_wrong == 0) {
+	if (u < scenario_accuracy(ms->cfg, b) || b->n_wrong == 0) {
 		if (strstr(b->a, "Answer:"))
 			return buf_puts(out, b->a);
 		if (strcmp(b->a, b->short_a))
@@ -377,6 +393,7 @@ struct ask {
 	size_t n;
 	char *joined;          /* every message; NULL until needed */
 	int kind;              /* enum prompt_kind; -1 until read */
+	long index;            /* the model's request number */
 };
 
 static int ask_join(struct ask *a)
@@ -413,8 +430,32 @@ static long rule_find(const struct model_cfg *cfg, struct ask *a)
 	return -1;
 }
 
-static int rule_text(struct model_state *ms, long ri, struct ask *a,
-		     struct buf *out)
+/* Whether the answer under review in a rating request gives the right
+ * answer to the question the prompt quotes: 1, 0 when it gives a wrong
+ * one (an "Answer:" line that is not right, or one of the bank's wrong
+ * answers), -1 when that cannot be told. */
+static int rated_ok(const struct scenario *sc, struct ask *a)
+{
+	const char *user, *t;
+	size_t len;
+	long k = bank_match(sc, a->msgs, a->n, &user);
+	prompt_answer(a->joined, PK_RATING, &t, &len);
+	if (k < 0)
+		return generic_says(t, len);
+	const struct bank_item *b = &sc->bank[k];
+	if (prompt_says(t, len, b->short_a))
+		return 1;
+	for (size_t i = 0; i < b->n_wrong; i++)
+		if (prompt_says(t, len, b->wrong[i]))
+			return 0;
+	for (size_t i = 0; i + 7 <= len; i++)
+		if (!memcmp(t + i, "Answer:", 7))
+			return 0;
+	return -1;
+}
+
+static int rule_text(const struct scenario *sc, struct model_state *ms, long ri,
+		     struct ask *a, struct buf *out)
 {
 	const struct rule *r = &ms->cfg->rules[ri];
 	struct section sec[PROMPT_SECTIONS_MAX];
@@ -434,6 +475,8 @@ static int rule_text(struct model_state *ms, long ri, struct ask *a,
 		return verdict_rank(out, sec, nsec, r->texts, r->n_texts);
 	case RULE_RATING:
 		return verdict_rating(out, r->rating);
+	case RULE_RATING_AUTO:
+		return verdict_rating_auto(out, rated_ok(sc, a));
 	}
 	return -1;
 }
@@ -451,7 +494,7 @@ static int generic_text(const struct scenario *sc, struct model_state *ms,
 	long nth = atomic_fetch_add(&ms->generic[qh % SIM_SEEN_BUCKETS], 1) + 1;
 	double u, w;
 	bank_draws(sc, ms, qh, nth, &u, &w);
-	if (u >= ms->cfg->accuracy)
+	if (u >= scenario_accuracy(ms->cfg, NULL))
 		g.variant = 2 + (int)(w * GENERIC_VARIANTS);
 	g.phrase = sim_uniform(sc->seed, ms->name, qh, (uint64_t)nth, SALT_PHRASE);
 	g.line = generic_wants_line(a->joined);
@@ -484,7 +527,8 @@ static int format_text(const struct scenario *sc, struct model_state *ms,
 	struct section sec[PROMPT_SECTIONS_MAX];
 	signed char correct[PROMPT_SECTIONS_MAX];
 	struct verdict_sim v = {
-		.kind = ask_kind(a), .answer_ok = -1, .accuracy = ms->cfg->accuracy,
+		.kind = ask_kind(a), .answer_ok = -1,
+		.accuracy = scenario_accuracy(ms->cfg, k >= 0 ? &sc->bank[k] : NULL),
 		.d = {sc->seed, ms->name, h, (uint64_t)nth},
 	};
 	const char *sh = k >= 0 ? sc->bank[k].short_a : NULL;
@@ -507,12 +551,28 @@ static int format_text(const struct scenario *sc, struct model_state *ms,
 	return verdict_simulate(out, &v);
 }
 
+/* A decliner asked, with its marker in the prompt, a bank question
+ * harder than its threshold (the comparison blurred, per request, by a
+ * seeded normal draw times decline_noise) declines. */
+static int declines(const struct scenario *sc, const struct model_state *ms,
+		    struct ask *a, const struct bank_item *b)
+{
+	const struct model_cfg *cfg = ms->cfg;
+	if (!prompt_find(a->joined, strlen(a->joined), cfg->decline_marker))
+		return 0;
+	double d = b->difficulty;
+	if (cfg->decline_noise > 0)
+		d += cfg->decline_noise * sim_normal(sc->seed, ms->name, fnv1a(b->q),
+						     (uint64_t)a->index, SALT_DECLINE);
+	return d > cfg->decline_above;
+}
+
 static int plan_text(const struct scenario *sc, struct model_state *ms,
 		     struct ask *a, long rule, struct buf *out)
 {
 	const struct model_cfg *cfg = ms->cfg;
 	if (rule >= 0)
-		return rule_text(ms, rule, a, out);
+		return rule_text(sc, ms, rule, a, out);
 	if (cfg->answer)
 		return buf_puts(out, cfg->answer);
 	if (cfg->n_answers) {
@@ -521,6 +581,12 @@ static int plan_text(const struct scenario *sc, struct model_state *ms,
 	}
 	const char *user;
 	long k = bank_match(sc, a->msgs, a->n, &user);
+	if (k >= 0 && cfg->decline_above >= 0) {
+		if (ask_join(a))
+			return -1;
+		if (declines(sc, ms, a, &sc->bank[k]))
+			return buf_puts(out, cfg->decline_marker);
+	}
 	if (cfg->formats) {
 		if (ask_join(a))
 			return -1;
@@ -559,8 +625,9 @@ static enum plan_kind plan_kind_of(const struct fault *f)
 	return kinds[f->type];
 }
 
-int sim_plan(const struct scenario *sc, struct model_state *ms,
-	     const struct sim_msg *msgs, size_t n, int reused, struct plan *p)
+/* Counts the request and finds the fault that applies to it, if any. */
+static void plan_fault(const struct scenario *sc, struct model_state *ms,
+		       int reused, struct plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->index = atomic_fetch_add(&ms->requests, 1) + 1;
@@ -570,7 +637,22 @@ int sim_plan(const struct scenario *sc, struct model_state *ms,
 			p->fault = &cfg->faults[i];
 	if (!p->fault)
 		p->fault = chaos_fault(sc, ms->name, p->index, reused);
-	struct ask a = {msgs, n, NULL, -1};
+}
+
+void sim_plan_embed(const struct scenario *sc, struct model_state *ms,
+		    int reused, struct plan *p)
+{
+	plan_fault(sc, ms, reused, p);
+	plan_timing(sc, ms, NULL, p);
+	p->kind = plan_kind_of(p->fault);
+}
+
+int sim_plan(const struct scenario *sc, struct model_state *ms,
+	     const struct sim_msg *msgs, size_t n, int reused, struct plan *p)
+{
+	plan_fault(sc, ms, reused, p);
+	const struct model_cfg *cfg = ms->cfg;
+	struct ask a = {msgs, n, NULL, -1, p->index};
 	long rule = -1;
 	if (cfg->n_rules) {
 		if (ask_join(&a))

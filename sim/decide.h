@@ -95,8 +95,24 @@ struct plan {
 int sim_plan(const struct scenario *sc, struct model_state *ms,
 	     const struct sim_msg *msgs, size_t n, int reused, struct plan *p);
 
+/* Decides what to do with an embeddings request to model `ms` and counts
+ * it as sim_plan does (the same faults, chaos and latency; no rules, no
+ * text: p->text stays NULL). */
+void sim_plan_embed(const struct scenario *sc, struct model_state *ms,
+		    int reused, struct plan *p);
+
+/* The index of the bank question text asks, or -1: the one that occurs
+ * nearest its end, any case. */
+long sim_bank_find(const struct scenario *sc, const char *text);
+
+/* A 64-bit hash of s under seed: every bit of both reaches every bit. */
+uint64_t sim_hash(uint64_t seed, const char *s);
+
 /* A deterministic uniform number in [0, 1). */
 double sim_uniform(uint64_t seed, const char *model, uint64_t a, uint64_t b,
 		   uint64_t salt);
+/* A deterministic standard normal number, from the same key. */
+double sim_normal(uint64_t seed, const char *model, uint64_t a, uint64_t b,
+		  uint64_t salt);
 
 #endif

@@ -18,6 +18,7 @@
 #define HUGE_MARK "@@huge@@"
 #define HUGE_PAD "A huge: "
 #define HUGE_FILLER_REPS 341 /* of "lorem ipsum ": 4 KiB a piece */
+#define HUGE_ZEROS_REPS 1023  /* of "0.0,": an embedding's 4 KiB */
 
 struct mock_huge {
 	struct buf out;    /* head, one unit, tail */
@@ -129,7 +130,7 @@ void fault_release(struct req *r)
 /* head = made[0..start), the unit = made[start..end) with MARK replaced
  * by filler, tail = made[end..); repeated to `bytes` in all. */
 static int huge_layout(struct mock_huge *h, const struct buf *made, size_t start,
-		       size_t end, int64_t bytes)
+		       size_t end, int64_t bytes, const char *filler, int reps)
 {
 	const char *mark = strstr(made->data + start, HUGE_MARK);
 	if (!mark || (size_t)(mark - made->data) + strlen(HUGE_MARK) > end)
@@ -137,14 +138,14 @@ static int huge_layout(struct mock_huge *h, const struct buf *made, size_t start
 	size_t at = (size_t)(mark - made->data), after = at + strlen(HUGE_MARK);
 	int rc = buf_append(&h->out, made->data, at);
 	size_t f0 = h->out.len;
-	for (int i = 0; i < HUGE_FILLER_REPS; i++)
-		rc |= buf_append(&h->out, "lorem ipsum ", 12);
-	size_t filler = h->out.len - f0;
+	for (int i = 0; i < reps; i++)
+		rc |= buf_puts(&h->out, filler);
+	size_t fill = h->out.len - f0;
 	rc |= buf_append(&h->out, made->data + after, made->len - after);
 	if (rc)
 		return -1;
 	h->head = start;
-	h->unit = (at - start) + filler + (end - after);
+	h->unit = (at - start) + fill + (end - after);
 	uint64_t fixed = h->out.len - h->unit;
 	uint64_t want = (uint64_t)bytes > fixed ? (uint64_t)bytes - fixed : 1;
 	h->n_units = (want + h->unit - 1) / h->unit;
@@ -198,7 +199,8 @@ static int fault_huge(struct req *r, const struct chat *ch,
 		}
 	}
 	if (!rc)
-		rc = huge_layout(r->huge, &made, start, end, f->bytes);
+		rc = huge_layout(r->huge, &made, start, end, f->bytes, "lorem ipsum ",
+				 HUGE_FILLER_REPS);
 	buf_release(&made);
 	sse_events_release(&ev);
 	r->status = 200;
@@ -207,6 +209,28 @@ static int fault_huge(struct req *r, const struct chat *ch,
 	r->ctype = !ch->stream ? "application/json"
 		   : ch->wire == WIRE_OLLAMA ? "application/x-ndjson"
 		   : ch->gemini_array ? "application/json" : "text/event-stream";
+	return rc ? -1 : 0;
+}
+
+int fault_huge_embed(struct req *r, const struct embed_reply *e, int64_t bytes)
+{
+	struct embed_reply one = *e;
+	one.mark = HUGE_MARK;
+	one.n = 1;
+	one.base64 = 0;
+	struct buf made = BUF_INIT;
+	r->huge = q_calloc(1, sizeof(*r->huge));
+	int rc = !r->huge || reply_embeddings(&made, &one);
+	if (!rc) {
+		size_t start = (size_t)(strstr(made.data, HUGE_MARK) - made.data);
+		rc = huge_layout(r->huge, &made, start, start + strlen(HUGE_MARK), bytes,
+				 "0.0,", HUGE_ZEROS_REPS);
+	}
+	buf_release(&made);
+	r->status = 200;
+	r->send = SEND_READER;
+	r->stream = 0;
+	r->ctype = "application/json";
 	return rc ? -1 : 0;
 }
 

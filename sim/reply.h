@@ -87,6 +87,38 @@ int reply_error(struct buf *b, enum mock_wire wire, int status,
 int reply_stream_error(struct buf *b, const struct reply *r, int status,
 		       const char *message, const char *type, const char *code);
 
+/* ---- embeddings (reply_embed.c) ---- */
+
+/* The embeddings endpoints: what the request was, hence the answer's
+ * shape. */
+enum embed_api {
+	EMBED_OPENAI,        /* POST .../embeddings */
+	EMBED_OLLAMA,        /* POST .../api/embed */
+	EMBED_OLLAMA_LEGACY, /* POST .../api/embeddings: one prompt, one vector */
+	EMBED_GEMINI,        /* POST .../models/{model}:embedContent */
+	EMBED_GEMINI_BATCH,  /* POST .../models/{model}:batchEmbedContents */
+};
+
+struct embed_reply {
+	enum embed_api api;
+	const char *model;
+	const float *vecs;   /* n vectors of dim numbers, one after another */
+	size_t n, dim;
+	long tokens;         /* OpenAI's usage, Ollama's prompt_eval_count */
+	int usage;           /* Ollama: report prompt_eval_count */
+	int base64;          /* OpenAI: each vector as base64 of little-endian
+			      * float32, as encoding_format "base64" asks */
+	int64_t latency_ms;  /* Ollama's durations */
+	const char *mark;    /* a huge fault: one vector written as mark then
+			      * 0, the mark later replaced by many "0.0,"
+			      * (fault.c); NULL otherwise */
+};
+
+/* The embeddings answer in the shape e->api asks for: OpenAI's list of
+ * embedding objects with usage, Ollama's embeddings (or its older single
+ * embedding), Gemini's embedding or embeddings of values. */
+int reply_embeddings(struct buf *b, const struct embed_reply *e);
+
 /* ---- shared by the format writers (reply_*.c) ---- */
 
 /* Records that an event of `kind` ends at b->len. */

@@ -451,6 +451,12 @@ static int sl_rule_action(struct sload *L, const char *path, const cJSON *it,
 	(*seen)++;
 	if (!strcmp(k, "rating")) {
 		r->action = RULE_RATING;
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, "auto")) {
+			r->action = RULE_RATING_AUTO;
+			return 0;
+		}
+		if (!cJSON_IsNumber(it))
+			return sl_fail(L, path, "expected a number from 0 to 10 or 'auto'");
 		return sl_num(L, path, it, 0, 10, &r->rating);
 	}
 	if (!strcmp(k, "answers") || !strcmp(k, "rank")) {
@@ -521,7 +527,75 @@ static const char *const model_keys[] = {
 	"latency", "jitter", "accuracy", "answer", "answers", "chunk_chars",
 	"chunk_delay", "usage", "faults", "rules", "formats", "error_group",
 	"correlation", "ignore_stream", "pretty", "content_type",
+	"topic_accuracy", "decline_above", "decline_noise", "decline_marker",
 };
+
+static const char *const accuracy_keys[] = {"easy", "hard"};
+
+/* A number (the same at every difficulty) or {easy: A0, hard: A1}. */
+static int sl_accuracy(struct sload *L, const char *path, const cJSON *v,
+		       struct accuracy *out)
+{
+	if (cJSON_IsNumber(v)) {
+		if (sl_num(L, path, v, 0, 1, &out->easy))
+			return -1;
+		out->hard = out->easy;
+		return 0;
+	}
+	if (!cJSON_IsObject(v))
+		return sl_fail(L, path, "expected a number from 0 to 1 or {easy: A0, hard: A1}");
+	if (sl_keys(L, path, v, accuracy_keys, 2))
+		return -1;
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(v, "easy");
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(v, "hard");
+	if (!e || !h)
+		return sl_fail(L, path, "needs both 'easy' (at difficulty 0) and 'hard' "
+			       "(at difficulty 1)");
+	char p[420];
+	snprintf(p, sizeof(p), "%s.easy", path);
+	if (sl_num(L, p, e, 0, 1, &out->easy))
+		return -1;
+	snprintf(p, sizeof(p), "%s.hard", path);
+	return sl_num(L, p, h, 0, 1, &out->hard);
+}
+
+/* topic_accuracy: {topic: accuracy, ...} */
+static int sl_topic_accuracy(struct sload *L, const char *path, const cJSON *v,
+			     struct model_cfg *m)
+{
+	if (!cJSON_IsObject(v))
+		return sl_fail(L, path, "expected a mapping from topic to accuracy");
+	m->n_topic_acc = (size_t)cJSON_GetArraySize(v);
+	m->topic_acc = arena_alloc(L->a, (m->n_topic_acc ? m->n_topic_acc : 1) *
+					       sizeof(*m->topic_acc));
+	if (!m->topic_acc)
+		return sl_fail(L, path, "out of memory");
+	size_t i = 0;
+	for (const cJSON *it = v->child; it; it = it->next, i++) {
+		char p[400];
+		snprintf(p, sizeof(p), "%s.%.100s", path, it->string);
+		m->topic_acc[i].topic = arena_strdup(L->a, it->string);
+		if (!m->topic_acc[i].topic)
+			return sl_fail(L, p, "out of memory");
+		if (sl_accuracy(L, p, it, &m->topic_acc[i].acc))
+			return -1;
+	}
+	return 0;
+}
+
+/* decline_above, decline_noise, decline_marker */
+static int sl_decline(struct sload *L, const char *path, const cJSON *it,
+		      struct model_cfg *m)
+{
+	const char *k = it->string;
+	if (!strcmp(k, "decline_above"))
+		return sl_num(L, path, it, 0, 1, &m->decline_above);
+	if (!strcmp(k, "decline_noise"))
+		return sl_num(L, path, it, 0, 10, &m->decline_noise);
+	if (sl_str(L, path, it, &m->decline_marker))
+		return -1;
+	return *m->decline_marker ? 0 : sl_fail(L, path, "expected a non-empty marker");
+}
 
 static int sl_model_key(struct sload *L, struct scenario *s, const char *path,
 			const cJSON *it, struct model_cfg *m)
@@ -536,7 +610,11 @@ static int sl_model_key(struct sload *L, struct scenario *s, const char *path,
 	if (!strcmp(k, "chunk_delay"))
 		return sl_duration(L, path, it, &m->chunk_delay_ms);
 	if (!strcmp(k, "accuracy"))
-		return sl_num(L, path, it, 0, 1, &m->accuracy);
+		return sl_accuracy(L, path, it, &m->accuracy);
+	if (!strcmp(k, "topic_accuracy"))
+		return sl_topic_accuracy(L, path, it, m);
+	if (!strncmp(k, "decline_", 8))
+		return sl_decline(L, path, it, m);
 	if (!strcmp(k, "correlation"))
 		return sl_num(L, path, it, 0, 1, &m->correlation);
 	if (!strcmp(k, "error_group")) {
@@ -625,7 +703,23 @@ static int sl_models(struct sload *L, struct scenario *s, const cJSON *v,
 	return 0;
 }
 
-static const char *const bank_keys[] = {"q", "a", "short", "wrong"};
+static const char *const bank_keys[] = {"q", "a", "short", "wrong", "topic",
+					"difficulty"};
+
+/* The hidden topic and difficulty of a bank question. */
+static int sl_bank_hidden(struct sload *L, const char *path, const cJSON *v,
+			  struct bank_item *b)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, "topic");
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(v, "difficulty");
+	char p[300];
+	b->difficulty = 0.5;
+	snprintf(p, sizeof(p), "%s.topic", path);
+	if (t && (sl_str(L, p, t, &b->topic) || !*b->topic))
+		return sl_fail(L, p, "expected a topic name");
+	snprintf(p, sizeof(p), "%s.difficulty", path);
+	return d ? sl_num(L, p, d, 0, 1, &b->difficulty) : 0;
+}
 
 static int sl_bank_item(struct sload *L, const char *path, const cJSON *v,
 			struct bank_item *b)
@@ -653,7 +747,7 @@ static int sl_bank_item(struct sload *L, const char *path, const cJSON *v,
 	snprintf(p, sizeof(p), "%s.wrong", path);
 	if (w && sl_strlist(L, p, w, &b->wrong, &b->n_wrong))
 		return -1;
-	return 0;
+	return sl_bank_hidden(L, path, v, b);
 }
 
 static int sl_bank(struct sload *L, struct scenario *s, const cJSON *v)
@@ -676,7 +770,69 @@ static int sl_bank(struct sload *L, struct scenario *s, const cJSON *v)
 
 static const char *const top_keys[] = {
 	"seed", "models", "defaults", "bank", "name", "description", "chaos", "tls",
+	"embeddings",
 };
+
+static const char *const embed_keys[] = {
+	"dim", "topic_weight", "difficulty_weight", "noise", "words_weight", "topics",
+};
+
+/* embeddings.topics: {name: [keyword, ...], ...} */
+static int sl_embed_topics(struct sload *L, struct embed_cfg *c, const cJSON *v)
+{
+	if (!cJSON_IsObject(v))
+		return sl_fail(L, "embeddings.topics",
+			       "expected a mapping from topic to a list of keywords");
+	c->n_topics = (size_t)cJSON_GetArraySize(v);
+	c->topics = arena_alloc(L->a, (c->n_topics ? c->n_topics : 1) * sizeof(*c->topics));
+	if (!c->topics)
+		return sl_fail(L, "embeddings.topics", "out of memory");
+	size_t i = 0;
+	for (const cJSON *it = v->child; it; it = it->next, i++) {
+		struct embed_topic *t = &c->topics[i];
+		char p[200];
+		snprintf(p, sizeof(p), "embeddings.topics.%.100s", it->string);
+		t->name = arena_strdup(L->a, it->string);
+		if (!t->name || !*t->name)
+			return sl_fail(L, p, "expected a topic name");
+		if (sl_strlist(L, p, it, &t->keywords, &t->n_keywords))
+			return -1;
+		for (size_t k = 0; k < t->n_keywords; k++)
+			if (!*t->keywords[k])
+				return sl_fail(L, p, "expected non-empty keywords");
+	}
+	return 0;
+}
+
+/* embeddings: {dim, topic_weight, difficulty_weight, noise, words_weight,
+ * topics}, each optional. */
+static int sl_embed(struct sload *L, struct embed_cfg *c, const cJSON *v)
+{
+	if (sl_keys(L, "embeddings", v, embed_keys, sizeof(embed_keys) / sizeof(*embed_keys)))
+		return -1;
+	for (const cJSON *it = v->child; it; it = it->next) {
+		char p[64];
+		const char *k = it->string;
+		snprintf(p, sizeof(p), "embeddings.%s", k);
+		int rc = 0;
+		if (!strcmp(k, "dim")) {
+			long n = 0;
+			rc = sl_long(L, p, it, 2, 4096, &n);
+			c->dim = (size_t)n;
+		} else if (!strcmp(k, "topics")) {
+			rc = sl_embed_topics(L, c, it);
+		} else {
+			double *w = !strcmp(k, "topic_weight")	     ? &c->topic_weight
+				    : !strcmp(k, "difficulty_weight") ? &c->difficulty_weight
+				    : !strcmp(k, "noise")	      ? &c->noise
+								      : &c->words_weight;
+			rc = sl_num(L, p, it, 0, 100, w);
+		}
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
 
 /* A PEM file's text, into the arena. */
 static int sl_pem(struct sload *L, const char *path, const cJSON *v, const char **out)
@@ -725,8 +881,9 @@ static int sl_top(struct sload *L, struct scenario *s, const cJSON *root)
 			return -1;
 		s->seed = (uint64_t)d;
 	}
-	struct model_cfg base = {.accuracy = 1.0, .chunk_chars = 8, .usage = 1,
-				 .formats = 1};
+	struct model_cfg base = {.accuracy = {1.0, 1.0}, .chunk_chars = 8, .usage = 1,
+				 .formats = 1, .decline_above = -1,
+				 .decline_marker = "[[DECLINE]]"};
 	const cJSON *defs = cJSON_GetObjectItemCaseSensitive(root, "defaults");
 	if (defs && sl_model(L, s, "defaults", defs, &base))
 		return -1;
@@ -741,6 +898,12 @@ static int sl_top(struct sload *L, struct scenario *s, const cJSON *root)
 		return -1;
 	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(root, "tls");
 	if (tls && sl_tls(L, s, tls))
+		return -1;
+	s->embed = (struct embed_cfg){.dim = 64, .topic_weight = 1.0,
+				      .difficulty_weight = 0.6, .noise = 0.15,
+				      .words_weight = 0.5};
+	const cJSON *emb = cJSON_GetObjectItemCaseSensitive(root, "embeddings");
+	if (emb && sl_embed(L, &s->embed, emb))
 		return -1;
 	return 0;
 }
@@ -779,4 +942,16 @@ const struct model_cfg *scenario_model(const struct scenario *s,
 		if (!strcmp(s->models[i].name, name))
 			return &s->models[i];
 	return s->fallback;
+}
+
+double scenario_accuracy(const struct model_cfg *m, const struct bank_item *b)
+{
+	const struct accuracy *a = &m->accuracy;
+	for (size_t i = 0; b && b->topic && i < m->n_topic_acc; i++)
+		if (!strcmp(m->topic_acc[i].topic, b->topic))
+			a = &m->topic_acc[i].acc;
+	if (a->easy == a->hard)
+		return a->easy;
+	double d = b ? b->difficulty : 0.5;
+	return a->easy + (a->hard - a->easy) * d;
 }

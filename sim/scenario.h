@@ -98,6 +98,7 @@ enum rule_action {
 	RULE_PICK,    /* pick: the label whose section holds a fragment */
 	RULE_RANK,    /* rank: labels ordered by the fragments their sections hold */
 	RULE_RATING,  /* rating: "Rating: [[N]]" */
+	RULE_RATING_AUTO, /* rating: auto: 9 right, 2 wrong, 5 cannot tell */
 };
 
 /* A rule answers the requests whose prompt (every message, joined) meets
@@ -114,10 +115,31 @@ struct rule {
 	int64_t latency_ms;      /* < 0: the model's */
 };
 
+/* How often a model answers a bank question right: linear in the
+ * question's difficulty d, `easy` at d = 0 and `hard` at d = 1 (a plain
+ * number sets both). */
+struct accuracy {
+	double easy, hard;
+};
+
+/* `topic_accuracy`: the accuracy on one topic's questions. */
+struct topic_accuracy {
+	const char *topic;
+	struct accuracy acc;
+};
+
 struct model_cfg {
 	const char *name;
 	int64_t latency_ms, jitter_ms, chunk_delay_ms;
-	double accuracy;
+	struct accuracy accuracy;
+	struct topic_accuracy *topic_acc; /* overrides per topic */
+	size_t n_topic_acc;
+	/* A small model that declines: when the prompt holds the marker
+	 * and a bank question harder than decline_above (plus a seeded
+	 * normal draw times decline_noise), it answers the marker alone. */
+	double decline_above;        /* < 0: never declines */
+	double decline_noise;
+	const char *decline_marker;
 	const char *answer;          /* fixed answer, or NULL */
 	const char **answers;        /* cycled per request */
 	size_t n_answers;
@@ -145,6 +167,23 @@ struct bank_item {
 	const char *q, *a, *short_a;
 	const char **wrong;
 	size_t n_wrong;
+	const char *topic;  /* hidden from the models; NULL: none */
+	double difficulty;  /* 0 easy .. 1 hard; 0.5 when not given */
+};
+
+/* `embeddings.topics`: a topic and the words that point to it. */
+struct embed_topic {
+	const char *name;
+	const char **keywords;
+	size_t n_keywords;
+};
+
+/* `embeddings`: how the simulated embedding vectors are made (embed.h). */
+struct embed_cfg {
+	size_t dim;
+	double topic_weight, difficulty_weight, noise, words_weight;
+	struct embed_topic *topics;
+	size_t n_topics;
 };
 
 /* The compiled rule patterns, freed by scenario_release. */
@@ -163,6 +202,7 @@ struct scenario {
 	struct bank_item *bank;
 	size_t n_bank;
 	struct chaos chaos;
+	struct embed_cfg embed;
 	/* `tls: {cert: FILE, key: FILE}`: serve HTTPS with this PEM
 	 * certificate and key (their text); NULL: plain HTTP. */
 	const char *tls_cert, *tls_key;
@@ -179,5 +219,11 @@ void scenario_release(struct scenario *s);
  * or NULL when neither exists. Borrowed until scenario_release. */
 const struct model_cfg *scenario_model(const struct scenario *s,
 				       const char *name);
+
+/* The model's accuracy on bank question b (its topic's when the model
+ * names one in topic_accuracy, at b's difficulty), or at difficulty 0.5
+ * with no topic when b is NULL (a question not in the bank). A plain
+ * number is returned exactly as written. */
+double scenario_accuracy(const struct model_cfg *m, const struct bank_item *b);
 
 #endif

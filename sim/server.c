@@ -124,9 +124,14 @@ static int route_gemini(struct req *r, const char *url)
 	const char *m = strstr(url, "/models/"), *colon = strrchr(url, ':');
 	if (!m || !colon || colon <= m + 8)
 		return 0;
-	if (strcmp(colon + 1, "generateContent") &&
-	    strcmp(colon + 1, "streamGenerateContent"))
+	if (!strcmp(colon + 1, "embedContent") ||
+	    !strcmp(colon + 1, "batchEmbedContents")) {
+		r->route = ROUTE_EMBED;
+		r->embed = colon[1] == 'b' ? EMBED_GEMINI_BATCH : EMBED_GEMINI;
+	} else if (strcmp(colon + 1, "generateContent") &&
+		   strcmp(colon + 1, "streamGenerateContent")) {
 		return 0;
+	}
 	r->url_stream = colon[1] == 's';
 	size_t n = (size_t)(colon - (m + 8));
 	r->url_model = q_malloc(n + 1);
@@ -137,10 +142,29 @@ static int route_gemini(struct req *r, const char *url)
 	return 1;
 }
 
+/* The embeddings routes, by the end of the path like the chat ones: a
+ * client given the base URL of its chat calls finds them. */
+static int route_embed(struct req *r, const char *url)
+{
+	if (ends_with(url, "/api/embed"))
+		r->embed = EMBED_OLLAMA;
+	else if (ends_with(url, "/api/embeddings"))
+		r->embed = EMBED_OLLAMA_LEGACY;
+	else if (ends_with(url, "/embeddings"))
+		r->embed = EMBED_OPENAI;
+	else
+		return 0;
+	r->route = ROUTE_EMBED;
+	r->wire = r->embed == EMBED_OPENAI ? WIRE_OPENAI : WIRE_OLLAMA;
+	return 1;
+}
+
 /* The chat routes match on the end of the path, so any base URL works. */
 static void req_route(struct req *r, const char *url)
 {
 	r->route = ROUTE_CHAT;
+	if (route_embed(r, url))
+		return;
 	if (ends_with(url, "/chat/completions"))
 		r->wire = WIRE_OPENAI;
 	else if (ends_with(url, "/messages"))
@@ -199,7 +223,7 @@ static struct req *req_new(struct mock *m, struct MHD_Connection *c,
 	r->cut_at = SIZE_MAX;
 	r->ctype = "application/json";
 	buf_init(&r->body, MOCK_BODY_MAX);
-	if (r->route == ROUTE_CHAT) {
+	if (r->route == ROUTE_CHAT || r->route == ROUTE_EMBED) {
 		r->counted = 1;
 		mock_count_in(m);
 	}
@@ -305,6 +329,10 @@ static enum MHD_Result mock_route(struct req *r, const char *method,
 	case ROUTE_CHAT:
 		if (post)
 			return chat_dispatch(r);
+		break;
+	case ROUTE_EMBED:
+		if (post)
+			return embed_dispatch(r);
 		break;
 	case ROUTE_STATS:
 		if (get)

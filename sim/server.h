@@ -58,6 +58,7 @@ struct mock {
 
 enum route {
 	ROUTE_CHAT,   /* a chat request in any wire format */
+	ROUTE_EMBED,  /* an embeddings request (OpenAI, Ollama, Gemini) */
 	ROUTE_TAGS,   /* Ollama's model list */
 	ROUTE_STATS,
 	ROUTE_RESET,
@@ -92,8 +93,9 @@ struct req {
 	enum mock_wire wire;
 	char *url_model;    /* Gemini: the model named in the URL */
 	int url_stream;     /* Gemini: :streamGenerateContent */
+	enum embed_api embed; /* ROUTE_EMBED: which endpoint */
 	enum req_state state;
-	int counted;     /* a chat request: in the stats */
+	int counted;     /* a chat or embeddings request: in the stats */
 	int too_large;
 	int cut;         /* the server cut the response on purpose */
 	int ending;      /* counted in mock.ending */
@@ -149,6 +151,30 @@ int chat_parse(struct req *r, const cJSON *j, struct chat *ch);
 /* Handles a complete chat request in any format: parse, plan, then answer
  * now or park until the latency passes. Returns MHD_YES or MHD_NO. */
 enum MHD_Result chat_dispatch(struct req *r);
+/* The same for an embeddings request (embeddings.c). */
+enum MHD_Result embed_dispatch(struct req *r);
+
+/* What chat.c and embeddings.c share. */
+/* Prepares what p's fault sends instead of an answer: an error, nothing
+ * (a hang, a reset, a drop) or a raw response (fault.c). Returns 1 when
+ * r is ready so, 0 when an answer is still to be prepared, -1 when
+ * memory ran out. */
+int req_prepare_fault(struct req *r, const struct chat *ch,
+		      const struct model_state *ms, const struct plan *p);
+/* Finishes a whole body in r->out as the model and fault send it:
+ * indented with `pretty`, dripped, or cut. Returns 0 or -1. */
+int req_prepare_body(struct req *r, const struct model_state *ms,
+		     const struct plan *p);
+/* Answers now, or parks until latency_ms is over (< 0: until the client
+ * goes); a reset or a drop closes the connection instead. */
+enum MHD_Result req_wait(struct req *r, int64_t latency_ms);
+/* Prepares each format's 404 for a model the scenario does not know;
+ * `method` names the Gemini method ("generateContent"). */
+void req_model_not_found(struct req *r, const char *model, const char *method);
+/* Appends the start of a request log entry, up to the limits: format,
+ * model, stream, credential, status, fault, max_tokens, temperature. */
+int req_log_head(struct buf *b, struct req *r, const struct chat *ch,
+		 const struct fault *f);
 /* Queues the response prepared in r. */
 enum MHD_Result req_respond(struct req *r);
 /* Prepares an error response in r's wire format. */
@@ -174,6 +200,9 @@ int fault_reflect(struct req *r, const struct fault *f, const char *text,
 /* Makes the close MHD is about to do (after MHD_NO, or a content reader's
  * END_WITH_ERROR) an RST, and counts it as the server's doing. */
 void req_reset(struct req *r);
+/* A huge fault on an embeddings request: 200 with e's shape and one
+ * vector of zeros `bytes` long. Returns 0, or -1 when memory ran out. */
+int fault_huge_embed(struct req *r, const struct embed_reply *e, int64_t bytes);
 /* Content readers: one byte every r->drip_ms; r->huge as it is made. */
 ssize_t fault_drip_read(void *cls, uint64_t pos, char *buf, size_t max);
 ssize_t fault_huge_read(void *cls, uint64_t pos, char *buf, size_t max);

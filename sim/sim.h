@@ -6,9 +6,10 @@
 
 /* The simulated provider, sim/'s whole public surface: a mock provider
  * server that speaks the OpenAI, Anthropic, Gemini and Ollama chat APIs
- * (stream and not) on one loopback port, scripted per model by a scenario
- * (YAML or JSON): fixed answers or a question bank with an accuracy,
- * latency, and faults. Counts requests and the peak number in flight.
+ * (stream and not) and the OpenAI, Ollama and Gemini embeddings APIs on
+ * one loopback port, scripted per model by a scenario (YAML or JSON):
+ * fixed answers or a question bank (hidden topics and difficulty) with an
+ * accuracy, latency, and faults. Counts requests and the peak number in flight.
  * Runs its own threads; the functions below may be called from any
  * thread. `quorum run --sim`, the quorum-mock program and the tests use
  * it; a build with -Dsim=disabled has none of it. See README.md for the

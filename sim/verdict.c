@@ -90,6 +90,14 @@ int verdict_rating(struct buf *out, double rating)
 			  rating);
 }
 
+int verdict_rating_auto(struct buf *out, int ok)
+{
+	if (ok < 0)
+		return buf_puts(out, "The response cannot be checked against a known "
+				     "answer.\n\nRating: [[5]]");
+	return verdict_rating(out, ok ? 9 : 2);
+}
+
 /* ---- simulated ---- */
 
 /* The right sections (want 1) or the others (want 0), any when correct

@@ -35,6 +35,11 @@ int verdict_rank(struct buf *out, const struct section *sec, size_t n,
 /* Appends a short evaluation and "Rating: [[N]]". Returns 0 or -1. */
 int verdict_rating(struct buf *out, double rating);
 
+/* Appends a judge's rating of an answer that is right (ok 1: 9), wrong
+ * (0: 2) or cannot be told (-1: 5), as `rating: auto` rates. Returns 0
+ * or -1. */
+int verdict_rating_auto(struct buf *out, int ok);
+
 /* A simulated model's answer to one aggregator request. */
 struct verdict_sim {
 	enum prompt_kind kind;

@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		fuzz_check(e.msg[0] != '\0', "a refused plan with no message");
 		struct buf sys = BUF_INIT, user = BUF_INIT;
-		fuzz_check(!plan_build_retry_prompt(&sys, &user, "q", max, reply, e.msg),
+		fuzz_check(!plan_build_retry_prompt(&sys, &user, "q", max, 1, reply, e.msg),
 			   "plan_build_retry_prompt failed");
 		buf_release(&sys);
 		buf_release(&user);

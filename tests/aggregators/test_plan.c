@@ -144,21 +144,49 @@ static void test_prompts(void **state)
 {
 	(void)state;
 	struct buf sys = BUF_INIT, user = BUF_INIT;
-	assert_int_equal(plan_build_prompt(&sys, &user, "Compare France and Germany", 5), 0);
+	assert_int_equal(plan_build_prompt(&sys, &user, "Compare France and Germany", 5, 0), 0);
 	assert_non_null(strstr(buf_str(&sys), "ONLY a JSON object"));
 	assert_non_null(strstr(buf_str(&sys), "{\"subtasks\": [{\"id\": \"s1\""));
 	assert_non_null(strstr(buf_str(&sys), "at most 5 subtasks"));
 	assert_string_equal(buf_str(&user), "Task:\nCompare France and Germany");
 	buf_reset(&sys);
 	buf_reset(&user);
-	assert_int_equal(plan_build_retry_prompt(&sys, &user, "Compare", 5, "{bad",
+	assert_int_equal(plan_build_retry_prompt(&sys, &user, "Compare", 5, 0, "{bad",
 						 "the reply's JSON object is never closed"), 0);
 	assert_non_null(strstr(buf_str(&user), "Your previous plan:\n{bad"));
 	assert_non_null(strstr(buf_str(&user),
 			       "refused: the reply's JSON object is never closed.\n"));
 	assert_non_null(strstr(buf_str(&user), "only the corrected JSON object"));
+	/* Estimates are asked for only when a route uses them. */
+	assert_null(strstr(buf_str(&sys), "difficulty"));
+	buf_reset(&sys);
+	buf_reset(&user);
+	assert_int_equal(plan_build_prompt(&sys, &user, "Compare", 5, 1), 0);
+	assert_non_null(strstr(buf_str(&sys), "\"difficulty\": \"easy\", \"medium\" or \"hard\""));
 	buf_release(&sys);
 	buf_release(&user);
+}
+
+/* The planner's estimates: names, numbers, and what cannot be read is
+ * unknown, never a refusal. */
+static void test_estimates(void **state)
+{
+	struct plan p;
+	struct qerr e;
+	const char *reply =
+		"{\"subtasks\": [{\"id\": \"a\", \"task\": \"x\", \"difficulty\": \"Easy\","
+		" \"tokens\": 120}, {\"id\": \"b\", \"task\": \"y\", \"difficulty\": 0.9},"
+		" {\"id\": \"c\", \"task\": \"z\", \"difficulty\": 7, \"tokens\": -3},"
+		" {\"id\": \"d\", \"task\": \"w\", \"difficulty\": \"hard\", \"tokens\": \"many\"}]}";
+	assert_int_equal(plan_parse(reply, 8, *state, &p, &e), 0);
+	assert_true(p.subtasks[0].difficulty > 0.16 && p.subtasks[0].difficulty < 0.17);
+	assert_int_equal(p.subtasks[0].tokens, 120);
+	assert_true(p.subtasks[1].difficulty == 0.9);
+	assert_int_equal(p.subtasks[1].tokens, -1);
+	assert_true(p.subtasks[2].difficulty == -1);
+	assert_int_equal(p.subtasks[2].tokens, -1);
+	assert_true(p.subtasks[3].difficulty > 0.83 && p.subtasks[3].difficulty < 0.84);
+	assert_int_equal(p.subtasks[3].tokens, -1);
 }
 
 static void test_subtask_prompt_and_results(void **state)
@@ -197,6 +225,7 @@ int test_plan_group(void)
 		cmocka_unit_test(test_fenced_forward_needs),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_prompts),
+		cmocka_unit_test(test_estimates),
 		cmocka_unit_test(test_subtask_prompt_and_results),
 	};
 	return cmocka_run_group_tests_name("plan", tests, setup, teardown);

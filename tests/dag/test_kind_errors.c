@@ -404,6 +404,82 @@ static void test_many_problems_in_one_file(void **state)
 	qdiags_release(&d);
 }
 
+/* semantic, score, difficulty, ask, embed: what each needs, and privacy:
+ * a model that sees prompts before a route for personal data is tried
+ * must be local. */
+static void test_new_routes(void **state)
+{
+	(void)state;
+#define R HDR "  r:\n    kind: route\n    default: gpt\n    routes:\n"
+	expect_one(R "      - {when: {semantic: {examples: [hi]}}, to: big}\n", 11, 16,
+		   "routes[0] has a semantic condition: the node needs 'embed' (the model "
+		   "that embeds the prompt)");
+	expect_one(R "      - {when: {semantic: {threshold: 0.5}}, to: big}\n    embed: gpt\n",
+		   11, 27, "'semantic' needs 'examples' (texts of the kind of prompt this "
+		   "route takes)");
+	expect_one(R "      - {when: {semantic: {examples: [hi], threshold: 2}}, to: big}\n"
+		   "    embed: gpt\n", 11, 55, "'threshold' must be between -1 and 1, got 2");
+	expect_one(R "      - {when: {score: {threshold: 0.5}}, to: big}\n    embed: gpt\n",
+		   11, 24, "'score' needs 'file' (a router that 'quorum router train' wrote)");
+	expect_one(R "      - {when: {difficulty: hard}, to: big}\n", 11, 16,
+		   "routes[0] has a difficulty condition, which only a plan's subtasks have "
+		   "(write this route in a plan's 'run')");
+	expect_one(R "      - {when: {difficulty: hardest}, to: big}\n", 11, 29,
+		   "unknown difficulty 'hardest' (did you mean 'hard'?)");
+	expect_one(R "      - {ask: gpt, to: big}\n", 11, 20,
+		   "an 'ask' route has no 'to': the model asked answers or declines, and a "
+		   "declined prompt goes on to the next route");
+	expect_one(R "      - {ask: gpt, decline: x}\n", 11, 29,
+		   "'decline' must be a marker of 2 characters or more (a model would write a "
+		   "shorter one by chance)");
+	expect_one(R "      - {ask: gpt}\n      - {when: {contains_pii: true}, to: loc}\n", 11, 15,
+		   "'gpt' sees prompts with personal data before routes[1] (for personal data) "
+		   "is tried, and 'gpt' is not marked local: true");
+	expect_one(R "      - {when: {semantic: {examples: [hi]}}, to: big}\n"
+		   "      - {when: {contains_pii: true}, to: loc}\n    embed: gpt\n", 13, 12,
+		   "'gpt' sees prompts with personal data before routes[1] (for personal data) "
+		   "is tried, and 'gpt' is not marked local: true");
+#undef R
+}
+
+static void test_bandit(void **state)
+{
+	(void)state;
+	expect_one(HDR "  b: {kind: bandit, arms: [gpt, big]}\n", 7, 3,
+		   "node 'b' (bandit) needs 'state' (the file where what it learns is kept)");
+	expect_one(HDR "  b: {kind: bandit, arms: [gpt], state: s.db}\n", 7, 28,
+		   "a bandit needs two arms or more (with one there is nothing to learn)");
+	expect_one(HDR "  b: {kind: bandit, arms: [gpt, big], state: s.db, policy: linear}\n",
+		   7, 3, "policy linear learns from the prompt's embedding: the node needs "
+		   "'embed' (the model that embeds it)");
+	expect_one(HDR "  b: {kind: bandit, arms: [gpt, big], state: s.db, policy: greedy}\n",
+		   7, 60, "unknown policy 'greedy' (use thompson, ucb or linear (contextual: "
+		   "needs 'embed'))");
+	expect_one(HDR "  b: {kind: bandit, arms: [gpt, big], state: s.db, reward: {judge: "
+		   "nobody}}\n", 7, 68, "unknown model 'nobody' (declare it under 'models' or "
+		   "write provider/model)");
+}
+
+static void test_endpoints(void **state)
+{
+	(void)state;
+#define M "version: 1\nmodels:\n  m:\n    provider: openai\n    model: x\n"
+#define N "nodes: {a: {kind: generate, models: [m]}}\n"
+	expect_one(M "    base_url: http://a/v1\n    endpoints: [{base_url: http://b/v1}]\n" N,
+		   6, 15, "model 'm' has 'endpoints': its 'base_url' goes in each endpoint");
+	expect_one(M "    endpoints: [{api_key_env: K}]\n" N, 6, 17,
+		   "an endpoint needs 'base_url' (where this copy of the model answers)");
+	expect_one(M "    endpoints: [{base_url: \"ftp://b\"}]\n" N, 6, 28,
+		   "invalid base_url 'ftp://b': the scheme 'ftp' is not allowed (use http:// or "
+		   "https://)");
+	expect_one(M "    endpoints: [{base_url: http://b/v1}]\n    strategy: fastest\n" N, 7, 15,
+		   "unknown strategy 'fastest' (use shuffle, least_busy or latency)");
+	expect_one(M "    endpoints: []\n" N, 6, 16, "'endpoints' must be a list of 1 to 64 "
+		   "endpoints ({base_url, api_key_env, weight}), got list");
+#undef M
+#undef N
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +492,9 @@ int main(void)
 		cmocka_unit_test(test_route_conditions),
 		cmocka_unit_test(test_route_shape),
 		cmocka_unit_test(test_route_privacy),
+		cmocka_unit_test(test_new_routes),
+		cmocka_unit_test(test_bandit),
+		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_many_problems_in_one_file),
 	};

@@ -6,10 +6,10 @@
 - It renders without a warning: `groff -man -ww -z` (groff, in Debian's
   groff-base) prints nothing and exits 0. Without groff the test exits 77,
   which meson counts as skipped.
-- It names every option and command that `quorum --help`, `quorum run
-  --help`, `quorum validate --help` and `quorum graph --help` list, and
-  every limit `--limit` takes; so does docs/workflow-format.md for the
-  limits.
+- It names every option and command that `quorum --help` and the
+  `--help` of `run`, `batch`, `eval`, `cache`, `validate` and `graph`
+  list, and every limit `--limit` takes; so does docs/workflow-format.md
+  for the limits.
 """
 import os
 import re
@@ -42,7 +42,7 @@ def main(argv):
     reference = open(REFERENCE, encoding="utf-8").read()
 
     texts = {c: usage(quorum, c.split() + ["--help"]) for c in
-             ["", "run", "validate", "graph"]}
+             ["", "run", "batch", "eval", "cache", "validate", "graph"]}
     for cmd, text in texts.items():
         for opt in sorted(set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))):
             if opt not in page:

@@ -5,22 +5,23 @@
 
 - Every line of a ```sh block that starts with `./build/quorum` or
   `quorum` is a command, and is run with QUORUM from a scratch directory
-  where `workflows/` and `docs/` are the source tree's. It must exit 0.
-  A `run` without `--sim` or `--dry-run` gets `--sim`: the test never
-  reaches the network. `export NAME=VALUE` lines of the same block set
-  those variables for the block's commands; every other *_API_KEY
-  variable is removed.
+  where `workflows/`, `eval/` and `docs/` are the source tree's. It must
+  exit 0. A `run`, `batch` or `eval` without `--sim` (or a `run` without
+  `--dry-run`) gets `--sim`: the test never reaches the network.
+  `export NAME=VALUE` lines of the same block set those variables for the
+  block's commands; every other *_API_KEY variable is removed.
 - A block preceded by `<!-- test: file=NAME -->` is written to NAME in the
   scratch directory before any command runs (the README's "save this as").
 - A block preceded by `<!-- test: output cmd='COMMAND' [stream=stderr|stdout]
   [exit=N] -->` is what COMMAND prints on that stream, line for line, with
-  exit status N (default 0). COMMAND runs as written; one that is a `run`
-  without `--sim` or `--dry-run` must expect 2 (refused before any call).
+  exit status N (default 0). COMMAND runs as written; one that could reach
+  a provider (a `run`, `batch` or `eval` without `--sim`, a `run` without
+  `--dry-run`) must expect 2 (refused before any call).
   `127.0.0.1:PORT` matches any port.
 - A block preceded by `<!-- test: skip REASON -->` is not run.
 - Every whole workflow shown (a ```yaml block starting `version: 1`) in
   README.md and docs/workflow-format.md loads (`quorum validate`).
-- README.md stays under 200 lines; relative links in README.md and
+- README.md stays under 230 lines; relative links in README.md and
   docs/*.md point at files that exist.
 
 The markers are HTML comments, so the README reads clean on GitHub.
@@ -35,7 +36,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 README = os.path.join(ROOT, "README.md")
-MAX_LINES = 200
+MAX_LINES = 230
 TIMEOUT = 120
 
 
@@ -71,8 +72,12 @@ def is_quorum(argv):
 
 
 def network_free(argv):
-    return "run" not in argv[1:2] or any(a == "--dry-run" or a.startswith("--sim")
-                                         for a in argv)
+    """Whether a command cannot reach a provider: only run, batch and eval
+    call models, and not with --sim (nor run with --dry-run)."""
+    if argv[1:2] not in (["run"], ["batch"], ["eval"]):
+        return True
+    return any(a.startswith("--sim") or (argv[1] == "run" and a == "--dry-run")
+               for a in argv)
 
 
 def environment(exports):
@@ -142,7 +147,7 @@ def main(argv):
         problems.append("README.md has %d lines; keep it under %d (details go in docs/)"
                         % (nlines, MAX_LINES))
     with tempfile.TemporaryDirectory(prefix="quorum-readme-") as tmp:
-        for name in ("workflows", "docs"):
+        for name in ("workflows", "eval", "docs"):
             os.symlink(os.path.join(ROOT, name), os.path.join(tmp, name))
         all_blocks = blocks(text)
         for line, lang, body, marker in all_blocks:

@@ -31,7 +31,7 @@ check() {
 	fi
 }
 
-check "--help --version graph help run validate" quorum ""
+check "--help --version batch cache eval graph help run validate" quorum ""
 check "run" quorum r
 check "council.yaml moa.yml sub" quorum run ""
 check "council.yaml" quorum validate c
@@ -55,4 +55,33 @@ check "" quorum run council.yaml "why?" ""
 check "council.yaml moa.yml sub" quorum run -- ""
 check "" quorum run -- council.yaml -
 check "" quorum nothing ""
+check "batch" quorum b
+check "council.yaml moa.yml sub" quorum batch ""
+check "" quorum batch council.yaml ""
+check "--in --input --insecure" quorum batch --in
+check "council.yaml moa.yml notes.txt sub" quorum batch council.yaml --in ""
+check "council.yaml moa.yml notes.txt sub" quorum batch council.yaml --out ""
+check "notes.txt" quorum batch council.yaml --resume n
+check "" quorum batch council.yaml --shard ""
+check "" quorum batch council.yaml --parallel ""
+check "--cache --cache=" quorum batch --ca
+check "--cache=notes.txt" quorum batch council.yaml --cache=n
+check "council.yaml moa.yml notes.txt sub" quorum batch council.yaml --cache = ""
+check "" quorum batch council.yaml --cache ""
+check "council.yaml moa.yml sub" quorum eval ""
+check "council.yaml moa.yml sub" quorum eval council.yaml ""
+check "council.yaml moa.yml sub" quorum eval council.yaml --data notes.txt ""
+check "notes.txt" quorum eval council.yaml --data n
+check "notes.txt" quorum eval council.yaml --plot n
+check "notes.txt" quorum eval council.yaml --details n
+check "choice exact json: last_line number regex: whole" quorum eval council.yaml --compare ""
+check "--compare=number" quorum eval council.yaml --compare=nu
+check "" quorum eval council.yaml --judge ""
+check "--no-baselines" quorum eval --no
+check "--json --judge" quorum eval --j
+check "--cache= --help" quorum cache --
+check "clear stats" quorum cache ""
+check "stats" quorum cache s
+check "" quorum cache stats ""
+check "--cache --cache=" quorum run --cac
 exit $failed

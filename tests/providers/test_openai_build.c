@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "../../providers/provider.h"
+#include "../../providers/wire.h"
 #include "util.h"
 
 static const struct provider *openai(void) { return prov_get("openai"); }
@@ -227,6 +228,41 @@ static void refused(void **state)
 	assert_int_equal(build_req(openai(), &req, NULL, "k", &out, NULL, &e), -1);
 }
 
+/* The body is printed by wire.c, not cJSON, but byte for byte as
+ * cJSON_PrintUnformatted would (it is part of the response cache's key). */
+static void body_prints_as_cjson(void **state)
+{
+	(void)state;
+	static const double nums[] = {0, 1, -1, 0.7, 0.1 + 0.2, 1024, 1e15, 1e15 - 1,
+				      -1e15 + 1, 123456.789, 1e-7, 1e300, -2.5e-300,
+				      3.0000000000000004, 9007199254740993.0, -0.0};
+	cJSON *b = cJSON_CreateObject();
+	cJSON *a = cJSON_AddArrayToObject(b, "nums");
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		cJSON_AddItemToArray(a, cJSON_CreateNumber(nums[i]));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(0.0 / 0.0));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(1.0 / 0.0));
+	cJSON_AddStringToObject(b, "s", "q\"b\\s/\b\f\n\r\t\x01\x1f\x7f caf\xc3\xa9 \xff");
+	cJSON_AddStringToObject(b, "k\"\n\x02", "");
+	cJSON_AddRawToObject(b, "raw", "12345678901234567890");
+	cJSON_AddNullToObject(b, "n");
+	cJSON_AddTrueToObject(b, "t");
+	cJSON_AddFalseToObject(b, "f");
+	cJSON_AddItemToObject(b, "eo", cJSON_CreateObject());
+	cJSON_AddItemToObject(b, "ea", cJSON_CreateArray());
+	cJSON *deep = cJSON_AddObjectToObject(b, "deep");
+	cJSON_AddItemToObject(deep, "x", cJSON_CreateStringArray((const char *[]){"a", "", "\"c"}, 3));
+	char *want = cJSON_PrintUnformatted(b);
+	struct buf got = BUF_INIT;
+	struct qerr e;
+	assert_int_equal(wire_body_print(b, &got, &e), 0);
+	assert_string_equal(buf_str(&got), want);
+	assert_int_equal(got.len, strlen(want));
+	buf_release(&got);
+	cJSON_free(want);
+	cJSON_Delete(b);
+}
+
 int test_openai_build(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +273,7 @@ int test_openai_build(void)
 		cmocka_unit_test(params_refused),
 		cmocka_unit_test(text_is_valid_json),
 		cmocka_unit_test(refused),
+		cmocka_unit_test(body_prints_as_cjson),
 	};
 	return cmocka_run_group_tests_name("openai_build", tests, NULL, NULL);
 }

@@ -354,7 +354,7 @@ static void test_generic_aggregators(void **state)
 	}
 
 	struct buf sys = BUF_INIT, user = BUF_INIT;
-	plan_build_prompt(&sys, &user, FRANCE, 6);
+	plan_build_prompt(&sys, &user, FRANCE, 6, 0);
 	t = ask_w(m, W_ANTHROPIC, "p1", buf_str(&sys), buf_str(&user));
 	struct arena *a = arena_new();
 	struct plan p;

@@ -48,5 +48,9 @@ int test_edges_run(void);
 /* The tests of answers to questions the bank does not hold
  * (test_generic.c); returns the number of failures. */
 int test_generic_run(void);
+/* The tests of what routing research needs: the embeddings endpoints,
+ * hidden topics and difficulty, declines and auto ratings (test_route.c);
+ * returns the number of failures. */
+int test_route_run(void);
 
 #endif

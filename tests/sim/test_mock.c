@@ -862,6 +862,7 @@ int main(void)
 	rc |= test_faults_run();
 	rc |= test_edges_run();
 	rc |= test_generic_run();
+	rc |= test_route_run();
 	curl_global_cleanup();
 	return rc;
 }

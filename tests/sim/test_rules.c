@@ -463,7 +463,7 @@ static void test_sim_rating(void **state)
 static void expect_plan(void **state, const char *task, size_t max, size_t want)
 {
 	struct buf sys = BUF_INIT, user = BUF_INIT;
-	plan_build_prompt(&sys, &user, task, max);
+	plan_build_prompt(&sys, &user, task, max, 0);
 	char *t = ask(port_of(state), W_ANTHROPIC, "sim", buf_str(&sys), buf_str(&user));
 	struct arena *a = arena_new();
 	struct plan p;
@@ -489,7 +489,7 @@ static void test_sim_plan(void **state)
 	expect_plan(state, "One \"quoted\" step\twith a tab", 1, 1);
 	/* A retry answers with a plan of the task, not of the refusal. */
 	struct buf sys = BUF_INIT, user = BUF_INIT;
-	plan_build_retry_prompt(&sys, &user, QUESTION, 4, "{\"subtasks\": [",
+	plan_build_retry_prompt(&sys, &user, QUESTION, 4, 0, "{\"subtasks\": [",
 				"the reply is not valid JSON");
 	char *t = ask(port_of(state), W_GEMINI, "sim", buf_str(&sys), buf_str(&user));
 	assert_non_null(strstr(t, QUESTION));
@@ -542,7 +542,7 @@ static void test_sim_scenario_formats(void **state)
 	assert_true(selfcheck_parse(t) >= 0);
 	free(t);
 	buf_reset(&user);
-	plan_build_prompt(&sys, &user, "Compare Jupiter and Mars. Say which is larger.", 6);
+	plan_build_prompt(&sys, &user, "Compare Jupiter and Mars. Say which is larger.", 6, 0);
 	t = ask(port, W_OLLAMA, "sim-medium", buf_str(&sys), buf_str(&user));
 	struct arena *a = arena_new();
 	struct plan p;

@@ -1,0 +1,99 @@
+/* The learned routers a workflow's `score` conditions name: each file is
+ * read and checked when the workflow loads (a broken one is refused before
+ * any call, at the condition), and kept with the workflow. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../aggregators/learn.h"
+#include "../common/alloc.h"
+#include "run.h"
+
+char *router_file_read(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *text = NULL;
+	size_t cap = 0, n = 0;
+	for (;;) {
+		if (n + 65536 + 1 > cap) {
+			size_t c = cap ? cap * 2 : 65536 * 2;
+			char *t = c > SCORER_JSON_MAX + 2 ? NULL : q_realloc(text, c);
+			if (!t) {
+				q_free(text);
+				fclose(f);
+				errno = c > SCORER_JSON_MAX + 2 ? EFBIG : ENOMEM;
+				return NULL;
+			}
+			text = t;
+			cap = c;
+		}
+		size_t got = fread(text + n, 1, 65536, f);
+		n += got;
+		if (got < 65536)
+			break;
+	}
+	int bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		q_free(text);
+		errno = EIO;
+		return NULL;
+	}
+	text[n] = '\0';
+	*len = n;
+	return text;
+}
+
+static void load_one(struct workflow *wf, const struct wf_node *n, struct wf_score *s,
+		     struct qdiags *d)
+{
+	size_t len = 0;
+	char *text = router_file_read(s->path, &len);
+	if (!text) {
+		qdiags_add(d, s->line, s->col, "router file '%s' cannot be read: %s", s->file,
+			   strerror(errno));
+		return;
+	}
+	struct qerr e = {0};
+	struct scorer *sc = scorer_from_json(text, len, wf->arena, &e);
+	q_free(text);
+	if (!sc) {
+		qdiags_add(d, s->line, s->col, "router file '%s': %s", s->file, e.msg);
+		return;
+	}
+	if (isnan(s->threshold) && !sc->has_threshold) {
+		qdiags_add(d, s->line, s->col, "router file '%s' has no threshold: write "
+			   "'threshold' here, or pick one with 'quorum router calibrate'", s->file);
+		return;
+	}
+	/* Scores of one embedding model's vectors mean nothing for another's. */
+	if (n->embed && sc->model[0] && strcmp(sc->model, n->embed->model)) {
+		qdiags_add(d, s->line, s->col, "router file '%s' was trained on embeddings of "
+			   "'%s', but node '%s' embeds with '%s'", s->file, sc->model, n->id,
+			   n->embed->model);
+		return;
+	}
+	if (isnan(s->threshold))
+		s->threshold = sc->threshold;
+	s->scorer = sc;
+}
+
+static void load_node(struct workflow *wf, const struct wf_node *n, struct qdiags *d)
+{
+	for (size_t i = 0; i < n->nroutes; i++)
+		if (n->routes[i].when.score)
+			load_one(wf, n, n->routes[i].when.score, d);
+	if (n->run)
+		load_node(wf, n->run, d);
+}
+
+int routers_load(struct workflow *wf, struct qdiags *d)
+{
+	size_t before = d->n;
+	for (size_t i = 0; i < wf->nnodes; i++)
+		load_node(wf, wf->nodes[i], d);
+	return d->n > before ? -1 : 0;
+}

@@ -1,0 +1,388 @@
+/* quorum router train and calibrate: a learned router (RouteLLM) from what
+ * `quorum eval --details` saw the weak and the strong model do on each
+ * question. The questions are embedded as the route node embeds a prompt
+ * (the same request: a cache shares them), a scorer is fitted on part of
+ * them and judged on the rest by RouteLLM's own measures, and written to
+ * the file a `score` condition names. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "../aggregators/learn.h"
+#include "../common/alloc.h"
+#include "../providers/embed.h"
+#include "run.h"
+
+/* One question: its text and how each model did. */
+struct question {
+	char *id;                 /* JSON text */
+	char *query;
+	int weak, strong;         /* -1 unknown, 0 wrong, 1 right */
+	float *vec;               /* its embedding, in the arena */
+};
+
+struct training {
+	const struct quorum_router_train *t;
+	struct arena *a;
+	struct question *q;
+	size_t n, cap;
+	size_t dim, done, failed;
+	char first_error[256];
+	struct quorum_options *opts;  /* one per question */
+};
+
+/* ---- the details file ---- */
+
+static struct question *question_of(struct training *tr, const char *id, const char *query)
+{
+	for (size_t i = tr->n; i-- > 0;)
+		if (!strcmp(tr->q[i].id, id))
+			return &tr->q[i];
+	if (tr->n == tr->cap) {
+		size_t cap = tr->cap ? tr->cap * 2 : 256;
+		struct question *v = q_realloc(tr->q, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		tr->q = v;
+		tr->cap = cap;
+	}
+	struct question *x = &tr->q[tr->n];
+	*x = (struct question){.id = arena_strdup(tr->a, id), .query = arena_strdup(tr->a, query),
+			       .weak = -1, .strong = -1};
+	if (!x->id || !x->query)
+		return NULL;
+	tr->n++;
+	return x;
+}
+
+/* One line of the details: a question, a system, right or not. */
+static int read_line(struct training *tr, const char *line, long no, char **errors)
+{
+	cJSON *d = cJSON_Parse(line);
+	const cJSON *sys = cJSON_GetObjectItemCaseSensitive(d, "system");
+	const cJSON *query = cJSON_GetObjectItemCaseSensitive(d, "query");
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(d, "correct");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(d, "id");
+	char *idtext = id ? cJSON_PrintUnformatted(id) : NULL;
+	int rc = 0;
+	if (!cJSON_IsString(sys) || !cJSON_IsString(query) || !cJSON_IsBool(ok) || !idtext) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "quorum: %s:%ld: not a line of 'quorum eval --details' "
+			 "(it needs id, query, system and correct)", tr->t->details, no);
+		run_set_error(errors, "%s", msg, 0);
+		rc = -1;
+	} else if (!strcmp(sys->valuestring, tr->t->weak) ||
+		   !strcmp(sys->valuestring, tr->t->strong)) {
+		struct question *x = question_of(tr, idtext, query->valuestring);
+		if (!x) {
+			run_set_error(errors, "quorum: out of memory reading the details%s", "", 0);
+			rc = -1;
+		} else if (!strcmp(sys->valuestring, tr->t->weak)) {
+			x->weak = cJSON_IsTrue(ok);
+		} else {
+			x->strong = cJSON_IsTrue(ok);
+		}
+	}
+	cJSON_free(idtext);
+	cJSON_Delete(d);
+	return rc;
+}
+
+static int read_details(struct training *tr, char **errors)
+{
+	FILE *f = fopen(tr->t->details, "r");
+	if (!f) {
+		run_set_error(errors, "quorum: cannot read '%s'", tr->t->details, errno);
+		return -1;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	long no = 0;
+	int rc = 0;
+	while (!rc && getline(&line, &cap, f) > 0) {
+		no++;
+		if (strspn(line, " \t\r\n") != strlen(line))
+			rc = read_line(tr, line, no, errors);
+	}
+	free(line);
+	fclose(f);
+	/* Only questions both models answered teach anything. */
+	size_t k = 0;
+	for (size_t i = 0; i < tr->n; i++)
+		if (tr->q[i].weak >= 0 && tr->q[i].strong >= 0)
+			tr->q[k++] = tr->q[i];
+	tr->n = k;
+	if (!rc && tr->n < 10) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "quorum: '%s' has %zu questions that both '%s' and "
+			 "'%s' answered; a router needs at least 10 (are those the systems' "
+			 "names in it?)", tr->t->details, tr->n, tr->t->weak, tr->t->strong);
+		run_set_error(errors, "%s", msg, 0);
+		rc = -1;
+	}
+	return rc;
+}
+
+/* ---- the embeddings: one run of the embedder per question ---- */
+
+struct job {
+	struct training *tr;
+	size_t i;
+};
+
+static void embedded(struct quorum_report *rep, const char *error, void *ctx)
+{
+	struct job *j = ctx;
+	struct training *tr = j->tr;
+	const char *out = rep ? quorum_report_output(rep) : NULL;
+	size_t n = 0, dim = 0;
+	float *v = out ? embed_unpack(tr->a, out, strlen(out), &n, &dim) : NULL;
+	if (v && n == 1 && (!tr->dim || dim == tr->dim)) {
+		tr->q[j->i].vec = v;
+		tr->dim = dim;
+	} else {
+		if (!tr->failed++)
+			snprintf(tr->first_error, sizeof(tr->first_error), "%s",
+				 error ? error : v ? "vectors of two sizes" : "the embedding failed");
+	}
+	tr->done++;
+	quorum_report_free(rep);
+	q_free(j);
+}
+
+static int embed_all(struct training *tr, const struct quorum_workflow *embedder,
+		     char **errors)
+{
+	struct quorum_engine *e = quorum_engine_new(tr->t->opts ? tr->t->opts->wake_fd : -1);
+	tr->opts = q_calloc(tr->n, sizeof(*tr->opts));
+	if (!e || !tr->opts) {
+		quorum_engine_free(e);
+		run_set_error(errors, "quorum: cannot start the engine%s", "", 0);
+		return -1;
+	}
+	long parallel = tr->t->parallel > 0 ? tr->t->parallel : 16;
+	size_t next = 0;
+	int rc = 0;
+	while (!rc && tr->done < tr->n) {
+		while (!rc && next < tr->n && (long)(next - tr->done) < parallel) {
+			struct job *j = q_calloc(1, sizeof(*j));
+			struct quorum_options *o = &tr->opts[next];
+			if (tr->t->opts)
+				*o = *tr->t->opts;
+			o->query = tr->q[next].query;
+			o->inputs = NULL;
+			o->ninputs = 0;
+			o->progress = NULL;
+			if (!j)
+				rc = -1;
+			else if (*j = (struct job){tr, next},
+				 quorum_engine_submit(e, embedder, o, embedded, j, errors))
+				q_free(j), rc = -1;
+			next++;
+		}
+		if (!rc)
+			quorum_engine_run(e, 100);
+		if (tr->t->opts && tr->t->opts->interrupt && *tr->t->opts->interrupt)
+			break;
+	}
+	quorum_engine_run(e, -1);
+	quorum_engine_free(e);
+	q_free(tr->opts);
+	tr->opts = NULL;
+	if (!rc && tr->failed) {
+		char msg[400];
+		snprintf(msg, sizeof(msg), "quorum: %zu of %zu questions could not be embedded; "
+			 "the first: %s", tr->failed, tr->n, tr->first_error);
+		msg[strcspn(msg, "\n")] = '\0';
+		run_set_error(errors, "%s", msg, 0);
+		rc = -1;
+	}
+	return rc;
+}
+
+/* ---- fitting and judging ---- */
+
+/* A seeded shuffle: which questions train and which judge. */
+static void shuffle(struct question *q, size_t n, uint64_t seed)
+{
+	uint64_t x = seed * 0x9E3779B97F4A7C15ULL + 1;
+	for (size_t i = n; i > 1; i--) {
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		size_t k = (size_t)((x * 2685821657736338717ULL) % i);
+		struct question t = q[i - 1];
+		q[i - 1] = q[k];
+		q[k] = t;
+	}
+}
+
+static struct scorer *fit(struct training *tr, size_t ntrain, const char *model,
+			  struct qerr *e)
+{
+	const struct quorum_router_train *t = tr->t;
+	float *x = arena_alloc(tr->a, ntrain * tr->dim * sizeof(*x));
+	double *y = arena_alloc(tr->a, ntrain * sizeof(*y));
+	if (!x || !y) {
+		qerr_set(e, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < ntrain; i++) {
+		memcpy(x + i * tr->dim, tr->q[i].vec, tr->dim * sizeof(*x));
+		y[i] = scorer_label(tr->q[i].weak, tr->q[i].strong, 0);
+	}
+	struct scorer_data d = {.x = x, .y = y, .n = ntrain, .dim = tr->dim};
+	struct scorer_opts o = {.model = model, .l2 = t->l2, .seed = t->seed};
+	return t->kind && !strcmp(t->kind, "mf") ? scorer_fit_mf(&d, &o, tr->a, e)
+						  : scorer_fit_logreg(&d, &o, tr->a, e);
+}
+
+/* RouteLLM's measures of s on questions [from, to). */
+static void judge(struct training *tr, const struct scorer *s, size_t from, size_t to,
+		  struct buf *out)
+{
+	size_t n = to - from;
+	double *sc = arena_alloc(tr->a, n * sizeof(*sc));
+	double *w = arena_alloc(tr->a, n * sizeof(*w));
+	double *st = arena_alloc(tr->a, n * sizeof(*st));
+	struct router_metrics m;
+	struct qerr e = {0};
+	if (!sc || !w || !st)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		sc[i] = scorer_score(s, tr->q[from + i].vec);
+		w[i] = tr->q[from + i].weak;
+		st[i] = tr->q[from + i].strong;
+	}
+	if (router_metrics_compute(&m, sc, w, st, n, tr->a, &e)) {
+		buf_printf(out, "cannot judge the router: %s\n", e.msg);
+		return;
+	}
+	buf_printf(out, "judged on %zu held-out questions: weak right %.1f%%, strong right "
+		   "%.1f%%\n", n, 100 * m.q_weak, 100 * m.q_strong);
+	if (isnan(m.apgr)) {
+		buf_puts(out, "  the strong model is not better there: nothing to recover\n");
+		return;
+	}
+	buf_printf(out, "  %-8s %6s %9s %9s\n", "", "APGR", "CPT(50%)", "CPT(80%)");
+	buf_printf(out, "  %-8s %6.3f %8.1f%% %8.1f%%\n", "router", m.apgr, 100 * m.cpt50,
+		   100 * m.cpt80);
+	buf_printf(out, "  %-8s %6.3f %8.1f%% %8.1f%%\n", "random", m.random_apgr,
+		   100 * m.random_cpt50, 100 * m.random_cpt80);
+	buf_printf(out, "  %-8s %6.3f %8.1f%% %8.1f%%\n", "oracle", m.oracle_apgr,
+		   100 * m.oracle_cpt50, 100 * m.oracle_cpt80);
+	buf_puts(out, "  (CPT(x%): the share of strong calls that recovers x% of the strong "
+		 "model's gain; APGR: the gain recovered, averaged over shares)\n");
+}
+
+static int write_router(const struct scorer *s, const char *path, char **errors)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	FILE *f = NULL;
+	int rc = scorer_to_json(s, &b) || buf_putc(&b, '\n') || !(f = fopen(path, "w")) ||
+		 fwrite(b.data, 1, b.len, f) != b.len;
+	if (f && fclose(f))
+		rc = 1;
+	if (rc)
+		run_set_error(errors, "quorum: cannot write the router to '%s'", path,
+			      errno ? errno : ENOMEM);
+	buf_release(&b);
+	return rc ? -1 : 0;
+}
+
+/* The node whose embeddings the router learns from. */
+static const struct wf_node *route_node(const struct quorum_workflow *qw, const char *id,
+					char **errors)
+{
+	const struct wf_node *n = workflow_node(qw->wf, id);
+	if (!n || !n->embed) {
+		run_set_error(errors, n ? "quorum: node '%s' has no 'embed' model: the router "
+					  "learns from the embeddings that node makes"
+					: "quorum: the workflow has no node '%s'", id, 0);
+		return NULL;
+	}
+	return n;
+}
+
+char *quorum_router_train(const struct quorum_router_train *t, char **errors)
+{
+	const struct wf_node *node = route_node(t->wf, t->node, errors);
+	if (!node)
+		return NULL;
+	struct training tr = {.t = t, .a = arena_new()};
+	struct quorum_workflow embedder = {.wf = tr.a ? workflow_embedder(t->wf->wf, node) : NULL};
+	struct buf out;
+	buf_init(&out, 0);
+	char *report = NULL;
+	if (!embedder.wf) {
+		run_set_error(errors, "quorum: out of memory%s", "", 0);
+		goto done;
+	}
+	if (read_details(&tr, errors) || embed_all(&tr, &embedder, errors))
+		goto done;
+	shuffle(tr.q, tr.n, t->seed);
+	double hold = t->test_share >= 0 && t->test_share < 1 ? t->test_share : 0.25;
+	size_t ntest = (size_t)((double)tr.n * hold + 0.5), ntrain = tr.n - ntest;
+	struct qerr e = {0};
+	struct scorer *s = fit(&tr, ntrain, node->embed->model, &e);
+	if (!s) {
+		run_set_error(errors, "quorum: cannot fit the router: %s", e.msg, 0);
+		goto done;
+	}
+	buf_printf(&out, "router: %s on %zu questions (%.0f %s needed the strong model), "
+		   "embeddings of %s (%zu numbers)\n", s->kind == SCORER_MF ? "matrix "
+		   "factorisation" : "logistic regression", ntrain, s->fit.positives,
+		   s->fit.positives == 1 ? "question" : "questions", s->model, s->dim);
+	buf_printf(&out, "fit: %s, %d iterations%s\n", s->fit.solver ? s->fit.solver : "?",
+		   s->fit.iterations, s->fit.converged ? "" : " (did not converge)");
+	if (ntest)
+		judge(&tr, s, ntrain, tr.n, &out);
+	if (t->strong_share >= 0) {
+		s->threshold = scorer_threshold_for_share(s, t->strong_share);
+		s->has_threshold = !isnan(s->threshold);
+		buf_printf(&out, "threshold %.4f: about %.0f%% of queries go to the strong model\n",
+			   s->threshold, 100 * t->strong_share);
+	}
+	if (write_router(s, t->out, errors))
+		goto done;
+	buf_printf(&out, "wrote %s\n", t->out);
+	report = q_strdup(buf_str(&out));
+done:
+	buf_release(&out);
+	workflow_free(embedder.wf);
+	q_free(tr.q);
+	arena_free(tr.a);
+	return report;
+}
+
+char *quorum_router_calibrate(const char *path, double share, char **errors)
+{
+	struct arena *a = arena_new();
+	char *report = NULL;
+	size_t len = 0;
+	char *text = a ? router_file_read(path, &len) : NULL;
+	struct qerr e = {0};
+	struct scorer *s = text ? scorer_from_json(text, len, a, &e) : NULL;
+	if (!text) {
+		run_set_error(errors, "quorum: cannot read '%s'", path, a ? errno : ENOMEM);
+	} else if (!s) {
+		run_set_error(errors, "quorum: %s", arena_printf(a, "%s: %s", path, e.msg), 0);
+	} else if (isnan(s->threshold = scorer_threshold_for_share(s, share))) {
+		run_set_error(errors, "quorum: %s has no calibration scores", path, 0);
+	} else {
+		s->has_threshold = 1;
+		if (!write_router(s, path, errors))
+			report = q_strdup(arena_printf(a, "threshold %.4f: about %.1f%% of queries "
+						       "go to the strong model (wrote %s)\n",
+						       s->threshold, 100 * scorer_share_at(s, s->threshold),
+						       path));
+	}
+	q_free(text);
+	arena_free(a);
+	return report;
+}

@@ -1,0 +1,307 @@
+/* The routers of the routing field end to end over real HTTP against the
+ * mock server: a plan's subtasks routed by the planner's difficulty
+ * (HybridFlow), what each router promises a user, proven by the report
+ * and by what the mock saw. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+/* The planner answers with estimates only when asked for them. */
+static const char scenario[] =
+	"models:\n"
+	"  planner-est:\n"
+	"    rules:\n"
+	"      - contains: 'how hard it is for a small model'\n"
+	"        answer: '{\"subtasks\": [{\"id\": \"e\", \"task\": \"the easy part\","
+	" \"difficulty\": \"easy\", \"tokens\": 50}, {\"id\": \"h\", \"task\": \"the hard"
+	" part\", \"difficulty\": \"hard\", \"tokens\": 400}, {\"id\": \"long\", \"task\":"
+	" \"the long part\", \"difficulty\": 0.5, \"tokens\": 2000}, {\"id\": \"n\", \"task\":"
+	" \"the part with no estimate\", \"difficulty\": \"whatever\"}]}'\n"
+	"      - answer: 'not a plan'\n"
+	"  small: {answer: \"small did it\"}\n"
+	"  big: {answer: \"big did it\"}\n"
+	"  twin: {answer: \"from A\"}\n"
+	"  right: {answer: \"It is 4.\\nAnswer: 4\"}\n"
+	"  wrong: {answer: \"It is 5.\\nAnswer: 5\"}\n"
+	"  rater:\n"
+	"    answer: \"Rating: [[2]]\"\n"
+	"    rules: [{regex: '(?s)Answer: 4', answer: \"Rating: [[9]]\"}]\n";
+
+static int setup(void **state) { return h_group_setup(state, scenario); }
+
+static int teardown(void **state) { return h_group_teardown(state); }
+
+/* A workflow whose models are all the mock's, by the same names. */
+static void write_wf(struct harness *h, const char *models, const char *nodes)
+{
+	char yaml[8192];
+	int n = snprintf(yaml, sizeof(yaml), "version: 1\ndefaults: {retries: 0}\nmodels:\n");
+	for (const char *p = models; *p;) {
+		const char *sp = strchr(p, ' ');
+		size_t len = sp ? (size_t)(sp - p) : strlen(p);
+		n += snprintf(yaml + n, sizeof(yaml) - (size_t)n,
+			      "  %.*s: {provider: openai, base_url: BASE_URL, api_key_env: \"\","
+			      " model: %.*s}\n", (int)len, p, (int)len, p);
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	snprintf(yaml + n, sizeof(yaml) - (size_t)n, "nodes:\n%s", nodes);
+	h_workflow(h, yaml);
+}
+
+/* HybridFlow's subtask routing: the planner says how hard each subtask
+ * is; hard ones and long ones go to the strong model, the rest (and one
+ * without a readable estimate) to the small one. */
+static void test_subtasks_by_difficulty(void **state)
+{
+	struct harness *h = *state;
+	write_wf(h, "planner-est small big",
+		 "  p:\n"
+		 "    kind: plan\n"
+		 "    model: planner-est\n"
+		 "    run:\n"
+		 "      kind: route\n"
+		 "      routes:\n"
+		 "        - {when: {difficulty: hard}, to: big}\n"
+		 "        - {when: {tokens: {min: 1000}}, to: big}\n"
+		 "      default: small\n");
+	mock_reset_stats(h->mock);
+	assert_string_equal(h_run(h, "do the whole thing", "t.jsonl"), "ok");
+	assert_int_equal(mock_model_requests(h->mock, "planner-est"), 1);
+	assert_int_equal(mock_model_requests(h->mock, "big"), 2);   /* h, long */
+	assert_int_equal(mock_model_requests(h->mock, "small"), 2); /* e, n */
+	const char *out = cJSON_GetObjectItem(h->report, "output")->valuestring;
+	assert_non_null(strstr(out, "[h] the hard part\nbig did it"));
+	assert_non_null(strstr(out, "[e] the easy part\nsmall did it"));
+	/* The trace says which rule sent each subtask where. */
+	char path[400];
+	snprintf(path, sizeof(path), "%s/t.jsonl", h->dir);
+	char *trace = h_read(path);
+	assert_non_null(strstr(trace, "\"subtask\":\"h\",\"rule\":\"routes[0]: difficulty"));
+	assert_non_null(strstr(trace, "\"subtask\":\"long\",\"rule\":\"routes[1]: tokens 2000\""));
+	assert_non_null(strstr(trace, "\"subtask\":\"n\",\"rule\":\"default\""));
+	free(trace);
+}
+
+/* ---- a model's endpoints (LiteLLM's deployments) ---- */
+
+/* A second server: endpoint B of the model; its URL in url. */
+static struct mock *second(const char *scenario_b, char *url, size_t n)
+{
+	struct qerr e = {0};
+	struct mock *m = mock_start("b", scenario_b, strlen(scenario_b), 0, &e);
+	if (!m)
+		fail_msg("second mock: %s", e.msg);
+	snprintf(url, n, "http://127.0.0.1:%d/v1", mock_port(m));
+	return m;
+}
+
+/* A workflow of one node: samples calls to model `ep`, whose endpoints
+ * are the harness's mock (A) and url_b (B); b_extra names B's key. */
+static void write_endpoints(struct harness *h, const char *url_b, const char *model_extra,
+			    const char *a_extra, const char *b_extra, int samples)
+{
+	char yaml[4096];
+	snprintf(yaml, sizeof(yaml),
+		 "version: 1\n"
+		 "defaults: {retries: 1}\n"
+		 "models:\n"
+		 "  ep:\n"
+		 "    provider: openai\n"
+		 "    model: twin\n"
+		 "    endpoints:\n"
+		 "      - {base_url: BASE_URL, api_key_env: \"\"%s}\n"
+		 "      - {base_url: \"%s\"%s}\n"
+		 "    %s\n"
+		 "nodes:\n"
+		 "  ask: {kind: generate, models: [ep], samples: %d, prompt: \"{{ query }}\"}\n",
+		 a_extra, url_b, b_extra, model_extra, samples);
+	h_workflow(h, yaml);
+}
+
+/* Weighted shuffle: 3 to 1 over 200 calls (binomial: 150 +- 25 is more
+ * than 4 standard deviations). */
+static void test_endpoints_weighted(void **state)
+{
+	struct harness *h = *state;
+	char url_b[128];
+	struct mock *b = second("models:\n  twin: {answer: from B}\n", url_b, sizeof(url_b));
+	write_endpoints(h, url_b, "strategy: shuffle", ", weight: 3",
+			", api_key_env: \"\", weight: 1", 200);
+	mock_reset_stats(h->mock);
+	const char *st = h_run(h, "q", NULL);
+	if (strcmp(st, "ok"))
+		fail_msg("%s", h->report_text);
+	long a = mock_model_requests(h->mock, "twin"), nb = mock_model_requests(b, "twin");
+	assert_int_equal(a + nb, 200);
+	assert_true(a > 125 && a < 175);
+	mock_stop(b);
+}
+
+/* An endpoint that answers 429 rests for its Retry-After: the retry goes
+ * to the other one at once, and the resting one is not asked again this
+ * run. Every call succeeds. */
+static void test_endpoints_rate_limited(void **state)
+{
+	struct harness *h = *state;
+	char url_b[128];
+	struct mock *b = second("models:\n  twin:\n    answer: from B\n    faults: [{type: "
+				"status, status: 429, retry_after: 30}]\n", url_b, sizeof(url_b));
+	/* latency, one call at a time: each endpoint is measured first, so B
+	 * is tried once, rests, and A takes the rest. */
+	write_endpoints(h, url_b, "strategy: latency\n    max_concurrency: 1", "",
+			", api_key_env: \"\"", 10);
+	mock_reset_stats(h->mock);
+	assert_string_equal(h_run(h, "q", "t.jsonl"), "ok");
+	assert_int_equal(mock_model_requests(b, "twin"), 1);
+	assert_int_equal(mock_model_requests(h->mock, "twin"), 10);
+	/* The retry did not wait out B's 30 s: A was free. */
+	char path[400];
+	snprintf(path, sizeof(path), "%s/t.jsonl", h->dir);
+	char *trace = h_read(path);
+	const char *retry = strstr(trace, "\"event\":\"retry\"");
+	assert_non_null(retry);
+	const char *delay = strstr(retry, "\"delay_ms\":");
+	assert_non_null(delay);
+	assert_true(atol(delay + 11) < 5000);
+	free(trace);
+	mock_stop(b);
+}
+
+/* latency: after each is measured, the fast endpoint takes the calls. */
+static void test_endpoints_latency(void **state)
+{
+	struct harness *h = *state;
+	char url_b[128];
+	struct mock *b = second("models:\n  twin: {answer: fast B, latency: 1ms}\n", url_b,
+				sizeof(url_b));
+	h_stop(h);
+	h_start(h, "models:\n  twin: {answer: slow A, latency: 60ms}\n");
+	write_endpoints(h, url_b, "strategy: latency\n    max_concurrency: 1", "",
+			", api_key_env: \"\"", 30);
+	assert_string_equal(h_run(h, "q", NULL), "ok");
+	assert_int_equal(mock_model_requests(h->mock, "twin"), 1);
+	assert_int_equal(mock_model_requests(b, "twin"), 29);
+	mock_stop(b);
+	h_stop(h);
+	h_start(h, scenario);
+}
+
+/* Each endpoint's key variable is checked before any call, at its line. */
+static void test_endpoints_keys(void **state)
+{
+	struct harness *h = *state;
+	unsetenv("QUORUM_TEST_KEY_B");
+	write_endpoints(h, "http://127.0.0.1:9/v1", "strategy: shuffle", "",
+			", api_key_env: QUORUM_TEST_KEY_B", 1);
+	char *out, *err;
+	int rc = h_cli(h, "run wf.yaml q", &out, &err);
+	assert_int_equal(rc, 2);
+	assert_non_null(strstr(err, "wf.yaml:9:9: model 'ep' needs the environment variable "
+				    "QUORUM_TEST_KEY_B, which is not set"));
+	free(out);
+	free(err);
+}
+
+/* ---- the bandit ---- */
+
+static void write_bandit(struct harness *h, const char *reward)
+{
+	char yaml[2048];
+	snprintf(yaml, sizeof(yaml),
+		 "version: 1\n"
+		 "name: learner\n"
+		 "defaults: {retries: 0}\n"
+		 "models:\n"
+		 "  right: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: right}\n"
+		 "  wrong: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: wrong}\n"
+		 "  rater: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: rater}\n"
+		 "nodes:\n"
+		 "  pick: {kind: bandit, arms: [wrong, right], state: bandit.db%s}\n", reward);
+	h_workflow(h, yaml);
+}
+
+/* A judge's ratings teach the bandit which arm is good: after a cold
+ * start it asks the right model nearly always; every choice, its arm and
+ * its reward are in the report. */
+static void test_bandit_learns_from_judge(void **state)
+{
+	struct harness *h = *state;
+	write_bandit(h, ", reward: {judge: rater}");
+	int right_late = 0;
+	for (int i = 0; i < 40; i++) {
+		assert_string_equal(h_run(h, "what is 2 + 2?", NULL), "ok");
+		const cJSON *b = cJSON_GetObjectItem(h_node(h, "pick"), "bandit");
+		assert_non_null(b);
+		const char *arm = cJSON_GetObjectItem(b, "arm")->valuestring;
+		double reward = cJSON_GetObjectItem(b, "reward")->valuedouble;
+		assert_true(reward == (!strcmp(arm, "right") ? 0.9 : 0.2));
+		if (i >= 20)
+			right_late += !strcmp(arm, "right");
+	}
+	assert_true(right_late >= 16);
+}
+
+/* Feedback later: the run's choice waits for its reward, takes one, and
+ * refuses a second. A state file that cannot be written costs the
+ * learning, not the answer. */
+static void test_bandit_feedback(void **state)
+{
+	struct harness *h = *state;
+	write_bandit(h, "");
+	char *out, *err;
+	assert_int_equal(h_cli(h, "run wf.yaml 'what is 2 + 2?' --json --quiet", &out, &err), 0);
+	cJSON *rep = cJSON_Parse(out);
+	assert_non_null(rep);
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "feedback wf.yaml %s 1",
+		 cJSON_GetObjectItem(rep, "run_id")->valuestring);
+	cJSON_Delete(rep);
+	free(out);
+	free(err);
+	assert_int_equal(h_cli(h, cmd, &out, &err), 0);
+	assert_non_null(strstr(out, "rewarded 1 choice of run"));
+	free(out);
+	free(err);
+	assert_int_equal(h_cli(h, cmd, &out, &err), 1);
+	assert_non_null(strstr(err, "no bandit choice waiting for a reward"));
+	free(out);
+	free(err);
+	assert_int_equal(h_cli(h, "feedback wf.yaml abc 2", &out, &err), 2);
+	free(out);
+	free(err);
+
+	/* The state file's folder cannot be made: partial, with the answer. */
+	h_workflow(h, "version: 1\nmodels:\n"
+		      "  right: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: right}\n"
+		      "  wrong: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: wrong}\n"
+		      "nodes:\n"
+		      "  pick: {kind: bandit, arms: [wrong, right], state: /dev/null/x/bandit.db}\n");
+	assert_string_equal(h_run(h, "q", NULL), "partial");
+	assert_non_null(cJSON_GetObjectItem(h->report, "output")->valuestring);
+	const char *why = cJSON_GetObjectItem(h_node(h, "pick"), "degraded")->valuestring;
+	assert_non_null(strstr(why, "the bandit's state is not available"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_subtasks_by_difficulty),
+		cmocka_unit_test(test_endpoints_weighted),
+		cmocka_unit_test(test_endpoints_rate_limited),
+		cmocka_unit_test(test_endpoints_latency),
+		cmocka_unit_test(test_endpoints_keys),
+		cmocka_unit_test(test_bandit_learns_from_judge),
+		cmocka_unit_test(test_bandit_feedback),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
