@@ -126,7 +126,14 @@ static int train(struct router_args *r)
 	int code = missing(r);
 	if (code)
 		return code;
-	struct quorum_workflow *wf = cli_load(r->a.file);
+	char *errors = NULL;
+	/* Its router file may not exist yet: this command writes it. */
+	struct quorum_workflow *wf = quorum_workflow_load_untrained(r->a.file, &errors);
+	if (!wf) {
+		fputs(errors ? errors : "quorum: cannot load the workflow\n", stderr);
+		quorum_free(errors);
+		errors = NULL;
+	}
 	struct quorum_cache *cache = NULL;
 	struct mock *sim = NULL;
 	char sim_url[64];
@@ -144,7 +151,6 @@ static int train(struct router_args *r)
 	r->t.strong_share = r->share_text ? r->share : -1;
 	if (!r->t.seed)
 		r->t.seed = 1;
-	char *errors = NULL;
 	char *report = quorum_router_train(&r->t, &errors);
 	if (!report) {
 		fputs(errors ? errors : "quorum: the router could not be trained\n", stderr);
@@ -192,7 +198,7 @@ int cmd_router(int argc, char **argv)
 	if (!is_train && strcmp(argv[0], "calibrate"))
 		return cli_fail_unknown(usage_router, "router action", actions, NOPTS(actions),
 					argv[0]);
-	struct router_args r = {.a = {.usage = usage_router}};
+	struct router_args r = {.a = {.usage = usage_router}, .t = {.test_share = -1}};
 	int code = 0;
 	for (int i = 1; i < argc && !code; i++) {
 		if (argv[i][0] == '-' && argv[i][1])

@@ -320,6 +320,15 @@ static void v_route_needs(struct vctx *v, const struct wf_node *node,
 		return;
 	for (size_t i = 0; i < node->nroutes; i++) {
 		const struct wf_cond *w = &node->routes[i].when;
+		/* A subtask is routed at once, as the plan starts it. */
+		if (in_plan && (w->semantic || w->score || node->routes[i].ask)) {
+			ld_diag(v->c, node->routes[i].line, node->routes[i].col, "routes[%zu] of a "
+				"plan's 'run' %s: a subtask is routed by what it says and the "
+				"planner's estimates (regex, min_chars, max_chars, contains_pii, "
+				"input, difficulty, tokens)", i, node->routes[i].ask
+				? "asks a model" : w->semantic ? "is semantic" : "has a score");
+			continue;
+		}
 		if ((w->semantic || w->score) && !ns->embed.name)
 			ld_diag(v->c, w->line, w->col, "routes[%zu] has a %s condition: the node "
 				"needs 'embed' (the model that embeds the prompt)", i,

@@ -62,6 +62,10 @@ struct quorum_workflow *quorum_workflow_load_buffer(const char *name, const char
 						    size_t len,
 						    const struct quorum_limits *limits,
 						    char **errors);
+/* Loads without reading the files of its learned routers (`score`
+ * conditions): they may not exist yet, `quorum router train` writes
+ * them. Such a workflow is for training, not for running. */
+struct quorum_workflow *quorum_workflow_load_untrained(const char *path, char **errors);
 void quorum_workflow_free(struct quorum_workflow *wf);
 
 /* The graph as "dot" or "mermaid". Returns new text (quorum_free), or
@@ -292,7 +296,8 @@ struct quorum_router_train {
 	const char *out;           /* the router file to write */
 	const char *kind;          /* "logreg" (default) or "mf" */
 	double l2;                 /* the penalty; 0: the default 0.01 */
-	double test_share;         /* held out to judge the router (0.25) */
+	double test_share;         /* held out to judge the router; 0: none
+				    * (judged on what it learnt from), < 0: 0.25 */
 	double strong_share;       /* calibrate for this share of strong calls;
 				    * < 0: leave it to quorum_router_calibrate */
 	unsigned long long seed;   /* which questions are held out */

@@ -61,7 +61,8 @@ struct quorum_workflow *quorum_workflow_load(const char *path, char **errors)
 
 /* Loads from a file (text NULL) or from memory. */
 static struct quorum_workflow *load_any(const char *path, const char *text, size_t len,
-					const struct quorum_limits *limits, char **errors)
+					const struct quorum_limits *limits, int routers,
+					char **errors)
 {
 	struct load_limits lim;
 	load_limits_default(&lim);
@@ -76,7 +77,7 @@ static struct quorum_workflow *load_any(const char *path, const char *text, size
 	qdiags_init(&d, path);
 	struct workflow *wf = text ? workflow_load_string(path, text, len, &lim, &d)
 				   : workflow_load_file(path, &lim, &d);
-	if (wf && routers_load(wf, &d)) {
+	if (wf && routers && routers_load(wf, &d)) {
 		workflow_free(wf);
 		wf = NULL;
 	}
@@ -97,7 +98,12 @@ struct quorum_workflow *quorum_workflow_load_limited(const char *path,
 						     const struct quorum_limits *limits,
 						     char **errors)
 {
-	return load_any(path, NULL, 0, limits, errors);
+	return load_any(path, NULL, 0, limits, 1, errors);
+}
+
+struct quorum_workflow *quorum_workflow_load_untrained(const char *path, char **errors)
+{
+	return load_any(path, NULL, 0, NULL, 0, errors);
 }
 
 struct quorum_workflow *quorum_workflow_load_buffer(const char *name, const char *text,
@@ -105,7 +111,7 @@ struct quorum_workflow *quorum_workflow_load_buffer(const char *name, const char
 						    const struct quorum_limits *limits,
 						    char **errors)
 {
-	return load_any(name, text ? text : "", len, limits, errors);
+	return load_any(name, text ? text : "", len, limits, 1, errors);
 }
 
 void quorum_workflow_free(struct quorum_workflow *qw)

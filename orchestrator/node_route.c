@@ -14,6 +14,11 @@
 #include "../providers/embed.h"
 #include "node.h"
 
+/* The examples go in requests of this many texts: under every provider's
+ * batch limit (Gemini's is 100, OpenAI's 2048). Chunk k has tag
+ * TAG_EXAMPLES + k. */
+#define EXAMPLES_PER_CALL 96
+
 enum { TAG_ANSWER, TAG_ASK, TAG_PROMPT_VECTOR, TAG_EXAMPLES };
 
 struct routing {
@@ -24,6 +29,9 @@ struct routing {
 	int vectors_asked;
 	const float **examples;       /* per route, into the engine's copy */
 	size_t examples_dim;
+	float *fetched;               /* the examples' vectors as chunks come */
+	size_t nfetched, chunks_left;
+	int examples_failed;
 	double *scores;               /* per route */
 	unsigned char examples_key[32];
 	const char **declined;        /* ask routes that declined, by model */
@@ -201,9 +209,18 @@ static void fetch_vectors(struct nodeset *g, struct node_state *ns)
 						     &have_dim) : NULL;
 	if (have && have_n == count)
 		set_examples(st, n, have, have_dim);
-	st->waiting = 1 + (count && !have);
-	if (!node_embed(g, ns, n->embed, prompt, 1, TAG_PROMPT_VECTOR) ||
-	    (count && !have && !node_embed(g, ns, n->embed, ex, count, TAG_EXAMPLES)))
+	size_t chunks = count && !have ? (count + EXAMPLES_PER_CALL - 1) / EXAMPLES_PER_CALL : 0;
+	st->nfetched = count;
+	st->chunks_left = chunks;
+	st->waiting = 1 + (int)chunks;
+	int bad = !node_embed(g, ns, n->embed, prompt, 1, TAG_PROMPT_VECTOR);
+	for (size_t k = 0; k < chunks && !bad; k++) {
+		size_t from = k * EXAMPLES_PER_CALL, left = count - from;
+		bad = !node_embed(g, ns, n->embed, ex + from,
+				  left < EXAMPLES_PER_CALL ? left : EXAMPLES_PER_CALL,
+				  TAG_EXAMPLES + (int)k);
+	}
+	if (bad)
 		node_fail(g, ns, "internal", "out of memory");
 }
 
@@ -286,10 +303,32 @@ static const float *vectors_of(struct nodeset *g, struct node_state *ns, const s
 		return v;
 	node_degrade(g, ns, arena_printf(g->arena, "the %s embedding failed (%s), so no "
 					 "semantic or score route could hold",
-					 c->tag == TAG_EXAMPLES ? "examples'" : "prompt's",
+					 c->tag >= TAG_EXAMPLES ? "examples'" : "prompt's",
 					 resp->status == RESP_OK ? "malformed vectors"
 					 : resp->err_msg ? resp->err_msg : "no answer"));
 	return NULL;
+}
+
+/* One chunk of the examples' vectors; the last one sets them up and
+ * keeps them for the engine. */
+static void got_examples(struct nodeset *g, struct node_state *ns, struct call *c)
+{
+	struct routing *st = ns->kstate;
+	size_t dim = 0, from = (size_t)(c->tag - TAG_EXAMPLES) * EXAMPLES_PER_CALL;
+	const float *v = st->examples_failed ? NULL : vectors_of(g, ns, c, c->ntexts, &dim);
+	if (v && !st->fetched) {
+		st->examples_dim = dim;
+		st->fetched = arena_alloc(g->arena, st->nfetched * dim * sizeof(*st->fetched));
+	}
+	if (!v || !st->fetched || dim != st->examples_dim)
+		st->examples_failed = 1;
+	else
+		memcpy(st->fetched + from * dim, v, c->ntexts * dim * sizeof(*v));
+	if (--st->chunks_left || st->examples_failed)
+		return;
+	set_examples(st, ns->node, st->fetched, st->examples_dim);
+	pool_vectors_put(g->calls->pool, st->examples_key, st->fetched, st->nfetched,
+			 st->examples_dim);
 }
 
 static void got_vectors(struct nodeset *g, struct node_state *ns, struct call *c)
@@ -305,11 +344,7 @@ static void got_vectors(struct nodeset *g, struct node_state *ns, struct call *c
 		if (v)
 			score_routes(st, n, v, dim);
 	} else {
-		const float *v = vectors_of(g, ns, c, c->ntexts, &dim);
-		if (v) {
-			set_examples(st, n, v, dim);
-			pool_vectors_put(g->calls->pool, st->examples_key, v, c->ntexts, dim);
-		}
+		got_examples(g, ns, c);
 	}
 	if (--st->waiting > 0)
 		return;
@@ -349,18 +384,17 @@ static void route_call_done(struct nodeset *g, struct node_state *ns, struct cal
 	if (ns->status != NS_RUNNING)
 		return;
 	switch (c->tag) {
-	case TAG_PROMPT_VECTOR:
-	case TAG_EXAMPLES:
-		got_vectors(g, ns, c);
-		return;
 	case TAG_ASK:
 		got_ask(g, ns, c);
 		return;
-	default:
+	case TAG_ANSWER:
 		if (resp->status == RESP_OK)
 			finish_with(g, ns, resp->text, resp->model);
 		else
 			node_finish(g, ns, NS_FAILED, "the routed call failed");
+		return;
+	default:
+		got_vectors(g, ns, c);
 	}
 }
 

@@ -243,7 +243,7 @@ static struct scorer *fit(struct training *tr, size_t ntrain, const char *model,
 
 /* RouteLLM's measures of s on questions [from, to). */
 static void judge(struct training *tr, const struct scorer *s, size_t from, size_t to,
-		  struct buf *out)
+		  const char *which, struct buf *out)
 {
 	size_t n = to - from;
 	double *sc = arena_alloc(tr->a, n * sizeof(*sc));
@@ -262,8 +262,8 @@ static void judge(struct training *tr, const struct scorer *s, size_t from, size
 		buf_printf(out, "cannot judge the router: %s\n", e.msg);
 		return;
 	}
-	buf_printf(out, "judged on %zu held-out questions: weak right %.1f%%, strong right "
-		   "%.1f%%\n", n, 100 * m.q_weak, 100 * m.q_strong);
+	buf_printf(out, "judged on %zu %s questions: weak right %.1f%%, strong right "
+		   "%.1f%%\n", n, which, 100 * m.q_weak, 100 * m.q_strong);
 	if (isnan(m.apgr)) {
 		buf_puts(out, "  the strong model is not better there: nothing to recover\n");
 		return;
@@ -326,7 +326,7 @@ char *quorum_router_train(const struct quorum_router_train *t, char **errors)
 	if (read_details(&tr, errors) || embed_all(&tr, &embedder, errors))
 		goto done;
 	shuffle(tr.q, tr.n, t->seed);
-	double hold = t->test_share >= 0 && t->test_share < 1 ? t->test_share : 0.25;
+	double hold = t->test_share < 0 ? 0.25 : t->test_share < 0.9 ? t->test_share : 0.9;
 	size_t ntest = (size_t)((double)tr.n * hold + 0.5), ntrain = tr.n - ntest;
 	struct qerr e = {0};
 	struct scorer *s = fit(&tr, ntrain, node->embed->model, &e);
@@ -341,7 +341,9 @@ char *quorum_router_train(const struct quorum_router_train *t, char **errors)
 	buf_printf(&out, "fit: %s, %d iterations%s\n", s->fit.solver ? s->fit.solver : "?",
 		   s->fit.iterations, s->fit.converged ? "" : " (did not converge)");
 	if (ntest)
-		judge(&tr, s, ntrain, tr.n, &out);
+		judge(&tr, s, ntrain, tr.n, "held-out", &out);
+	else
+		judge(&tr, s, 0, ntrain, "training (none held out: optimistic)", &out);
 	if (t->strong_share >= 0) {
 		s->threshold = scorer_threshold_for_share(s, t->strong_share);
 		s->has_threshold = !isnan(s->threshold);

@@ -439,6 +439,11 @@ static void test_new_routes(void **state)
 		   "      - {when: {contains_pii: true}, to: loc}\n    embed: gpt\n", 13, 12,
 		   "'gpt' sees prompts with personal data before routes[1] (for personal data) "
 		   "is tried, and 'gpt' is not marked local: true");
+	expect_one(HDR "  p:\n    kind: plan\n    model: gpt\n    run:\n      kind: route\n"
+		   "      default: gpt\n      routes: [{ask: loc}]\n", 13, 16,
+		   "routes[0] of a plan's 'run' asks a model: a subtask is routed by what it "
+		   "says and the planner's estimates (regex, min_chars, max_chars, contains_pii, "
+		   "input, difficulty, tokens)");
 #undef R
 }
 

@@ -291,6 +291,195 @@ static void test_bandit_feedback(void **state)
 	const char *why = cJSON_GetObjectItem(h_node(h, "pick"), "degraded")->valuestring;
 	assert_non_null(strstr(why, "the bandit's state is not available"));
 }
+/* ---- routes on meaning: semantic, ask, score ---- */
+
+/* A second scenario: bank questions of two topics and two difficulties,
+ * a model that declines hard ones, an embeddings model. */
+static const char meaning[] =
+	"embeddings: {dim: 32, topics: {billing: [refund, invoice, charge]}}\n"
+	"bank:\n"
+	"  - {q: 'How do I get a refund for my invoice?', a: 'Ask support.', short: support,"
+	" topic: billing, difficulty: 0.2}\n"
+	"  - {q: 'Why was my card charged twice this month?', a: 'A retry.', short: retry,"
+	" topic: billing, difficulty: 0.9}\n"
+	"  - {q: 'What is the capital of Peru?', a: 'Lima is.', short: Lima, difficulty: 0.1}\n"
+	"  - {q: 'Prove the Riemann hypothesis.', a: 'Open.', short: open, difficulty: 0.95}\n"
+	"models:\n"
+	"  emb: {}\n"
+	"  billing: {answer: \"billing desk\"}\n"
+	"  general: {answer: \"general desk\"}\n"
+	"  small: {accuracy: 1, decline_above: 0.5}\n"
+	"  strong: {answer: \"strong answer\"}\n";
+
+static void write_meaning(struct harness *h, const char *node)
+{
+	char yaml[4096];
+	snprintf(yaml, sizeof(yaml),
+		 "version: 1\n"
+		 "defaults: {retries: 0}\n"
+		 "models:\n"
+		 "  emb: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: emb}\n"
+		 "  billing: {provider: openai, base_url: BASE_URL, api_key_env: \"\","
+		 " model: billing}\n"
+		 "  general: {provider: openai, base_url: BASE_URL, api_key_env: \"\","
+		 " model: general}\n"
+		 "  small: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: small}\n"
+		 "  strong: {provider: openai, base_url: BASE_URL, api_key_env: \"\","
+		 " model: strong}\n"
+		 "nodes:\n%s", node);
+	h_workflow(h, yaml);
+}
+
+static const char semantic_node[] =
+	"  r:\n"
+	"    kind: route\n"
+	"    embed: emb\n"
+	"    routes:\n"
+	"      - when: {semantic: {examples: ['I want a refund', 'my invoice is wrong',"
+	" 'you charged me'], threshold: 0.5}}\n"
+	"        to: billing\n"
+	"    default: general\n";
+
+/* Semantic routing: a billing question goes to the billing model, another
+ * to the default; the examples are embedded once for the engine's runs
+ * (a batch: one engine), the prompt once per run. */
+static void test_semantic(void **state)
+{
+	struct harness *h = *state;
+	h_stop(h);
+	h_start(h, meaning);
+	write_meaning(h, semantic_node);
+	assert_string_equal(h_run(h, "How do I get a refund for my invoice?", NULL), "ok");
+	assert_string_equal(cJSON_GetObjectItem(h->report, "output")->valuestring,
+			    "billing desk");
+	const cJSON *route = cJSON_GetObjectItem(h_node(h, "r"), "route");
+	assert_non_null(strstr(cJSON_GetObjectItem(route, "rule")->valuestring,
+			       "routes[0]: semantic 0."));
+	assert_string_equal(h_run(h, "What is the capital of Peru?", NULL), "ok");
+	assert_string_equal(cJSON_GetObjectItem(h->report, "output")->valuestring,
+			    "general desk");
+	/* Embedding responses are described, not dumped. */
+	const cJSON *resp = cJSON_GetObjectItem(h_node(h, "r"), "responses");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(resp, 0), "role")->valuestring,
+			    "embedding");
+	assert_non_null(strstr(cJSON_GetObjectItem(cJSON_GetArrayItem(resp, 0),
+						   "text")->valuestring, "of 32 numbers"));
+
+	h_write(h, "q.jsonl", "\"How do I get a refund for my invoice?\"\n"
+		   "\"What is the capital of Peru?\"\n\"Why was my card charged twice this month?\"\n");
+	mock_reset_stats(h->mock);
+	char *out, *err;
+	assert_int_equal(h_cli(h, "batch wf.yaml --in q.jsonl --parallel 1", &out, &err), 0);
+	assert_int_equal(mock_model_requests(h->mock, "emb"), 1 + 3);
+	assert_int_equal(mock_model_requests(h->mock, "billing"), 2);
+	assert_int_equal(mock_model_requests(h->mock, "general"), 1);
+	free(out);
+	free(err);
+
+	/* 150 examples go in two requests (no provider takes any number). */
+	char *node = calloc(1, 16384);
+	size_t n = (size_t)sprintf(node, "  r:\n    kind: route\n    embed: emb\n    routes:\n"
+				   "      - when: {semantic: {threshold: 0.5, examples: [");
+	for (int k = 0; k < 150; k++)
+		n += (size_t)sprintf(node + n, "%s'refund number %d'", k ? ", " : "", k);
+	sprintf(node + n, "]}}\n        to: billing\n    default: general\n");
+	write_meaning(h, node);
+	free(node);
+	mock_reset_stats(h->mock);
+	assert_string_equal(h_run(h, "How do I get a refund for my invoice?", NULL), "ok");
+	assert_string_equal(cJSON_GetObjectItem(h->report, "output")->valuestring,
+			    "billing desk");
+	assert_int_equal(mock_model_requests(h->mock, "emb"), 1 + 2);
+}
+
+/* A small model answers what it can and declines the rest, which the
+ * strong model then takes; the report says who declined. */
+static void test_ask(void **state)
+{
+	struct harness *h = *state;
+	write_meaning(h, "  r:\n"
+			 "    kind: route\n"
+			 "    routes:\n"
+			 "      - ask: small\n"
+			 "    default: strong\n");
+	mock_reset_stats(h->mock);
+	assert_string_equal(h_run(h, "What is the capital of Peru?", NULL), "ok");
+	assert_non_null(strstr(cJSON_GetObjectItem(h->report, "output")->valuestring, "Lima"));
+	assert_int_equal(mock_model_requests(h->mock, "strong"), 0);
+	assert_string_equal(h_run(h, "Prove the Riemann hypothesis.", NULL), "ok");
+	assert_string_equal(cJSON_GetObjectItem(h->report, "output")->valuestring,
+			    "strong answer");
+	const cJSON *route = cJSON_GetObjectItem(h_node(h, "r"), "route");
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(route, "declined"), 0)
+				    ->valuestring, "small");
+	assert_int_equal(mock_model_requests(h->mock, "small"), 2);
+	assert_int_equal(mock_model_requests(h->mock, "strong"), 1);
+}
+
+/* A learned router: trained from an eval's details (the weak model right
+ * on easy questions only), judged, written, loaded by a score route, and
+ * sending the hard question to the strong model. */
+static void test_learned(void **state)
+{
+	struct harness *h = *state;
+	write_meaning(h, "  r:\n"
+			 "    kind: route\n"
+			 "    embed: emb\n"
+			 "    routes:\n"
+			 "      - when: {score: {file: router.json}}\n"
+			 "        to: strong\n"
+			 "    default: general\n");
+	/* Details as quorum eval writes them: 40 questions, easy and hard. */
+	static const char *const qs[] = {
+		"How do I get a refund for my invoice?", "Why was my card charged twice this month?",
+		"What is the capital of Peru?", "Prove the Riemann hypothesis.",
+	};
+	char *text = calloc(1, 1 << 16);
+	size_t n = 0;
+	for (int k = 0; k < 40; k++) {
+		const char *q = qs[k % 4];
+		int hard = k % 2;
+		for (int s = 0; s < 2; s++)
+			n += (size_t)sprintf(text + n, "{\"id\":%d,\"query\":\"%s\",\"system\":\"%s\","
+					     "\"correct\":%s}\n", k, q, s ? "strong alone" : "weak alone",
+					     s || !hard ? "true" : "false");
+	}
+	h_write(h, "details.jsonl", text);
+	free(text);
+	char *out, *err;
+	int rc = h_cli(h, "router train wf.yaml --node r --details details.jsonl --weak 'weak "
+			  "alone' --strong 'strong alone' --out router.json --share 0.5", &out, &err);
+	if (rc)
+		fail_msg("router train: %s", err);
+	if (!strstr(out, "router: logistic regression on 30 questions"))
+		fail_msg("%s", out);
+	assert_non_null(strstr(out, "APGR"));
+	assert_non_null(strstr(out, "threshold"));
+	free(out);
+	free(err);
+	assert_string_equal(h_run(h, "Prove the Riemann hypothesis.", NULL), "ok");
+	assert_string_equal(cJSON_GetObjectItem(h->report, "output")->valuestring,
+			    "strong answer");
+	assert_string_equal(h_run(h, "What is the capital of Peru?", NULL), "ok");
+	assert_string_equal(cJSON_GetObjectItem(h->report, "output")->valuestring,
+			    "general desk");
+	/* calibrate moves the threshold: everything to the strong model. */
+	assert_int_equal(h_cli(h, "router calibrate router.json --share 1", &out, &err), 0);
+	free(out);
+	free(err);
+	assert_string_equal(h_run(h, "What is the capital of Peru?", NULL), "ok");
+	assert_string_equal(cJSON_GetObjectItem(h->report, "output")->valuestring,
+			    "strong answer");
+	/* A broken router file is refused at load, at the condition. */
+	h_write(h, "router.json", "{\"format\": \"quorum-router\"}");
+	rc = h_cli(h, "run wf.yaml q", &out, &err);
+	assert_int_equal(rc, 2);
+	assert_non_null(strstr(err, "wf.yaml:14:30: router file 'router.json': "));
+	free(out);
+	free(err);
+	h_stop(h);
+	h_start(h, scenario);
+}
 
 int main(void)
 {
@@ -302,6 +491,9 @@ int main(void)
 		cmocka_unit_test(test_endpoints_keys),
 		cmocka_unit_test(test_bandit_learns_from_judge),
 		cmocka_unit_test(test_bandit_feedback),
+		cmocka_unit_test(test_semantic),
+		cmocka_unit_test(test_ask),
+		cmocka_unit_test(test_learned),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
