@@ -217,13 +217,38 @@ WHEN = mapping(
                       "an email address, a phone number, a card number or an IBAN.",
                       "type": "boolean"},
      "input": {"description": "Each named input has exactly this value.",
-               "type": "object", "additionalProperties": {"type": "string"}}},
+               "type": "object", "additionalProperties": {"type": "string"}},
+     "semantic": mapping("The prompt's embedding is within threshold (cosine) of one "
+                         "of the examples'.", {
+         "examples": {"description": "Texts of the kind of prompt this route takes.",
+                      "type": "array", "minItems": 1, "maxItems": 2048,
+                      "items": {"type": "string", "minLength": 1}},
+         "threshold": number("The least cosine similarity.", -1, 1, 0.8),
+     }, ["examples"]),
+     "score": mapping("A learned router (quorum router train) scores the prompt's "
+                      "embedding; the route holds at score >= threshold.", {
+         "file": string("The router file, relative to the workflow file."),
+         "threshold": number("Default: the file's own (quorum router calibrate).", 0, 1),
+     }, ["file"]),
+     "difficulty": {"description": "A plan's subtask: the planner's estimate lies in "
+                    "this range (easy, medium, hard, or {min, max} from 0 to 1).",
+                    "oneOf": [{"enum": ["easy", "medium", "hard"]},
+                              mapping("A range.", {"min": number("From.", 0, 1),
+                                                   "max": number("To.", 0, 1)})]},
+     "tokens": mapping("A plan's subtask: the planner's estimate of its answer's "
+                       "tokens lies in this range.", {
+         "min": integer("From.", 0, 1000000), "max": integer("To.", 0, 1000000)})},
     extra={"minProperties": 1})
 
-ROUTE = mapping("A route: when its conditions hold, the prompt goes to `to`.",
-                {"when": {"$ref": "#/definitions/when"},
-                 "to": model("The model the prompt goes to.")},
-                ["when", "to"])
+ROUTE = {"description": "A route: when its conditions hold, the prompt goes to `to`; "
+         "or an ask route: a model answers (its answer is the output) or declines.",
+         "oneOf": [mapping("A route.", {"when": {"$ref": "#/definitions/when"},
+                                        "to": model("The model the prompt goes to.")},
+                           ["when", "to"]),
+                   mapping("An ask route.", {
+                       "ask": model("The model asked to answer or decline."),
+                       "decline": string("Its marker for declining.", "[[DECLINE]]")},
+                           ["ask"])]}
 
 # Each kind: (description, its own keys, required keys).
 KIND_KEYS = {
@@ -294,9 +319,11 @@ KIND_KEYS = {
               "holds, else to default.", {
         "prompt": template("The user message; conditions are tested on it "
                            "(default: the query)."),
+        "system": template("The system message."),
         "routes": {"description": "Tried in order.", "type": "array",
                    "items": {"$ref": "#/definitions/route"}},
         "default": model("The model for prompts no route takes."),
+        "embed": model("The embeddings model of semantic and score conditions."),
     }, ["routes", "default"]),
     "plan": ("A planner splits the task into subtasks, which run as a DAG.", {
         "model": model("The planner."),
@@ -383,6 +410,18 @@ def schema():
                            "after its retries."),
         "local": boolean("The model runs on your own machine or network: personal data "
                          "may be routed to it.", False),
+        "endpoints": {"description": "The same model behind several base URLs or keys; "
+                      "each call picks one by strategy.", "type": "array", "minItems": 1,
+                      "maxItems": 64, "items": mapping("An endpoint.", {
+                          "base_url": string("Where this copy of the model answers."),
+                          "api_key_env": string("Its key's variable (default: the "
+                                                "provider's)."),
+                          "weight": number("Its odds under shuffle.", 0, 1000000, 1),
+                      }, ["base_url"])},
+        "strategy": {"description": "How a call picks an endpoint.",
+                     "enum": ["shuffle", "least_busy", "latency"], "default": "shuffle"},
+        "cooldown": duration("How long an endpoint that failed or rate-limited rests "
+                             "(its Retry-After when longer).", "30s", True),
     }
     model_props.update(call_settings(True))
     model_props.update(transport())
