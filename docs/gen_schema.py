@@ -24,7 +24,7 @@ DURATION = (r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?(ms|s|m|h)?$")
 MAX_SECONDS = 7 * 24 * 3600
 ID = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 KINDS = ["generate", "vote", "synthesize", "judge", "rank", "moa", "council",
-         "cascade", "route", "plan", "template"]
+         "cascade", "route", "plan", "bandit", "template"]
 
 
 def duration(desc, default=None, allow_zero=False):
@@ -218,27 +218,39 @@ WHEN = mapping(
                       "type": "boolean"},
      "input": {"description": "Each named input has exactly this value.",
                "type": "object", "additionalProperties": {"type": "string"}},
-     "semantic": mapping("The prompt's embedding is within threshold (cosine) of one "
-                         "of the examples'.", {
-         "examples": {"description": "Texts of the kind of prompt this route takes.",
-                      "type": "array", "minItems": 1, "maxItems": 2048,
-                      "items": {"type": "string", "minLength": 1}},
-         "threshold": number("The least cosine similarity.", -1, 1, 0.8),
-     }, ["examples"]),
-     "score": mapping("A learned router (quorum router train) scores the prompt's "
-                      "embedding; the route holds at score >= threshold.", {
-         "file": string("The router file, relative to the workflow file."),
-         "threshold": number("Default: the file's own (quorum router calibrate).", 0, 1),
-     }, ["file"]),
-     "difficulty": {"description": "A plan's subtask: the planner's estimate lies in "
-                    "this range (easy, medium, hard, or {min, max} from 0 to 1).",
-                    "oneOf": [{"enum": ["easy", "medium", "hard"]},
-                              mapping("A range.", {"min": number("From.", 0, 1),
-                                                   "max": number("To.", 0, 1)})]},
-     "tokens": mapping("A plan's subtask: the planner's estimate of its answer's "
-                       "tokens lies in this range.", {
-         "min": integer("From.", 0, 1000000), "max": integer("To.", 0, 1000000)})},
+     "semantic": {"$ref": "#/definitions/semantic"},
+     "score": {"$ref": "#/definitions/score"},
+     "difficulty": {"$ref": "#/definitions/difficulty"},
+     "tokens": {"$ref": "#/definitions/tokens"}},
     extra={"minProperties": 1})
+
+# The conditions with keys of their own, each a definition.
+CONDITIONS = {
+    "semantic": mapping("The prompt's embedding (by the node's embed model) is within "
+                        "threshold cosine similarity of one of the examples'.", {
+        "examples": {"description": "Texts of the kind of prompt this route takes.",
+                     "type": "array", "minItems": 1, "maxItems": 2048,
+                     "items": {"type": "string", "minLength": 1}},
+        "threshold": number("The least cosine similarity.", -1, 1, 0.8),
+    }, ["examples"]),
+    "score": mapping("A learned router (quorum router train) scores the prompt's "
+                     "embedding from 0 to 1; the route holds at threshold or more.", {
+        "file": string("The router file, relative to the workflow file; read when the "
+                       "workflow loads."),
+        "threshold": number("Default: the file's own (quorum router calibrate).", 0, 1),
+    }, ["file"]),
+    "difficulty": {"description": "In a plan's run only: the planner's estimate of the "
+                   "subtask's difficulty is in this range: easy (0 to 1/3), medium (1/3 "
+                   "to 2/3), hard (2/3 to 1), or {min, max} from 0 to 1.",
+                   "oneOf": [{"enum": ["easy", "medium", "hard"]},
+                             mapping("A range of difficulty, 0 easy to 1 hard.", {
+                                 "min": number("The least difficulty.", 0, 1),
+                                 "max": number("The most difficulty.", 0, 1)})]},
+    "tokens": mapping("In a plan's run only: the planner's estimate of the subtask's "
+                      "answer, in tokens, is in this range.", {
+        "min": integer("The fewest tokens.", 0, 1000000),
+        "max": integer("The most tokens.", 0, 1000000)}),
+}
 
 ROUTE = {"description": "A route: when its conditions hold, the prompt goes to `to`; "
          "or an ask route: a model answers (its answer is the output) or declines.",
@@ -247,8 +259,28 @@ ROUTE = {"description": "A route: when its conditions hold, the prompt goes to `
                            ["when", "to"]),
                    mapping("An ask route.", {
                        "ask": model("The model asked to answer or decline."),
-                       "decline": string("Its marker for declining.", "[[DECLINE]]")},
+                       "decline": dict(string("Its marker for declining.", "[[DECLINE]]"),
+                                       minLength=2)},
                            ["ask"])]}
+
+REWARD = {"description": "What the bandit learns from: feedback (quorum feedback, quorum "
+          "eval), the default, or {judge: MODEL}, a model that rates each answer 0 to "
+          "10.", "default": "feedback",
+          "oneOf": [{"const": "feedback"},
+                    mapping("A judge rates each answer.",
+                            {"judge": model("The model that rates the answer.")},
+                            ["judge"])]}
+
+ENDPOINT = mapping("One copy of the model: where it answers and with which key.", {
+    "base_url": {"description": "Where this copy of the model answers: http:// or "
+                 "https://; may read ${VAR} and ${VAR:-default}, never a key's "
+                 "variable.", "type": "string",
+                 "pattern": r"^([Hh][Tt][Tt][Pp][Ss]?://|\$\{)"},
+    "api_key_env": string("The variable that holds its key; \"\" sends no key. "
+                          "Default: the provider's."),
+    "weight": number("Its odds under strategy shuffle (the others ignore it).", 0,
+                     1000000, 1),
+}, ["base_url"])
 
 # Each kind: (description, its own keys, required keys).
 KIND_KEYS = {
@@ -331,6 +363,27 @@ KIND_KEYS = {
         "max_subtasks": integer("The most subtasks a plan may have.", 1, 100, 8),
         "run": {"$ref": "#/definitions/run"},
     }, ["model"]),
+    "bandit": ("Learns, run after run, which of its arms (models) to ask: one call to "
+               "the arm it picks, its reward from a judge or from quorum feedback, kept "
+               "in the state file.", {
+        "arms": models("The models it chooses among (2 or more)."),
+        "prompt": template("The user message (default: the query)."),
+        "system": template("The system message."),
+        "policy": {"description": "thompson (Thompson sampling), ucb (UCB-Tuned) or "
+                   "linear (linear Thompson sampling on the prompt's embedding: needs "
+                   "embed).", "enum": ["thompson", "ucb", "linear"],
+                   "default": "thompson"},
+        "embed": model("The embeddings model of policy linear."),
+        "reward": {"$ref": "#/definitions/reward"},
+        "cost_weight": number("What one USD is worth in reward: an arm that costs $x "
+                              "more must score x * cost_weight more.", 0, 1e9, 0),
+        "budget": number("USD per query on average: the bandit paces its choices to "
+                         "keep to it; 0: none.", 0, 1000000, 0),
+        "explore": integer("Pulls of each arm before the policy decides (the cold "
+                           "start).", 0, 1000, 1),
+        "state": string("The SQLite file where what it learns is kept, relative to the "
+                        "workflow file."),
+    }, ["arms", "state"]),
     "template": ("Renders text; no model call.", {
         "text": template("The node's output."),
     }, ["text"]),
@@ -411,17 +464,17 @@ def schema():
         "local": boolean("The model runs on your own machine or network: personal data "
                          "may be routed to it.", False),
         "endpoints": {"description": "The same model behind several base URLs or keys; "
-                      "each call picks one by strategy.", "type": "array", "minItems": 1,
-                      "maxItems": 64, "items": mapping("An endpoint.", {
-                          "base_url": string("Where this copy of the model answers."),
-                          "api_key_env": string("Its key's variable (default: the "
-                                                "provider's)."),
-                          "weight": number("Its odds under shuffle.", 0, 1000000, 1),
-                      }, ["base_url"])},
-        "strategy": {"description": "How a call picks an endpoint.",
+                      "each call picks one by strategy. With endpoints, base_url and "
+                      "api_key_env go in each endpoint, not on the model.",
+                      "type": "array", "minItems": 1, "maxItems": 64,
+                      "items": {"$ref": "#/definitions/endpoint"}},
+        "strategy": {"description": "How a call picks an endpoint: shuffle (at random by "
+                     "weight), least_busy (the fewest calls in flight) or latency (the "
+                     "lowest recent latency).",
                      "enum": ["shuffle", "least_busy", "latency"], "default": "shuffle"},
-        "cooldown": duration("How long an endpoint that failed or rate-limited rests "
-                             "(its Retry-After when longer).", "30s", True),
+        "cooldown": duration("How long an endpoint rests after a rate limit, an "
+                             "overload, a 5xx, a timeout or a lost connection (its "
+                             "Retry-After when longer).", "30s"),
     }
     model_props.update(call_settings(True))
     model_props.update(transport())
@@ -458,6 +511,9 @@ def schema():
         defs["accept_" + k] = v
     defs["route"] = ROUTE
     defs["when"] = WHEN
+    defs.update(CONDITIONS)
+    defs["reward"] = REWARD
+    defs["endpoint"] = ENDPOINT
 
     top = {
         "version": {"description": "The version of the format.", "const": 1},

@@ -30,14 +30,24 @@ backticks. The call settings (`call`) apply to `defaults`, to models and
 `needs` and `continue_on_error`. Keys starting with `x-` are the user's
 own, everywhere: that is checked too.
 
+A route entry has two shapes: `{when, to}`, or `{ask, decline}` (an ask
+route). The loader is probed in each, and what it accepts in either counts
+for `route.entry`, whose table and schema definition (a `oneOf` of the
+two) name the keys of both. A `score` condition reads its router file
+when the workflow loads: its probe names a valid one, written to a
+temporary folder.
+
 What the schema says: the `properties` of the definition for each section
 (see SCHEMA_DEFS), which docs/gen_schema.py writes.
 """
+import atexit
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOC = os.path.join(ROOT, "docs", "workflow-format.md")
@@ -45,7 +55,7 @@ SCHEMA = os.path.join(ROOT, "docs", "workflow.schema.json")
 SENTINEL = "zz_probe_sentinel"
 USER_KEY = "x-probe"
 KINDS = ["generate", "vote", "synthesize", "judge", "rank", "moa", "council",
-         "cascade", "route", "plan", "template"]
+         "cascade", "route", "plan", "bandit", "template"]
 RUN_KINDS = ["generate", "route"]
 RUN_EXCLUDED = {"needs", "continue_on_error"}
 
@@ -70,6 +80,7 @@ NODE_BASE = {
     "cascade": "kind: cascade\nmodels: [m]",
     "route": "kind: route\nroutes: [{when: {min_chars: 1}, to: m}]\ndefault: m",
     "plan": "kind: plan\nmodel: m",
+    "bandit": "kind: bandit\narms: [m, openai/y]\nstate: probe.sqlite",
     "template": "kind: template\ntext: hi",
 }
 
@@ -94,6 +105,31 @@ def base_keys(text):
 
 CASCADE = HEAD + "nodes:\n  n:\n    kind: cascade\n    models: [m]\n    accept:\n"
 ROUTE = HEAD + "nodes:\n  n:\n    kind: route\n    default: m\n    routes:\n"
+EMBED_ROUTE = (HEAD + "nodes:\n  n:\n    kind: route\n    default: m\n    embed: m\n"
+               "    routes:\n")
+RUN_ROUTE = (HEAD + "nodes:\n  n:\n    kind: plan\n    model: m\n    run:\n"
+             "      kind: route\n      default: m\n      routes:\n")
+BANDIT = (HEAD + "nodes:\n  n:\n    kind: bandit\n    arms: [m, openai/y]\n"
+          "    state: probe.sqlite\n")
+
+
+def router_file():
+    """A valid router file (what `quorum router train` writes), for the
+    probe of `score`: the loader reads it when the workflow loads. It
+    was trained on embeddings of model `x`, the probes' model."""
+    folder = tempfile.mkdtemp(prefix="quorum-check-keys.")
+    atexit.register(shutil.rmtree, folder, True)
+    path = os.path.join(folder, "router.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"format": "quorum-router", "version": 1, "kind": "logreg",
+                   "embedding": {"model": "x", "dim": 2},
+                   "standardize": {"mean": [0, 0], "scale": [1, 1]},
+                   "logreg": {"weights": [0.5, -0.5], "bias": 0},
+                   "threshold": 0.5, "calibration": {"scores": [0.1, 0.5, 0.9]}}, f)
+    return path
+
+
+ROUTER = router_file()
 PROBES = {
     "workflow": (HEAD + "nodes:\n  n: {kind: template, text: hi}\n@@\n",
                  ["version", "models", "nodes"]),
@@ -117,18 +153,37 @@ PROBES = {
     # An ask route is the other shape of a route entry: its keys count for
     # route.entry (see main).
     "route.entry#ask": (ROUTE + "      - ask: m\n        @@\n", ["ask"]),
+    "semantic": (EMBED_ROUTE + "      - to: m\n        when:\n          semantic:\n"
+                 "            examples: [hi]\n            @@\n", ["examples"]),
+    "score": (EMBED_ROUTE + "      - to: m\n        when:\n          score:\n"
+              "            file: %s\n            @@\n" % json.dumps(ROUTER), ["file"]),
+    "difficulty": (RUN_ROUTE + "        - to: m\n          when:\n            difficulty:\n"
+                   "              min: 0\n              @@\n", ["min"]),
+    "tokens": (RUN_ROUTE + "        - to: m\n          when:\n            tokens:\n"
+               "              min: 1\n              @@\n", ["min"]),
+    "reward": (BANDIT + "    reward:\n      judge: m\n      @@\n", ["judge"]),
+    "endpoint": ("version: 1\nmodels:\n  m:\n    provider: openai\n    model: x\n"
+                 "    endpoints:\n      - base_url: http://127.0.0.1:1/v1\n        @@\n"
+                 "nodes:\n  n: {kind: template, text: hi}\n", ["base_url"]),
 }
 for k in KINDS:
     PROBES["node " + k] = (node_probe(k), base_keys(NODE_BASE[k]))
 for k in RUN_KINDS:
     PROBES["run " + k] = (run_probe(k), base_keys(NODE_BASE[k]))
 
+# Sections whose reference table lists exactly the section's keys.
+NESTED = ["price", "budget", "accept", "accept.self_check", "accept.judge",
+          "accept.agreement", "route.entry", "when", "semantic", "score",
+          "difficulty", "tokens", "reward", "endpoint"]
+
 # The schema definition whose properties are each section's keys.
 SCHEMA_DEFS = {"input": "input", "defaults": "defaults", "model": "model",
                "price": "price", "budget": "budget", "accept": "accept",
                "accept.self_check": "accept_self_check", "accept.judge": "accept_judge",
                "accept.agreement": "accept_agreement", "route.entry": "route",
-               "when": "when"}
+               "when": "when", "semantic": "semantic",
+               "score": "score", "difficulty": "difficulty", "tokens": "tokens",
+               "reward": "reward", "endpoint": "endpoint"}
 SCHEMA_DEFS.update({"node " + k: "node_" + k for k in KINDS})
 SCHEMA_DEFS.update({"run " + k: "run_" + k for k in RUN_KINDS})
 
@@ -181,8 +236,7 @@ def doc_expected(tables):
         "defaults": call | transport,
         "model": t.get("model", set()) | call | transport,
     }
-    for s in ["price", "budget", "accept", "accept.self_check", "accept.judge",
-              "accept.agreement", "route.entry", "when"]:
+    for s in NESTED:
         exp[s] = t.get(s, set())
     for k in KINDS:
         exp["node " + k] = node | call | t.get(k, set())
@@ -284,10 +338,8 @@ def main(argv):
         sys.stderr.write("usage: check_keys.py LOAD_MANY\n")
         return 2
     tables, problems = doc_tables(DOC)
-    known = {"workflow", "input", "call", "transport", "model", "price", "budget",
-             "node", "accept",
-             "accept.self_check", "accept.judge", "accept.agreement", "route.entry",
-             "when"} | set(KINDS)
+    known = {"workflow", "input", "call", "transport", "model", "node"} | set(NESTED) | \
+        set(KINDS)
     for s in sorted(set(tables) - known):
         problems.append("%s: a keys table for '%s', a section this test does not know "
                         "(add it to check_keys.py)" % (DOC, s))

@@ -7,9 +7,10 @@
   groff-base) prints nothing and exits 0. Without groff the test exits 77,
   which meson counts as skipped.
 - It names every option and command that `quorum --help` and the
-  `--help` of `run`, `batch`, `eval`, `cache`, `validate` and `graph`
-  list, and every limit `--limit` takes; so does docs/workflow-format.md
-  for the limits.
+  `--help` of `run`, `batch`, `eval`, `cache`, `router`, `feedback`,
+  `validate` and `graph` list, and every limit `--limit` takes; so does
+  docs/workflow-format.md for the limits. `router`'s actions (`train`,
+  `calibrate`) each have their own line.
 """
 import os
 import re
@@ -42,7 +43,8 @@ def main(argv):
     reference = open(REFERENCE, encoding="utf-8").read()
 
     texts = {c: usage(quorum, c.split() + ["--help"]) for c in
-             ["", "run", "batch", "eval", "cache", "validate", "graph"]}
+             ["", "run", "batch", "eval", "cache", "router", "feedback", "validate",
+              "graph"]}
     for cmd, text in texts.items():
         for opt in sorted(set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))):
             if opt not in page:
@@ -51,6 +53,10 @@ def main(argv):
     for cmd in re.findall(r"^  ([a-z]+) ", texts[""], re.M):
         if not re.search(r"^\.(B|BI|SS) .*\b%s\b" % cmd, page, re.M):
             problems.append("docs/quorum.1 does not describe the command '%s'" % cmd)
+    for action in re.findall(r"quorum router ([a-z]+) ", texts["router"]):
+        if not re.search(r"^\.B quorum router %s$" % action, page, re.M):
+            problems.append("docs/quorum.1 does not show 'quorum router %s' in its "
+                            "synopsis" % action)
     m = re.search(r"--limit NAME=VALUE\s+change a limit:(.*?)\n  --", texts["run"], re.S)
     limits = re.findall(r"[a-z_]+", m.group(1).split("(")[0]) if m else []
     if not limits:

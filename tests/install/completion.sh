@@ -31,8 +31,8 @@ check() {
 	fi
 }
 
-check "--help --version batch cache eval graph help run validate" quorum ""
-check "run" quorum r
+check "--help --version batch cache eval feedback graph help router run validate" quorum ""
+check "router run" quorum r
 check "council.yaml moa.yml sub" quorum run ""
 check "council.yaml" quorum validate c
 check "sub/deep.yaml" quorum graph sub/
@@ -84,4 +84,26 @@ check "clear stats" quorum cache ""
 check "stats" quorum cache s
 check "" quorum cache stats ""
 check "--cache --cache=" quorum run --cac
+check "router" quorum ro
+check "calibrate train" quorum router ""
+check "train" quorum router t
+check "council.yaml moa.yml sub" quorum router train ""
+check "" quorum router train council.yaml ""
+check "council.yaml moa.yml notes.txt sub" quorum router calibrate ""
+check "--help --share" quorum router calibrate --
+check "--seed --share --sim --sim= --strong" quorum router train --s
+check "--test-share" quorum router train council.yaml --t
+check "logreg mf" quorum router train council.yaml --kind ""
+check "--kind=mf" quorum router train council.yaml --kind=m
+check "notes.txt" quorum router train council.yaml --details n
+check "notes.txt" quorum router train council.yaml --out n
+check "" quorum router train council.yaml --node ""
+check "" quorum router train council.yaml --weak ""
+check "council.yaml moa.yml sub" quorum router train --node answer --weak "a alone" ""
+check "--help" quorum router --
+check "feedback" quorum f
+check "council.yaml moa.yml sub" quorum feedback ""
+check "" quorum feedback council.yaml ""
+check "" quorum feedback council.yaml 0123abc ""
+check "--help" quorum feedback --
 exit $failed
