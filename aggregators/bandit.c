@@ -3,37 +3,21 @@
 #include <math.h>
 #include <string.h>
 
-#define GOLDEN 0x9E3779B97F4A7C15u
+#include "../common/rng.h"
+
 #define NU_MAX 1e9
-
-/* splitmix64's finaliser: every input bit reaches every output bit. */
-static uint64_t mix64(uint64_t z)
-{
-	z += GOLDEN;
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-	return z ^ (z >> 31);
-}
-
-/* splitmix64 (as in judge.c): one full-period 64-bit state step. */
-static uint64_t next64(uint64_t *state)
-{
-	uint64_t z = mix64(*state);
-	*state += GOLDEN;
-	return z;
-}
 
 /* Uniform on (0, 1]: never 0, so its log is finite. */
 static double uniform(uint64_t *rng)
 {
-	return ((double)(next64(rng) >> 11) + 1.0) * 0x1.0p-53;
+	return splitmix64_unit(rng, 1.0);
 }
 
 /* Standard normal (Box-Muller, one of the pair). */
 static double normal(uint64_t *rng)
 {
 	double u1 = uniform(rng), u2 = uniform(rng);
-	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+	return box_muller(u1, u2);
 }
 
 /* Gamma(a, 1) (Marsaglia and Tsang, 2000); a < 1 through
@@ -168,7 +152,7 @@ void bandit_project(const struct bandit_config *cfg, const float *e, size_t dim,
 		double s = 0;
 		for (size_t w = 0; w * 64 < dim; w++) {
 			uint64_t key = (uint64_t)j << 40 | (uint64_t)w;
-			uint64_t signs = mix64(cfg->seed ^ key);
+			uint64_t signs = splitmix64_mix(cfg->seed ^ key);
 			size_t end = dim - w * 64 < 64 ? dim - w * 64 : 64;
 			const float *p = e + w * 64;
 			for (size_t i = 0; i < end; i++) {
@@ -190,7 +174,7 @@ static void order_ranks(uint64_t seed, size_t n, size_t *rank)
 	for (size_t i = 0; i < n; i++)
 		perm[i] = i;
 	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)(next64(&st) % i);
+		size_t j = (size_t)(splitmix64_next(&st) % i);
 		size_t t = perm[i - 1];
 		perm[i - 1] = perm[j];
 		perm[j] = t;

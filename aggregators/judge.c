@@ -1,26 +1,15 @@
 #include "judge.h"
 
+#include "../common/rng.h"
 #include "label.h"
 
-/* splitmix64 (Steele, Lea and Flood, 2014; the seeder of xoshiro): one
- * 64-bit state step, a full-period generator whose outputs for
- * neighbouring seeds are unrelated. Written out so the permutation a seed
- * gives is the same on every platform and libc. */
-static uint64_t splitmix64(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9E3779B97F4A7C15u);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-	return z ^ (z >> 31);
-}
-
 /* A uniform draw from [0, bound) without modulo bias (Lemire's
- * rejection on the low end). */
+ * rejection on the low end), the same on every platform for a seed. */
 static uint64_t draw_below(uint64_t *state, uint64_t bound)
 {
 	uint64_t threshold = (0 - bound) % bound;
 	for (;;) {
-		uint64_t r = splitmix64(state);
+		uint64_t r = splitmix64_next(state);
 		if (r >= threshold)
 			return r % bound;
 	}

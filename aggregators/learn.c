@@ -10,6 +10,7 @@
 
 #include "../common/alloc.h"
 #include "../common/json.h"
+#include "../common/rng.h"
 
 #define NEWTON_MAX_DIM 512
 #define LBFGS_PAIRS 10
@@ -87,21 +88,13 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* A small deterministic generator (splitmix64) for the mf starting
- * point: the state lives in the caller, so there is no global. */
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
+/* A standard normal for the mf starting point, from splitmix64: the
+ * state lives in the caller, so there is no global. */
 static double gauss(uint64_t *s)
 {
-	double u = ((double)(splitmix(s) >> 11) + 0.5) / 9007199254740992.0;
-	double v = ((double)(splitmix(s) >> 11) + 0.5) / 9007199254740992.0;
-	return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+	double u = splitmix64_unit(s, 0.5);
+	double v = splitmix64_unit(s, 0.5);
+	return box_muller(u, v);
 }
 
 double scorer_label(int weak_right, int strong_right, double both_wrong)

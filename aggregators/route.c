@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/vec.h"
 #include "pii.h"
 
 size_t route_utf8_len(const char *s)
@@ -13,17 +14,6 @@ size_t route_utf8_len(const char *s)
 	for (; *s; s++)
 		n += ((unsigned char)*s & 0xC0) != 0x80;
 	return n;
-}
-
-double route_cosine(const float *a, const float *b, size_t dim)
-{
-	double ab = 0, aa = 0, bb = 0;
-	for (size_t i = 0; i < dim; i++) {
-		ab += (double)a[i] * b[i];
-		aa += (double)a[i] * a[i];
-		bb += (double)b[i] * b[i];
-	}
-	return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0;
 }
 
 void route_facts_init(struct route_facts *f, const char *prompt)
@@ -128,7 +118,7 @@ static enum route_test vector_holds(const struct wf_cond *c, size_t i,
 		const float *ex = f->examples ? f->examples[i] : NULL;
 		double best = -2;
 		for (size_t k = 0; ex && k < c->semantic->nexamples; k++) {
-			double cos = route_cosine(f->vec, ex + k * f->dim, f->dim);
+			double cos = vec_cosine(f->vec, ex + k * f->dim, f->dim);
 			best = cos > best ? cos : best;
 		}
 		if (best < c->semantic->threshold)

@@ -75,7 +75,4 @@ int route_uses_estimates(const struct wf_node *node);
 /* Number of UTF-8 code points in s (bytes that do not continue one). */
 size_t route_utf8_len(const char *s);
 
-/* The cosine of two vectors of dim (0 when either is all zeros). */
-double route_cosine(const float *a, const float *b, size_t dim);
-
 #endif

@@ -159,16 +159,23 @@ static void mark_one(const struct wf_model *m, unsigned char *mark,
 }
 
 /* The models one node names: its own, a cascade's judge, a route's
- * targets and default, and those of a plan's subtasks. */
+ * targets, ask models and default, an embed model, a bandit's reward
+ * judge, and those of a plan's subtasks. */
 static void mark_node(const struct wf_node *n, unsigned char *mark,
 		      const struct wf_model **work, size_t *top)
 {
 	for (size_t j = 0; j < n->nmodels; j++)
 		mark_one(n->models[j], mark, work, top);
 	mark_one(n->accept.judge, mark, work, top);
-	for (size_t j = 0; j < n->nroutes; j++)
+	for (size_t j = 0; j < n->nroutes; j++) {
 		mark_one(n->routes[j].to, mark, work, top);
+		mark_one(n->routes[j].ask, mark, work, top);
+	}
 	mark_one(n->route_default, mark, work, top);
+	/* Embeddings and a bandit's judge are calls like any other: a key
+	 * missing for them must stop the run before its first call too. */
+	mark_one(n->embed, mark, work, top);
+	mark_one(n->reward_judge, mark, work, top);
 	if (n->run)
 		mark_node(n->run, mark, work, top);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../common/alloc.h"
+#include "../common/rng.h"
 
 /* What every fuzz target shares. A target reads its input through a
  * cursor: the first bytes steer (mode, caps, slicing seed), the rest is
@@ -61,16 +62,6 @@ static inline char *fuzz_rest(struct fuzz_in *in)
 	in->p += in->n;
 	in->n = 0;
 	return s;
-}
-
-/* splitmix64: slicing and shuffles derived from the input, so a crash
- * replays exactly. */
-static inline uint64_t fuzz_rng(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
 }
 
 /* Whether s[0..n) is UTF-8 as RFC 3629 has it. The oracle for what the

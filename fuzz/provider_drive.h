@@ -35,7 +35,7 @@ static void drive_run(const struct provider *prov, int stream, size_t max, const
 	fuzz_check(p != NULL, "parser_new failed");
 	prov->parser_content_type(p, ct);
 	for (size_t i = 0; i < len;) {
-		size_t n = step ? 1 + (size_t)(fuzz_rng(rng) % step) : len - i;
+		size_t n = step ? 1 + (size_t)(splitmix64_next(rng) % step) : len - i;
 		if (n > len - i)
 			n = len - i;
 		int got = prov->parser_feed(p, body + i, n, &o->r);

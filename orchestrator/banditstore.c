@@ -1,25 +1,16 @@
 #include "banditstore.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "../common/alloc.h"
 #include "../common/sha256.h"
-
-#define STORE_SCHEMA_VERSION 1
-#define STORE_BUSY_MS 5000
-/* Seconds since the epoch, in SQL any SQLite 3 understands. */
-#define NOW "CAST(strftime('%s', 'now') AS INTEGER)"
+#include "sqlfile.h"
 
 /* One table names the file's kind and schema; nodes hold each bandit
  * node's pacer, arms what each arm has learnt (the scalars as columns,
@@ -64,26 +55,12 @@ static const char SCHEMA[] =
 
 struct bandit_store {
 	sqlite3 *db;
-	char *path;
 	sqlite3_stmt *begin, *commit, *rollback;
 	sqlite3_stmt *node_ensure, *node_get, *node_put;
 	sqlite3_stmt *arm_ensure, *arm_get, *arm_put;
 	sqlite3_stmt *dec_exists, *dec_insert, *dec_get, *dec_cost, *dec_reward;
 	char errmsg[512];
 };
-
-static void set_err(char *err, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t n, const char *fmt, ...)
-{
-	if (!err || !n)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-}
 
 /* Keeps SQLite's message for bandit_store_error; returns FAIL. */
 static int db_fail(struct bandit_store *s)
@@ -107,46 +84,8 @@ static int fail(struct bandit_store *s, int code, const char *fmt, ...)
 
 char *bandit_store_default_path(void)
 {
-	static const char TAIL[] = "quorum/bandit.sqlite";
-	const char *xdg = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-	const char *base, *mid;
-	/* The XDG spec: a relative XDG_STATE_HOME is invalid, ignore it. */
-	if (xdg && xdg[0] == '/') {
-		base = xdg;
-		mid = "/";
-	} else if (home && home[0]) {
-		base = home;
-		mid = "/.local/state/";
-	} else
-		return NULL;
-	size_t n = strlen(base) + strlen(mid) + sizeof(TAIL);
-	char *p = q_malloc(n);
-	if (p)
-		snprintf(p, n, "%s%s%s", base, mid, TAIL);
-	return p;
-}
-
-/* mkdir -p of the folders above path (0700). */
-static int make_parents(const char *path, char *err, size_t n)
-{
-	char *p = q_strdup(path);
-	if (!p) {
-		set_err(err, n, "cannot open bandit store '%s': out of memory", path);
-		return -1;
-	}
-	for (char *c = strchr(p + 1, '/'); c; c = strchr(c + 1, '/')) {
-		*c = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-			set_err(err, n, "cannot open bandit store '%s': cannot create "
-				"'%s': %s", path, p, strerror(errno));
-			q_free(p);
-			return -1;
-		}
-		*c = '/';
-	}
-	q_free(p);
-	return 0;
+	return sqlfile_default_path("XDG_STATE_HOME", "/.local/state/",
+				    "quorum/bandit.sqlite");
 }
 
 static int exec(struct bandit_store *s, const char *sql)
@@ -154,170 +93,58 @@ static int exec(struct bandit_store *s, const char *sql)
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(s);
 }
 
-/* WAL, as the response cache (cache.c): readers never wait for the
- * writer. Turning a new file to WAL needs it alone, and SQLite answers
- * "busy" there without its busy handler when another process is opening
- * it too: wait here instead, as long as the handler would. */
-static int set_wal(struct bandit_store *s)
-{
-	for (int waited = 0;; waited += 5) {
-		int rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-		if (rc == SQLITE_OK)
-			return 0;
-		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waited >= STORE_BUSY_MS)
-			return db_fail(s);
-		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
-	}
-}
-
-/* Runs a statement that yields one integer; -2 on an error. */
-static long long query_int(struct bandit_store *s, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	long long v = -2;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	else
-		db_fail(s);
-	sqlite3_finalize(st);
-	return v;
-}
-
-/* Creates the tables of a new file, checks those of an old one, in one
- * write transaction. Returns 0, or -1 with a message in err. */
-static int check_schema(struct bandit_store *s, char *err, size_t n)
-{
-	if (exec(s, "BEGIN IMMEDIATE") != 0)
-		goto fail;
-	long long ours = query_int(s, "SELECT count(*) FROM sqlite_master WHERE"
-				      " type = 'table' AND name = 'quorum_bandit_schema'");
-	long long all = query_int(s, "SELECT count(*) FROM sqlite_master");
-	if (ours < 0 || all < 0)
-		goto fail_rollback;
-	if (ours) {
-		long long v = query_int(s, "SELECT max(version) FROM quorum_bandit_schema");
-		if (v == -2)
-			goto fail_rollback;
-		if (v != STORE_SCHEMA_VERSION) {
-			set_err(err, n, "cannot open bandit store '%s': schema version "
-				"%lld, this quorum reads version %d (made by a newer quorum?)",
-				s->path, v, STORE_SCHEMA_VERSION);
-			exec(s, "ROLLBACK");
-			return -1;
-		}
-	} else if (all) {
-		set_err(err, n, "cannot open bandit store '%s': an SQLite database, but "
-			"not a quorum bandit store", s->path);
-		exec(s, "ROLLBACK");
-		return -1;
-	}
-	if (exec(s, SCHEMA) != 0 || exec(s, "COMMIT") != 0)
-		goto fail_rollback;
-	return 0;
-fail_rollback:
-	set_err(err, n, "cannot open bandit store '%s': %s", s->path, s->errmsg);
-	exec(s, "ROLLBACK");
-	return -1;
-fail:
-	set_err(err, n, "cannot open bandit store '%s': %s", s->path, s->errmsg);
-	return -1;
-}
-
-static int prepare(struct bandit_store *s, sqlite3_stmt **st, const char *sql)
-{
-	return sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-				  NULL) == SQLITE_OK ? 0 : db_fail(s);
-}
+/* The store's file (sqlfile.h), WAL as the response cache's: readers
+ * never wait for the writer. */
+static const struct sqlfile_kind STORE_FILE = {
+	.what = "bandit store",
+	.schema_table = "quorum_bandit_schema",
+	.version = 1,
+	.schema = SCHEMA,
+};
 
 #define ARM_COLS "pulls, costed, cost_sum, rewarded, reward_sum, reward_sq," \
 	" k, model"
 
-static int prepare_all(struct bandit_store *s)
-{
-	if (prepare(s, &s->begin, "BEGIN IMMEDIATE") ||
-	    prepare(s, &s->commit, "COMMIT") ||
-	    prepare(s, &s->rollback, "ROLLBACK") ||
-	    prepare(s, &s->node_ensure, "INSERT OR IGNORE INTO nodes"
-		    " (key, nu, queries, spent, created) VALUES (?1, 0, 0, 0, " NOW ")") ||
-	    prepare(s, &s->node_get, "SELECT nu, queries, spent FROM nodes"
-		    " WHERE key = ?1") ||
-	    prepare(s, &s->node_put, "UPDATE nodes SET nu = ?2, queries = ?3, spent = ?4"
-		    " WHERE key = ?1") ||
-	    prepare(s, &s->arm_ensure, "INSERT OR IGNORE INTO arms (node, name, " ARM_COLS
-		    ") VALUES (?1, ?2, 0, 0, 0, 0, 0, 0, 0, NULL)") ||
-	    prepare(s, &s->arm_get, "SELECT " ARM_COLS " FROM arms"
-		    " WHERE node = ?1 AND name = ?2") ||
-	    prepare(s, &s->arm_put, "UPDATE arms SET pulls = ?3, costed = ?4,"
-		    " cost_sum = ?5, rewarded = ?6, reward_sum = ?7, reward_sq = ?8,"
-		    " k = ?9, model = ?10 WHERE node = ?1 AND name = ?2") ||
-	    prepare(s, &s->dec_exists, "SELECT 1 FROM decisions WHERE id = ?1") ||
-	    prepare(s, &s->dec_insert, "INSERT INTO decisions (id, node, arm, x, created)"
-		    " VALUES (?1, ?2, ?3, ?4, " NOW ")") ||
-	    prepare(s, &s->dec_get, "SELECT node, arm, x, cost, reward FROM decisions"
-		    " WHERE id = ?1") ||
-	    prepare(s, &s->dec_cost, "UPDATE decisions SET cost = ?2, cost_at = " NOW
-		    " WHERE id = ?1") ||
-	    prepare(s, &s->dec_reward, "UPDATE decisions SET reward = ?2, reward_at = " NOW
-		    " WHERE id = ?1"))
-		return -1;
-	return 0;
-}
-
 struct bandit_store *bandit_store_open(const char *path, char *err, size_t n)
 {
-	set_err(err, n, "%s", "");
-	if (!path || !path[0]) {
-		set_err(err, n, "cannot open bandit store '': empty path");
+	struct bandit_store *s = q_calloc(1, sizeof(*s));
+	if (!s) {
+		if (err && n)
+			snprintf(err, n, "cannot open bandit store '%s': out of memory",
+				 path ? path : "");
 		return NULL;
 	}
-	struct bandit_store *s = q_calloc(1, sizeof(*s));
-	char *fname = NULL;
-	if (!s || !(s->path = q_strdup(path)))
-		goto fail_oom;
-	if (make_parents(path, err, n) != 0)
-		goto fail;
-	/* Made here rather than by SQLite: private (0600; SQLite gives its
-	 * -wal and -shm files the same mode), and the system's own words
-	 * when it cannot be made. */
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		set_err(err, n, "cannot open bandit store '%s': %s", path, strerror(errno));
-		goto fail;
+	const struct sqlfile_stmt st[] = {
+		{&s->begin, "BEGIN IMMEDIATE"},
+		{&s->commit, "COMMIT"},
+		{&s->rollback, "ROLLBACK"},
+		{&s->node_ensure, "INSERT OR IGNORE INTO nodes (key, nu, queries, spent,"
+				  " created) VALUES (?1, 0, 0, 0, " SQLFILE_NOW ")"},
+		{&s->node_get, "SELECT nu, queries, spent FROM nodes WHERE key = ?1"},
+		{&s->node_put, "UPDATE nodes SET nu = ?2, queries = ?3, spent = ?4"
+			       " WHERE key = ?1"},
+		{&s->arm_ensure, "INSERT OR IGNORE INTO arms (node, name, " ARM_COLS
+				 ") VALUES (?1, ?2, 0, 0, 0, 0, 0, 0, 0, NULL)"},
+		{&s->arm_get, "SELECT " ARM_COLS " FROM arms WHERE node = ?1 AND name = ?2"},
+		{&s->arm_put, "UPDATE arms SET pulls = ?3, costed = ?4,"
+			      " cost_sum = ?5, rewarded = ?6, reward_sum = ?7, reward_sq = ?8,"
+			      " k = ?9, model = ?10 WHERE node = ?1 AND name = ?2"},
+		{&s->dec_exists, "SELECT 1 FROM decisions WHERE id = ?1"},
+		{&s->dec_insert, "INSERT INTO decisions (id, node, arm, x, created)"
+				 " VALUES (?1, ?2, ?3, ?4, " SQLFILE_NOW ")"},
+		{&s->dec_get, "SELECT node, arm, x, cost, reward FROM decisions"
+			      " WHERE id = ?1"},
+		{&s->dec_cost, "UPDATE decisions SET cost = ?2, cost_at = " SQLFILE_NOW
+			       " WHERE id = ?1"},
+		{&s->dec_reward, "UPDATE decisions SET reward = ?2, reward_at = " SQLFILE_NOW
+				 " WHERE id = ?1"},
+	};
+	s->db = sqlfile_open(path, &STORE_FILE, st, sizeof(st) / sizeof(st[0]), err, n);
+	if (!s->db) {
+		q_free(s);
+		return NULL;
 	}
-	close(fd);
-	/* A relative name could read as a URI ("file:...") or as ":memory:". */
-	size_t len = strlen(path) + 3;
-	if (!(fname = q_malloc(len)))
-		goto fail_oom;
-	snprintf(fname, len, "%s%s", path[0] == '/' ? "" : "./", path);
-	if (sqlite3_open_v2(fname, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		set_err(err, n, "cannot open bandit store '%s': %s", path,
-			s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		goto fail;
-	}
-	q_free(fname);
-	fname = NULL;
-	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
-	if (set_wal(s) != 0 || exec(s, "PRAGMA synchronous = NORMAL") != 0) {
-		set_err(err, n, "cannot open bandit store '%s': %s", path, s->errmsg);
-		goto fail;
-	}
-	if (check_schema(s, err, n) != 0)
-		goto fail;
-	if (prepare_all(s) != 0) {
-		set_err(err, n, "cannot open bandit store '%s': %s", path, s->errmsg);
-		goto fail;
-	}
-	s->errmsg[0] = '\0';
 	return s;
-fail_oom:
-	set_err(err, n, "cannot open bandit store '%s': out of memory", path);
-fail:
-	q_free(fname);
-	bandit_store_close(s);
-	return NULL;
 }
 
 void bandit_store_close(struct bandit_store *s)
@@ -332,7 +159,6 @@ void bandit_store_close(struct bandit_store *s)
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		sqlite3_finalize(all[i]);
 	sqlite3_close(s->db);
-	q_free(s->path);
 	q_free(s);
 }
 
@@ -973,8 +799,8 @@ long bandit_store_prune(struct bandit_store *s, long max_age_s)
 {
 	s->errmsg[0] = '\0';
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM decisions WHERE created < " NOW " - ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM decisions WHERE created < "
+			       SQLFILE_NOW " - ?1", -1, &st, NULL) != SQLITE_OK)
 		return db_fail(s);
 	sqlite3_bind_int64(st, 1, max_age_s < 0 ? 0 : max_age_s);
 	int rc = sqlite3_step(st);

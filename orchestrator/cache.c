@@ -1,14 +1,8 @@
 #include "cache.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
@@ -16,15 +10,12 @@
 #include "../common/alloc.h"
 #include "../common/json.h"
 #include "../common/sha256.h"
+#include "sqlfile.h"
 
-#define CACHE_SCHEMA_VERSION 1
-#define CACHE_BUSY_MS 5000
 /* Hits and misses are counted in memory and written in batches: a run
  * served from the cache then reads, it does not write per call. */
 #define CACHE_FLUSH_EVERY 256
 #define CACHE_JSON_DEPTH 128
-/* Seconds since the epoch, in SQL any SQLite 3 understands. */
-#define NOW "CAST(strftime('%s', 'now') AS INTEGER)"
 
 /* One table names the file's kind and schema, one holds the answers, one
  * the counters (a single row). The key is the request's SHA-256; a NULL
@@ -49,7 +40,7 @@ static const char SCHEMA[] =
 	" since INTEGER NOT NULL);"
 	"INSERT INTO quorum_schema (version) SELECT 1"
 	" WHERE NOT EXISTS (SELECT 1 FROM quorum_schema);"
-	"INSERT OR IGNORE INTO counters VALUES (1, 0, 0, 0, " NOW ");";
+	"INSERT OR IGNORE INTO counters VALUES (1, 0, 0, 0, " SQLFILE_NOW ");";
 
 struct cache {
 	sqlite3 *db;
@@ -60,19 +51,6 @@ struct cache {
 	char errmsg[256];
 };
 
-static void set_err(char *err, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t n, const char *fmt, ...)
-{
-	if (!err || !n)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-}
-
 /* Keeps SQLite's message for cache_error; returns -1. */
 static int db_fail(struct cache *c)
 {
@@ -82,46 +60,7 @@ static int db_fail(struct cache *c)
 
 char *cache_default_path(void)
 {
-	static const char TAIL[] = "quorum/cache.sqlite";
-	const char *xdg = getenv("XDG_CACHE_HOME");
-	const char *home = getenv("HOME");
-	const char *base, *mid;
-	/* The XDG spec: a relative XDG_CACHE_HOME is invalid, ignore it. */
-	if (xdg && xdg[0] == '/') {
-		base = xdg;
-		mid = "/";
-	} else if (home && home[0]) {
-		base = home;
-		mid = "/.cache/";
-	} else
-		return NULL;
-	size_t n = strlen(base) + strlen(mid) + sizeof(TAIL);
-	char *p = q_malloc(n);
-	if (p)
-		snprintf(p, n, "%s%s%s", base, mid, TAIL);
-	return p;
-}
-
-/* mkdir -p of the folders above path (0700: answers may be private). */
-static int make_parents(const char *path, char *err, size_t n)
-{
-	char *p = q_strdup(path);
-	if (!p) {
-		set_err(err, n, "cannot open cache '%s': out of memory", path);
-		return -1;
-	}
-	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-			set_err(err, n, "cannot open cache '%s': cannot create '%s': %s",
-				path, p, strerror(errno));
-			q_free(p);
-			return -1;
-		}
-		*s = '/';
-	}
-	q_free(p);
-	return 0;
+	return sqlfile_default_path("XDG_CACHE_HOME", "/.cache/", "quorum/cache.sqlite");
 }
 
 static int exec(struct cache *c, const char *sql)
@@ -129,155 +68,45 @@ static int exec(struct cache *c, const char *sql)
 	return sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(c);
 }
 
-/* WAL: readers never wait for the writer, commits need no fsync with
- * synchronous=NORMAL (a power cut may lose the last answers, never the
- * file: right for a cache). Turning a new file to WAL needs it alone,
- * and SQLite answers "busy" there without its busy handler when another
- * process is opening it too: wait here instead, as long as the handler
- * would. */
-static int set_wal(struct cache *c)
-{
-	for (int waited = 0;; waited += 5) {
-		int rc = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-		if (rc == SQLITE_OK)
-			return 0;
-		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waited >= CACHE_BUSY_MS)
-			return db_fail(c);
-		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
-	}
-}
-
-/* Runs a statement that yields one integer; -2 on an error. */
-static long long query_int(struct cache *c, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	long long v = -2;
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	else
-		db_fail(c);
-	sqlite3_finalize(st);
-	return v;
-}
-
-/* Creates the tables of a new file, checks those of an old one. One
- * write transaction, so two processes opening a new file at once do not
- * both create it. Returns 0, or -1 with a message in err. */
-static int check_schema(struct cache *c, char *err, size_t n)
-{
-	if (exec(c, "BEGIN IMMEDIATE") != 0)
-		goto fail;
-	long long ours = query_int(c, "SELECT count(*) FROM sqlite_master"
-				      " WHERE type = 'table' AND name = 'quorum_schema'");
-	long long all = query_int(c, "SELECT count(*) FROM sqlite_master");
-	if (ours < 0 || all < 0)
-		goto fail_rollback;
-	if (ours) {
-		long long v = query_int(c, "SELECT max(version) FROM quorum_schema");
-		if (v == -2)
-			goto fail_rollback;
-		if (v != CACHE_SCHEMA_VERSION) {
-			set_err(err, n, "cannot open cache '%s': schema version %lld, "
-				"this quorum reads version %d (made by a newer quorum?)",
-				c->path, v, CACHE_SCHEMA_VERSION);
-			exec(c, "ROLLBACK");
-			return -1;
-		}
-	} else if (all) {
-		set_err(err, n, "cannot open cache '%s': an SQLite database, but "
-			"not a quorum cache", c->path);
-		exec(c, "ROLLBACK");
-		return -1;
-	}
-	if (exec(c, SCHEMA) != 0 || exec(c, "COMMIT") != 0)
-		goto fail_rollback;
-	return 0;
-fail_rollback:
-	set_err(err, n, "cannot open cache '%s': %s", c->path, c->errmsg);
-	exec(c, "ROLLBACK");
-	return -1;
-fail:
-	set_err(err, n, "cannot open cache '%s': %s", c->path, c->errmsg);
-	return -1;
-}
-
-static int prepare(struct cache *c, sqlite3_stmt **st, const char *sql)
-{
-	return sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-				  NULL) == SQLITE_OK ? 0 : db_fail(c);
-}
-
-static int prepare_all(struct cache *c)
-{
-	if (prepare(c, &c->get, "SELECT text, finish_reason, input_tokens,"
-		    " output_tokens, cost_usd FROM entries WHERE key = ?1") ||
-	    prepare(c, &c->put, "INSERT OR REPLACE INTO entries (key, model, text,"
-		    " finish_reason, input_tokens, output_tokens, cost_usd, created)"
-		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, " NOW ")") ||
-	    prepare(c, &c->flush, "UPDATE counters SET hits = hits + ?1,"
-		    " misses = misses + ?2, saved_usd = saved_usd + ?3 WHERE id = 1") ||
-	    prepare(c, &c->begin, "BEGIN IMMEDIATE") ||
-	    prepare(c, &c->commit, "COMMIT") ||
-	    prepare(c, &c->rollback, "ROLLBACK"))
-		return -1;
-	return 0;
-}
+/* The cache's file (sqlfile.h): private, as answers may be; with WAL and
+ * synchronous=NORMAL a power cut may lose the last answers, never the
+ * file, which is right for a cache. */
+static const struct sqlfile_kind CACHE_FILE = {
+	.what = "cache",
+	.schema_table = "quorum_schema",
+	.version = 1,
+	.schema = SCHEMA,
+};
 
 struct cache *cache_open(const char *path, char *err, size_t n)
 {
-	set_err(err, n, "%s", "");
-	if (!path || !path[0]) {
-		set_err(err, n, "cannot open cache '': empty path");
+	struct cache *c = q_calloc(1, sizeof(*c));
+	if (!c || (path && !(c->path = q_strdup(path)))) {
+		if (err && n)
+			snprintf(err, n, "cannot open cache '%s': out of memory",
+				 path ? path : "");
+		q_free(c);
 		return NULL;
 	}
-	struct cache *c = q_calloc(1, sizeof(*c));
-	char *fname = NULL;
-	if (!c || !(c->path = q_strdup(path)))
-		goto fail_oom;
-	if (make_parents(path, err, n) != 0)
-		goto fail;
-	/* Made here rather than by SQLite: private (0600; SQLite gives its
-	 * -wal and -shm files the same mode), and the system's own words
-	 * when it cannot be made. */
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		set_err(err, n, "cannot open cache '%s': %s", path, strerror(errno));
-		goto fail;
+	const struct sqlfile_stmt st[] = {
+		{&c->get, "SELECT text, finish_reason, input_tokens,"
+			  " output_tokens, cost_usd FROM entries WHERE key = ?1"},
+		{&c->put, "INSERT OR REPLACE INTO entries (key, model, text,"
+			  " finish_reason, input_tokens, output_tokens, cost_usd, created)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, " SQLFILE_NOW ")"},
+		{&c->flush, "UPDATE counters SET hits = hits + ?1,"
+			    " misses = misses + ?2, saved_usd = saved_usd + ?3 WHERE id = 1"},
+		{&c->begin, "BEGIN IMMEDIATE"},
+		{&c->commit, "COMMIT"},
+		{&c->rollback, "ROLLBACK"},
+	};
+	c->db = sqlfile_open(path, &CACHE_FILE, st, sizeof(st) / sizeof(st[0]), err, n);
+	if (!c->db) {
+		q_free(c->path);
+		q_free(c);
+		return NULL;
 	}
-	close(fd);
-	/* A relative name could read as a URI ("file:...") or as ":memory:". */
-	size_t len = strlen(path) + 3;
-	if (!(fname = q_malloc(len)))
-		goto fail_oom;
-	snprintf(fname, len, "%s%s", path[0] == '/' ? "" : "./", path);
-	if (sqlite3_open_v2(fname, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		set_err(err, n, "cannot open cache '%s': %s", path,
-			c->db ? sqlite3_errmsg(c->db) : "out of memory");
-		goto fail;
-	}
-	q_free(fname);
-	fname = NULL;
-	sqlite3_busy_timeout(c->db, CACHE_BUSY_MS);
-	if (set_wal(c) != 0 || exec(c, "PRAGMA synchronous = NORMAL") != 0) {
-		set_err(err, n, "cannot open cache '%s': %s", path, c->errmsg);
-		goto fail;
-	}
-	if (check_schema(c, err, n) != 0)
-		goto fail;
-	if (prepare_all(c) != 0) {
-		set_err(err, n, "cannot open cache '%s': %s", path, c->errmsg);
-		goto fail;
-	}
-	c->errmsg[0] = '\0';
 	return c;
-fail_oom:
-	set_err(err, n, "cannot open cache '%s': out of memory", path);
-fail:
-	q_free(fname);
-	cache_close(c);
-	return NULL;
 }
 
 /* Adds the pending counters to the file's, in the caller's transaction
@@ -609,7 +438,7 @@ int cache_clear(struct cache *c)
 		return -1;
 	if (exec(c, "DELETE FROM entries;"
 		 " UPDATE counters SET hits = 0, misses = 0, saved_usd = 0,"
-		 " since = " NOW " WHERE id = 1") != 0 ||
+		 " since = " SQLFILE_NOW " WHERE id = 1") != 0 ||
 	    exec(c, "COMMIT") != 0) {
 		char keep[sizeof(c->errmsg)];
 		memcpy(keep, c->errmsg, sizeof(keep));

@@ -147,5 +147,13 @@ const struct wf_model *route_choose(struct nodeset *g, const struct wf_node *n,
 const struct wf_model *route_choose_estimated(struct nodeset *g, const struct wf_node *n,
 					      const char *prompt, double difficulty, long tokens,
 					      const char **rule);
+struct route_facts;
+/* Sets f up to test node routes of the run g on prompt (borrowed): the
+ * run's inputs answer `input` conditions. */
+void route_facts_of_run(struct nodeset *g, struct route_facts *f, const char *prompt);
+/* The system message an ask route sends: the node's (NULL: none), then
+ * the instruction to answer or reply with decline alone. In a; NULL when
+ * memory ran out. */
+const char *route_ask_system(struct arena *a, const char *system, const char *decline);
 
 #endif

@@ -50,14 +50,19 @@ static const char *route_input(void *ctx, const char *name)
 	return in ? in->def : NULL;
 }
 
+void route_facts_of_run(struct nodeset *g, struct route_facts *f, const char *prompt)
+{
+	route_facts_init(f, prompt);
+	f->input = route_input;
+	f->ctx = g;
+}
+
 const struct wf_model *route_choose_estimated(struct nodeset *g, const struct wf_node *n,
 					      const char *prompt, double difficulty, long tokens,
 					      const char **rule)
 {
 	struct route_facts f;
-	route_facts_init(&f, prompt);
-	f.input = route_input;
-	f.ctx = g;
+	route_facts_of_run(g, &f, prompt);
 	f.difficulty = difficulty;
 	f.tokens = tokens;
 	int i = route_pick_facts(n, &f, g->arena, rule);
@@ -129,14 +134,18 @@ static void route_step(struct nodeset *g, struct node_state *ns);
 
 /* An ask route: the instruction to decline goes with the node's system
  * prompt, so the model sees it whatever the user's prompt says. */
+const char *route_ask_system(struct arena *a, const char *system, const char *decline)
+{
+	return arena_printf(a, "%s%sAnswer the user's request if you can answer it correctly. "
+			    "If you cannot (it is beyond what you know or can do reliably), "
+			    "reply with exactly %s and nothing else.", system ? system : "",
+			    system ? "\n\n" : "", decline);
+}
+
 static void ask(struct nodeset *g, struct node_state *ns, const struct wf_route *r)
 {
 	struct routing *st = ns->kstate;
-	const char *system = arena_printf(g->arena,
-		"%s%sAnswer the user's request if you can answer it correctly. If you "
-		"cannot (it is beyond what you know or can do reliably), reply with "
-		"exactly %s and nothing else.", st->system ? st->system : "",
-		st->system ? "\n\n" : "", r->decline);
+	const char *system = route_ask_system(g->arena, st->system, r->decline);
 	if (!system || !node_call(g, ns, r->ask, system, st->prompt, TAG_ASK, "ask"))
 		node_fail(g, ns, "internal", "out of memory");
 }

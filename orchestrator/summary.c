@@ -79,7 +79,36 @@ static void calls(const struct workflow *wf, const struct wf_node *n, const stru
 	worst_add(w, &one, times);
 }
 
-/* A route sends one call, to whichever route fires: the dearest. */
+/* The texts of one request of semantic examples, as node_route.c sends
+ * them. */
+#define EXAMPLES_PER_CALL 96
+
+/* The embeddings a route may fetch: the prompt's, once, when a semantic
+ * or score route is reached, and the examples' in chunks (the engine
+ * keeps them, but the first run of an engine pays for them). */
+static void route_embeds(const struct workflow *wf, const struct wf_node *cs_node,
+			 const struct wf_node *n, size_t bytes, struct worst *w)
+{
+	size_t examples = 0, example_bytes = 0;
+	int vector = 0;
+	for (size_t i = 0; i < n->nroutes; i++) {
+		const struct wf_cond *c = &n->routes[i].when;
+		vector |= c->semantic || c->score;
+		for (size_t k = 0; c->semantic && k < c->semantic->nexamples; k++) {
+			examples++;
+			example_bytes += strlen(c->semantic->examples[k]);
+		}
+	}
+	if (!vector || !n->embed)
+		return;
+	calls(wf, cs_node, n->embed, bytes, 1, w);
+	long chunks = (long)((examples + EXAMPLES_PER_CALL - 1) / EXAMPLES_PER_CALL);
+	calls(wf, cs_node, n->embed, chunks ? example_bytes / (size_t)chunks : 0, chunks, w);
+}
+
+/* A route may ask every ask route's model (each may decline), fetch the
+ * embeddings its conditions need, then send one call to whichever route
+ * fires: the dearest. */
 static void route_worst(const struct workflow *wf, const struct wf_node *cs_node,
 			const struct wf_node *n, size_t bytes, struct worst *w)
 {
@@ -89,8 +118,28 @@ static void route_worst(const struct workflow *wf, const struct wf_node *cs_node
 		struct worst one = {0};
 		calls(wf, cs_node, m, bytes, 1, &one);
 		worst_max(&best, &one);
+		if (i < n->nroutes)
+			calls(wf, cs_node, n->routes[i].ask, bytes, 1, w);
 	}
 	worst_add(w, &best, 1);
+	route_embeds(wf, cs_node, n, bytes, w);
+}
+
+/* A bandit asks one arm (the dearest, at worst), embeds the prompt first
+ * under policy linear, and has its judge rate the answer. */
+static void bandit_worst(const struct workflow *wf, const struct wf_node *n, size_t bytes,
+			 struct worst *w)
+{
+	struct worst best = {0};
+	for (size_t i = 0; i < n->nmodels; i++) {
+		struct worst one = {0};
+		calls(wf, n, n->models[i], bytes, 1, &one);
+		worst_max(&best, &one);
+	}
+	worst_add(w, &best, 1);
+	if (n->policy == WF_BANDIT_LINEAR)
+		calls(wf, n, n->embed, bytes, 1, w);
+	calls(wf, n, n->reward_judge, bytes + CANDIDATES_BYTES, 1, w);
 }
 
 /* Each step: its answers (samples of them when agreement decides), then
@@ -181,6 +230,9 @@ static void node_worst(const struct workflow *wf, const struct wf_node *n,
 		break;
 	case NK_PLAN:
 		plan_worst(wf, n, bytes, w);
+		break;
+	case NK_BANDIT:
+		bandit_worst(wf, n, bytes, w);
 		break;
 	default:
 		break;

@@ -1,7 +1,7 @@
 /* The embeddings endpoints: what every format shares (the request's
  * checks and headers, the parser over body.c, the check of the vectors),
- * the packed form a result carries them in, and the little vector math a
- * router needs. Each format's own words are in embed_NAME.c. */
+ * the packed form a result carries them in. Each format's own words are
+ * in embed_NAME.c. */
 #include "embed.h"
 
 #include <assert.h>
@@ -40,8 +40,9 @@ static int embed_post(const struct embed_format *fmt, const struct provfacts *f,
 					req->model);
 	const char *base = wire_base_url(base_url, f);
 	struct buf path = BUF_INIT;
-	int rc = fmt->path(&path, base, req, e) ||
-		 wire_url_join(&out->url, base, buf_str(&path), e) ||
+	int rc = (!fmt->fixed_path && fmt->path(&path, base, req, e)) ||
+		 wire_url_join(&out->url, base,
+			       fmt->fixed_path ? fmt->fixed_path : buf_str(&path), e) ||
 		 wire_body_finish(fmt->body(req), req->params_json, fmt->merge, &out->body,
 				  e) ||
 		 wire_add_header(out, "Content-Type", "", "application/json", e) ||
@@ -52,6 +53,17 @@ static int embed_post(const struct embed_format *fmt, const struct provfacts *f,
 		return -1;
 	}
 	return 0;
+}
+
+cJSON *embed_input_body(const struct chat_request *req)
+{
+	cJSON *body = cJSON_CreateObject();
+	if (!body || wire_json_add(body, "model", wire_json_string(req->model)) ||
+	    wire_json_add(body, "input", wire_json_strings(req->texts, req->ntexts))) {
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
 }
 
 /* ---- the response ---- */
@@ -68,18 +80,30 @@ struct embed_parser {
 	size_t expect;                   /* vectors wanted; 0: any */
 };
 
-int embed_list_init(struct embed_list *l, size_t n, struct chat_result *r)
+const cJSON *embed_list_array(struct embed_list *l, const cJSON *root, const char *key,
+			      struct chat_result *r)
 {
 	l->n = 0;
 	l->vec = NULL;
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key);
+	if (!arr) {
+		chat_result_fail(r, ERR_MALFORMED, "response has no '%s' array", key);
+		return NULL;
+	}
+	if (!cJSON_IsArray(arr)) {
+		wire_fail_type(r, key, arr, "an array");
+		return NULL;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(arr);
 	if (!n)
-		return 0;
+		return arr;
 	l->vec = q_calloc(n, sizeof(*l->vec));
-	if (!l->vec)
-		return chat_result_fail(r, ERR_TOO_LARGE,
-					"out of memory reading the embeddings");
+	if (!l->vec) {
+		chat_result_fail(r, ERR_TOO_LARGE, "out of memory reading the embeddings");
+		return NULL;
+	}
 	l->n = n;
-	return 0;
+	return arr;
 }
 
 /* The length of the packed form of n vectors of dim floats, or 0 when
@@ -384,37 +408,4 @@ float *embed_unpack(struct arena *a, const char *text, size_t len, size_t *n,
 	*n = vn;
 	*dim = vd;
 	return v;
-}
-
-/* ---- vectors ---- */
-
-float embed_cosine(const float *a, const float *b, size_t dim)
-{
-	double dot = 0, na = 0, nb = 0;
-	for (size_t i = 0; i < dim; i++) {
-		dot += (double)a[i] * b[i];
-		na += (double)a[i] * a[i];
-		nb += (double)b[i] * b[i];
-	}
-	if (na == 0 || nb == 0)
-		return 0;
-	double c = dot / (sqrt(na) * sqrt(nb));
-	/* Rounding may step just past either end. */
-	if (c > 1)
-		c = 1;
-	else if (c < -1)
-		c = -1;
-	return (float)c;
-}
-
-void embed_normalize(float *v, size_t dim)
-{
-	double sum = 0;
-	for (size_t i = 0; i < dim; i++)
-		sum += (double)v[i] * v[i];
-	if (sum == 0)
-		return;
-	double norm = sqrt(sum);
-	for (size_t i = 0; i < dim; i++)
-		v[i] = (float)(v[i] / norm);
 }

@@ -62,12 +62,4 @@ int embed_pack(struct buf *out, const float *v, size_t n, size_t dim);
 float *embed_unpack(struct arena *a, const char *text, size_t len, size_t *n,
 		    size_t *dim);
 
-/* The cosine similarity of a[0..dim) and b[0..dim), in [-1, 1] (summed
- * in double); 0 when either is the zero vector or dim is 0. */
-float embed_cosine(const float *a, const float *b, size_t dim);
-
-/* Scales v[0..dim) to length 1, so a dot product is the cosine; the zero
- * vector is left as it is. */
-void embed_normalize(float *v, size_t dim);
-
 #endif

@@ -27,14 +27,19 @@ struct embed_list {
 	size_t n;
 };
 
-/* Sets l to n empty slots (freed by embed.c). Returns 0, or -1 with r
- * failed (too_large: memory ran out). */
-int embed_list_init(struct embed_list *l, size_t n, struct chat_result *r);
+/* The array root[key] that holds a response's vectors (or their
+ * objects), with l set to as many empty slots (freed by embed.c).
+ * Returns it, or NULL with r failed: malformed when it is missing or not
+ * an array, too_large when memory ran out. */
+const cJSON *embed_list_array(struct embed_list *l, const cJSON *root, const char *key,
+			      struct chat_result *r);
 
 /* What a format's embeddings endpoint says in its own words. */
 struct embed_format {
-	/* Appends to path what follows base (the default one when the
-	 * request named none) in the URL. Returns 0, or -1 with e set. */
+	/* What follows base (the default one when the request named none)
+	 * in the URL, when it is always the same; else NULL, and path
+	 * appends it to path, returning 0, or -1 with e set. */
+	const char *fixed_path;
 	int (*path)(struct buf *path, const char *base, const struct chat_request *req,
 		    struct qerr *e);
 	/* The body for req->texts[0..ntexts), all of them not NULL; NULL when
@@ -42,11 +47,15 @@ struct embed_format {
 	cJSON *(*body)(const struct chat_request *req);
 	wire_merge_fn *merge;   /* how params_json goes in */
 	/* Reads root, a 2xx response's JSON object that reports no error,
-	 * into l (through embed_list_init) and r->input_tokens. Returns 0,
+	 * into l (through embed_list_array) and r->input_tokens. Returns 0,
 	 * or -1 with r failed (malformed: what is missing or of a wrong
 	 * type, where). */
 	int (*vectors)(const cJSON *root, struct embed_list *l, struct chat_result *r);
 };
+
+/* {"model": req->model, "input": [req->texts...]}, the body OpenAI's and
+ * Ollama's endpoints share; NULL when memory ran out. */
+cJSON *embed_input_body(const struct chat_request *req);
 
 #define EMBED_DECLARE(name, id) extern const struct embed_format name##_embed;
 EMBEDDERS(EMBED_DECLARE)

@@ -79,13 +79,8 @@ static int ge_merge(cJSON *body, const char *params_json, struct qerr *e)
 
 static int ge_vectors(const cJSON *root, struct embed_list *l, struct chat_result *r)
 {
-	const cJSON *embs = cJSON_GetObjectItemCaseSensitive(root, "embeddings"), *item;
+	const cJSON *embs = embed_list_array(l, root, "embeddings", r), *item;
 	if (!embs)
-		return chat_result_fail(r, ERR_MALFORMED,
-					"response has no 'embeddings' array");
-	if (!cJSON_IsArray(embs))
-		return wire_fail_type(r, "embeddings", embs, "an array");
-	if (embed_list_init(l, (size_t)cJSON_GetArraySize(embs), r))
 		return -1;
 	size_t k = 0;
 	cJSON_ArrayForEach(item, embs)

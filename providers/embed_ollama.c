@@ -11,36 +11,12 @@
 #include "embed_formats.h"
 #include "wire.h"
 
-static int ol_embed_path(struct buf *path, const char *base,
-			 const struct chat_request *req, struct qerr *e)
-{
-	(void)base, (void)req;
-	return buf_puts(path, "/api/embed") ? qerr_set(e, "out of memory building the request url")
-					    : 0;
-}
-
-static cJSON *ol_embed_body(const struct chat_request *req)
-{
-	cJSON *body = cJSON_CreateObject();
-	if (!body || wire_json_add(body, "model", wire_json_string(req->model)) ||
-	    wire_json_add(body, "input", wire_json_strings(req->texts, req->ntexts))) {
-		cJSON_Delete(body);
-		return NULL;
-	}
-	return body;
-}
-
 /* "prompt_eval_count" counts the input tokens of every text. */
 static int ol_embed_vectors(const cJSON *root, struct embed_list *l,
 			    struct chat_result *r)
 {
-	const cJSON *embs = cJSON_GetObjectItemCaseSensitive(root, "embeddings"), *v;
+	const cJSON *embs = embed_list_array(l, root, "embeddings", r), *v;
 	if (!embs)
-		return chat_result_fail(r, ERR_MALFORMED,
-					"response has no 'embeddings' array");
-	if (!cJSON_IsArray(embs))
-		return wire_fail_type(r, "embeddings", embs, "an array");
-	if (embed_list_init(l, (size_t)cJSON_GetArraySize(embs), r))
 		return -1;
 	size_t k = 0;
 	cJSON_ArrayForEach(v, embs)
@@ -52,8 +28,8 @@ static int ol_embed_vectors(const cJSON *root, struct embed_list *l,
 }
 
 const struct embed_format ollama_embed = {
-	.path = ol_embed_path,
-	.body = ol_embed_body,
+	.fixed_path = "/api/embed",
+	.body = embed_input_body,
 	.merge = wire_merge_params,
 	.vectors = ol_embed_vectors,
 };

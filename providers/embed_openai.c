@@ -21,20 +21,10 @@
 #include "embed_formats.h"
 #include "wire.h"
 
-static int oe_path(struct buf *path, const char *base, const struct chat_request *req,
-		   struct qerr *e)
-{
-	(void)base, (void)req;
-	return buf_puts(path, "/embeddings") ? qerr_set(e, "out of memory building the request url")
-					     : 0;
-}
-
 static cJSON *oe_body(const struct chat_request *req)
 {
-	cJSON *body = cJSON_CreateObject();
-	if (!body || wire_json_add(body, "model", wire_json_string(req->model)) ||
-	    wire_json_add(body, "input", wire_json_strings(req->texts, req->ntexts)) ||
-	    wire_json_add(body, "encoding_format", cJSON_CreateString("float"))) {
+	cJSON *body = embed_input_body(req);
+	if (body && wire_json_add(body, "encoding_format", cJSON_CreateString("float"))) {
 		cJSON_Delete(body);
 		return NULL;
 	}
@@ -66,12 +56,8 @@ static int oe_index(const cJSON *item, size_t k, size_t n, size_t *slot,
 
 static int oe_vectors(const cJSON *root, struct embed_list *l, struct chat_result *r)
 {
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data"), *item;
+	const cJSON *data = embed_list_array(l, root, "data", r), *item;
 	if (!data)
-		return chat_result_fail(r, ERR_MALFORMED, "response has no 'data' array");
-	if (!cJSON_IsArray(data))
-		return wire_fail_type(r, "data", data, "an array");
-	if (embed_list_init(l, (size_t)cJSON_GetArraySize(data), r))
 		return -1;
 	size_t k = 0, slot;
 	cJSON_ArrayForEach(item, data)
@@ -97,7 +83,7 @@ static int oe_vectors(const cJSON *root, struct embed_list *l, struct chat_resul
 }
 
 const struct embed_format openai_embed = {
-	.path = oe_path,
+	.fixed_path = "/embeddings",
 	.body = oe_body,
 	.merge = wire_merge_params,
 	.vectors = oe_vectors,

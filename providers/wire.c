@@ -136,7 +136,8 @@ cJSON *wire_json_string(const char *s)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t n = strlen(s), i = 0, k;
-	while (i < n && (k = utf8_seq(u + i, n - i)))
+	/* ASCII, most of any prompt, needs no decoding. */
+	while (i < n && (u[i] < 0x80 ? (k = 1) : (k = utf8_seq(u + i, n - i))))
 		i += k;
 	if (i == n)
 		return cJSON_CreateString(s);
@@ -278,10 +279,24 @@ int wire_merge_params(cJSON *body, const char *params_json, struct qerr *e)
 static int print_str(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
 	if (buf_putc(b, '"'))
 		return -1;
-	const char *run = s ? s : "";
+	const char *run = s ? s : "", *end = run + strlen(run);
 	for (const char *p = run;; p++) {
+		/* Eight bytes at a time while none is below 0x20, '"' or '\\':
+		 * the zero-byte test on w, w ^ '"' and w ^ '\\' (the bytes
+		 * sought are all below 0x80, so ~w stands for each). It may
+		 * stop early, never late. */
+		while (end - p >= 8) {
+			uint64_t w;
+			memcpy(&w, p, 8);
+			uint64_t lo = w - ones * 0x20, quote = (w ^ (ones * '"')) - ones,
+				 bslash = (w ^ (ones * '\\')) - ones;
+			if ((lo | quote | bslash) & ~w & highs)
+				break;
+			p += 8;
+		}
 		unsigned char c = (unsigned char)*p;
 		if (c > 31 && c != '"' && c != '\\')
 			continue;
@@ -311,10 +326,34 @@ static int print_str(struct buf *b, const char *s)
 	return buf_putc(b, '"');
 }
 
+/* d in s as "%1.15g" prints it when d is the double nearest a decimal
+ * m / 10^k (k <= 6, |m| < 1e15, |d| >= 1e-4: a temperature, a top_p):
+ * 15 digits always read back, so that decimal is what cJSON prints.
+ * Returns its length, or 0 when d is not such a number. */
+static int short_decimal(double d, char *s)
+{
+	static const double p10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+	if (!(fabs(d) >= 1e-4 && fabs(d) < 1e14))
+		return 0;
+	for (int k = 1; k <= 6; k++) {
+		double m = nearbyint(d * p10[k]);
+		if (fabs(m) >= 1e15 || m / p10[k] != d)
+			continue;
+		long long v = (long long)fabs(m), den = (long long)p10[k];
+		int n = sprintf(s, "%s%lld.", d < 0 ? "-" : "", v / den);
+		for (long long f = v % den, q = den / 10; q; f %= q, q /= 10)
+			s[n++] = (char)('0' + f / q);
+		s[n] = '\0';
+		return n;
+	}
+	return 0;
+}
+
 /* cJSON_PrintUnformatted's number: "%1.15g" when that reads back to
  * the same double, else "%1.17g"; "null" for NaN and infinities; the
  * locale's decimal point as '.'. Whole numbers below 1e15 (what that
- * prints without a fraction or an exponent) skip the printf. */
+ * prints without a fraction or an exponent) and short decimals skip
+ * the printf and its check. */
 static int print_num(struct buf *b, double d)
 {
 	char s[32];
@@ -323,6 +362,8 @@ static int print_num(struct buf *b, double d)
 		n = snprintf(s, sizeof(s), "null");
 	} else if (fabs(d) < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
 		n = snprintf(s, sizeof(s), "%lld", (long long)d);
+	} else if ((n = short_decimal(d, s))) {
+		/* as "%1.15g" prints it */
 	} else {
 		n = snprintf(s, sizeof(s), "%1.15g", d);
 		double t = strtod(s, NULL);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../common/alloc.h"
+#include "../common/rng.h"
 #include "generic.h"
 #include "prompt.h"
 #include "verdict.h"
@@ -29,15 +30,6 @@ enum {
 /* Chaos faults draw their own `rate` with indexes past any model's. */
 #define CHAOS_FAULT_INDEX ((size_t)1 << 20)
 
-static uint64_t mix64(uint64_t x)
-{
-	/* splitmix64's finaliser: every input bit reaches every output bit. */
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 static uint64_t fnv1a(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -49,26 +41,26 @@ static uint64_t fnv1a(const char *s)
 double sim_uniform(uint64_t seed, const char *model, uint64_t a, uint64_t b,
 		   uint64_t salt)
 {
-	uint64_t h = mix64(seed);
-	h = mix64(h ^ fnv1a(model));
-	h = mix64(h ^ a);
-	h = mix64(h ^ b);
-	h = mix64(h ^ salt);
+	uint64_t h = splitmix64_mix(seed);
+	h = splitmix64_mix(h ^ fnv1a(model));
+	h = splitmix64_mix(h ^ a);
+	h = splitmix64_mix(h ^ b);
+	h = splitmix64_mix(h ^ salt);
 	return (double)(h >> 11) * 0x1.0p-53;
 }
 
 uint64_t sim_hash(uint64_t seed, const char *s)
 {
-	return mix64(mix64(seed) ^ fnv1a(s));
+	return splitmix64_mix(splitmix64_mix(seed) ^ fnv1a(s));
 }
 
 double sim_normal(uint64_t seed, const char *model, uint64_t a, uint64_t b,
 		  uint64_t salt)
 {
-	/* Box-Muller; 1 - u is in (0, 1], so the log is finite. */
+	/* 1 - u is in (0, 1], so the log is finite. */
 	double u1 = 1 - sim_uniform(seed, model, a, b, salt);
 	double u2 = sim_uniform(seed, model, a, b, salt + 0x100);
-	return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+	return box_muller(u1, u2);
 }
 
 void model_table_init(struct model_table *t, const struct scenario *sc)

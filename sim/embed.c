@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../common/alloc.h"
+#include "../common/rng.h"
 #include "decide.h"
 #include "prompt.h"
 
@@ -17,20 +18,13 @@ enum {
 	KEY_EMPTY = 0x656d7074,  /* a text with nothing to go by */
 };
 
-/* splitmix64: a small generator whose whole state is its seed. */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
+/* A standard normal from splitmix64, a generator whose whole state is
+ * its seed. */
 static double rng_normal(uint64_t *s)
 {
-	double u1 = (double)((rng_next(s) >> 11) + 1) * 0x1.0p-53; /* (0, 1] */
-	double u2 = (double)(rng_next(s) >> 11) * 0x1.0p-53;
-	return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+	double u1 = splitmix64_unit(s, 1.0); /* (0, 1] */
+	double u2 = splitmix64_unit(s, 0.0);
+	return box_muller(u1, u2);
 }
 
 static double dot(const double *a, const double *b, size_t n)
@@ -103,7 +97,7 @@ static long hash_words(const char *text, double *h, size_t n)
 			unsigned char c = *p >= 'A' && *p <= 'Z' ? (unsigned char)(*p + 32) : *p;
 			x = (x ^ c) * 0x100000001b3ULL;
 		}
-		x = rng_next(&x);
+		x = splitmix64_next(&x);
 		h[x % n] += x >> 63 ? -1.0 : 1.0;
 		words++;
 	}

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../common/base64.h"
 #include "reply.h"
 
 /* [x, y, ...]: each float with the 9 digits that give it back exactly;
@@ -18,24 +19,6 @@ static int put_values(struct buf *b, const struct embed_reply *e, size_t k)
 	for (size_t i = 0; i < e->dim; i++)
 		rc |= buf_printf(b, i ? ",%.9g" : "%.9g", (double)v[i]);
 	return rc | buf_putc(b, ']');
-}
-
-/* Standard base64 (RFC 4648) of p[0..n), '=' padded. */
-static int put_b64(struct buf *b, const unsigned char *p, size_t n)
-{
-	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				  "0123456789+/";
-	int rc = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t x = (uint32_t)p[i] << 16;
-		x |= i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0;
-		x |= i + 2 < n ? p[i + 2] : 0;
-		char q[4] = {abc[x >> 18], abc[(x >> 12) & 63],
-			     i + 1 < n ? abc[(x >> 6) & 63] : '=',
-			     i + 2 < n ? abc[x & 63] : '='};
-		rc |= buf_append(b, q, sizeof(q));
-	}
-	return rc;
 }
 
 /* The vector as base64 of its float32s, little-endian whatever the host. */
@@ -54,7 +37,7 @@ static int put_base64(struct buf *b, const struct embed_reply *e, size_t k)
 	}
 	rc |= buf_putc(b, '"');
 	if (!rc && raw.len)
-		rc |= put_b64(b, (const unsigned char *)raw.data, raw.len);
+		rc |= base64_encode(b, raw.data, raw.len);
 	rc |= buf_putc(b, '"');
 	buf_release(&raw);
 	return rc;

@@ -43,7 +43,7 @@ static void frame(enum sse_mode mode, size_t max, unsigned stop_at, const char *
 	sse_init(&s, mode, max, rec_event, &r);
 	out->rc = 0;
 	for (size_t i = 0; i < len && !out->rc;) {
-		size_t n = step ? 1 + (size_t)(fuzz_rng(rng) % step) : len - i;
+		size_t n = step ? 1 + (size_t)(splitmix64_next(rng) % step) : len - i;
 		if (n > len - i)
 			n = len - i;
 		out->rc = sse_feed(&s, p + i, n);

@@ -13,28 +13,21 @@
 #include <cmocka.h>
 
 #include "../../aggregators/bandit.h"
+#include "../../common/rng.h"
 
 #define NSEEDS 8
 #define T 1000
 
 /* The world's own randomness: splitmix64, apart from the bandit's rng. */
-static uint64_t world_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15u);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-	return z ^ (z >> 31);
-}
-
 static double world_uniform(uint64_t *s)
 {
-	return (double)(world_next(s) >> 11) * 0x1.0p-53;
+	return splitmix64_unit(s, 0.0);
 }
 
 static double world_normal(uint64_t *s)
 {
 	double u1 = world_uniform(s) + 0x1.0p-60, u2 = world_uniform(s);
-	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+	return box_muller(u1, u2);
 }
 
 static struct bandit_config config(enum bandit_policy p, double cost_weight,

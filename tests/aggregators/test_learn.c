@@ -15,6 +15,7 @@
 #include "../../common/arena.h"
 #include "../../common/buf.h"
 #include "../../common/qerr.h"
+#include "../../common/rng.h"
 
 #define N(t) (sizeof(t) / sizeof((t)[0]))
 
@@ -24,24 +25,16 @@ static void near(double got, double want, double tol, const char *what)
 		fail_msg("%s: got %.17g, want %.17g (tol %g)", what, got, want, tol);
 }
 
-/* The tests' own generator (splitmix64 and Box-Muller). */
-static uint64_t rnd_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
+/* The tests' own draws (splitmix64 and Box-Muller). */
 static double rnd_unit(uint64_t *s)
 {
-	return ((double)(rnd_next(s) >> 11) + 0.5) / 9007199254740992.0;
+	return splitmix64_unit(s, 0.5);
 }
 
 static double rnd_gauss(uint64_t *s)
 {
 	double u = rnd_unit(s), v = rnd_unit(s);
-	return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+	return box_muller(u, v);
 }
 
 static struct scorer *fit_or_fail(const struct scorer_data *d, const struct scorer_opts *o,

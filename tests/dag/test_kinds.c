@@ -461,6 +461,37 @@ static void test_keys_checked_for_every_model_called(void **state)
 			     "GEMINI_API_KEY, which is not set"));
 	qdiags_release(&d);
 	workflow_free(wf);
+
+	/* A route's embed and ask models and a bandit's reward judge are
+	 * called too. */
+	wf = load_ok("version: 1\n"
+		     "models:\n"
+		     "  emb: {provider: openai, model: e}\n"
+		     "  small: {provider: anthropic, model: s}\n"
+		     "  rater: {provider: gemini, model: r}\n"
+		     "nodes:\n"
+		     "  a:\n"
+		     "    kind: route\n"
+		     "    embed: emb\n"
+		     "    routes:\n"
+		     "      - {ask: small}\n"
+		     "      - {when: {semantic: {examples: [x]}}, to: ollama/a}\n"
+		     "    default: ollama/b\n"
+		     "  b: {kind: bandit, arms: [ollama/a, ollama/b], reward: {judge: rater}, "
+		     "state: /tmp/quorum-never.sqlite, needs: a}\n");
+	qdiags_init(&d, wf->file);
+	assert_int_equal(workflow_check_run(wf, names, 1, 0, no_env, &d), -1);
+	if (d.n != 3)
+		print_diags(&d);
+	assert_int_equal(d.n, 3);
+	assert_true(has_diag(&d, 3, 3, "model 'emb' needs the environment variable "
+			     "OPENAI_API_KEY, which is not set"));
+	assert_true(has_diag(&d, 4, 3, "model 'small' needs the environment variable "
+			     "ANTHROPIC_API_KEY, which is not set"));
+	assert_true(has_diag(&d, 5, 3, "model 'rater' needs the environment variable "
+			     "GEMINI_API_KEY, which is not set"));
+	qdiags_release(&d);
+	workflow_free(wf);
 }
 
 /* ---- plan ---- */

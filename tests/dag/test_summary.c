@@ -134,6 +134,44 @@ static void test_route(void **state)
 	free(s);
 }
 
+/* A route's ask calls and embeddings count: each ask route may decline,
+ * and a semantic route embeds the prompt and its examples. */
+static void test_route_ask_and_embed(void **state)
+{
+	(void)state;
+	/* ask a, ask b (both may decline), then the dearest target: 3 calls;
+	 * a + b + dear = $0.012. */
+	char *s = summary_of(MODELS "nodes:\n  r:\n    kind: route\n    default: dear\n"
+			     "    routes:\n      - {ask: a}\n      - {ask: b}\n");
+	has(s, "    r                route      3 calls, at most 3 attempts\n");
+	has(s, "$0.0120\n");
+	free(s);
+	/* The prompt's embedding and one request of examples, by c. */
+	s = summary_of(MODELS "  emb: {provider: ollama, model: emb}\nnodes:\n  r:\n"
+		       "    kind: route\n    embed: emb\n    default: a\n"
+		       "    routes:\n      - {when: {semantic: {examples: [x, y]}}, to: b}\n");
+	has(s, "    r                route      3 calls, at most 3 attempts\n");
+	free(s);
+}
+
+/* A bandit is one call of its dearest arm, plus its judge and, under
+ * policy linear, the prompt's embedding. */
+static void test_bandit(void **state)
+{
+	(void)state;
+	char *s = summary_of(MODELS "nodes:\n  k: {kind: bandit, arms: [a, dear], "
+			     "state: /tmp/quorum-summary-never.sqlite}\n");
+	has(s, "    k                bandit     1 call, at most 1 attempts\n");
+	has(s, "  worst case per run: 1 call (1 with every retry and fallback), $0.0100\n");
+	free(s);
+	s = summary_of(MODELS "  emb: {provider: ollama, model: emb}\nnodes:\n"
+		       "  k: {kind: bandit, arms: [a, b], policy: linear, embed: emb, "
+		       "reward: {judge: dear}, state: /tmp/quorum-summary-never.sqlite}\n");
+	has(s, "    k                bandit     3 calls, at most 3 attempts\n");
+	has(s, "$0.0110 (some models have no price");
+	free(s);
+}
+
 static void test_judge_panel_and_rank(void **state)
 {
 	(void)state;
@@ -220,6 +258,8 @@ int main(void)
 		cmocka_unit_test(test_cascade),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_route),
+		cmocka_unit_test(test_route_ask_and_embed),
+		cmocka_unit_test(test_bandit),
 		cmocka_unit_test(test_judge_panel_and_rank),
 		cmocka_unit_test(test_council_and_moa),
 		cmocka_unit_test(test_budget_warnings),

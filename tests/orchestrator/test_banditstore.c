@@ -17,45 +17,7 @@
 #include "../../common/alloc.h"
 #include "../../orchestrator/banditstore.h"
 #include "../../orchestrator/cache.h"
-
-/* A fresh folder per test, removed with what it holds. */
-struct dir {
-	char path[256];
-};
-
-static int dir_setup(void **state)
-{
-	struct dir *d = calloc(1, sizeof(*d));
-	const char *tmp = getenv("TMPDIR");
-	snprintf(d->path, sizeof(d->path), "%s/quorum-bandit-XXXXXX",
-		 tmp && tmp[0] ? tmp : "/tmp");
-	if (!mkdtemp(d->path)) {
-		free(d);
-		return -1;
-	}
-	*state = d;
-	return 0;
-}
-
-static int dir_teardown(void **state)
-{
-	struct dir *d = *state;
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%s'; rm -rf '%s'", d->path, d->path);
-	int rc = system(cmd);
-	free(d);
-	return rc == 0 ? 0 : -1;
-}
-
-static char *in_dir(void **state, const char *name)
-{
-	static char buf[2][512];
-	static int which;
-	struct dir *d = *state;
-	char *p = buf[which ^= 1];
-	snprintf(p, sizeof(buf[0]), "%s/%s", d->path, name);
-	return p;
-}
+#include "tmpdir.h"
 
 static struct bandit_store *open_ok(const char *path)
 {

@@ -2,8 +2,8 @@
  * reads them, responses (the documented examples and every way they can
  * be wrong) fed whole, byte by byte, in two pieces split at every byte and
  * at random, all of which must agree; the packed form there and back and
- * every malformed one; the vector math. Bodies are inline: each is a few
- * lines. */
+ * every malformed one (the vector math is common/vec, test_vec.c).
+ * Bodies are inline: each is a few lines. */
 #include <float.h>
 #include <math.h>
 #include <setjmp.h>
@@ -910,58 +910,6 @@ static void unpack_refused(void **state)
 	arena_free(a);
 }
 
-/* ---- vectors ---- */
-
-static void cosine(void **state)
-{
-	(void)state;
-	static const float a[] = {1, 2, 3}, b[] = {4, 5, 6}, neg[] = {-1, -2, -3},
-			   big[] = {10, 20, 30}, x[] = {1, 0, 0}, y[] = {0, 1, 0},
-			   zero[] = {0, 0, 0};
-	assert_float_equal(embed_cosine(a, a, 3), 1.0f, 0);
-	assert_float_equal(embed_cosine(a, big, 3), 1.0f, 0);
-	assert_float_equal(embed_cosine(a, neg, 3), -1.0f, 0);
-	assert_float_equal(embed_cosine(x, y, 3), 0.0f, 0);
-	/* 32 / (sqrt(14) * sqrt(77)) */
-	assert_float_equal(embed_cosine(a, b, 3), 0.974631846f, 1e-7);
-	assert_float_equal(embed_cosine(b, a, 3), embed_cosine(a, b, 3), 0);
-	assert_float_equal(embed_cosine(a, zero, 3), 0.0f, 0);
-	assert_float_equal(embed_cosine(zero, zero, 3), 0.0f, 0);
-	assert_float_equal(embed_cosine(a, b, 0), 0.0f, 0);
-	/* Near-parallel long vectors stay within [-1, 1]. */
-	float u[1000], w[1000];
-	for (int i = 0; i < 1000; i++) {
-		u[i] = 0.1f + (float)i * 1e-3f;
-		w[i] = u[i] * 3;
-	}
-	float c = embed_cosine(u, w, 1000);
-	assert_true(c <= 1.0f && c > 0.99999f);
-	for (int i = 0; i < 1000; i++)
-		w[i] = -u[i];
-	c = embed_cosine(u, w, 1000);
-	assert_true(c >= -1.0f && c < -0.99999f);
-	/* Huge values do not overflow: the sums are in double. */
-	static const float h[] = {FLT_MAX, FLT_MAX};
-	assert_float_equal(embed_cosine(h, h, 2), 1.0f, 1e-6);
-}
-
-static void normalize(void **state)
-{
-	(void)state;
-	float v[] = {3, 4}, zero[] = {0, 0}, a[] = {1, 2, 3}, b[] = {4, 5, 6};
-	embed_normalize(v, 2);
-	assert_float_equal(v[0], 0.6f, 1e-7);
-	assert_float_equal(v[1], 0.8f, 1e-7);
-	embed_normalize(zero, 2);
-	assert_true(zero[0] == 0 && zero[1] == 0);
-	float before = embed_cosine(a, b, 3);
-	embed_normalize(a, 3);
-	embed_normalize(b, 3);
-	assert_float_equal(a[0] * b[0] + a[1] * b[1] + a[2] * b[2], before, 1e-6);
-	assert_float_equal(embed_cosine(a, b, 3), before, 1e-6);
-	embed_normalize(a, 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -981,8 +929,6 @@ int main(void)
 		cmocka_unit_test(pack_round_trip),
 		cmocka_unit_test(pack_refused),
 		cmocka_unit_test(unpack_refused),
-		cmocka_unit_test(cosine),
-		cmocka_unit_test(normalize),
 	};
 	return cmocka_run_group_tests_name("providers_embed", tests, NULL, NULL);
 }

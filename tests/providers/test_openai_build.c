@@ -235,7 +235,10 @@ static void body_prints_as_cjson(void **state)
 	(void)state;
 	static const double nums[] = {0, 1, -1, 0.7, 0.1 + 0.2, 1024, 1e15, 1e15 - 1,
 				      -1e15 + 1, 123456.789, 1e-7, 1e300, -2.5e-300,
-				      3.0000000000000004, 9007199254740993.0, -0.0};
+				      3.0000000000000004, 9007199254740993.0, -0.0, 0.005,
+				      0.0001, 0.000099, 0.00012, -0.25, 12.345, 1.1, 0.3,
+				      99999.999999, 0.1234567, 123456789.123456, 1e13 + 0.5,
+				      1.000001, 2.675, -1e-4, 0.9999999};
 	cJSON *b = cJSON_CreateObject();
 	cJSON *a = cJSON_AddArrayToObject(b, "nums");
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
