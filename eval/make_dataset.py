@@ -128,17 +128,12 @@ def scenario(items):
     return "\n".join(out) + "\n"
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--check", action="store_true",
-                    help="exit 1 unless the files are what this script writes")
-    args = ap.parse_args()
-    items = make()
-    files = {os.path.join(HERE, "arithmetic.jsonl"): jsonl(items),
-             os.path.join(HERE, "sim.yaml"): scenario(items)}
+def write_or_check(files, script, check):
+    """Writes each path's text, or with check lists the paths whose file
+    differs; returns the exit status. routing/make_dataset.py uses it too."""
     stale = []
     for path, text in files.items():
-        if args.check:
+        if check:
             try:
                 with open(path, encoding="utf-8") as f:
                     if f.read() != text:
@@ -149,10 +144,20 @@ def main():
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
     for path in stale:
-        print("%s: not what eval/make_dataset.py writes; run it again"
-              % os.path.relpath(path), file=sys.stderr)
+        print("%s: not what %s writes; run it again"
+              % (os.path.relpath(path), script), file=sys.stderr)
     return 1 if stale else 0
 
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 unless the files are what this script writes")
+    args = ap.parse_args()
+    items = make()
+    return write_or_check({os.path.join(HERE, "arithmetic.jsonl"): jsonl(items),
+                           os.path.join(HERE, "sim.yaml"): scenario(items)},
+                          "eval/make_dataset.py", args.check)
 
 if __name__ == "__main__":
     sys.exit(main())
