@@ -17,10 +17,12 @@ cd "$(dirname "$0")"
 # without it). bash-completion: where `meson install` puts the completion.
 # python3-yaml, python3-jsonschema, groff-base: the docs' tests (the schema
 # checked against every shipped workflow, the man page rendered).
+# libhiredis-dev: --shared redis:// (meson -Dshared=disabled builds without
+# it); redis-server: the test that runs three quorum processes against one.
 PACKAGES=(build-essential clang libclang-rt-14-dev meson ninja-build pkg-config
 	libcurl4-openssl-dev libcjson-dev libyaml-dev libpcre2-dev
 	libmicrohttpd-dev libcmocka-dev libsqlite3-dev bash-completion
-	python3-yaml python3-jsonschema groff-base)
+	python3-yaml python3-jsonschema groff-base libhiredis-dev redis-server)
 
 install_deps() {
 	local missing=()

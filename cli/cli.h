@@ -76,6 +76,8 @@ struct run_args {
 	const char *usage;            /* the command's, for messages */
 	const char *file, *query, *trace, *sim_scenario, *cache;
 	int json, quiet, sim, verbose, insecure, dry_run, use_cache;
+	const char *shared;           /* --shared URL, or NULL */
+	double shared_budget;         /* --shared-budget USD; 0: none */
 	enum color_when color;
 	struct quorum_input *inputs;
 	size_t ninputs, cap;
@@ -104,6 +106,10 @@ void run_args_options(const struct run_args *a, const char *sim_url,
 		      struct quorum_options *o);
 /* Opens --cache when given. Returns 0, or an exit status with a message. */
 int run_args_open_cache(struct run_args *a, struct quorum_cache **cache);
+/* Connects engine e to --shared (and sets --shared-budget) when given.
+ * Returns 0, or an exit status with a message (2: Redis cannot be
+ * reached, or --shared-budget came without --shared). */
+int run_args_share(const struct run_args *a, struct quorum_engine *e);
 void run_args_release(struct run_args *a);
 
 /* ---- cli_data.c: the JSON Lines batch and eval read ---- */
@@ -156,5 +162,7 @@ int cmd_graph(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_router(int argc, char **argv);
 int cmd_feedback(int argc, char **argv);
+int cmd_bandit(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

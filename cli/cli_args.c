@@ -145,9 +145,37 @@ static int cache_word(struct run_args *a, const char *next)
 	return want_cache(a, NULL);
 }
 
+/* --shared-budget USD: a positive amount of dollars. */
+static int parse_shared_budget(struct run_args *a, const char *v)
+{
+	char *end;
+	errno = 0;
+	double usd = strtod(v, &end);
+	if (errno || end == v || *end || !(usd > 0) || usd > 1e12)
+		return cli_fail_usage(a->usage, "--shared-budget wants an amount of USD above 0, "
+				      "as in --shared-budget 25, got '%s'", v);
+	a->shared_budget = usd;
+	return 0;
+}
+
+/* --shared URL: checked when the engine connects (an unreachable Redis
+ * is refused before any run). */
+static int want_shared(struct run_args *a, const char *url)
+{
+	if (!*url)
+		return cli_fail_usage(a->usage, "--shared wants a URL, as in --shared "
+				      "redis://127.0.0.1:6379%s", "");
+	a->shared = url;
+	return 0;
+}
+
 /* The options with a value in the next word. */
 static int option_with_value(struct run_args *a, const char *s, const char *v)
 {
+	if (!strcmp(s, "--shared"))
+		return want_shared(a, v);
+	if (!strcmp(s, "--shared-budget"))
+		return parse_shared_budget(a, v);
 	if (!strcmp(s, "--limit"))
 		return cli_parse_limit(a->usage, v);
 	if (!strcmp(s, "--input"))
@@ -159,7 +187,8 @@ int run_args_option(struct run_args *a, int argc, char **argv, int *i)
 {
 	const char *s = argv[*i];
 	const char *next = *i + 1 < argc ? argv[*i + 1] : NULL;
-	if ((!strcmp(s, "--limit") || !strcmp(s, "--input") || !strcmp(s, "--color")) && next) {
+	if ((!strcmp(s, "--limit") || !strcmp(s, "--input") || !strcmp(s, "--color") ||
+	     !strcmp(s, "--shared") || !strcmp(s, "--shared-budget")) && next) {
 		++*i;
 		return option_with_value(a, s, next);
 	}
@@ -183,6 +212,10 @@ int run_args_option(struct run_args *a, int argc, char **argv, int *i)
 		return parse_input(a, s + 8);
 	else if (!strncmp(s, "--color=", 8))
 		return parse_color(a, s + 8);
+	else if (!strncmp(s, "--shared=", 9))
+		return want_shared(a, s + 9);
+	else if (!strncmp(s, "--shared-budget=", 16))
+		return parse_shared_budget(a, s + 16);
 	else
 		return ARGS_NOT_MINE;
 	return 0;
@@ -221,6 +254,24 @@ int run_args_open_cache(struct run_args *a, struct quorum_cache **cache)
 		quorum_free(errors);
 		return QUORUM_EXIT_INVALID;
 	}
+	return 0;
+}
+
+int run_args_share(const struct run_args *a, struct quorum_engine *e)
+{
+	if (!a->shared) {
+		if (a->shared_budget > 0)
+			return cli_fail_usage(a->usage, "--shared-budget needs --shared (the Redis "
+					      "that keeps the spend)%s", "");
+		return 0;
+	}
+	char *errors = NULL;
+	if (quorum_engine_set_shared(e, a->shared, &errors)) {
+		fputs(errors ? errors : "quorum: --shared: cannot connect\n", stderr);
+		quorum_free(errors);
+		return QUORUM_EXIT_INVALID;
+	}
+	quorum_engine_set_shared_budget(e, a->shared_budget);
 	return 0;
 }
 

@@ -33,6 +33,9 @@ static const char usage_batch[] =
 	"  --input NAME=VALUE   an input every run gets (a line's own inputs win)\n"
 	"  --sim[=SCENARIO]     run against the bundled simulated provider\n"
 	"  --cache[=PATH]       answer from the response cache where it can\n"
+	"  --shared URL         share limits, breakers and the cache with other\n"
+	"                       quorum processes through Redis (see 'quorum run\n"
+	"                       --help'); --shared-budget USD: one spending limit\n"
 	"  --limit NAME=VALUE   change a limit (see 'quorum run --help')\n"
 	"  --quiet              no progress bar on standard error\n"
 	"  --color WHEN, --verbose, --insecure   as for run\n"
@@ -45,7 +48,7 @@ static const char usage_batch[] =
 
 static const char *const batch_opts[] = {
 	"--in", "--out", "--parallel", "--shard", "--resume", "--input", "--sim", "--cache", "--limit",
-	"--quiet", "--color", "--verbose", "--insecure", "--help",
+	"--quiet", "--color", "--verbose", "--insecure", "--shared", "--shared-budget", "--help",
 };
 
 #define PARALLEL_DEFAULT 16
@@ -466,6 +469,12 @@ static int batch_run(struct batch *b)
 	if (!(b->engine = quorum_engine_new(cli_wake_fd()))) {
 		fputs("quorum: cannot start the engine\n", stderr);
 		return QUORUM_EXIT_FAILED;
+	}
+	int shared = run_args_share(&b->a, b->engine);
+	if (shared) {
+		quorum_engine_free(b->engine);
+		b->engine = NULL;
+		return shared;
 	}
 	b->t0 = clock_ms();
 	b->progress = !b->a.quiet && isatty(STDERR_FILENO);

@@ -40,6 +40,9 @@ static const char usage_eval[] =
 	"  --input NAME=VALUE   an input every run gets (a line's own inputs win)\n"
 	"  --sim[=SCENARIO]     run against the bundled simulated provider\n"
 	"  --cache[=PATH]       answer from the response cache where it can\n"
+	"  --shared URL         share limits, breakers and the cache with other\n"
+	"                       quorum processes through Redis (see 'quorum run\n"
+	"                       --help'); --shared-budget USD: one spending limit\n"
 	"  --limit NAME=VALUE   change a limit (see 'quorum run --help')\n"
 	"  --quiet              no progress on standard error\n"
 	"  --color WHEN, --verbose, --insecure   as for run\n"
@@ -54,7 +57,7 @@ static const char *const eval_opts[] = {
 	"--data", "--compare", "--judge", "--no-baselines", "--parallel", "--json", "--plot",
 	"--details",
 	"--input", "--sim", "--cache", "--limit", "--quiet", "--color", "--verbose",
-	"--insecure", "--help",
+	"--insecure", "--shared", "--shared-budget", "--help",
 };
 
 #define PARALLEL_DEFAULT 16
@@ -68,6 +71,8 @@ struct eval_job {
 	struct quorum_options opts;
 	struct quorum_input *inputs;  /* grading: the line's, answer, rubric */
 	char *answer;                 /* grading: the answer graded */
+	char run_id[64];              /* grading: the graded run's, whose bandit
+				       * choices the verdict rewards */
 };
 
 /* ---- the command line ---- */
@@ -218,9 +223,11 @@ static int load_systems(struct eval *e)
 	for (size_t w = 0; w < e->nfiles; w++)
 		if (add_system(e, strdup(e->files[w]), w, e->wfs[w], NULL))
 			return -1;
+	/* An embeddings model answers no question: no baseline for it. */
 	for (size_t w = 0; e->baselines && w < e->nfiles; w++)
 		for (size_t m = 0; m < quorum_workflow_model_count(e->wfs[w]); m++)
-			if (!seen_model(e, w, m) && baseline(e, w, m))
+			if (!quorum_workflow_model_embeds_only(e->wfs[w], m) &&
+			    !seen_model(e, w, m) && baseline(e, w, m))
 				return -1;
 	return 0;
 }
@@ -422,9 +429,10 @@ static const struct quorum_compare *compare_of(const struct eval *e, const struc
 	return q->cmp ? q->cmp : e->cmp;
 }
 
-/* The system's answer goes to the grader with the line's rubric. Returns
- * 0, or -1 when it could not (the answer then counts as wrong). */
-static int grade(struct eval *e, struct eval_job *j, const char *answer)
+/* The system's answer goes to the grader with the line's rubric; run_id
+ * is the run that answered. Returns 0, or -1 when it could not (the answer
+ * then counts as wrong). */
+static int grade(struct eval *e, struct eval_job *j, const char *answer, const char *run_id)
 {
 	const struct data_line *d = &e->qs[j->q].d;
 	struct eval_job *g = calloc(1, sizeof(*g));
@@ -436,6 +444,7 @@ static int grade(struct eval *e, struct eval_job *j, const char *answer)
 	}
 	*g = (struct eval_job){.e = e, .q = j->q, .s = j->s, .grading = 1,
 			       .inputs = g->inputs, .answer = g->answer};
+	snprintf(g->run_id, sizeof(g->run_id), "%s", run_id ? run_id : "");
 	memcpy(g->inputs, d->inputs, d->ninputs * sizeof(*g->inputs));
 	g->inputs[d->ninputs] = (struct quorum_input){"answer", g->answer};
 	g->inputs[d->ninputs + 1] = (struct quorum_input){"rubric", d->rubric};
@@ -463,14 +472,14 @@ static int passed(const char *verdict)
 
 /* A workflow whose bandits learn from feedback learns from the eval:
  * right is 1, wrong 0. */
-static void reward_bandits(struct eval *e, struct eval_job *j, struct quorum_report *rep,
+static void reward_bandits(struct eval *e, struct eval_job *j, const char *run_id,
 			   int correct)
 {
 	const struct eval_sys *s = &e->sys[j->s];
-	if (s->is_model || !quorum_workflow_feedback_bandits(s->wf))
+	if (s->is_model || !run_id || !*run_id || !quorum_workflow_feedback_bandits(s->wf))
 		return;
 	char *errors = NULL;
-	if (quorum_feedback(s->wf, quorum_report_run_id(rep), correct ? 1 : 0, &errors) < 0 &&
+	if (quorum_feedback(s->wf, run_id, correct ? 1 : 0, &errors) < 0 &&
 	    !e->feedback_warned++)
 		fprintf(stderr, "%s%s", e->progress ? "\r\033[K" : "",
 			errors ? errors : "quorum: a bandit's reward could not be recorded\n");
@@ -488,6 +497,9 @@ static void score(struct eval *e, struct eval_job *j, struct quorum_report *rep)
 		e->grading_calls += u.calls + u.cached;
 		e->grading_cost += u.cost_usd + u.saved_usd;
 		o->correct = passed(quorum_report_output(rep));
+		/* A rubric's verdict teaches the graded run's bandits as an
+		 * expected answer does. */
+		reward_bandits(e, j, j->run_id, o->correct);
 		return;
 	}
 	/* A cached answer counts at what it cost when it was made: a replay
@@ -508,12 +520,15 @@ static void score(struct eval *e, struct eval_job *j, struct quorum_report *rep)
 		o->answer = strdup(answer);
 	if (o->failed)
 		e->failed++;
+	const char *run_id = quorum_report_run_id(rep);
 	if (q->d.expected) {
 		o->correct = quorum_compare_match(compare_of(e, q), q->d.expected, answer);
-		reward_bandits(e, j, rep, o->correct);
-	}
-	else if (answer && !grade(e, j, answer))
+		reward_bandits(e, j, run_id, o->correct);
+	} else if (answer && !grade(e, j, answer, run_id)) {
 		q->pending++;
+	} else {
+		reward_bandits(e, j, run_id, 0);    /* no answer to grade: wrong */
+	}
 }
 
 static void job_done(struct quorum_report *rep, const char *error, void *ctx)
@@ -608,6 +623,12 @@ static int eval_run(struct eval *e)
 	if (!(e->engine = quorum_engine_new(cli_wake_fd()))) {
 		fputs("quorum: cannot start the engine\n", stderr);
 		return QUORUM_EXIT_FAILED;
+	}
+	int shared = run_args_share(&e->a, e->engine);
+	if (shared) {
+		quorum_engine_free(e->engine);
+		e->engine = NULL;
+		return shared;
 	}
 	e->runs_total = (long)(e->nq * e->nsys);
 	e->t0 = clock_ms();

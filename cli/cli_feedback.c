@@ -10,7 +10,8 @@ static const char usage_feedback[] =
 	"\n"
 	"Rewards the choices the bandit nodes of workflow FILE made in run RUN_ID\n"
 	"(the \"run_id\" of its report) with SCORE, from 0 (bad) to 1 (good). Each\n"
-	"choice takes one reward: a second is ignored.\n";
+	"choice takes one reward, within 30 days of its run: a second is refused\n"
+	"(exit status 1) and the first one kept.\n";
 
 int cmd_feedback(int argc, char **argv)
 {

@@ -121,6 +121,21 @@ static int missing(const struct router_args *r)
 	return 0;
 }
 
+/* --node names a node of FILE with an embed model: a usage error when
+ * not, before anything is embedded. */
+static int check_node(const struct router_args *r, const struct quorum_workflow *wf)
+{
+	int embeds = quorum_workflow_node_embeds(wf, r->t.node);
+	if (embeds < 0)
+		return cli_fail_usage(usage_router, "--node: the workflow has no node '%s'",
+				      r->t.node);
+	if (!embeds)
+		return cli_fail_usage(usage_router, "--node: node '%s' has no 'embed' model (the "
+				      "router learns from the embeddings that node makes)",
+				      r->t.node);
+	return 0;
+}
+
 static int train(struct router_args *r)
 {
 	int code = missing(r);
@@ -139,8 +154,10 @@ static int train(struct router_args *r)
 	char sim_url[64];
 	struct quorum_options o;
 	code = QUORUM_EXIT_INVALID;
-	if (!wf || run_args_open_cache(&r->a, &cache))
+	if (!wf || (code = check_node(r, wf)) || run_args_open_cache(&r->a, &cache)) {
+		code = code ? code : QUORUM_EXIT_INVALID;
 		goto out;
+	}
 	if (r->a.sim && !(sim = cli_sim_start(r->a.sim_scenario, sim_url, sizeof(sim_url))))
 		goto out;
 	cli_install_signals();

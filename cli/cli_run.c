@@ -29,6 +29,10 @@ static const char usage_run[] =
 	"  --cache[=PATH]       answer from the response cache where it can, and\n"
 	"                       keep new answers there (default under\n"
 	"                       $XDG_CACHE_HOME/quorum/)\n"
+	"  --shared URL         share rpm windows, breakers, --shared-budget and\n"
+	"                       cached answers with every quorum on this Redis\n"
+	"                       (redis://[:PASSWORD@]HOST:PORT[/DB], unix:///PATH)\n"
+	"  --shared-budget USD  a spending limit all of them count against\n"
 	"  --limit NAME=VALUE   change a limit: file_bytes, yaml_nodes, yaml_bytes,\n"
 	"                       yaml_depth, nodes, fanout, prompt_bytes, json_depth,\n"
 	"                       wall (e.g. 5m)\n"
@@ -43,7 +47,7 @@ static const char usage_run[] =
 
 static const char *const run_opts[] = {
 	"--input", "--json", "--trace", "--quiet", "--sim", "--cache", "--limit", "--verbose",
-	"--insecure", "--dry-run", "--color", "--help",
+	"--insecure", "--dry-run", "--color", "--shared", "--shared-budget", "--help",
 };
 
 /* A third word: most often a query with spaces, not quoted. */
@@ -225,7 +229,22 @@ static int execute(struct run_args *a, struct quorum_workflow *wf, const char *s
 	if (a->dry_run)
 		return dry_run(wf, &o);
 	char *errors = NULL;
-	struct quorum_report *rep = quorum_run(wf, &o, &errors);
+	struct quorum_engine *eng = NULL;
+	if (a->shared || a->shared_budget > 0) {
+		/* An engine of its own, as quorum_run makes, connected first. */
+		if (!(eng = quorum_engine_new(o.wake_fd))) {
+			fputs("quorum: cannot start the engine\n", stderr);
+			return QUORUM_EXIT_FAILED;
+		}
+		int shared = run_args_share(a, eng);
+		if (shared) {
+			quorum_engine_free(eng);
+			return shared;
+		}
+	}
+	struct quorum_report *rep = eng ? quorum_engine_run_one(eng, wf, &o, &errors)
+					: quorum_run(wf, &o, &errors);
+	quorum_engine_free(eng);
 	if (!rep) {
 		fputs(errors ? errors : "quorum: cannot start the run\n", stderr);
 		quorum_free(errors);

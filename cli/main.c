@@ -16,12 +16,15 @@ static const char usage_main[] =
 	"  cache stats|clear       the response cache that --cache keeps\n"
 	"  router train|calibrate  a learned router from an eval's details\n"
 	"  feedback FILE RUN SCORE reward a run's bandit choices\n"
+	"  bandit stats --state F  what a bandit's state file has learnt\n"
+	"  serve FILE...           serve workflows over an OpenAI-compatible HTTP API\n"
 	"\n"
 	"FILE may be - (standard input). Run 'quorum <command> --help' for a\n"
 	"command's options.\n";
 
 static const char *const commands[] = {"run", "batch", "eval", "validate", "graph",
-				      "cache", "router", "feedback", "help"};
+				      "cache", "router", "feedback", "bandit", "serve",
+				      "help"};
 
 int main(int argc, char **argv)
 {
@@ -49,7 +52,8 @@ int main(int argc, char **argv)
 	} table[] = {
 		{"run", cmd_run}, {"batch", cmd_batch}, {"eval", cmd_eval},
 		{"validate", cmd_validate}, {"graph", cmd_graph}, {"cache", cmd_cache},
-		{"router", cmd_router}, {"feedback", cmd_feedback},
+		{"router", cmd_router}, {"feedback", cmd_feedback}, {"serve", cmd_serve},
+		{"bandit", cmd_bandit},
 	};
 	int code = -1;
 	for (size_t i = 0; i < NOPTS(table) && code < 0; i++)

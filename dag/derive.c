@@ -6,6 +6,7 @@
  * its own for the few structs that differ. */
 #include <string.h>
 
+#include "../common/alloc.h"
 #include "workflow.h"
 
 static const char grader_system[] =
@@ -150,4 +151,52 @@ struct workflow *workflow_embedder(const struct workflow *wf, const struct wf_no
 	n->line = src->line;
 	n->col = src->col;
 	return d;
+}
+
+/* Marks (in role[]: 1 chat, 2 embeddings) the models node n names. */
+static void mark_roles(const struct wf_node *n, unsigned char *role)
+{
+	for (size_t i = 0; i < n->nmodels; i++)
+		role[n->models[i]->idx] |= 1;
+	const struct wf_model *chat[] = {n->accept.judge, n->route_default, n->reward_judge};
+	for (size_t i = 0; i < sizeof(chat) / sizeof(chat[0]); i++)
+		if (chat[i])
+			role[chat[i]->idx] |= 1;
+	for (size_t i = 0; i < n->nroutes; i++) {
+		if (n->routes[i].to)
+			role[n->routes[i].to->idx] |= 1;
+		if (n->routes[i].ask)
+			role[n->routes[i].ask->idx] |= 1;
+	}
+	if (n->embed)
+		role[n->embed->idx] |= 2;
+	if (n->run)
+		mark_roles(n->run, role);
+}
+
+int workflow_embeds_only(const struct workflow *wf, const struct wf_model *m)
+{
+	unsigned char *role = q_calloc(wf->nmodels ? wf->nmodels : 1, 1);
+	if (!role)
+		return 0;
+	for (size_t i = 0; i < wf->nnodes; i++)
+		mark_roles(wf->nodes[i], role);
+	/* A fallback takes its model's role; chains are acyclic, so as many
+	 * passes as models reach every link. */
+	for (size_t pass = 0; pass < wf->nmodels; pass++) {
+		int changed = 0;
+		for (size_t i = 0; i < wf->nmodels; i++) {
+			const struct wf_model *x = wf->models[i];
+			for (size_t k = 0; k < x->nfallback; k++) {
+				unsigned char *r = &role[x->fallback[k]->idx];
+				changed |= (*r | role[i]) != *r;
+				*r |= role[i];
+			}
+		}
+		if (!changed)
+			break;
+	}
+	int only = role[m->idx] == 2;
+	q_free(role);
+	return only;
 }

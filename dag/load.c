@@ -250,6 +250,7 @@ static void load_model(struct loadctx *c, struct wf_model *m, struct model_src *
 	if (!has_value(v, "model"))
 		ld_diag(c, m->line, m->col, "model '%.60s' needs 'model' (the provider's "
 			"model name)", m->id);
+	ld_endpoints_check(c, m, v);
 	const struct ynode *eps = ytree_get(v, "endpoints");
 	if (eps && m->nendpoints) {
 		static const char *const moved[] = {"base_url", "api_key_env"};

@@ -57,12 +57,6 @@ static void load_endpoints(struct loadctx *c, struct wf_model *m, struct model_s
 	}
 	for (size_t i = 0; i < v->nitems; i++)
 		load_endpoint(c, m, ms, v->items[i]);
-	double sum = 0;
-	for (size_t i = 0; i < m->nendpoints; i++)
-		sum += m->endpoints[i].weight;
-	if (m->nendpoints && sum <= 0)
-		ld_diag(c, v->line, v->col, "every endpoint has weight 0: none would ever be "
-			"picked");
 }
 
 static void load_strategy(struct loadctx *c, struct wf_model *m, const struct ynode *v)
@@ -93,4 +87,24 @@ int ld_endpoints_key(struct loadctx *c, struct wf_model *m, struct model_src *ms
 	else
 		return 0;
 	return 1;
+}
+
+void ld_endpoints_check(struct loadctx *c, const struct wf_model *m, const struct ynode *map)
+{
+	const struct ynode *eps = ytree_get(map, "endpoints");
+	static const char *const needs[] = {"strategy", "cooldown"};
+	for (int i = 0; i < 2 && !eps; i++) {
+		const struct ynode *x = ytree_get(map, needs[i]);
+		if (x)
+			ld_diag(c, x->line, x->col, "model '%.60s' has '%s' but no 'endpoints': it "
+				"says how to pick among endpoints (list them, or remove '%s')",
+				m->id, needs[i], needs[i]);
+	}
+	/* Only shuffle reads the weights; least_busy and latency ignore them. */
+	double sum = 0;
+	for (size_t i = 0; i < m->nendpoints; i++)
+		sum += m->endpoints[i].weight;
+	if (eps && m->nendpoints && sum <= 0 && m->strategy == EP_SHUFFLE)
+		ld_diag(c, eps->line, eps->col, "every endpoint has weight 0: strategy shuffle "
+			"would never pick one by its weight (give one a weight above 0)");
 }

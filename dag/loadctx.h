@@ -296,5 +296,9 @@ void ld_check_base_url(struct loadctx *c, const char *url, const struct ynode *v
  * Returns 0 for a key that is not one of them. */
 int ld_endpoints_key(struct loadctx *c, struct wf_model *m, struct model_src *ms,
 		     const char *key, const struct ynode *v);
+/* After all of model m's keys (map, its mapping) are read: `strategy`
+ * and `cooldown` need `endpoints`, and under `strategy: shuffle` some
+ * endpoint needs a weight above 0. */
+void ld_endpoints_check(struct loadctx *c, const struct wf_model *m, const struct ynode *map);
 
 #endif

@@ -238,6 +238,79 @@ static void v_seen_before(struct vctx *v, const struct wf_node *node,
 	}
 }
 
+/* The first condition of w besides contains_pii, by its key; NULL when
+ * there is none. */
+static const char *v_other_condition(const struct wf_cond *w)
+{
+	if (w->pattern)
+		return "regex";
+	if (w->min_chars >= 0 || w->max_chars >= 0)
+		return w->min_chars >= 0 ? "min_chars" : "max_chars";
+	if (w->ninputs)
+		return "input";
+	if (w->semantic || w->score)
+		return w->semantic ? "semantic" : "score";
+	if (w->min_difficulty >= 0 || w->max_difficulty >= 0)
+		return "difficulty";
+	if (w->min_tokens >= 0 || w->max_tokens >= 0)
+		return "tokens";
+	return NULL;
+}
+
+/* The models route j lets see a prompt with personal data that reached
+ * it: its embeddings model, its ask model or its target. A route that
+ * rules personal data out sees none; into out[], at most 2. */
+static size_t v_route_sees(const struct wf_node *node, size_t j, const struct wf_model **out)
+{
+	const struct wf_route *r = &node->routes[j];
+	size_t n = 0;
+	if (r->ask) {
+		out[n++] = r->ask;
+		return n;
+	}
+	if (r->when.contains_pii == 0)
+		return 0;
+	if ((r->when.semantic || r->when.score) && node->embed)
+		out[n++] = node->embed;
+	if (r->to)
+		out[n++] = r->to;
+	return n;
+}
+
+/* A route for personal data with other conditions too passes on the
+ * personal data it does not take: every model that can see it after that
+ * (later routes, up to one for personal data alone, and the default) must
+ * be local, so a prompt with personal data never leaves, whatever else it
+ * says. */
+static void v_passed_on(struct vctx *v, const struct wf_node *node, size_t pii_route)
+{
+	const struct wf_route *r = &node->routes[pii_route];
+	const char *other = v_other_condition(&r->when);
+	if (!other)
+		return;
+	const struct wf_model *cloud = NULL;
+	/* Its own embedding sees what it then passes on; its target is
+	 * checked on its own. */
+	if ((r->when.semantic || r->when.score) && node->embed)
+		cloud = v_first_cloud(v, node->embed);
+	for (size_t j = pii_route + 1; j < node->nroutes && !cloud; j++) {
+		const struct wf_route *x = &node->routes[j];
+		if (x->when.contains_pii == 1 && !x->ask && !v_other_condition(&x->when))
+			return;
+		const struct wf_model *sees[2];
+		size_t n = v_route_sees(node, j, sees);
+		for (size_t k = 0; k < n && !cloud; k++)
+			cloud = v_first_cloud(v, sees[k]);
+	}
+	if (!cloud && node->route_default)
+		cloud = v_first_cloud(v, node->route_default);
+	if (cloud)
+		ld_diag(v->c, r->when.line, r->when.col, "routes[%zu] for personal data also "
+			"tests %s, so personal data that fails it goes on and can reach '%s', "
+			"which is not marked local: true (give personal data a route of its own, "
+			"with contains_pii alone)", pii_route, other, cloud->id);
+}
+
 /* A prompt with personal data goes only to a model marked local, and
  * stays local when that model fails over. */
 static void v_route_privacy(struct vctx *v, const struct wf_node *node,
@@ -259,6 +332,7 @@ static void v_route_privacy(struct vctx *v, const struct wf_node *node,
 				"whose fallback '%s' is not marked local: true", r->to->id,
 				cloud->id);
 		v_seen_before(v, node, ns, i);
+		v_passed_on(v, node, i);
 	}
 	if (node->run && ns->run)
 		v_route_privacy(v, node->run, ns->run);
@@ -306,9 +380,10 @@ static void v_embed_model(struct vctx *v, const struct wf_model *m, const struct
 {
 	const struct provfacts *f = m ? provfacts_find(m->provider) : NULL;
 	if (f && !f->embeddings)
-		ld_diag(v->c, at->line, at->col, "'embed' model '%s' is a %s model, and %s has no "
-			"embeddings API (use an openai-compatible, gemini or ollama one)", m->id,
-			m->provider, m->provider);
+		ld_diag(v->c, at->line, at->col, "'embed' model '%s' is %s %s model, and %s has "
+			"no embeddings API (use an openai-compatible, gemini or ollama one)", m->id,
+			m->provider[0] && strchr("aeiou", m->provider[0]) ? "an" : "a", m->provider,
+			m->provider);
 }
 
 /* What a route's conditions need: an embeddings model for semantic and
@@ -346,8 +421,29 @@ static void v_route_needs(struct vctx *v, const struct wf_node *node,
 		v_route_needs(v, node->run, ns->run, 1);
 }
 
-/* A bandit: two arms or more; a linear policy learns from the prompt's
- * embedding. */
+/* Each arm once: a second copy would split one model's rewards in two. */
+static void v_bandit_twice(struct vctx *v, const struct wf_node *node,
+			   const struct node_src *ns)
+{
+	/* Only when every name resolved do node->models and ns->models line
+	 * up one to one. */
+	if (node->nmodels != ns->models.n)
+		return;
+	for (size_t i = 1; i < node->nmodels; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (node->models[i] != node->models[j])
+				continue;
+			const struct name_ref *at = &ns->models.v[i], *first = &ns->models.v[j];
+			ld_diag(v->c, at->line, at->col, "arm '%s' is named twice (first at "
+				"%d:%d): name each arm once", node->models[i]->id, first->line,
+				first->col);
+			break;
+		}
+	}
+}
+
+/* A bandit: two arms or more, at most what its state holds, each once;
+ * a linear policy learns from the prompt's embedding. */
 static void v_bandit(struct vctx *v, const struct wf_node *node, const struct node_src *ns)
 {
 	if (ns->skip || node->kind != NK_BANDIT)
@@ -355,6 +451,12 @@ static void v_bandit(struct vctx *v, const struct wf_node *node, const struct no
 	if (node->nmodels == 1 && ns->models.n == 1)
 		ld_diag(v->c, ns->models.v[0].line, ns->models.v[0].col, "a bandit needs two "
 			"arms or more (with one there is nothing to learn)");
+	if (ns->models.n > WF_BANDIT_ARMS_MAX)
+		ld_diag(v->c, ns->models.v[WF_BANDIT_ARMS_MAX].line,
+			ns->models.v[WF_BANDIT_ARMS_MAX].col, "a bandit has %zu arms, more than "
+			"the %d it can learn about: keep the %d most promising", ns->models.n,
+			WF_BANDIT_ARMS_MAX, WF_BANDIT_ARMS_MAX);
+	v_bandit_twice(v, node, ns);
 	if (node->policy == WF_BANDIT_LINEAR && !ns->embed.name)
 		ld_diag(v->c, node->line, node->col, "policy linear learns from the prompt's "
 			"embedding: the node needs 'embed' (the model that embeds it)");

@@ -217,6 +217,10 @@ struct wf_route {
  * on the prompt's embedding (contextual). */
 enum wf_bandit_policy { WF_BANDIT_THOMPSON, WF_BANDIT_UCB, WF_BANDIT_LINEAR };
 
+/* The most arms a bandit may have: what the policies' state holds
+ * (aggregators/bandit.h's BANDIT_ARMS_MAX; node_bandit.c asserts so). */
+#define WF_BANDIT_ARMS_MAX 32
+
 struct wf_node {
 	const char *id;
 	int idx;                  /* index in workflow.nodes */
@@ -369,6 +373,10 @@ struct workflow *workflow_grader(const struct workflow *wf, const struct wf_mode
  * the packed vector, the request the same one the node sends, so a cache
  * shares them. NULL too when n has no embed model. */
 struct workflow *workflow_embedder(const struct workflow *wf, const struct wf_node *n);
+/* Whether m is only ever asked for embeddings in wf: some node's `embed`
+ * (or a fallback of one) and nothing a chat goes to, so it has no
+ * single-model baseline. 0 too when memory ran out. */
+int workflow_embeds_only(const struct workflow *wf, const struct wf_model *m);
 
 /* Writes the graph (moa/council expanded) as Graphviz DOT or Mermaid.
  * format is "dot" or "mermaid". Returns 0, or -1 for an unknown format. */

@@ -67,6 +67,14 @@ struct quorum_workflow *quorum_workflow_load_buffer(const char *name, const char
  * them. Such a workflow is for training, not for running. */
 struct quorum_workflow *quorum_workflow_load_untrained(const char *path, char **errors);
 void quorum_workflow_free(struct quorum_workflow *wf);
+/* The workflow's `name`, or its file's stem when it writes none.
+ * Borrowed. */
+const char *quorum_workflow_name(const struct quorum_workflow *wf);
+/* The workflow's `description`, or NULL. Borrowed. */
+const char *quorum_workflow_description(const struct quorum_workflow *wf);
+/* Whether the workflow declares an input of that name (`query` always
+ * counts): a run refuses inputs it does not declare. */
+int quorum_workflow_has_input(const struct quorum_workflow *wf, const char *name);
 
 /* The graph as "dot" or "mermaid". Returns new text (quorum_free), or
  * NULL for an unknown format. */
@@ -117,6 +125,37 @@ struct quorum_options {
 	 * an answer (eval gives each system its own, so a replay is exact).
 	 * NULL: the common scope. */
 	const char *cache_scope;
+	/* Sampling a caller puts over the workflow's `defaults` (quorum
+	 * serve: a request's temperature and max_tokens), for the calls of
+	 * generate and synthesize nodes, the nodes that write answers; never
+	 * over a value the node or its model writes itself (the author pins
+	 * it there). has_temperature 0, max_tokens 0: as the workflow says. */
+	int has_temperature;
+	double temperature;
+	int max_tokens;
+	/* Called on the engine's thread with each new piece of the answer as
+	 * the output node's model streams it, when the output node makes one
+	 * call (a generate of one model and one sample, or a synthesize);
+	 * other outputs, and answers from the cache, come whole, as the
+	 * report's output. Keys are masked, so a piece's last bytes may wait
+	 * for the next one. The pieces are the attempt's own text: when an
+	 * attempt fails after some went out, no more come unless a retry or
+	 * fallback begins with exactly what went out (then they go on from
+	 * there). So at the end the caller sends what quorum_report_output
+	 * holds past the pieces, and an output that does not begin with them
+	 * (an attempt broke mid-stream and the next answered otherwise) is
+	 * a stream that cannot be mended. NULL: no pieces. */
+	void (*on_output_delta)(const char *text, size_t n, void *ctx);
+	void *on_output_delta_ctx;
+	/* Called on the engine's thread as each node ends, with its id and
+	 * "ok", "failed" or "skipped" (quorum serve's progress in a stream);
+	 * NULL: not called. */
+	void (*on_node_done)(const char *node, const char *status, void *ctx);
+	void *on_node_done_ctx;
+	/* The run's id when the caller names it (32 lower-case hex digits:
+	 * quorum serve sends it in a header before the run ends); NULL or
+	 * anything else: 128 random bits. */
+	const char *run_id;
 };
 
 /* The response cache (SQLite; several processes may share one file).
@@ -182,6 +221,29 @@ void quorum_engine_wakeup(struct quorum_engine *e);
  * interrupted), then frees the engine. NULL is a no-op. */
 void quorum_engine_free(struct quorum_engine *e);
 
+/* Shares the engine's per-model limits with every process that names the
+ * same Redis: url is redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or
+ * unix:///PATH[?db=N]. Each model's rpm window and circuit breaker, the
+ * spend against quorum_engine_set_shared_budget's limit, and (for runs
+ * with a cache) the cache's answers then live in Redis; NULL goes back to
+ * in-process state. Connects at once: returns 0, or -1 with *errors set
+ * ("quorum: --shared redis://HOST:PORT: connection refused"; never the
+ * password). Should Redis go away later, the engine says so once on
+ * standard error and in each report ("shared"), and goes on with its own
+ * in-process limits; no run loses a result. Before the first submit;
+ * loop thread. */
+int quorum_engine_set_shared(struct quorum_engine *e, const char *url, char **errors);
+/* A budget (USD) that the calls of every process sharing the Redis count
+ * against together (with quorum_engine_set_shared; 0: none): an attempt
+ * that could pass it is not started (error class budget), as with a
+ * workflow's budget. */
+void quorum_engine_set_shared_budget(struct quorum_engine *e, double usd);
+/* quorum_run on an existing engine: submits one run, drives the engine
+ * until it ends, returns its report (or NULL with *errors set). */
+struct quorum_report *quorum_engine_run_one(struct quorum_engine *e,
+					    const struct quorum_workflow *wf,
+					    const struct quorum_options *opts, char **errors);
+
 /* Prints, instead of running, what the run would send: after the checks
  * quorum_run makes (inputs, keys), each call of the first layer (the
  * nodes that need no other) with its model, URL and rendered messages,
@@ -194,6 +256,11 @@ char *quorum_dry_run(const struct quorum_workflow *wf, const struct quorum_optio
 const char *quorum_report_status(const struct quorum_report *r);
 /* The output node's text, or NULL when the run produced none. Borrowed. */
 const char *quorum_report_output(const struct quorum_report *r);
+/* Why the output node's model stopped, as its provider says it
+ * ("stop", "length", "end_turn", "max_tokens", "STOP", ...), when the
+ * output is one call's text (the node made one call, and it answered);
+ * NULL otherwise. Borrowed. */
+const char *quorum_report_finish_reason(const struct quorum_report *r);
 /* The run's id (32 hex digits, also the report's "run_id"): what `quorum
  * feedback` names to reward a bandit's choice later. Borrowed. */
 const char *quorum_report_run_id(const struct quorum_report *r);
@@ -241,6 +308,9 @@ const char *quorum_workflow_model_id(const struct quorum_workflow *wf, size_t i)
  * model, base URL and params alike): one baseline stands for both. */
 int quorum_workflow_same_model(const struct quorum_workflow *a, size_t i,
 			       const struct quorum_workflow *b, size_t k);
+/* Whether model i of wf is only ever asked for embeddings (a node's
+ * `embed`), never sent a chat: it has no single-model baseline. */
+int quorum_workflow_model_embeds_only(const struct quorum_workflow *wf, size_t i);
 /* A workflow of model i of wf alone, one call, no fallbacks. grade 0:
  * asked what wf's first generate node asks (the single-model baseline);
  * grade 1: grading inputs.answer to the query against inputs.rubric, its
@@ -275,15 +345,23 @@ void quorum_compare_free(struct quorum_compare *c);
 /* ---- bandits ---- */
 
 /* Rewards (score, 0 to 1) every choice the bandit nodes of wf made in run
- * run_id (quorum_report_run_id) that has no reward yet: once, however
- * late. Returns how many it rewarded (0: none waiting, already rewarded
- * or unknown), or -1 with *errors set (no bandit node, a state file that
- * cannot be opened, a score out of range). */
+ * run_id (quorum_report_run_id) that has no reward yet: once, within 30
+ * days (older choices are pruned from the state file). Returns how many
+ * it rewarded (0: none waiting, already rewarded or unknown), or -1 with
+ * *errors set (no bandit node, a state file that cannot be opened, a
+ * score out of range). */
 long quorum_feedback(const struct quorum_workflow *wf, const char *run_id, double score,
 		     char **errors);
 /* How many bandit nodes of wf learn from feedback (no reward judge):
  * those an eval rewards with right (1) or wrong (0). */
 size_t quorum_workflow_feedback_bandits(const struct quorum_workflow *wf);
+/* What the bandit state file at path holds, as text for a person: each
+ * node's queries and mean cost, and each arm's pulls, rewards, mean
+ * reward and mean cost. Decisions older than 30 days are pruned when a
+ * state file is opened (this call included). Returns new text
+ * (quorum_free), or NULL with *errors set (a missing file, one that is
+ * not a bandit state). */
+char *quorum_bandit_stats(const char *path, char **errors);
 
 /* ---- learned routers (quorum router) ---- */
 
@@ -306,6 +384,9 @@ struct quorum_router_train {
 				    * --cache, limits, interrupt */
 };
 
+/* Whether node id of wf embeds its prompt (it has an `embed` model): 1;
+ * 0 when it has none; -1 when wf has no node id. */
+int quorum_workflow_node_embeds(const struct quorum_workflow *wf, const char *id);
 /* Embeds the questions both systems answered, fits a scorer of "the
  * strong model is needed", judges it on the held-out questions (APGR,
  * CPT(50%), CPT(80%) beside a random and an oracle router) and writes

@@ -144,6 +144,10 @@ struct bandit_store *bandit_store_open(const char *path, char *err, size_t n)
 		q_free(s);
 		return NULL;
 	}
+	/* Every run adds a decision: without this the file grows for ever. A
+	 * failure (a read-only file, a busy writer) costs only the pruning. */
+	if (bandit_store_prune(s, BANDIT_DECISION_MAX_AGE_S) < 0)
+		s->errmsg[0] = '\0';
 	return s;
 }
 

@@ -37,8 +37,15 @@ enum {
  * set or memory ran out. */
 char *bandit_store_default_path(void);
 
+/* How long a decision is kept for its reward: 30 days. Older ones are
+ * deleted when a store is opened, so the file does not grow with every
+ * run for ever; what the arms learnt stays. */
+#define BANDIT_DECISION_MAX_AGE_S (30L * 24 * 3600)
+
 /* Opens the store at path, creating the file (mode 0600) and its missing
- * folders (0700). Refuses a file that is not a database, an SQLite
+ * folders (0700), and prunes its decisions older than
+ * BANDIT_DECISION_MAX_AGE_S (best effort: a store that cannot be written
+ * still opens). Refuses a file that is not a database, an SQLite
  * database of something else (the response cache included), or a store
  * of a newer schema. Returns new (free with bandit_store_close), or NULL
  * with a message in err ("cannot open bandit store 'P': REASON"); err may

@@ -27,6 +27,19 @@ double call_ctx_random(struct call_ctx *cx)
 	return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
+/* The caller's request sampling over the workflow's defaults, for the
+ * nodes that write answers; a value the node or model writes is the
+ * author's, and stays. */
+static void call_settings_request(struct call *c, const struct wf_model *m)
+{
+	const struct call_settings *rq = c->cx->request;
+	if (!rq || !c->node || (c->node->kind != NK_GENERATE && c->node->kind != NK_SYNTHESIZE))
+		return;
+	struct call_settings over = *rq;
+	over.set &= ~(m->cs.set | c->node->cs.set);
+	call_settings_apply(&c->cs, &over);
+}
+
 struct call *call_new(struct call_ctx *cx, const struct wf_node *n, const char *label,
 		      size_t slot, const struct wf_model *m, const char *system,
 		      const char *prompt, call_done_fn *done, void *done_ctx)
@@ -46,6 +59,7 @@ struct call *call_new(struct call_ctx *cx, const struct wf_node *n, const char *
 	c->wake.pos = c->deadline.pos = (size_t)-1;
 	c->ep = -1;
 	workflow_call_settings(cx->wf, n, m, &c->cs);
+	call_settings_request(c, m);
 	struct response *resp = &c->resp;
 	resp->model = resp->requested = m->id;
 	resp->status = RESP_PENDING;
@@ -201,6 +215,7 @@ void call_cancel(struct call *c, enum err_class why, const char *msg)
 	loop_timer_disarm(c->cx->loop, &c->wake);
 	if (c->running) {
 		budget_settle(c->cx->budget, &c->reserved_usd, 0);
+		call_shared_settle(c, 0);
 		chat_result_release(&c->res);
 		c->keepalive = 0; /* curl closes a connection cut mid-transfer */
 		attempt_stop(c);
@@ -232,6 +247,7 @@ static int switch_to_fallback(struct call *c)
 		c->model = m;
 		c->attempt = 0;
 		workflow_call_settings(cx->wf, c->node, m, &c->cs);
+		call_settings_request(c, m);
 		if (c->overlay)
 			call_settings_apply(&c->cs, c->overlay);
 		call_submit(c);
@@ -245,6 +261,18 @@ static int switch_to_fallback(struct call *c)
 static void fail_skipped(struct call *c)
 {
 	struct model_state *ms = model_of(c);
+	if (call_shared_broken(ms, clock_ms())) {
+		/* Another process's failures may have opened it: the first error
+		 * is the one Redis kept (call_shared_gate). */
+		int known = ms->first_msg[0] != '\0';
+		const char *msg = arena_printf(c->cx->arena,
+			"model '%s' skipped: it failed %d times in a row, here or in another "
+			"process sharing --shared; its first error: %s", c->model->id,
+			POLICY_BREAKER_THRESHOLD, known ? ms->first_msg : "not known");
+		fail_now(c, known ? ms->first_err : ERR_SERVER, known ? ms->first_http : 0,
+			 msg ? msg : "model skipped after repeated failures");
+		return;
+	}
 	const char *msg = arena_printf(c->cx->arena,
 		"model '%s' skipped: it failed %d times in a row; its first error: %s",
 		c->model->id, POLICY_BREAKER_THRESHOLD,
@@ -398,7 +426,7 @@ static int from_cache(struct call *c)
 	int got = cache_get(cx->cache, &c->key, &e);
 	if (got < 0)
 		trace_cache_error(c, "cache_get");
-	if (got != 1)
+	if (got != 1 && !(got = call_shared_cache_get(c, &e)))
 		return 0;
 	struct response *resp = &c->resp;
 	char *text = arena_strndup(cx->arena, e.text, e.len);
@@ -434,13 +462,15 @@ static void to_cache(struct call *c)
 		      r->finish_reason ? r->finish_reason : "", c->res.input_tokens,
 		      c->res.output_tokens, r->cost_usd))
 		trace_cache_error(c, "cache_put");
+	call_shared_cache_put(c, r->text, strlen(r->text), r->finish_reason ? r->finish_reason : "",
+			      c->res.input_tokens, c->res.output_tokens, r->cost_usd);
 }
 
 static void attempt_start(struct call *c)
 {
 	struct call_ctx *cx = c->cx;
 	struct model_state *ms = model_of(c);
-	if (!breaker_allows(&ms->breaker, clock_ms())) {
+	if (call_shared_broken(ms, clock_ms()) || !breaker_allows(&ms->breaker, clock_ms())) {
 		if (!switch_to_fallback(c))
 			fail_skipped(c);
 		return;
@@ -456,8 +486,17 @@ static void attempt_start(struct call *c)
 		fail_now(c, ERR_BUDGET, 0, "not started: the run's budget would be exceeded");
 		return;
 	}
+	if (call_shared_reserve(c, worst)) {
+		budget_settle(cx->budget, &c->reserved_usd, 0);
+		cx->budget->hit = 1;
+		http_req_release(&c->req);
+		fail_now(c, ERR_BUDGET, 0, "not started: the shared budget (--shared-budget) "
+			 "would be exceeded");
+		return;
+	}
 	if (http_send(c, &e)) {
 		budget_settle(cx->budget, &c->reserved_usd, 0);
+		call_shared_settle(c, 0);
 		fail_now(c, ERR_CONNECTION, 0, e.msg);
 		return;
 	}
@@ -494,6 +533,11 @@ static int pump_model(struct pool *p, struct model_state *ms, int64_t now, size_
 	}
 	if (!*left) {
 		p->pump_more = 1;
+		return 0;
+	}
+	if ((until = call_shared_gate(p, ms, now, *left))) {
+		ms->rpm_timer.fire = wake_noop;
+		loop_timer_arm(p->loop, &ms->rpm_timer, until);
 		return 0;
 	}
 	--*left;
@@ -589,6 +633,7 @@ static void record_outcome(struct call *c, int64_t now)
 		resp->output_tokens = (resp->output_tokens > 0 ? resp->output_tokens : 0) +
 				      c->res.output_tokens;
 	budget_settle(c->cx->budget, &c->reserved_usd, cost);
+	call_shared_settle(c, cost);
 }
 
 static void trace_attempt_end(struct call *c, int64_t latency_ms)
@@ -634,7 +679,9 @@ static void after_failure(struct call *c, enum err_class err, int64_t now)
 	if (breaker_record(&ms->breaker, 0, now))
 		trace_event(cx->trace, "model_skipped", "\"model\":\"%s\",\"failures\":%d",
 			    trace_str(cx->arena, c->model->id), ms->breaker.consecutive);
-	if (policy_should_retry(err, c->attempt, c->cs.retries, ms->breaker.open)) {
+	call_shared_outcome(cx->pool, ms, 0, now);
+	if (policy_should_retry(err, c->attempt, c->cs.retries,
+				ms->breaker.open || call_shared_broken(ms, now))) {
 		/* Another endpoint need not wait for this one's Retry-After. */
 		int64_t after = endpoint_free(c, now) ? -1 : c->res.retry_after_ms;
 		int64_t delay = policy_backoff_ms(c->attempt, call_ctx_random(cx), after);
@@ -662,6 +709,8 @@ void call_attempt_end(struct call *c)
 	trace_attempt_end(c, now - c->t_sent);
 	attempt_stop(c);
 	if (err != ERR_NONE) {
+		if (c->cx->on_text)
+			c->cx->on_text(c->cx->on_text_ctx, c, NULL, 0);
 		after_failure(c, err, now);
 		return;
 	}
@@ -670,6 +719,7 @@ void call_attempt_end(struct call *c)
 	struct model_state *ms = model_of(c);
 	ms->first_msg[0] = '\0';
 	breaker_record(&ms->breaker, 1, now);
+	call_shared_outcome(c->cx->pool, ms, 1, now);
 	to_cache(c);
 	chat_result_release(&c->res);
 	call_finish(c, RESP_OK);

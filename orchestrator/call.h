@@ -19,6 +19,7 @@
 #include "cache.h"
 #include "loop.h"
 #include "policy.h"
+#include "shared.h"
 #include "trace.h"
 #include "verbose.h"
 
@@ -84,6 +85,16 @@ struct model_state {
 	const char *ident;            /* provider, base URL, model, key variable */
 	struct endpoint_state *eps;   /* the model's endpoints; none: NULL */
 	size_t neps;
+	/* With --shared (pool.shared): the model's keys in Redis, and what
+	 * its last answer said, so a full window or an open breaker costs
+	 * one round trip, not one per pump. Monotonic ms; 0: not held. */
+	char shared_key[48];          /* quorum:rpm:<hash of ident> */
+	int64_t shared_until;         /* the shared rpm window is full until */
+	int64_t shared_broken_until;  /* the shared breaker is open until */
+	long shared_fails;            /* its failures in a row, as last seen */
+	int64_t shared_asked;         /* when the breaker was last read (no rpm) */
+	long shared_credits;          /* starts the window granted at credit_at, */
+	int64_t shared_credit_at;     /* unused yet: good for that ms only */
 };
 
 /* The model states of an engine (or of one run), and the pump that starts
@@ -99,6 +110,8 @@ struct pool {
 	size_t nvectors, capvectors;
 	struct pool_store *stores;    /* bandit state files, open for its life */
 	size_t nstores;
+	struct shared *shared;        /* --shared: Redis, freed with the pool; NULL: in-process */
+	double shared_budget_usd;     /* --shared-budget; 0: none */
 };
 
 /* pool.c */
@@ -146,6 +159,14 @@ struct call_ctx {
 	struct cache *cache;          /* --cache, or NULL */
 	const char *cache_scope;      /* mixed into every key (eval's systems), or NULL */
 	struct cache_seen *seen;      /* how often each request came this run */
+	/* The caller's sampling over the workflow's defaults (quorum
+	 * serve's request), for generate and synthesize calls; or NULL. */
+	const struct call_settings *request;
+	/* Told of each attempt's text as it grows (text[0..n), the whole
+	 * attempt's so far) and, with text NULL, that an attempt failed;
+	 * NULL: nobody listens (outstream.c is the listener). */
+	void (*on_text)(void *ctx, const struct call *c, const char *text, size_t n);
+	void *on_text_ctx;
 };
 
 /* Called once when the call's response is final (ok, failed or
@@ -199,6 +220,7 @@ struct call {
 				       * that died, and each one is an attempt */
 	size_t bytes_in;              /* response bytes received, headers included */
 	double reserved_usd;          /* budget reservation of this attempt */
+	double shared_held_usd;       /* what it holds of the shared budget */
 	struct cache_key key;         /* its request's, when keyed */
 	int keyed;
 	const struct wf_model *cache_model; /* the model last looked up */

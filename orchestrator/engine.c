@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -300,6 +301,45 @@ struct quorum_report *quorum_run(const struct quorum_workflow *qw,
 	}
 	quorum_engine_run(e, -1);
 	quorum_engine_free(e);
+	if (!one.rep && errors)
+		*errors = one.error ? one.error : strdup("quorum: the run did not start\n");
+	else
+		free(one.error);
+	return one.rep;
+}
+
+int quorum_engine_set_shared(struct quorum_engine *e, const char *url, char **errors)
+{
+	char why[512];
+	struct shared *s = NULL;
+	if (url && !shared_available()) {
+		snprintf(why, sizeof(why), "this build has no Redis support (built without "
+			 "hiredis)");
+		run_set_error(errors, "quorum: --shared: %s", why, 0);
+		return -1;
+	}
+	if (url && !(s = shared_open(url, why, sizeof(why)))) {
+		run_set_error(errors, "quorum: --shared %s", why, 0);
+		return -1;
+	}
+	shared_free(e->pool.shared);
+	e->pool.shared = s;
+	return 0;
+}
+
+void quorum_engine_set_shared_budget(struct quorum_engine *e, double usd)
+{
+	e->pool.shared_budget_usd = usd > 0 ? usd : 0;
+}
+
+struct quorum_report *quorum_engine_run_one(struct quorum_engine *e,
+					    const struct quorum_workflow *qw,
+					    const struct quorum_options *o, char **errors)
+{
+	struct one_run one = {0};
+	if (quorum_engine_submit(e, qw, o, one_done, &one, errors))
+		return NULL;
+	quorum_engine_run(e, -1);
 	if (!one.rep && errors)
 		*errors = one.error ? one.error : strdup("quorum: the run did not start\n");
 	else

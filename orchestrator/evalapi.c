@@ -35,6 +35,11 @@ int quorum_workflow_same_model(const struct quorum_workflow *a, size_t i,
 	       same_str(x->base_url, y->base_url) && same_str(x->params_json, y->params_json);
 }
 
+int quorum_workflow_model_embeds_only(const struct quorum_workflow *qw, size_t i)
+{
+	return i < qw->wf->nmodels && workflow_embeds_only(qw->wf, qw->wf->models[i]);
+}
+
 struct quorum_workflow *quorum_workflow_derive(const struct quorum_workflow *qw, size_t i,
 					       int grade)
 {

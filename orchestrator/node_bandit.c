@@ -18,6 +18,9 @@
 
 enum { TAG_CONTEXT, TAG_ARM, TAG_REWARD };
 
+/* Loading refuses more arms than the policies hold. */
+_Static_assert(WF_BANDIT_ARMS_MAX <= BANDIT_ARMS_MAX, "a bandit's arms fit its state");
+
 struct banditrun {
 	const char *prompt, *system;
 	struct bandit_config cfg;
@@ -45,13 +48,22 @@ static void report(struct nodeset *g, struct node_state *ns)
 	buf_put_json_str(&out, b->arms[b->arm]);
 	buf_puts(&out, ",\"decision\":");
 	buf_put_json_str(&out, b->store ? b->decision : NULL);
-	buf_printf(&out, ",\"cold_start\":%s,\"scores\":{", b->why.cold_start ? "true" : "false");
-	for (size_t i = 0; b->store && i < ns->node->nmodels; i++) {
-		buf_puts(&out, i ? "," : "");
-		buf_put_json_str(&out, b->arms[i]);
-		buf_printf(&out, isfinite(b->why.score[i]) ? ":%.4g" : ":null", b->why.score[i]);
+	buf_printf(&out, ",\"cold_start\":%s,\"scores\":", b->why.cold_start ? "true" : "false");
+	/* The cold start takes turns without scoring: zeros there would read
+	 * as a verdict on every arm. */
+	if (b->store && b->why.cold_start) {
+		buf_puts(&out, "null");
+	} else {
+		buf_putc(&out, '{');
+		for (size_t i = 0; b->store && i < ns->node->nmodels; i++) {
+			buf_puts(&out, i ? "," : "");
+			buf_put_json_str(&out, b->arms[i]);
+			buf_printf(&out, isfinite(b->why.score[i]) ? ":%.4g" : ":null",
+				   b->why.score[i]);
+		}
+		buf_putc(&out, '}');
 	}
-	buf_puts(&out, "},\"reward\":");
+	buf_puts(&out, ",\"reward\":");
 	if (isnan(b->reward))
 		buf_puts(&out, "null");
 	else

@@ -289,14 +289,24 @@ static void route_start(struct nodeset *g, struct node_state *ns)
 
 /* ---- what came back ---- */
 
-/* The learned scores of the prompt, for every score route. */
-static void score_routes(struct routing *st, const struct wf_node *n, const float *v,
+/* The learned scores of the prompt, for every score route. A router of
+ * vectors of another size cannot score this one: that route cannot hold,
+ * and the report says why. */
+static void score_routes(struct nodeset *g, struct node_state *ns, const float *v,
 			 size_t dim)
 {
+	struct routing *st = ns->kstate;
+	const struct wf_node *n = ns->node;
 	for (size_t i = 0; i < n->nroutes; i++) {
 		const struct wf_score *s = n->routes[i].when.score;
 		if (s && s->scorer && s->scorer->dim == dim)
 			st->scores[i] = scorer_score(s->scorer, v);
+		else if (s && s->scorer)
+			node_degrade(g, ns, arena_printf(g->arena, "routes[%zu]: the prompt's "
+							 "embedding has %zu numbers, but router "
+							 "file '%s' was trained on %zu, so the "
+							 "score route could not hold", i, dim,
+							 s->file, s->scorer->dim));
 	}
 }
 
@@ -351,7 +361,7 @@ static void got_vectors(struct nodeset *g, struct node_state *ns, struct call *c
 		st->f.dim = dim;
 		st->f.vec_failed = !v;
 		if (v)
-			score_routes(st, n, v, dim);
+			score_routes(g, ns, v, dim);
 	} else {
 		got_examples(g, ns, c);
 	}

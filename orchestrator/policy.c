@@ -60,7 +60,7 @@ int64_t rpm_blocked_until(const struct rpm_window *w, int64_t now)
 {
 	if (!w->cap || w->n < w->cap)
 		return 0;
-	int64_t open = w->starts[w->pos] + 60000;
+	int64_t open = w->starts[w->pos] + POLICY_RPM_WINDOW_MS;
 	return open > now ? open : 0;
 }
 

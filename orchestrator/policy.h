@@ -39,6 +39,9 @@ int policy_should_retry(enum err_class err, int attempt, int retries, int broken
  * static text. */
 enum err_class policy_curl_class(CURLcode code, int body_started, const char **msg);
 
+/* The span an rpm limit counts calls over. */
+#define POLICY_RPM_WINDOW_MS 60000
+
 /* The rpm window of a model: the start times of its last `cap` calls. */
 struct rpm_window {
 	int64_t *starts;     /* ring of cap entries; caller-owned */

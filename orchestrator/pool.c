@@ -41,6 +41,8 @@ void pool_release(struct pool *p)
 	q_free(p->stores);
 	p->stores = NULL;
 	p->nstores = 0;
+	shared_free(p->shared);
+	p->shared = NULL;
 }
 
 struct bandit_store *pool_bandit_store(struct pool *p, const char *path, char *err,
@@ -169,6 +171,7 @@ static struct model_state *pool_add(struct pool *p, const struct wf_model *m,
 		return NULL;
 	ms->model = m;
 	ms->rpm_timer.pos = (size_t)-1;
+	shared_model_key(ms->shared_key, sizeof(ms->shared_key), "quorum:rpm:", ident);
 	p->models[p->n++] = ms;
 	return ms;
 }

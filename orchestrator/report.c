@@ -298,6 +298,19 @@ char *report_totals_line(const struct run *r, int64_t wall_ms)
 	return s;
 }
 
+/* With --shared: where the limits were shared, and, when Redis went
+ * away, why this run's limits were its process's own from then on. */
+static void put_shared(struct buf *b, const struct shared *s)
+{
+	buf_puts(b, ",\"shared\":{\"url\":");
+	buf_put_json_str(b, shared_shown(s));
+	if (shared_lost(s)) {
+		buf_puts(b, ",\"lost\":");
+		buf_put_json_str(b, shared_lost(s));
+	}
+	buf_putc(b, '}');
+}
+
 char *report_build_json(struct run *r, const char *status, int64_t wall_ms)
 {
 	struct buf b;
@@ -321,6 +334,8 @@ char *report_build_json(struct run *r, const char *status, int64_t wall_ms)
 	if (t.cached)
 		buf_printf(&b, ",\"cached\":%ld,\"saved_usd\":%.10g", t.cached, t.saved);
 	buf_putc(&b, '}');
+	if (r->pool && r->pool->shared)
+		put_shared(&b, r->pool->shared);
 	put_inputs(&b, r);
 	buf_puts(&b, ",\"nodes\":{");
 	for (size_t i = 0; i < r->wf->nnodes; i++) {

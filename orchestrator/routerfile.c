@@ -8,6 +8,7 @@
 
 #include "../aggregators/learn.h"
 #include "../common/alloc.h"
+#include "../common/json.h"
 #include "run.h"
 
 char *router_file_read(const char *path, size_t *len)
@@ -47,6 +48,18 @@ char *router_file_read(const char *path, size_t *len)
 	return text;
 }
 
+/* The size of m's vectors when its params fix it (OpenAI's `dimensions`,
+ * Gemini's `outputDimensionality`); 0 when only a call can tell. */
+static size_t params_dim(const struct wf_model *m)
+{
+	if (!m->params_json)
+		return 0;
+	cJSON *p = json_parse(m->params_json, strlen(m->params_json), 8);
+	double x = json_get_num(p, "dimensions", json_get_num(p, "outputDimensionality", 0));
+	cJSON_Delete(p);
+	return x >= 1 && x <= 1e9 ? (size_t)x : 0;
+}
+
 static void load_one(struct workflow *wf, const struct wf_node *n, struct wf_score *s,
 		     struct qdiags *d)
 {
@@ -74,6 +87,15 @@ static void load_one(struct workflow *wf, const struct wf_node *n, struct wf_sco
 		qdiags_add(d, s->line, s->col, "router file '%s' was trained on embeddings of "
 			   "'%s', but node '%s' embeds with '%s'", s->file, sc->model, n->id,
 			   n->embed->model);
+		return;
+	}
+	/* A score of vectors of another size cannot be taken: the route
+	 * would never hold. */
+	size_t dim = n->embed ? params_dim(n->embed) : 0;
+	if (dim && dim != sc->dim) {
+		qdiags_add(d, s->line, s->col, "router file '%s' was trained on embeddings of "
+			   "%zu numbers, but node '%s' asks '%s' for %zu", s->file, sc->dim,
+			   n->id, n->embed->id, dim);
 		return;
 	}
 	if (isnan(s->threshold))

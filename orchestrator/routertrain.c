@@ -295,6 +295,12 @@ static int write_router(const struct scorer *s, const char *path, char **errors)
 	return rc ? -1 : 0;
 }
 
+int quorum_workflow_node_embeds(const struct quorum_workflow *qw, const char *id)
+{
+	const struct wf_node *n = id ? workflow_node(qw->wf, id) : NULL;
+	return !n ? -1 : n->embed ? 1 : 0;
+}
+
 /* The node whose embeddings the router learns from. */
 static const struct wf_node *route_node(const struct quorum_workflow *qw, const char *id,
 					char **errors)

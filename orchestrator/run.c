@@ -59,6 +59,10 @@ void run_node_ended(void *owner, struct node_state *ns)
 	struct run *r = owner;
 	r->nodes_left--;
 	progress_node_done(r->progress, ns);
+	if (r->opts->on_node_done)
+		r->opts->on_node_done(ns->node->id, ns->status == NS_OK ? "ok"
+					    : ns->status == NS_FAILED ? "failed" : "skipped",
+				      r->opts->on_node_done_ctx);
 	release_dependents(r, ns);
 }
 

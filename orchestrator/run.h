@@ -15,6 +15,7 @@
 #include "call.h"
 #include "loop.h"
 #include "node.h"
+#include "outstream.h"
 #include "progress.h"
 #include "quorum.h"
 #include "trace.h"
@@ -52,6 +53,8 @@ struct run {
 	int interrupted;
 	int stopped;                  /* interrupted or past its wall limit */
 	int cancel;                   /* the engine ends it (as an interrupt) */
+	struct call_settings request; /* the caller's sampling (quorum_options) */
+	struct outstream out;         /* the answer streamed (on_output_delta) */
 };
 
 /* A run's report: the run itself, and what the report says of it. */

@@ -84,6 +84,24 @@ static void wall_fire(void *ctx)
 	r->wall_hit = 1;
 }
 
+/* The caller's temperature and max_tokens, as call settings over the
+ * workflow's defaults (call.c decides where they apply). */
+static void request_settings(struct run *r)
+{
+	const struct quorum_options *o = r->opts;
+	struct call_settings *rq = &r->request;
+	memset(rq, 0, sizeof(*rq));
+	if (o->has_temperature) {
+		rq->set |= CS_TEMPERATURE;
+		rq->temperature = o->temperature;
+	}
+	if (o->max_tokens > 0) {
+		rq->set |= CS_MAX_TOKENS;
+		rq->max_tokens = o->max_tokens;
+	}
+	r->calls.request = rq->set ? rq : NULL;
+}
+
 /* What the calls and the nodes of the run are lent. */
 static void lend(struct run *r)
 {
@@ -98,6 +116,12 @@ static void lend(struct run *r)
 		.rng = seed, .cache = o->cache ? o->cache->store : NULL,
 		.cache_scope = o->cache_scope,
 	};
+	request_settings(r);
+	outstream_init(&r->out, r->wf, o, &r->redact);
+	if (r->out.node) {
+		r->calls.on_text = outstream_text;
+		r->calls.on_text_ctx = &r->out;
+	}
 	r->set.arena = r->arena;
 	r->set.wf = r->wf;
 	r->set.prompt_bytes = r->lim.prompt_bytes;
@@ -211,7 +235,10 @@ struct quorum_report *report_new(const struct quorum_options *o, char **errors)
 		return NULL;
 	}
 	redact_init(&r->redact);
-	run_new_id(r->id);
+	if (o->run_id && strlen(o->run_id) == 32 && strspn(o->run_id, "0123456789abcdef") == 32)
+		memcpy(r->id, o->run_id, 33);
+	else
+		run_new_id(r->id);
 	if (o->trace_path && !(r->trace.f = fopen(o->trace_path, "w"))) {
 		run_set_error(errors, "quorum: cannot write the trace file '%s'", o->trace_path,
 			      errno);
@@ -289,6 +316,7 @@ void quorum_report_free(struct quorum_report *rep)
 	if (rep->run.trace.f)
 		fclose(rep->run.trace.f);
 	redact_release(&rep->run.redact);
+	outstream_release(&rep->run.out);
 	arena_free(rep->run.arena);
 	q_free(rep);
 }

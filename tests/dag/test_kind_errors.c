@@ -321,6 +321,32 @@ static void test_route_privacy(void **state)
 	assert_non_null(wf);
 	workflow_free(wf);
 	qdiags_release(&d);
+	/* Personal data with another condition: what fails the other one goes
+	 * on, so what follows must be local too (here the default). */
+	expect_one(HDR "  r:\n    kind: route\n    default: gpt\n    routes:\n"
+		   "      - when: {contains_pii: true, regex: invoice}\n        to: loc\n", 11, 15,
+		   "routes[0] for personal data also tests regex, so personal data that "
+		   "fails it goes on and can reach 'gpt', which is not marked local: true "
+		   "(give personal data a route of its own, with contains_pii alone)");
+	/* ... or a later route's target; a route that rules personal data out
+	 * sees none of it. */
+	expect_one(HDR "  r:\n    kind: route\n    default: loc\n    routes:\n"
+		   "      - {when: {contains_pii: true, min_chars: 9}, to: loc}\n"
+		   "      - {when: {contains_pii: false}, to: gpt}\n"
+		   "      - {when: {max_chars: 9}, to: big}\n", 11, 16,
+		   "routes[0] for personal data also tests min_chars, so personal data that "
+		   "fails it goes on and can reach 'big', which is not marked local: true "
+		   "(give personal data a route of its own, with contains_pii alone)");
+	/* A later route for personal data alone catches the rest: fine. */
+	wf = load_text(HDR "  r:\n    kind: route\n    default: gpt\n    routes:\n"
+		       "      - {when: {contains_pii: true, min_chars: 9}, to: loc}\n"
+		       "      - {when: {contains_pii: false}, to: big}\n"
+		       "      - {when: {contains_pii: true}, to: loc}\n", &d);
+	if (!wf)
+		print_diags(&d);
+	assert_non_null(wf);
+	workflow_free(wf);
+	qdiags_release(&d);
 	/* The same rule inside a plan's subtasks. */
 	expect_one(HDR "  p:\n    kind: plan\n    model: big\n    run:\n      kind: route\n"
 		   "      default: loc\n      routes: [{when: {contains_pii: true}, to: gpt}]\n",
@@ -454,6 +480,16 @@ static void test_bandit(void **state)
 		   "node 'b' (bandit) needs 'state' (the file where what it learns is kept)");
 	expect_one(HDR "  b: {kind: bandit, arms: [gpt], state: s.db}\n", 7, 28,
 		   "a bandit needs two arms or more (with one there is nothing to learn)");
+	expect_one(HDR "  b: {kind: bandit, arms: [gpt, big, gpt], state: s.db}\n", 7, 38,
+		   "arm 'gpt' is named twice (first at 7:28): name each arm once");
+	{
+		char text[2048] = HDR "  b:\n    kind: bandit\n    state: s.db\n    arms:\n";
+		for (int i = 0; i < 33; i++)
+			snprintf(text + strlen(text), sizeof(text) - strlen(text),
+				 "      - ollama/m%d\n", i);
+		expect_one(text, 43, 9, "a bandit has 33 arms, more than the 32 it can learn "
+			   "about: keep the 32 most promising");
+	}
 	expect_one(HDR "  b: {kind: bandit, arms: [gpt, big], state: s.db, policy: linear}\n",
 		   7, 3, "policy linear learns from the prompt's embedding: the node needs "
 		   "'embed' (the model that embeds it)");
@@ -481,6 +517,31 @@ static void test_endpoints(void **state)
 		   "unknown strategy 'fastest' (use shuffle, least_busy or latency)");
 	expect_one(M "    endpoints: []\n" N, 6, 16, "'endpoints' must be a list of 1 to 64 "
 		   "endpoints ({base_url, api_key_env, weight}), got list");
+	/* strategy and cooldown pick among endpoints: without them, a slip. */
+	expect_one(M "    strategy: latency\n" N, 6, 15, "model 'm' has 'strategy' but no "
+		   "'endpoints': it says how to pick among endpoints (list them, or remove "
+		   "'strategy')");
+	expect_one(M "    cooldown: 5s\n" N, 6, 15, "model 'm' has 'cooldown' but no "
+		   "'endpoints': it says how to pick among endpoints (list them, or remove "
+		   "'cooldown')");
+	/* Weights are shuffle's alone: all 0 is refused there, not elsewhere. */
+	expect_one(M "    endpoints: [{base_url: http://b/v1, weight: 0}]\n" N, 6, 16,
+		   "every endpoint has weight 0: strategy shuffle would never pick one by its "
+		   "weight (give one a weight above 0)");
+	struct qdiags d;
+	struct workflow *wf = load_text(M "    endpoints: [{base_url: http://b/v1, weight: 0}]\n"
+					"    strategy: least_busy\n" N, &d);
+	if (!wf)
+		print_diags(&d);
+	assert_non_null(wf);
+	workflow_free(wf);
+	qdiags_release(&d);
+	/* An embed model's provider without embeddings, in good English. */
+	expect_one("version: 1\nnodes:\n  r:\n    kind: route\n    embed: anthropic/c\n"
+		   "    default: ollama/a\n    routes: [{when: {semantic: {examples: [x]}}, "
+		   "to: ollama/b}]\n", 5, 12, "'embed' model 'anthropic/c' is an anthropic "
+		   "model, and anthropic has no embeddings API (use an openai-compatible, "
+		   "gemini or ollama one)");
 #undef M
 #undef N
 }

@@ -7,7 +7,7 @@
   groff-base) prints nothing and exits 0. Without groff the test exits 77,
   which meson counts as skipped.
 - It names every option and command that `quorum --help` and the
-  `--help` of `run`, `batch`, `eval`, `cache`, `router`, `feedback`,
+  `--help` of `run`, `batch`, `eval`, `cache`, `router`, `feedback`, `bandit`, `serve`,
   `validate` and `graph` list, and every limit `--limit` takes; so does
   docs/workflow-format.md for the limits. `router`'s actions (`train`,
   `calibrate`) each have their own line.
@@ -43,8 +43,8 @@ def main(argv):
     reference = open(REFERENCE, encoding="utf-8").read()
 
     texts = {c: usage(quorum, c.split() + ["--help"]) for c in
-             ["", "run", "batch", "eval", "cache", "router", "feedback", "validate",
-              "graph"]}
+             ["", "run", "batch", "eval", "cache", "router", "feedback", "bandit", "serve",
+              "validate", "graph"]}
     for cmd, text in texts.items():
         for opt in sorted(set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))):
             if opt not in page:

@@ -31,7 +31,7 @@ check() {
 	fi
 }
 
-check "--help --version batch cache eval feedback graph help router run validate" quorum ""
+check "--help --version bandit batch cache eval feedback graph help router run serve validate" quorum ""
 check "router run" quorum r
 check "council.yaml moa.yml sub" quorum run ""
 check "council.yaml" quorum validate c
@@ -55,7 +55,10 @@ check "" quorum run council.yaml "why?" ""
 check "council.yaml moa.yml sub" quorum run -- ""
 check "" quorum run -- council.yaml -
 check "" quorum nothing ""
-check "batch" quorum b
+check "bandit batch" quorum b
+check "stats" quorum bandit ""
+check "--help --state" quorum bandit stats --
+check "notes.txt" quorum bandit stats --state n
 check "council.yaml moa.yml sub" quorum batch ""
 check "" quorum batch council.yaml ""
 check "--in --input --insecure" quorum batch --in
@@ -64,11 +67,21 @@ check "council.yaml moa.yml notes.txt sub" quorum batch council.yaml --out ""
 check "notes.txt" quorum batch council.yaml --resume n
 check "" quorum batch council.yaml --shard ""
 check "" quorum batch council.yaml --parallel ""
+check "--shared --shared-budget" quorum batch --shared
+check "redis:// unix://" quorum batch council.yaml --shared ""
+check "" quorum run council.yaml --shared-budget ""
 check "--cache --cache=" quorum batch --ca
 check "--cache=notes.txt" quorum batch council.yaml --cache=n
 check "council.yaml moa.yml notes.txt sub" quorum batch council.yaml --cache = ""
 check "" quorum batch council.yaml --cache ""
 check "council.yaml moa.yml sub" quorum eval ""
+check "serve" quorum se
+check "council.yaml moa.yml sub" quorum serve council.yaml ""
+check "--limit --listen" quorum serve --li
+check "" quorum serve --listen ""
+check "council.yaml moa.yml sub" quorum serve --listen 127.0.0.1:8080 ""
+check "notes.txt" quorum serve --tokens n
+check "--deadline" quorum serve --dea
 check "council.yaml moa.yml sub" quorum eval council.yaml ""
 check "council.yaml moa.yml sub" quorum eval council.yaml --data notes.txt ""
 check "notes.txt" quorum eval council.yaml --data n

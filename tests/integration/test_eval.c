@@ -229,6 +229,58 @@ static void test_compare_rubric_malformed(void **state)
 	free(err);
 }
 
+/* A bandit learns from rubric lines as from expected answers, and a
+ * route's embeddings model, which answers nothing, has no baseline. */
+static void test_rubric_rewards_bandit_no_embed_baseline(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, "version: 1\n"
+		      "name: learner\n"
+		      "defaults: {retries: 0}\n"
+		      "models:\n"
+		      "  good: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: good}\n"
+		      "  bad: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: bad}\n"
+		      "  judge: {provider: openai, base_url: BASE_URL, api_key_env: \"\","
+		      " model: grader}\n"
+		      "  emb: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: emb}\n"
+		      "nodes:\n"
+		      "  r:\n"
+		      "    kind: route\n"
+		      "    embed: emb\n"
+		      "    routes: [{when: {semantic: {examples: [refund]}}, to: bad}]\n"
+		      "    default: good\n"
+		      "  pick: {kind: bandit, arms: [good, bad], policy: ucb, state: rubric.db}\n"
+		      "output: pick\n");
+	h_write(h, "rubric.jsonl", "{\"query\": \"say the sum\", \"rubric\": \"says 4\"}\n"
+		   "{\"query\": \"say it again\", \"rubric\": \"says 4\"}\n"
+		   "{\"query\": \"and again\", \"rubric\": \"says 4\"}\n");
+	char *out, *err;
+	int rc = h_cli(h, "eval wf.yaml --data rubric.jsonl --judge judge --parallel 1 --json",
+		       &out, &err);
+	if (rc)
+		fail_msg("eval failed (%d): %s", rc, err);
+	cJSON *res = cJSON_Parse(out);
+	assert_non_null(res);
+	sys_named(res, "good alone");
+	const cJSON *sys;
+	cJSON_ArrayForEach(sys, cJSON_GetObjectItemCaseSensitive(res, "systems"))
+		assert_string_not_equal(cJSON_GetObjectItemCaseSensitive(sys, "name")->valuestring,
+					"emb alone");
+	cJSON_Delete(res);
+	free(out);
+	free(err);
+	/* Both arms were rewarded by the grader's verdicts: UCB scores them
+	 * (an arm never rewarded scores null). */
+	h_run(h, "one more", NULL);
+	const cJSON *dg = cJSON_GetObjectItem(h_node(h, "pick"), "degraded");
+	if (dg)
+		fail_msg("degraded: %s", cJSON_PrintUnformatted(dg));
+	const cJSON *scores = cJSON_GetObjectItem(cJSON_GetObjectItem(h_node(h, "pick"),
+								      "bandit"), "scores");
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(scores, "good")));
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(scores, "bad")));
+}
+
 /* The command line: no data, no workflow, a bad --compare. */
 static void test_usage(void **state)
 {
@@ -297,6 +349,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scores_and_baselines),
 		cmocka_unit_test(test_compare_rubric_malformed),
+		cmocka_unit_test(test_rubric_rewards_bandit_no_embed_baseline),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_shipped_condorcet),
 	};

@@ -243,6 +243,56 @@ static void test_dry_run(void **state)
 	free(err);
 }
 
+/* --dry-run shows the calls a route, a bandit and a model with several
+ * endpoints may make: ask routes, the embedding that decides, every arm
+ * and the reward judge, every endpoint. */
+static void test_dry_run_routes_bandits_endpoints(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, "version: 1\n"
+		      "models:\n"
+		      "  ok: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: ok-model}\n"
+		      "  emb: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: e}\n"
+		      "  two:\n"
+		      "    provider: openai\n"
+		      "    model: other\n"
+		      "    strategy: least_busy\n"
+		      "    endpoints:\n"
+		      "      - {base_url: BASE_URL, api_key_env: \"\"}\n"
+		      "      - {base_url: \"http://127.0.0.1:9/v1\", api_key_env: \"\"}\n"
+		      "output: b\n"
+		      "nodes:\n"
+		      "  r:\n"
+		      "    kind: route\n"
+		      "    embed: emb\n"
+		      "    routes:\n"
+		      "      - {ask: ok}\n"
+		      "      - {when: {semantic: {examples: [refund]}}, to: two}\n"
+		      "    default: ok\n"
+		      "  b: {kind: bandit, arms: [ok, two], reward: {judge: ok}, "
+		      "state: state.sqlite}\n");
+	char *out, *err;
+	assert_int_equal(h_cli(h, "run wf.yaml 'why?' --dry-run", &out, &err), 0);
+	char want[300];
+	has(out, "  routes[0]: ask 'ok' (its answer is the output unless it declines)\n");
+	has(out, "reply with exactly [[DECLINE]] and nothing else.");
+	has(out, "  route: routes[1] needs the prompt's embedding");
+	snprintf(want, sizeof(want), "  emb: POST %s/embeddings (openai, model e, embeddings)\n"
+		 "    text: why?\n", h->url);
+	has(out, want);
+	has(out, "  bandit: one of 2 arms, chosen by policy thompson from state.sqlite\n");
+	snprintf(want, sizeof(want), "  two: POST %s/chat/completions (openai, model other)\n"
+		 "    or POST http://127.0.0.1:9/v1/chat/completions (endpoint 2 of 2, "
+		 "strategy least_busy)\n", h->url);
+	has(out, want);
+	has(out, "  then its reward judge rates the answer:\n");
+	/* route: ask, the prompt's and the examples' embeddings, the target;
+	 * bandit: arm and judge */
+	has(out, "worst case per run: 6 calls");
+	free(out);
+	free(err);
+}
+
 /* The trace records what each attempt sent. */
 static void test_trace_has_messages(void **state)
 {
@@ -427,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_progress_shows_retry),
 		cmocka_unit_test(test_every_answer_labelled),
 		cmocka_unit_test(test_dry_run),
+		cmocka_unit_test(test_dry_run_routes_bandits_endpoints),
 		cmocka_unit_test(test_trace_has_messages),
 		cmocka_unit_test(test_dash_arguments),
 		cmocka_unit_test(test_write_errors),

@@ -245,6 +245,16 @@ static void test_bandit_learns_from_judge(void **state)
 		const char *arm = cJSON_GetObjectItem(b, "arm")->valuestring;
 		double reward = cJSON_GetObjectItem(b, "reward")->valuedouble;
 		assert_true(reward == (!strcmp(arm, "right") ? 0.9 : 0.2));
+		/* The cold start (one turn each) scores nothing: null, not
+		 * zeros; then every arm has its score. */
+		const cJSON *scores = cJSON_GetObjectItem(b, "scores");
+		if (i < 2) {
+			assert_true(cJSON_IsTrue(cJSON_GetObjectItem(b, "cold_start")));
+			assert_true(cJSON_IsNull(scores));
+		} else {
+			assert_true(cJSON_IsObject(scores));
+			assert_true(cJSON_IsNumber(cJSON_GetObjectItem(scores, "right")));
+		}
 		if (i >= 20)
 			right_late += !strcmp(arm, "right");
 	}
@@ -277,6 +287,28 @@ static void test_bandit_feedback(void **state)
 	free(out);
 	free(err);
 	assert_int_equal(h_cli(h, "feedback wf.yaml abc 2", &out, &err), 2);
+	free(out);
+	free(err);
+	/* What the state file has learnt (here and in the test before): one
+	 * node, both arms. */
+	assert_int_equal(h_cli(h, "bandit stats --state bandit.db", &out, &err), 0);
+	assert_non_null(strstr(out, "learner/pick#"));
+	assert_non_null(strstr(out, " queries, mean cost $"));
+	assert_non_null(strstr(out, "mean reward"));
+	assert_non_null(strstr(out, "  right "));
+	assert_non_null(strstr(out, "  wrong "));
+	free(out);
+	free(err);
+	assert_int_equal(h_cli(h, "bandit stats --state missing.db", &out, &err), 1);
+	assert_non_null(strstr(err, "cannot read bandit state 'missing.db'"));
+	free(out);
+	free(err);
+	assert_int_equal(h_cli(h, "bandit stats", &out, &err), 2);
+	free(out);
+	free(err);
+	/* --help says what a second reward does: it is refused. */
+	assert_int_equal(h_cli(h, "feedback --help", &out, &err), 0);
+	assert_non_null(strstr(out, "a second is refused\n(exit status 1)"));
 	free(out);
 	free(err);
 
@@ -416,6 +448,49 @@ static void test_ask(void **state)
 	assert_int_equal(mock_model_requests(h->mock, "strong"), 1);
 }
 
+/* The router of test_learned (32 numbers) against embeddings of 16: the
+ * score route cannot hold, and the report says why; where the embed
+ * model's params say 16, the file is refused at load. */
+static void score_dims(struct harness *h)
+{
+	char *small = strdup(meaning), path[512];
+	memcpy(strstr(small, "dim: 32"), "dim: 16", 7);
+	snprintf(path, sizeof(path), "%s/router.json", h->dir);
+	char *router = h_read(path);
+	h_stop(h);
+	h_start(h, small);
+	free(small);
+	h_write(h, "router.json", router);
+	write_meaning(h, "  r:\n    kind: route\n    embed: emb\n    routes:\n"
+			 "      - when: {score: {file: router.json}}\n        to: strong\n"
+			 "    default: general\n");
+	assert_string_equal(h_run(h, "What is the capital of Peru?", NULL), "partial");
+	assert_string_equal(cJSON_GetObjectItem(h->report, "output")->valuestring,
+			    "general desk");
+	const char *why = cJSON_GetObjectItem(h_node(h, "r"), "degraded")->valuestring;
+	assert_non_null(strstr(why, "routes[0]: the prompt's embedding has 16 numbers, but "
+				    "router file 'router.json' was trained on 32"));
+	h_workflow(h, "version: 1\nmodels:\n"
+		      "  emb: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: emb,"
+		      " params: {dimensions: 16}}\n"
+		      "nodes:\n  r:\n    kind: route\n    embed: emb\n    routes:\n"
+		      "      - when: {score: {file: router.json}}\n        to: openai/x\n"
+		      "    default: openai/y\n");
+	char *out, *err;
+	assert_int_equal(h_cli(h, "validate wf.yaml", &out, &err), 2);
+	assert_non_null(strstr(err, "router file 'router.json' was trained on embeddings of "
+				    "32 numbers, but node 'r' asks 'emb' for 16"));
+	free(out);
+	free(err);
+	h_stop(h);
+	h_start(h, meaning);
+	h_write(h, "router.json", router);
+	free(router);
+	write_meaning(h, "  r:\n    kind: route\n    embed: emb\n    routes:\n"
+			 "      - when: {score: {file: router.json}}\n        to: strong\n"
+			 "    default: general\n");
+}
+
 /* A learned router: trained from an eval's details (the weak model right
  * on easy questions only), judged, written, loaded by a score route, and
  * sending the hard question to the strong model. */
@@ -463,6 +538,13 @@ static void test_learned(void **state)
 	assert_string_equal(h_run(h, "What is the capital of Peru?", NULL), "ok");
 	assert_string_equal(cJSON_GetObjectItem(h->report, "output")->valuestring,
 			    "general desk");
+	/* A --node the file lacks, or one without embed, is a usage error. */
+	assert_int_equal(h_cli(h, "router train wf.yaml --node nope --details details.jsonl "
+			       "--weak 'weak alone' --strong 'strong alone' --out x.json", &out,
+			       &err), 2);
+	assert_non_null(strstr(err, "--node: the workflow has no node 'nope'"));
+	free(out);
+	free(err);
 	/* calibrate moves the threshold: everything to the strong model. */
 	assert_int_equal(h_cli(h, "router calibrate router.json --share 1", &out, &err), 0);
 	free(out);
@@ -470,11 +552,19 @@ static void test_learned(void **state)
 	assert_string_equal(h_run(h, "What is the capital of Peru?", NULL), "ok");
 	assert_string_equal(cJSON_GetObjectItem(h->report, "output")->valuestring,
 			    "strong answer");
+	score_dims(h);
 	/* A broken router file is refused at load, at the condition. */
 	h_write(h, "router.json", "{\"format\": \"quorum-router\"}");
 	rc = h_cli(h, "run wf.yaml q", &out, &err);
 	assert_int_equal(rc, 2);
 	assert_non_null(strstr(err, "wf.yaml:14:30: router file 'router.json': "));
+	free(out);
+	free(err);
+	write_meaning(h, "  g: {kind: generate, models: [general]}\n");
+	assert_int_equal(h_cli(h, "router train wf.yaml --node g --details details.jsonl "
+			       "--weak 'weak alone' --strong 'strong alone' --out x.json", &out,
+			       &err), 2);
+	assert_non_null(strstr(err, "--node: node 'g' has no 'embed' model"));
 	free(out);
 	free(err);
 	h_stop(h);

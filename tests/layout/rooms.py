@@ -9,7 +9,8 @@ import re
 import sys
 
 ROOT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', '..')
-PRODUCT = ['common', 'dag', 'providers', 'aggregators', 'orchestrator', 'sim', 'cli']
+PRODUCT = ['common', 'dag', 'providers', 'aggregators', 'orchestrator', 'sim', 'server',
+           'cli']
 # Which rooms a room may include (architecture.md: arrows run downward).
 ALLOWED = {
     'common': {'common'},
@@ -19,9 +20,12 @@ ALLOWED = {
     'orchestrator': {'orchestrator', 'aggregators', 'providers', 'dag', 'common',
                      'include'},
     'sim': {'sim', 'providers', 'common', 'include'},
-    # The command: the library through quorum.h only, and the simulator,
-    # which it runs in-process for --sim.
-    'cli': {'cli', 'include', 'common', 'sim'},
+    # quorum serve: a user of the library, as the command is, that the
+    # command runs (it sees neither the engine's insides nor the command).
+    'server': {'server', 'include', 'common'},
+    # The command: the library through quorum.h only, the simulator, which
+    # it runs in-process for --sim, and the server, which `quorum serve` runs.
+    'cli': {'cli', 'include', 'common', 'sim', 'server'},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
@@ -43,8 +47,10 @@ def module_of(name):
     stem = name.rsplit('.', 1)[0]
     if stem.startswith('node_'):
         return 'node'
-    if stem in ('http', 'call_int'):
+    if stem in ('http', 'call_int', 'call_shared'):
         return 'call'
+    if stem in ('shared_redis', 'shared_none'):
+        return 'shared'
     return stem
 
 

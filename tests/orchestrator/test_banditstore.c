@@ -405,6 +405,20 @@ static void test_stats_and_prune(void **state)
 	assert_int_equal(bandit_store_feedback(s, "r3/n", 1), BANDIT_STORE_UNKNOWN);
 	assert_int_equal(bandit_store_feedback(s, "z/n", 1), 0);
 	bandit_store_close(s);
+
+	/* Opening prunes by itself what is past BANDIT_DECISION_MAX_AGE_S, so
+	 * the file does not grow for ever; what the arms learnt stays. */
+	char q[160];
+	snprintf(q, sizeof(q), "UPDATE decisions SET created = created - %ld WHERE id = 'r2/n'",
+		 BANDIT_DECISION_MAX_AGE_S + 10);
+	sql(path, q);
+	s = open_ok(path);
+	assert_int_equal(bandit_store_feedback(s, "r2/n", 1), BANDIT_STORE_UNKNOWN);
+	assert_int_equal(bandit_store_feedback(s, "r1/n", 1), BANDIT_STORE_DONE);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(bandit_store_stats(s, "wf/n#1", collect, &c), 0);
+	assert_int_equal(c.n, 2);
+	bandit_store_close(s);
 }
 
 /* One process's share of the concurrent test: decisions, costs and

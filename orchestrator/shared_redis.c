@@ -1,0 +1,411 @@
+/* The shared state in Redis (shared.h), over hiredis.
+ *
+ * One blocking connection with a short timeout, one round trip per
+ * operation: starting calls costs one EVALSHA (the breaker and the rpm
+ * window in one Lua script) for as many starts as a model's queue can
+ * use at once, a failure one more, a success one more only when the
+ * breaker had counted failures. On loopback that is tens of
+ * microseconds, small beside an HTTP call; an async adapter on the loop
+ * would make every start wait for a reply, for little gain.
+ *
+ * Redis's clock (TIME inside the scripts) times the rpm window and the
+ * breaker, so processes on machines whose clocks differ agree. */
+#include <errno.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "../common/alloc.h"
+#include "shared.h"
+
+#define CONNECT_TIMEOUT_MS 1000
+#define COMMAND_TIMEOUT_MS 500
+#define BUDGET_KEY "quorum:budget"
+
+/* Redis's time in ms, as every script reads it. */
+#define LUA_NOW                                                                     \
+	"local t = redis.call('TIME')\n"                                            \
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+
+/* KEYS: rpm log (sorted set), breaker (hash). ARGV: rpm, window ms, a
+ * unique member prefix, threshold, cooldown ms, slots wanted. The window
+ * first: a call the window holds back must not take the breaker's probe.
+ * Returns {0, fails, granted} go (granted slots logged, at least 1),
+ * {1, ms} wait, {2, ms} broken. */
+static const char lua_admit[] = LUA_NOW
+	"local rpm, window = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+	"local want = tonumber(ARGV[6])\n"
+	"if rpm > 0 then\n"
+	"  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)\n"
+	"  local free = rpm - redis.call('ZCARD', KEYS[1])\n"
+	"  if free <= 0 then\n"
+	"    local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
+	"    local wait = tonumber(first[2]) + window - now\n"
+	"    if wait < 1 then wait = 1 end\n"
+	"    return {1, wait}\n"
+	"  end\n"
+	"  if want > free then want = free end\n"
+	"end\n"
+	"local fails = tonumber(redis.call('HGET', KEYS[2], 'fails') or '0')\n"
+	"if fails >= tonumber(ARGV[4]) then\n"
+	"  local open_until = tonumber(redis.call('HGET', KEYS[2], 'until') or '0')\n"
+	"  if now < open_until then return {2, open_until - now} end\n"
+	"  redis.call('HSET', KEYS[2], 'until', now + tonumber(ARGV[5]))\n"
+	"  want = 1\n"
+	"end\n"
+	"if rpm > 0 then\n"
+	"  for i = 1, want do\n"
+	"    redis.call('ZADD', KEYS[1], now, ARGV[3] .. ':' .. i)\n"
+	"  end\n"
+	"  redis.call('PEXPIRE', KEYS[1], window)\n"
+	"end\n"
+	"return {0, fails, want}\n";
+
+/* KEYS: breaker. ARGV: ok, threshold, cooldown ms, ttl ms, why. The
+ * streak's first failure is kept: what a call it skips, anywhere, says. */
+static const char lua_breaker[] = LUA_NOW
+	"if ARGV[1] == '1' then redis.call('DEL', KEYS[1]) return 0 end\n"
+	"local f = redis.call('HINCRBY', KEYS[1], 'fails', 1)\n"
+	"if f == 1 then redis.call('HSET', KEYS[1], 'why', ARGV[5]) end\n"
+	"if f >= tonumber(ARGV[2]) then\n"
+	"  redis.call('HSET', KEYS[1], 'until', now + tonumber(ARGV[3]))\n"
+	"end\n"
+	"redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
+	"return f\n";
+
+/* KEYS: budget (hash of spent, held). ARGV: limit, worst. 1 fits. */
+static const char lua_reserve[] =
+	"local spent = tonumber(redis.call('HGET', KEYS[1], 'spent') or '0')\n"
+	"local held = tonumber(redis.call('HGET', KEYS[1], 'held') or '0')\n"
+	"if spent + held + tonumber(ARGV[2]) > tonumber(ARGV[1]) * (1 + 1e-9) then\n"
+	"  return 0\n"
+	"end\n"
+	"redis.call('HINCRBYFLOAT', KEYS[1], 'held', ARGV[2])\n"
+	"return 1\n";
+
+/* KEYS: budget. ARGV: minus what was held, what it cost. */
+static const char lua_settle[] =
+	"local held = tonumber(redis.call('HINCRBYFLOAT', KEYS[1], 'held', ARGV[1]))\n"
+	"if held < 1e-12 then redis.call('HSET', KEYS[1], 'held', '0') end\n"
+	"if tonumber(ARGV[2]) > 0 then\n"
+	"  redis.call('HINCRBYFLOAT', KEYS[1], 'spent', ARGV[2])\n"
+	"end\n"
+	"return 1\n";
+
+enum { S_ADMIT, S_BREAKER, S_RESERVE, S_SETTLE, NSCRIPTS };
+static const char *const scripts[NSCRIPTS] = {lua_admit, lua_breaker, lua_reserve,
+					      lua_settle};
+
+struct shared {
+	redisContext *c;              /* NULL once lost */
+	struct shared_url url;
+	char lost[256];               /* "" while Redis answers */
+	char sha[NSCRIPTS][48];       /* SCRIPT LOAD's digests */
+	char member[48];              /* this process's part of rpm log members */
+	unsigned long long seq;
+};
+
+int shared_available(void) { return 1; }
+
+const char *shared_shown(const struct shared *s) { return s->url.shown; }
+
+const char *shared_lost(const struct shared *s) { return s->lost[0] ? s->lost : NULL; }
+
+/* hiredis's words, as quorum writes messages: lower case, and a timeout
+ * called one. */
+static void say_why(char *out, size_t n, const char *why)
+{
+	if (why && !strncmp(why, "ERR ", 4))
+		why += 4;
+	if (strstr(why, "temporarily unavailable") || strstr(why, "timed out"))
+		snprintf(out, n, "no answer within %d ms", COMMAND_TIMEOUT_MS);
+	else
+		snprintf(out, n, "%s", why && *why ? why : "connection lost");
+	if (*out && isupper((unsigned char)*out) && !isupper((unsigned char)out[1]))
+		*out = (char)tolower((unsigned char)*out);
+}
+
+/* Gives Redis up for the rest of the process: every operation from now
+ * on answers "lost", and the callers keep their state in-process. Said
+ * once on standard error. */
+static void give_up(struct shared *s, const char *why)
+{
+	if (s->lost[0])
+		return;
+	say_why(s->lost, sizeof(s->lost), why);
+	fprintf(stderr, "quorum: --shared %s: lost (%s); rpm, breaker, budget and cache are "
+		"this process's own from now on\n", s->url.shown, s->lost);
+	redisFree(s->c);
+	s->c = NULL;
+}
+
+/* One command. Returns the reply (freeReplyObject), or NULL when Redis
+ * is lost; an error reply is returned to the caller to judge. */
+static redisReply *command(struct shared *s, int argc, const char **argv, const size_t *lens)
+{
+	if (!s->c)
+		return NULL;
+	redisReply *r = redisCommandArgv(s->c, argc, argv, lens);
+	if (!r)
+		give_up(s, s->c->errstr);
+	return r;
+}
+
+/* Runs script `which` with args[0..n) (keys first). After a Redis
+ * restart or SCRIPT FLUSH its digest is unknown: sent whole, once. Any
+ * other error gives Redis up. Returns the reply, or NULL when lost. */
+static redisReply *script(struct shared *s, int which, const char *nkeys, int n,
+			  const char *const *args)
+{
+	const char *argv[12];
+	size_t lens[12];
+	argv[0] = "EVALSHA";
+	argv[1] = s->sha[which];
+	argv[2] = nkeys;
+	for (int i = 0; i < n; i++)
+		argv[3 + i] = args[i];
+	for (int i = 0; i < n + 3; i++)
+		lens[i] = strlen(argv[i]);
+	redisReply *r = command(s, n + 3, argv, lens);
+	if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
+		freeReplyObject(r);
+		argv[0] = "EVAL";
+		argv[1] = scripts[which];
+		lens[0] = 4;
+		lens[1] = strlen(argv[1]);
+		r = command(s, n + 3, argv, lens);
+	}
+	if (r && r->type == REDIS_REPLY_ERROR) {
+		give_up(s, r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* The connection, AUTH and SELECT. Returns 0, or -1 with why in err. */
+static int connect_to(struct shared *s, char *err, size_t n)
+{
+	struct timeval tv = {CONNECT_TIMEOUT_MS / 1000, (CONNECT_TIMEOUT_MS % 1000) * 1000};
+	const struct shared_url *u = &s->url;
+	s->c = u->path[0] ? redisConnectUnixWithTimeout(u->path, tv)
+			  : redisConnectWithTimeout(u->host, u->port, tv);
+	char why[160];
+	if (!s->c || s->c->err) {
+		say_why(why, sizeof(why), s->c ? s->c->errstr : "out of memory");
+		snprintf(err, n, "%s: %s", u->shown, why);
+		return -1;
+	}
+	struct timeval cmd = {0, COMMAND_TIMEOUT_MS * 1000};
+	redisSetTimeout(s->c, cmd);
+	char db[16];
+	snprintf(db, sizeof(db), "%d", u->db);
+	const char *auth[] = {"AUTH", u->user, u->password};
+	const char *sel[] = {"SELECT", db};
+	struct { int argc; const char **argv; int skip; } steps[] = {
+		{u->user[0] ? 3 : 2, u->user[0] ? auth : (const char *[]){"AUTH", u->password},
+		 !u->password[0]},
+		{2, sel, !u->db},
+		{1, (const char *[]){"PING"}, 0},
+	};
+	for (size_t i = 0; i < sizeof(steps) / sizeof(*steps); i++) {
+		if (steps[i].skip)
+			continue;
+		redisReply *r = redisCommandArgv(s->c, steps[i].argc, steps[i].argv, NULL);
+		if (!r || r->type == REDIS_REPLY_ERROR) {
+			/* An AUTH error names the user at most, never the password. */
+			say_why(why, sizeof(why), r ? r->str : s->c->errstr);
+			snprintf(err, n, "%s: %s", u->shown, why);
+			freeReplyObject(r);
+			return -1;
+		}
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
+static int load_scripts(struct shared *s, char *err, size_t n)
+{
+	for (int i = 0; i < NSCRIPTS; i++) {
+		redisReply *r = redisCommand(s->c, "SCRIPT LOAD %s", scripts[i]);
+		if (!r || r->type != REDIS_REPLY_STRING || r->len >= sizeof(s->sha[i])) {
+			char why[160];
+			say_why(why, sizeof(why), !r ? s->c->errstr
+					       : r->type == REDIS_REPLY_ERROR ? r->str
+					       : "SCRIPT LOAD gave no digest");
+			snprintf(err, n, "%s: %s", s->url.shown, why);
+			freeReplyObject(r);
+			return -1;
+		}
+		memcpy(s->sha[i], r->str, r->len);
+		s->sha[i][r->len] = '\0';
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
+struct shared *shared_open(const char *url, char *err, size_t n)
+{
+	struct shared *s = q_malloc(sizeof(*s));
+	if (!s) {
+		snprintf(err, n, "out of memory");
+		return NULL;
+	}
+	memset(s, 0, sizeof(*s));
+	if (shared_url_parse(&s->url, url, err, n) || connect_to(s, err, n) ||
+	    load_scripts(s, err, n)) {
+		shared_free(s);
+		return NULL;
+	}
+	struct timeval now;
+	gettimeofday(&now, NULL);
+	snprintf(s->member, sizeof(s->member), "%ld-%lx", (long)getpid(),
+		 (unsigned long)(now.tv_sec * 1000000L + now.tv_usec));
+	return s;
+}
+
+void shared_free(struct shared *s)
+{
+	if (!s)
+		return;
+	if (s->c)
+		redisFree(s->c);
+	/* The password goes with the memory, not left for a core dump. */
+	memset(&s->url, 0, sizeof(s->url));
+	q_free(s);
+}
+
+enum shared_admit shared_admit(struct shared *s, const char *key, long rpm,
+			       int64_t window_ms, int threshold, int64_t cooldown_ms,
+			       long want, int64_t *ms, long *fails, long *granted)
+{
+	char brk[96], srpm[24], swin[24], member[96], sthr[16], scool[24], swant[24];
+	snprintf(brk, sizeof(brk), "%s:brk", key);
+	snprintf(srpm, sizeof(srpm), "%ld", rpm);
+	snprintf(swin, sizeof(swin), "%lld", (long long)window_ms);
+	snprintf(member, sizeof(member), "%s-%llu", s->member, ++s->seq);
+	snprintf(sthr, sizeof(sthr), "%d", threshold);
+	snprintf(scool, sizeof(scool), "%lld", (long long)cooldown_ms);
+	snprintf(swant, sizeof(swant), "%ld", want > 0 ? want : 1);
+	const char *args[] = {key, brk, srpm, swin, member, sthr, scool, swant};
+	redisReply *r = script(s, S_ADMIT, "2", 8, args);
+	if (!r)
+		return SHARED_DOWN;
+	enum shared_admit out = SHARED_DOWN;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+	    r->element[0]->type == REDIS_REPLY_INTEGER &&
+	    r->element[1]->type == REDIS_REPLY_INTEGER) {
+		long long what = r->element[0]->integer, v = r->element[1]->integer;
+		out = what == 1 ? SHARED_WAIT : what == 2 ? SHARED_BROKEN : SHARED_GO;
+		*ms = out == SHARED_GO ? 0 : v;
+		*fails = out == SHARED_GO ? (long)v : 0;
+		*granted = out == SHARED_GO && r->elements == 3 &&
+			   r->element[2]->type == REDIS_REPLY_INTEGER
+				   ? (long)r->element[2]->integer : 0;
+		if (out == SHARED_GO && *granted < 1)
+			*granted = 1;
+	} else {
+		give_up(s, "the admit script answered something unexpected");
+	}
+	freeReplyObject(r);
+	return out;
+}
+
+long shared_breaker_report(struct shared *s, const char *key, int ok, int threshold,
+			   int64_t cooldown_ms, const char *why)
+{
+	char brk[96], sthr[16], scool[24], sttl[24];
+	snprintf(brk, sizeof(brk), "%s:brk", key);
+	snprintf(sthr, sizeof(sthr), "%d", threshold);
+	snprintf(scool, sizeof(scool), "%lld", (long long)cooldown_ms);
+	snprintf(sttl, sizeof(sttl), "%d", SHARED_BREAKER_TTL_MS);
+	const char *args[] = {brk, ok ? "1" : "0", sthr, scool, sttl, why ? why : ""};
+	redisReply *r = script(s, S_BREAKER, "1", 6, args);
+	long f = r && r->type == REDIS_REPLY_INTEGER ? (long)r->integer : -1;
+	freeReplyObject(r);
+	return f;
+}
+
+int shared_breaker_why(struct shared *s, const char *key, char *out, size_t n)
+{
+	char brk[96];
+	snprintf(brk, sizeof(brk), "%s:brk", key);
+	const char *argv[] = {"HGET", brk, "why"};
+	redisReply *r = command(s, 3, argv, NULL);
+	int got = r && r->type == REDIS_REPLY_STRING && r->len;
+	if (got)
+		snprintf(out, n, "%.*s", (int)r->len, r->str);
+	freeReplyObject(r);
+	return got ? 0 : -1;
+}
+
+int shared_budget_reserve(struct shared *s, double limit_usd, double worst_usd)
+{
+	char lim[40], worst[40];
+	snprintf(lim, sizeof(lim), "%.17g", limit_usd);
+	snprintf(worst, sizeof(worst), "%.17g", worst_usd);
+	const char *args[] = {BUDGET_KEY, lim, worst};
+	redisReply *r = script(s, S_RESERVE, "1", 3, args);
+	int fits = r && r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
+	freeReplyObject(r);
+	return fits;
+}
+
+void shared_budget_settle(struct shared *s, double held_usd, double actual_usd)
+{
+	char held[40], cost[40];
+	snprintf(held, sizeof(held), "%.17g", -held_usd);
+	snprintf(cost, sizeof(cost), "%.17g", actual_usd);
+	const char *args[] = {BUDGET_KEY, held, cost};
+	freeReplyObject(script(s, S_SETTLE, "1", 3, args));
+}
+
+double shared_budget_spent(struct shared *s)
+{
+	const char *argv[] = {"HGET", BUDGET_KEY, "spent"};
+	redisReply *r = command(s, 3, argv, NULL);
+	double spent = !r ? -1 : r->type == REDIS_REPLY_STRING ? strtod(r->str, NULL) : 0;
+	freeReplyObject(r);
+	return spent;
+}
+
+int shared_cache_get(struct shared *s, const struct cache_key *k, struct cache_entry *e)
+{
+	char key[96];
+	shared_cache_key(key, sizeof(key), k);
+	const char *argv[] = {"GET", key};
+	redisReply *r = command(s, 2, argv, NULL);
+	if (!r)
+		return -1;
+	/* An entry it cannot read is a miss: the call goes to the model,
+	 * and its answer replaces the entry. */
+	int got = r->type == REDIS_REPLY_STRING && !shared_entry_unpack(r->str, r->len, e);
+	freeReplyObject(r);
+	return got;
+}
+
+int shared_cache_put(struct shared *s, const struct cache_key *k, const char *text,
+		     size_t len, const char *finish_reason, int64_t input_tokens,
+		     int64_t output_tokens, double cost_usd)
+{
+	char key[96], ttl[24];
+	size_t n;
+	char *v = shared_entry_pack(text, len, finish_reason, input_tokens, output_tokens,
+				    cost_usd, &n);
+	if (!v)
+		return -1;
+	shared_cache_key(key, sizeof(key), k);
+	snprintf(ttl, sizeof(ttl), "%d", SHARED_CACHE_TTL_S);
+	const char *argv[] = {"SET", key, v, "EX", ttl};
+	size_t lens[] = {3, strlen(key), n, 2, strlen(ttl)};
+	redisReply *r = command(s, 5, argv, lens);
+	q_free(v);
+	int rc = r && r->type == REDIS_REPLY_STATUS ? 0 : -1;
+	freeReplyObject(r);
+	return rc;
+}

@@ -1,0 +1,329 @@
+/* The HTTP side of quorum serve, on libmicrohttpd's threads: reads a
+ * request, routes it, answers what needs no run at once (models, health,
+ * metrics, a stored report, every refusal), and hands chat requests to
+ * chat.c. Nothing here waits: a request that waits for its run is
+ * suspended. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/alloc.h"
+#include "../common/clock.h"
+#include "anth.h"
+#include "render.h"
+#include "sreq.h"
+
+static struct sreq *sreq_new(struct serve *sv, struct MHD_Connection *c, const char *url,
+			     const char *method)
+{
+	struct sreq *r = q_calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	if (!(r->url = q_strdup(url)) || pthread_mutex_init(&r->lock, NULL)) {
+		q_free(r->url);
+		q_free(r);
+		return NULL;
+	}
+	r->sv = sv;
+	r->conn = c;
+	atomic_init(&r->refs, 1);
+	r->fd = -1;
+	r->t0_ms = clock_ms();
+	r->metric_path = "other";
+	r->method = !strcmp(method, "GET") ? "GET" : !strcmp(method, "POST") ? "POST" : "other";
+	/* Past the cap the body frees itself; too_large remembers why. */
+	buf_init(&r->body, sv->cfg->max_body);
+	buf_init(&r->out, 0);
+	buf_init(&r->sent, 0);
+	atomic_fetch_add(&sv->live, 1);
+	return r;
+}
+
+void sreq_unref(struct sreq *r)
+{
+	if (atomic_fetch_sub(&r->refs, 1) != 1)
+		return;
+	struct serve *sv = r->sv;
+	oai_req_release(&r->oreq);
+	quorum_report_free(r->rep);
+	free(r->error);
+	buf_release(&r->body);
+	buf_release(&r->out);
+	buf_release(&r->sent);
+	pthread_mutex_destroy(&r->lock);
+	q_free(r->url);
+	q_free(r);
+	atomic_fetch_sub(&sv->live, 1);
+}
+
+void sreq_resume_locked(struct sreq *r)
+{
+	r->ready = 1;
+	if (r->suspended) {
+		r->suspended = 0;
+		MHD_resume_connection(r->conn);
+	}
+}
+
+static void log_request(struct sreq *r, int status)
+{
+	const struct serve_config *c = r->sv->cfg;
+	long long ms = clock_ms() - r->t0_ms;
+	metrics_request(r->sv->metrics, r->metric_path, status, (double)ms / 1000.0);
+	if (c->quiet || !c->log)
+		return;
+	/* The method and path alone: no header, no body, nothing secret. */
+	fprintf(c->log, "quorum: %s %.200s %d %lld ms%s%s\n", r->method, r->url, status, ms,
+		r->run_id[0] ? " run " : "", r->run_id);
+}
+
+/* Queues resp (taking it) with the headers every answer carries. */
+static enum MHD_Result queue(struct sreq *r, int status, struct MHD_Response *resp,
+			     const char *type)
+{
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (r->run_id[0])
+		MHD_add_response_header(resp, "X-Quorum-Run-Id", r->run_id);
+	if (status == MHD_HTTP_TOO_MANY_REQUESTS)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	if (atomic_load(&r->sv->draining))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	r->state = SR_SENT;
+	log_request(r, status);
+	return ok;
+}
+
+static enum MHD_Result queue_buf(struct sreq *r, int status, struct buf *b, const char *type)
+{
+	if (b->overflow || !b->data) {
+		buf_release(b);
+		return MHD_NO;
+	}
+	/* MHD frees the body with free(): buf's memory comes from malloc. */
+	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(
+		b->len, b->data, free);
+	if (!resp) {
+		buf_release(b);
+		return MHD_NO;
+	}
+	b->data = NULL;
+	buf_release(b);
+	return queue(r, status, resp, type);
+}
+
+enum MHD_Result sreq_json(struct sreq *r, int status, struct buf *b)
+{
+	return queue_buf(r, status, b, "application/json");
+}
+
+enum MHD_Result sreq_error(struct sreq *r, int status, const char *message, const char *type,
+			   const char *param, const char *code)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	if (r->anthropic)
+		anth_render_error(&b, status, message);
+	else
+		render_error(&b, message, type, param, code);
+	return sreq_json(r, status, &b);
+}
+
+enum MHD_Result sreq_sse(struct sreq *r, struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	return queue(r, MHD_HTTP_OK, resp, "text/event-stream");
+}
+
+/* ---- the endpoints that need no run ---- */
+
+static enum MHD_Result get_models(struct sreq *r)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	render_models(&b, r->sv->names, r->sv->cfg->nwfs, r->sv->created);
+	return sreq_json(r, MHD_HTTP_OK, &b);
+}
+
+static enum MHD_Result get_health(struct sreq *r)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	int draining = atomic_load(&r->sv->draining);
+	buf_printf(&b, "{\"status\":\"%s\",\"workflows\":%zu,\"runs_in_flight\":%ld}",
+		   draining ? "draining" : "ok", r->sv->cfg->nwfs,
+		   atomic_load(&r->sv->in_flight));
+	return sreq_json(r, draining ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, &b);
+}
+
+static enum MHD_Result get_metrics(struct sreq *r)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	metrics_in_flight(r->sv->metrics, atomic_load(&r->sv->in_flight));
+	metrics_render(r->sv->metrics, &b);
+	return queue_buf(r, MHD_HTTP_OK, &b, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+static enum MHD_Result get_run(struct sreq *r, const char *id)
+{
+	char *json = runstore_get(r->sv->runs, id);
+	if (!json) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "no report of run '%.40s' is kept (unknown, or older "
+			 "than the last %zu)", id, r->sv->cfg->keep_reports);
+		return sreq_error(r, MHD_HTTP_NOT_FOUND, msg, "invalid_request_error", NULL,
+				  "run_not_found");
+	}
+	struct buf b;
+	buf_init(&b, 0);
+	buf_puts(&b, json);
+	q_free(json);
+	return sreq_json(r, MHD_HTTP_OK, &b);
+}
+
+/* A bearer token, or (as Anthropic's clients send it) an x-api-key. */
+static int authorized(struct sreq *r)
+{
+	const struct tokens *t = r->sv->cfg->tokens;
+	if (!t)
+		return 1;
+	if (tokens_check(t, MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_AUTHORIZATION)))
+		return 1;
+	const char *key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "x-api-key");
+	char bearer[512];
+	if (!key || strlen(key) > sizeof(bearer) - 8)
+		return 0;
+	snprintf(bearer, sizeof(bearer), "Bearer %s", key);
+	int ok = tokens_check(t, bearer);
+	memset(bearer, 0, sizeof(bearer));
+	return ok;
+}
+
+static enum MHD_Result wrong_method(struct sreq *r, const char *allowed)
+{
+	char msg[96];
+	snprintf(msg, sizeof(msg), "%s wants %s", r->url, allowed);
+	return sreq_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, msg, "invalid_request_error", NULL,
+			  "method_not_allowed");
+}
+
+/* The /v1/ endpoints, the token checked. */
+static enum MHD_Result route_v1(struct sreq *r, int get, int post)
+{
+	const char *u = r->url;
+	if (!strcmp(u, "/v1/chat/completions")) {
+		r->metric_path = "/v1/chat/completions";
+		return post ? chat_start(r) : wrong_method(r, "POST");
+	}
+	if (!strcmp(u, "/v1/messages")) {
+		r->metric_path = "/v1/messages";
+		r->anthropic = 1;
+		return post ? chat_start(r) : wrong_method(r, "POST");
+	}
+	if (!strcmp(u, "/v1/models")) {
+		r->metric_path = "/v1/models";
+		return get ? get_models(r) : wrong_method(r, "GET");
+	}
+	if (!strncmp(u, "/v1/runs/", 9) && u[9]) {
+		r->metric_path = "/v1/runs";
+		return get ? get_run(r, u + 9) : wrong_method(r, "GET");
+	}
+	char msg[256];
+	snprintf(msg, sizeof(msg), "no such endpoint: %.200s", u);
+	return sreq_error(r, MHD_HTTP_NOT_FOUND, msg, "invalid_request_error", NULL,
+			  "unknown_url");
+}
+
+static enum MHD_Result route(struct sreq *r)
+{
+	int get = !strcmp(r->method, "GET"), post = !strcmp(r->method, "POST");
+	if (!strcmp(r->url, "/healthz")) {
+		r->metric_path = "/healthz";
+		return get ? get_health(r) : wrong_method(r, "GET");
+	}
+	if (!strcmp(r->url, "/metrics")) {
+		r->metric_path = "/metrics";
+		return get ? get_metrics(r) : wrong_method(r, "GET");
+	}
+	r->anthropic = !strcmp(r->url, "/v1/messages");
+	if (!authorized(r))
+		return sreq_error(r, MHD_HTTP_UNAUTHORIZED, "a valid bearer token is needed "
+				  "(Authorization: Bearer TOKEN)", "invalid_request_error", NULL,
+				  "invalid_api_key");
+	return route_v1(r, get, post);
+}
+
+enum MHD_Result front_access(void *cls, struct MHD_Connection *c, const char *url,
+			     const char *method, const char *version, const char *data,
+			     size_t *size, void **con_cls)
+{
+	struct serve *sv = cls;
+	struct sreq *r = *con_cls;
+	(void)version;
+	if (!r) {
+		if (!(r = sreq_new(sv, c, url, method)))
+			return MHD_NO;
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*size) {
+		if (!r->too_large && buf_append(&r->body, data, *size))
+			r->too_large = 1;
+		*size = 0;
+		return MHD_YES;
+	}
+	switch (r->state) {
+	case SR_BODY:
+		return route(r);
+	case SR_WAIT:
+		return chat_resume(r);
+	case SR_SENT:
+		break;
+	}
+	return MHD_YES;
+}
+
+void front_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		     enum MHD_RequestTerminationCode toe)
+{
+	struct serve *sv = cls;
+	struct sreq *r = *con_cls;
+	(void)c, (void)toe;
+	if (!r)
+		return;
+	*con_cls = NULL;
+	if (r->watched)
+		hangup_unwatch(sv->hangup, r->fd, r);
+	pthread_mutex_lock(&r->lock);
+	r->mhd_gone = 1;
+	int running = r->opts.interrupt && !r->done;
+	pthread_mutex_unlock(&r->lock);
+	if (running) {
+		/* The client went mid-stream: its run's calls are cancelled. */
+		r->cancel = 1;
+		quorum_engine_wakeup(sv->engine);
+	}
+	sreq_unref(r);
+}
+
+void front_hangup(void *ctx)
+{
+	struct sreq *r = ctx;
+	r->cancel = 1;
+	quorum_engine_wakeup(r->sv->engine);
+}
+
+void front_cancel_all(struct serve *sv)
+{
+	pthread_mutex_lock(&sv->lock);
+	for (struct sreq *r = sv->active; r; r = r->next)
+		r->cancel = 1;
+	pthread_mutex_unlock(&sv->lock);
+	quorum_engine_wakeup(sv->engine);
+}
