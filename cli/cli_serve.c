@@ -157,8 +157,13 @@ static int parse_option(struct serve_args *a, int argc, char **argv, int *i)
 {
 	const char *s = argv[*i];
 	const char *eq = strchr(s, '=');
-	char name[32];
-	snprintf(name, sizeof(name), "%.*s", (int)(eq ? (size_t)(eq - s) : strlen(s)), s);
+	size_t len = eq ? (size_t)(eq - s) : strlen(s);
+	char name[32] = "";
+	/* No option is as long: a longer name stays "" and is unknown. */
+	if (len < sizeof(name)) {
+		memcpy(name, s, len);
+		name[len] = '\0';
+	}
 	if (eq) {
 		int rc = option_value(a, name, eq + 1);
 		if (rc >= 0)

@@ -189,4 +189,13 @@ void buf_release(struct buf *b)
 	b->overflow = 0;
 }
 
+char *buf_take(struct buf *b)
+{
+	char *s = b->len ? b->data : NULL;
+	if (s)
+		b->data = NULL;
+	buf_release(b);
+	return s;
+}
+
 const char *buf_str(const struct buf *b) { return b->data ? b->data : ""; }

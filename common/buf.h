@@ -31,6 +31,9 @@ int buf_put_json_strn(struct buf *b, const char *s, size_t n);
 void buf_reset(struct buf *b);
 /* Frees the memory; the buffer can be appended to again. */
 void buf_release(struct buf *b);
+/* Hands the text over to the caller (free with q_free) and leaves b empty;
+ * NULL when b holds nothing. No copy, so it cannot fail. */
+char *buf_take(struct buf *b);
 /* Returns the content ("" when empty), borrowed until the next append. */
 const char *buf_str(const struct buf *b);
 

@@ -183,6 +183,128 @@ def replies(target, test, nbyte, extra=b""):
     return c
 
 
+def requests():
+    """Request bodies a client POSTs to quorum serve: OpenAI chat
+    completions (oai_req) and Anthropic Messages (anth_req). Byte 0 is 0
+    (no failed allocation) or 0x80 | N (the N+1th fails)."""
+    user = b'{"role":"user","content":"What is 2+2?"}'
+    oai = [
+        ("minimal", b'{"model":"council","messages":[%s]}' % user),
+        ("stream", b'{"model":"council","stream":true,"stream_options":'
+         b'{"include_usage":true},"messages":[%s]}' % user),
+        ("system-history", b'{"model":"m","messages":[{"role":"system","content":"Be brief."},'
+         b'{"role":"developer","content":"Cite."},{"role":"user","content":"hi"},'
+         b'{"role":"assistant","content":"hello"},{"role":"tool","tool_call_id":"c1",'
+         b'"content":"42"},%s]}' % user),
+        ("parts", b'{"model":"m","messages":[{"role":"user","content":[{"type":"text",'
+         b'"text":"a"},{"type":"text","text":"b\\u00e9\\n"}]}]}'),
+        ("image-part", b'{"model":"m","messages":[{"role":"user","content":[{"type":"text",'
+         b'"text":"what is this"},{"type":"image_url","image_url":{"url":'
+         b'"data:image/png;base64,iVBORw0KGgo="}}]}]}'),
+        ("tool-calls", b'{"model":"m","tools":[{"type":"function","function":{"name":"f",'
+         b'"parameters":{"type":"object"}}}],"tool_choice":"auto","messages":[%s,'
+         b'{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",'
+         b'"function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c1",'
+         b'"content":"ok"},%s]}' % (user, user)),
+        ("sampling", b'{"model":"m","temperature":1.5,"max_completion_tokens":256,'
+         b'"max_tokens":9,"n":1,"quorum":{"report":true},"messages":[%s]}' % user),
+        ("huge-numbers", b'{"model":"m","temperature":1e308,"max_tokens":1e999,"n":'
+         b'18446744073709551617,"messages":[%s]}' % user),
+        ("max-tokens-edge", b'{"model":"m","max_tokens":1000000000,"temperature":0,'
+         b'"messages":[%s]}' % user),
+        ("max-tokens-frac", b'{"model":"m","max_tokens":2.5,"messages":[%s]}' % user),
+        ("negative", b'{"model":"m","max_tokens":-2147483649,"temperature":-0.0,'
+         b'"messages":[%s]}' % user),
+        ("wrong-types", b'{"model":7,"messages":{"role":"user"},"stream":"yes"}'),
+        ("wrong-types-2", b'{"model":"m","stream":1,"stream_options":[],"quorum":"x",'
+         b'"messages":[%s]}' % user),
+        ("content-number", b'{"model":"m","messages":[{"role":"user","content":12}]}'),
+        ("content-null", b'{"model":"m","messages":[{"role":"user","content":null}]}'),
+        ("no-role", b'{"model":"m","messages":[{"content":"x"},%s]}' % user),
+        ("last-assistant", b'{"model":"m","messages":[%s,{"role":"assistant",'
+         b'"content":"y"}]}' % user),
+        ("array-body", b'[{"model":"m"}]'),
+        ("empty-model", b'{"model":"","messages":[%s]}' % user),
+        ("deep", b'{"model":"m","x":' + b'[' * 40 + b']' * 40 + b',"messages":[%s]}' % user),
+        ("trailing", b'{"model":"m","messages":[%s]} \n\t' % user),
+        ("trailing-junk", b'{"model":"m","messages":[%s]}x' % user),
+        ("nul-inside", b'{"model":"m\\u0000x","messages":[{"role":"user","content":"a\\u0000b"}]}'),
+        ("dup-keys", b'{"model":"a","model":"b","messages":[],"messages":[%s]}' % user),
+        ("n-2", b'{"model":"m","n":2,"messages":[%s]}' % user),
+        ("empty", b''),
+    ]
+    c = Corpus("oai_req")
+    for i, (label, body) in enumerate(oai):
+        c.add(label, b"\0" + body)
+        if i % 4 == 0:
+            c.add(label + "-oom", bytes([0x80 | (i % 9)]) + body)
+    anth = [
+        ("minimal", b'{"model":"council","max_tokens":1024,"messages":[%s]}' % user),
+        ("stream", b'{"model":"m","max_tokens":64,"stream":true,"messages":[%s]}' % user),
+        ("system-string", b'{"model":"m","max_tokens":8,"system":"Be brief.","messages":'
+         b'[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"},%s]}' % user),
+        ("system-blocks", b'{"model":"m","max_tokens":8,"system":[{"type":"text","text":"a"},'
+         b'{"type":"text","text":"b","cache_control":{"type":"ephemeral"}}],"messages":[%s]}'
+         % user),
+        ("blocks", b'{"model":"m","max_tokens":8,"messages":[{"role":"user","content":'
+         b'[{"type":"text","text":"x"},{"type":"text","text":"y"}]}]}'),
+        ("image-block", b'{"model":"m","max_tokens":8,"messages":[{"role":"user","content":'
+         b'[{"type":"image","source":{"type":"base64","media_type":"image/png","data":'
+         b'"iVBORw0KGgo="}},{"type":"text","text":"what is this"}]}]}'),
+        ("tool-use", b'{"model":"m","max_tokens":8,"tools":[{"name":"f","input_schema":'
+         b'{"type":"object"}}],"messages":[%s,{"role":"assistant","content":[{"type":'
+         b'"tool_use","id":"t1","name":"f","input":{}}]},{"role":"user","content":[{"type":'
+         b'"tool_result","tool_use_id":"t1","content":"42"}]}]}' % user),
+        ("options", b'{"model":"m","max_tokens":1000000000,"temperature":1,"top_p":0.9,'
+         b'"stop_sequences":["x"],"metadata":{"user_id":"u"},"quorum":{"report":true},'
+         b'"messages":[%s]}' % user),
+        ("huge-numbers", b'{"model":"m","max_tokens":1e999,"temperature":-1e308,'
+         b'"messages":[%s]}' % user),
+        ("temperature-2", b'{"model":"m","max_tokens":1,"temperature":2,"messages":[%s]}'
+         % user),
+        ("wrong-types", b'{"model":["m"],"max_tokens":"8","stream":"true","system":7,'
+         b'"messages":"hi"}'),
+        ("wrong-types-2", b'{"model":"m","max_tokens":8,"system":{"text":"x"},"quorum":[],'
+         b'"messages":[%s]}' % user),
+        ("role-system", b'{"model":"m","max_tokens":8,"messages":[{"role":"system",'
+         b'"content":"x"},%s]}' % user),
+        ("content-missing", b'{"model":"m","max_tokens":8,"messages":[{"role":"user"}]}'),
+        ("no-max-tokens", b'{"model":"m","messages":[%s]}' % user),
+        ("null-fields", b'{"model":"m","max_tokens":null,"temperature":null,"stream":null,'
+         b'"system":null,"quorum":null,"messages":[%s]}' % user),
+        ("unicode", b'{"model":"m\xc3\xa9","max_tokens":8,"messages":[{"role":"user",'
+         b'"content":"\\ud83d\\ude00 \\ud800 \xf0\x9f\x97\xbc"}]}'),
+        ("truncated", b'{"model":"m","max_tokens":8,"messages":[{"role":"user","content":"'),
+        ("empty", b''),
+    ]
+    c = Corpus("anth_req")
+    for i, (label, body) in enumerate(anth):
+        c.add(label, b"\0" + body)
+        if i % 4 == 0:
+            c.add(label + "-oom", bytes([0x80 | (i % 9)]) + body)
+
+
+def token_files():
+    """--tokens files for the tokens target (byte 0 as for requests)."""
+    c = Corpus("tokens")
+    files = [
+        ("plain", b"alpha-token-1\nbeta-token-2\n"),
+        ("comments-blanks", b"# clients\n  alpha-token-1  \n\n\t\nbeta-token-2\r\n#x\n"),
+        ("no-newline", b"sk-quorum-0123456789abcdef"),
+        ("crlf", b"a\r\nb\r\n\r\n"),
+        ("only-comments", b"# none\n\n   \n"),
+        ("prefixes", b"tok\ntokx\ntokxx\n x \n"),
+        ("inner-blanks", b"a b\tc\n#not\n  #also not\n"),
+        ("utf16", "tok-a\ntok-b\n".encode("utf-16")),
+        ("nul-line-start", b"alpha\n\0beta\n"),
+        ("empty", b""),
+    ]
+    for i, (label, text) in enumerate(files):
+        c.add(label, b"\0" + text)
+        if i % 3 == 0:
+            c.add(label + "-oom", bytes([0x80 | i]) + text)
+
+
 def main():
     workflows()
     templates()
@@ -194,6 +316,8 @@ def main():
     c = replies("plan", "test_plan.c", 8)
     c.add("fenced", b"\x08Plan:\n```json\n{\"subtasks\":[{\"id\":\"a\",\"task\":\"t\"},"
           b"{\"id\":\"b\",\"task\":\"u\",\"needs\":[\"a\",\"a\"]}]}\n```")
+    requests()
+    token_files()
     for t in sorted(os.listdir(OUT)):
         print("%-10s %3d files" % (t, len(os.listdir(os.path.join(OUT, t)))), file=sys.stderr)
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/alloc.h"
+#include "../common/buf.h"
 #include "../common/json.h"
 
 #define ANTH_JSON_DEPTH 32
@@ -45,13 +47,6 @@ static int blocks_text(const cJSON *v, const char *what, struct buf *b, struct o
 			return fail(e, what, "out of memory");
 	}
 	return 0;
-}
-
-static char *take(struct buf *b)
-{
-	char *s = b->len ? strdup(buf_str(b)) : NULL;
-	buf_release(b);
-	return s;
 }
 
 static int read_messages(struct oai_req *r, const cJSON *doc, struct oai_err *e)
@@ -94,9 +89,9 @@ static int read_messages(struct oai_req *r, const cJSON *doc, struct oai_err *e)
 		buf_release(&hist), buf_release(&q), buf_release(&sys);
 		return rc;
 	}
-	r->history = take(&hist);
-	r->system = take(&sys);
-	r->query = q.len ? take(&q) : strdup("");
+	r->history = buf_take(&hist);
+	r->system = buf_take(&sys);
+	r->query = q.len ? buf_take(&q) : q_strdup("");
 	buf_release(&q);
 	return r->query ? 0 : fail(e, "messages", "out of memory");
 }

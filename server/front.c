@@ -259,6 +259,38 @@ static enum MHD_Result route(struct sreq *r)
 	return route_v1(r, get, post);
 }
 
+/* Whether the request's Content-Length says its body is past the cap (a
+ * number too long to hold is). MHD has refused a malformed one already. */
+static int declared_too_large(struct sreq *r)
+{
+	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (!cl)
+		return 0;
+	size_t cap = r->sv->cfg->max_body, n = 0;
+	for (; *cl >= '0' && *cl <= '9'; cl++) {
+		if (n > (SIZE_MAX - 9) / 10)
+			return 1;
+		n = n * 10 + (size_t)(*cl - '0');
+	}
+	return n > cap;
+}
+
+/* A slice of the body. Past the cap the body has freed itself and the
+ * rest is only counted, so the 413 can go back once it ends (MHD takes a
+ * response only before the body or after it); a body that runs on past
+ * twice the cap (chunked: no Content-Length said so) is not read to its
+ * end: the connection is closed. */
+static enum MHD_Result take_body(struct sreq *r, const char *data, size_t *size)
+{
+	size_t cap = r->sv->cfg->max_body, n = *size;
+	*size = 0;
+	r->body_seen = n > SIZE_MAX - r->body_seen ? SIZE_MAX : r->body_seen + n;
+	if (!r->too_large && buf_append(&r->body, data, n))
+		r->too_large = 1;
+	return r->body_seen > cap && r->body_seen - cap > cap ? MHD_NO : MHD_YES;
+}
+
 enum MHD_Result front_access(void *cls, struct MHD_Connection *c, const char *url,
 			     const char *method, const char *version, const char *data,
 			     size_t *size, void **con_cls)
@@ -270,14 +302,16 @@ enum MHD_Result front_access(void *cls, struct MHD_Connection *c, const char *ur
 		if (!(r = sreq_new(sv, c, url, method)))
 			return MHD_NO;
 		*con_cls = r;
-		return MHD_YES;
+		if (!declared_too_large(r))
+			return MHD_YES;
+		/* Answered now, before a byte of the body is read: a response
+		 * queued this early makes MHD skip the body, and close the
+		 * connection once the answer is out. */
+		r->too_large = 1;
+		return route(r);
 	}
-	if (*size) {
-		if (!r->too_large && buf_append(&r->body, data, *size))
-			r->too_large = 1;
-		*size = 0;
-		return MHD_YES;
-	}
+	if (*size)
+		return take_body(r, data, size);
 	switch (r->state) {
 	case SR_BODY:
 		return route(r);

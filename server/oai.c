@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/alloc.h"
 #include "../common/buf.h"
 #include "../common/json.h"
 
@@ -56,17 +57,6 @@ static int content_text(const cJSON *msg, struct buf *b, struct oai_err *e)
 	return 0;
 }
 
-static char *take(struct buf *b)
-{
-	if (!b->len) {
-		buf_release(b);
-		return NULL;
-	}
-	char *s = strdup(buf_str(b));
-	buf_release(b);
-	return s;
-}
-
 /* system and developer messages to r->system, earlier turns to
  * r->history, the last (a user's) to r->query. */
 static int read_messages(struct oai_req *r, const cJSON *msgs, struct oai_err *e)
@@ -110,9 +100,9 @@ static int read_messages(struct oai_req *r, const cJSON *msgs, struct oai_err *e
 		buf_release(&sys), buf_release(&hist), buf_release(&q);
 		return rc ? rc : fail(e, "messages", NULL, "out of memory");
 	}
-	r->system = take(&sys);
-	r->history = take(&hist);
-	r->query = q.len ? take(&q) : strdup("");
+	r->system = buf_take(&sys);
+	r->history = buf_take(&hist);
+	r->query = q.len ? buf_take(&q) : q_strdup("");
 	buf_release(&q);
 	return r->query ? 0 : fail(e, "messages", NULL, "out of memory");
 }

@@ -24,6 +24,7 @@ struct sreq {
 	const char *metric_path;       /* what /metrics counts it under */
 	int anthropic;                 /* POST /v1/messages: Anthropic's shapes */
 	struct buf body;
+	size_t body_seen;              /* the body's bytes so far, kept or not */
 	int too_large;
 	long long t0_ms;
 

@@ -40,6 +40,14 @@ struct tokens *tokens_parse(const char *text, size_t len, const char **why)
 		*why = "out of memory";
 		return NULL;
 	}
+	/* A NUL would end a token early, and one at a line's start would make
+	 * it empty, which "Bearer " alone then matches (a UTF-16 file does
+	 * that): the file is text, and a NUL byte says it is not. */
+	if (len && memchr(text, '\0', len)) {
+		tokens_free(t);
+		*why = "it holds a NUL byte (tokens are text, one a line: is the file UTF-16?)";
+		return NULL;
+	}
 	for (size_t i = 0; i < len;) {
 		const char *nl = memchr(text + i, '\n', len - i);
 		size_t end = nl ? (size_t)(nl - text) : len;
@@ -92,6 +100,8 @@ int tokens_check(const struct tokens *t, const char *authorization)
 	while (*tok == ' ')
 		tok++;
 	size_t n = strlen(tok);
+	if (!n)
+		return 0;
 	int ok = 0;
 	for (size_t i = 0; i < t->n; i++)
 		ok |= same(tok, n, t->list[i]);

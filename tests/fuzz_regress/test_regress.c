@@ -24,7 +24,7 @@
 
 #define FUZZ_TARGETS(X)                                                   \
 	X(workflow) X(template) X(openai) X(anthropic) X(gemini) X(ollama) \
-	X(sse) X(extract) X(judge) X(rank) X(plan)
+	X(sse) X(extract) X(judge) X(rank) X(plan) X(oai_req) X(anth_req) X(tokens)
 
 typedef int fuzz_entry_fn(const uint8_t *data, size_t size);
 

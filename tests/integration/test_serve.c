@@ -3,6 +3,10 @@
  * whole and streamed, the model list, health, metrics, every error's
  * shape and status, the run id and its report, a client that hangs up,
  * SIGTERM, and keys that never leave the server. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -12,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -611,6 +616,149 @@ static void test_body_cap_and_tokens(void **state)
 	assert_int_equal(srv_stop(&s), 0);
 }
 
+/* ---- a client below libcurl: bytes as they are, a body that lies ---- */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sends req[0..n) on a new connection to s, then reads until the server
+ * closes it or ms pass. Returns the HTTP status (0: no answer), what
+ * came back in out; *closed says whether the server closed it. */
+static long raw_http(const struct srv *s, const char *req, size_t n, char *out, size_t outn,
+		     int ms, int *closed)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	/* A server that stops reading may refuse the rest: that is its right. */
+	for (size_t off = 0; off < n;) {
+		ssize_t k = send(fd, req + off, n - off, MSG_NOSIGNAL);
+		if (k <= 0)
+			break;
+		off += (size_t)k;
+	}
+	size_t got = 0;
+	long long end = now_ms() + ms;
+	*closed = 0;
+	while (!*closed && now_ms() < end) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, (int)(end - now_ms())) <= 0)
+			continue;
+		ssize_t k = recv(fd, out + got, outn - 1 - got, 0);
+		if (k > 0)
+			got += (size_t)k;
+		*closed = k == 0 || (k < 0 && errno != EINTR) || got == outn - 1;
+	}
+	out[got] = '\0';
+	close(fd);
+	long status = 0;
+	if (!strncmp(out, "HTTP/1.", 7) && strlen(out) > 12)
+		status = strtol(out + 9, NULL, 10);
+	return status;
+}
+
+/* --max-body: a Content-Length past it is answered 413 at once, the body
+ * never read (a client that says 1 GB and sends two bytes is not waited
+ * for); a chunked body past it is counted and refused at its end, or cut
+ * off past twice the cap; the server stays healthy. */
+static void test_body_cap_early(void **state)
+{
+	struct ctx *c = *state;
+	struct srv s;
+	srv_start(&c->h, &s, "bodycap", "--max-body 300 single.yaml");
+	char out[4096];
+	int closed;
+	static const char gb[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: q\r\n"
+		"Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{}";
+	long long t0 = now_ms();
+	assert_int_equal(raw_http(&s, gb, sizeof(gb) - 1, out, sizeof(out), 5000, &closed), 413);
+	assert_true(now_ms() - t0 < 3000);
+	assert_true(closed);
+	assert_non_null(strstr(out, "\"request_too_large\""));
+
+	/* Expect: 100-continue gets the 413 instead of the go-ahead. */
+	static const char expect[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: q\r\n"
+		"Content-Length: 301\r\nExpect: 100-continue\r\n\r\n";
+	assert_int_equal(raw_http(&s, expect, sizeof(expect) - 1, out, sizeof(out), 5000, &closed),
+			 413);
+	assert_null(strstr(out, "100 Continue"));
+
+	/* Anthropic's shape on its endpoint, for a length of 10 TB. */
+	static const char tb[] = "POST /v1/messages HTTP/1.1\r\nHost: q\r\n"
+		"Content-Length: 10000000000000\r\n\r\n{}";
+	assert_int_equal(raw_http(&s, tb, sizeof(tb) - 1, out, sizeof(out), 5000, &closed), 413);
+	if (!strstr(out, "\"type\":\"request_too_large\""))
+		fail_msg("not Anthropic's 413: %s", out);
+	/* A length no integer holds: MHD refuses it itself (413 too, in 0.9.75). */
+	static const char huge[] = "POST /v1/messages HTTP/1.1\r\nHost: q\r\n"
+		"Content-Length: 99999999999999999999999999\r\n\r\n{}";
+	long st = raw_http(&s, huge, sizeof(huge) - 1, out, sizeof(out), 5000, &closed);
+	assert_true(st == 413 || st == 400);
+
+	/* Chunked, 400 bytes (no Content-Length to go by): read, then 413. */
+	char req[8192];
+	int n = snprintf(req, sizeof(req), "POST /v1/chat/completions HTTP/1.1\r\nHost: q\r\n"
+			 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+	for (int i = 0; i < 4; i++)
+		n += snprintf(req + n, sizeof(req) - (size_t)n, "64\r\n%0100d\r\n", i);
+	n += snprintf(req + n, sizeof(req) - (size_t)n, "0\r\n\r\n");
+	assert_int_equal(raw_http(&s, req, (size_t)n, out, sizeof(out), 5000, &closed), 413);
+	assert_non_null(strstr(out, "\"request_too_large\""));
+
+	/* Chunked without end: cut off past twice the cap, not read forever. */
+	n = snprintf(req, sizeof(req), "POST /v1/chat/completions HTTP/1.1\r\nHost: q\r\n"
+		     "Transfer-Encoding: chunked\r\n\r\n");
+	for (int i = 0; i < 20; i++)
+		n += snprintf(req + n, sizeof(req) - (size_t)n, "64\r\n%0100d\r\n", i);
+	t0 = now_ms();
+	assert_int_equal(raw_http(&s, req, (size_t)n, out, sizeof(out), 5000, &closed), 0);
+	assert_true(closed);
+	assert_true(now_ms() - t0 < 3000);
+
+	/* Still healthy, and a body under the cap still runs. */
+	struct resp r;
+	assert_int_equal(http(&s, "GET", "/healthz", NULL, NULL, 0, &r), CURLE_OK);
+	assert_int_equal(r.status, 200);
+	free(r.body);
+	char *b = chat_body("single", NULL);
+	assert_int_equal(http(&s, "POST", "/v1/chat/completions", b, NULL, 0, &r), CURLE_OK);
+	assert_int_equal(r.status, 200);
+	free(r.body);
+	free(b);
+	assert_int_equal(srv_stop(&s), 0);
+}
+
+/* The issue's "and with curl": the curl command line, as a user would
+ * type it, against the server (skipped where there is no curl). */
+static void test_curl_command(void **state)
+{
+	struct ctx *c = *state;
+	if (access("/usr/bin/curl", X_OK))
+		skip();
+	char cmd[1024], path[512];
+	snprintf(path, sizeof(path), "%s/curl.out", c->h.dir);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/curl -sS -o '%s' -w '%%{http_code}' "
+		 "-H 'Content-Type: application/json' -d '{\"model\":\"single\",\"messages\":"
+		 "[{\"role\":\"user\",\"content\":\"hi\"}]}' "
+		 "http://127.0.0.1:%d/v1/chat/completions", path, c->main.port);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	char code[16] = "";
+	assert_non_null(fgets(code, sizeof(code), p));
+	assert_int_equal(pclose(p), 0);
+	assert_string_equal(code, "200");
+	char *body = h_read(path);
+	assert_non_null(body);
+	assert_non_null(strstr(body, "\"The answer is 42, as ever.\""));
+	free(body);
+}
+
 struct bg {
 	const struct srv *s;
 	const char *model;
@@ -909,6 +1057,8 @@ int main(void)
 		cmocka_unit_test(test_models_health_metrics),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_body_cap_and_tokens),
+		cmocka_unit_test(test_body_cap_early),
+		cmocka_unit_test(test_curl_command),
 		cmocka_unit_test(test_runs_cap),
 		cmocka_unit_test(test_disconnect_cancels),
 		cmocka_unit_test(test_deadline),

@@ -317,6 +317,14 @@ static void test_tokens(void **state)
 	tokens_free(t);
 	assert_null(tokens_parse("# none\n\n", 8, &why));
 	assert_non_null(strstr(why, "no token"));
+
+	/* A NUL byte at a line's start once made an empty token, which
+	 * "Bearer " alone matched: a UTF-16 file is refused, not misread. */
+	static const char utf16[] = "a\0b\0c\0\n\0d\0e\0\n\0";
+	why = NULL;
+	assert_null(tokens_parse(utf16, sizeof(utf16) - 1, &why));
+	assert_non_null(strstr(why, "NUL"));
+	assert_null(tokens_parse("alpha\n\0\n", 8, &why));
 }
 
 static void test_runstore(void **state)
