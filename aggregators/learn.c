@@ -274,8 +274,8 @@ static void hessian_block(double *H, size_t D, const double *zt, const double *w
 		for (size_t k = j; k < D; k++) {
 			const double *b = zt + k * HESS_BLOCK;
 			double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-			size_t r = 0;
-			for (; r + 4 <= nb; r += 4) {
+			size_t r = 0, n4 = nb - nb % 4;
+			for (; r < n4; r += 4) {
 				s0 += a[r] * b[r];
 				s1 += a[r + 1] * b[r + 1];
 				s2 += a[r + 2] * b[r + 2];
@@ -947,7 +947,7 @@ static int get_size(const cJSON *obj, const char *path, const char *key, size_t 
 		    size_t hi, size_t *out, struct qerr *err)
 {
 	char p[128];
-	double v;
+	double v = 0;
 	if (get_number(obj, path, key, &v, err) < 0)
 		return -1;
 	path_of(p, sizeof p, path, key);
