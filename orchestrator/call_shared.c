@@ -50,7 +50,7 @@ static void learn_why(struct pool *p, struct model_state *ms)
 
 int64_t call_shared_gate(struct pool *p, struct model_state *ms, int64_t now, size_t left)
 {
-	if (!p->shared || shared_lost(p->shared))
+	if (!p->shared || !shared_up(p->shared))
 		return 0;
 	/* Starts the window logged as of now: used now, or never. */
 	if (ms->shared_credits > 0 && ms->shared_credit_at == now) {

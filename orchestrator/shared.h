@@ -8,10 +8,10 @@
  *
  * The pure parts (the URL, the keys, the cache entry's wire form) are in
  * shared.c; shared_redis.c talks to Redis through hiredis, one synchronous
- * round trip per operation on a short timeout. Every operation that fails
- * (Redis went away, a timeout) marks the connection lost for good: the
- * caller then falls back to its in-process state, and shared_lost says
- * why. Loop thread only. */
+ * round trip per operation on a short timeout. An operation that fails
+ * (Redis went away, a timeout) marks the connection lost: the caller then
+ * falls back to its in-process state, shared_lost says why, and Redis is
+ * tried again, less and less often, until it answers. Loop thread only. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,6 +76,10 @@ void shared_free(struct shared *s);
 const char *shared_shown(const struct shared *s);
 /* NULL while Redis answers; else why it was given up (borrowed). */
 const char *shared_lost(const struct shared *s);
+/* 1 while Redis answers; when it is lost, tries it again if the wait
+ * since the last try is over (250 ms, doubling to 30 s), and says so on
+ * standard error when it is back. 0 while it stays lost. */
+int shared_up(struct shared *s);
 
 enum shared_admit {
 	SHARED_GO,               /* the call may start now (and was counted) */

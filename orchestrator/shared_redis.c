@@ -21,10 +21,17 @@
 #include <hiredis/hiredis.h>
 
 #include "../common/alloc.h"
+#include "../common/clock.h"
 #include "shared.h"
 
 #define CONNECT_TIMEOUT_MS 1000
 #define COMMAND_TIMEOUT_MS 500
+/* Once lost, Redis is tried again after 250 ms, then twice as long each
+ * time up to 30 s; each try may hold the loop for RECONNECT_TIMEOUT_MS
+ * (a refused connection costs microseconds, a silent host that long). */
+#define RECONNECT_FIRST_MS 250
+#define RECONNECT_MAX_MS 30000
+#define RECONNECT_TIMEOUT_MS 100
 #define BUDGET_KEY "quorum:budget"
 
 /* Redis's time in ms, as every script reads it. */
@@ -102,9 +109,11 @@ static const char *const scripts[NSCRIPTS] = {lua_admit, lua_breaker, lua_reserv
 					      lua_settle};
 
 struct shared {
-	redisContext *c;              /* NULL once lost */
+	redisContext *c;              /* NULL while lost */
 	struct shared_url url;
 	char lost[256];               /* "" while Redis answers */
+	int64_t retry_at;             /* while lost: when to try Redis again */
+	int64_t retry_gap;            /* and the wait after that try fails */
 	char sha[NSCRIPTS][48];       /* SCRIPT LOAD's digests */
 	char member[48];              /* this process's part of rpm log members */
 	unsigned long long seq;
@@ -130,25 +139,31 @@ static void say_why(char *out, size_t n, const char *why)
 		*out = (char)tolower((unsigned char)*out);
 }
 
-/* Gives Redis up for the rest of the process: every operation from now
- * on answers "lost", and the callers keep their state in-process. Said
- * once on standard error. */
+/* Gives Redis up until a later try finds it again (shared_up): every
+ * operation until then answers "lost", and the callers keep their state
+ * in-process. Said once on standard error. */
 static void give_up(struct shared *s, const char *why)
 {
+	if (s->c)
+		redisFree(s->c);
+	s->c = NULL;
 	if (s->lost[0])
 		return;
 	say_why(s->lost, sizeof(s->lost), why);
+	s->retry_gap = RECONNECT_FIRST_MS;
+	s->retry_at = clock_ms() + s->retry_gap;
 	fprintf(stderr, "quorum: --shared %s: lost (%s); rpm, breaker, budget and cache are "
-		"this process's own from now on\n", s->url.shown, s->lost);
-	redisFree(s->c);
-	s->c = NULL;
+		"this process's own until it answers again\n", s->url.shown, s->lost);
 }
+
+static int connect_to(struct shared *s, int timeout_ms, char *err, size_t n);
+static int load_scripts(struct shared *s, char *err, size_t n);
 
 /* One command. Returns the reply (freeReplyObject), or NULL when Redis
  * is lost; an error reply is returned to the caller to judge. */
 static redisReply *command(struct shared *s, int argc, const char **argv, const size_t *lens)
 {
-	if (!s->c)
+	if (!shared_up(s))
 		return NULL;
 	redisReply *r = redisCommandArgv(s->c, argc, argv, lens);
 	if (!r)
@@ -189,9 +204,9 @@ static redisReply *script(struct shared *s, int which, const char *nkeys, int n,
 }
 
 /* The connection, AUTH and SELECT. Returns 0, or -1 with why in err. */
-static int connect_to(struct shared *s, char *err, size_t n)
+static int connect_to(struct shared *s, int timeout_ms, char *err, size_t n)
 {
-	struct timeval tv = {CONNECT_TIMEOUT_MS / 1000, (CONNECT_TIMEOUT_MS % 1000) * 1000};
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 	const struct shared_url *u = &s->url;
 	s->c = u->path[0] ? redisConnectUnixWithTimeout(u->path, tv)
 			  : redisConnectWithTimeout(u->host, u->port, tv);
@@ -257,7 +272,7 @@ struct shared *shared_open(const char *url, char *err, size_t n)
 		return NULL;
 	}
 	memset(s, 0, sizeof(*s));
-	if (shared_url_parse(&s->url, url, err, n) || connect_to(s, err, n) ||
+	if (shared_url_parse(&s->url, url, err, n) || connect_to(s, CONNECT_TIMEOUT_MS, err, n) ||
 	    load_scripts(s, err, n)) {
 		shared_free(s);
 		return NULL;
@@ -267,6 +282,30 @@ struct shared *shared_open(const char *url, char *err, size_t n)
 	snprintf(s->member, sizeof(s->member), "%ld-%lx", (long)getpid(),
 		 (unsigned long)(now.tv_sec * 1000000L + now.tv_usec));
 	return s;
+}
+
+int shared_up(struct shared *s)
+{
+	if (s->c)
+		return 1;
+	int64_t now = clock_ms();
+	if (now < s->retry_at)
+		return 0;
+	char err[320];
+	if (connect_to(s, RECONNECT_TIMEOUT_MS, err, sizeof(err)) ||
+	    load_scripts(s, err, sizeof(err))) {
+		if (s->c)
+			redisFree(s->c);
+		s->c = NULL;
+		s->retry_gap = s->retry_gap * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS
+								 : s->retry_gap * 2;
+		s->retry_at = now + s->retry_gap;
+		return 0;
+	}
+	fprintf(stderr, "quorum: --shared %s: back; rpm, breaker, budget and cache are shared "
+		"again\n", s->url.shown);
+	s->lost[0] = '\0';
+	return 1;
 }
 
 void shared_free(struct shared *s)

@@ -84,9 +84,10 @@ static redisReply *redis_do(const struct fixture *f, const char *fmt, ...)
 	return r;
 }
 
-static void redis_start(struct fixture *f)
+/* Starts Redis on port (0: a free one). */
+static void redis_start_on(struct fixture *f, int port_wanted)
 {
-	f->port = free_port();
+	f->port = port_wanted ? port_wanted : free_port();
 	assert_true(f->port > 0);
 	char port[16];
 	snprintf(port, sizeof(port), "%d", f->port);
@@ -109,6 +110,8 @@ static void redis_start(struct fixture *f)
 	}
 	snprintf(f->url, sizeof(f->url), "redis://127.0.0.1:%d", f->port);
 }
+
+static void redis_start(struct fixture *f) { redis_start_on(f, 0); }
 
 static void redis_stop(struct fixture *f)
 {
@@ -734,10 +737,56 @@ static void test_redis_killed_mid_batch(void **state)
 	free(out);
 }
 
+/* Redis restarted in the middle of a batch: the process goes on alone
+ * while it is down, then finds it again by itself and shares its limits
+ * once more (the window's log fills again in the new Redis). */
+static void test_redis_back_after_restart(void **state)
+{
+	struct fixture *f = fresh(state);
+	h_workflow(&f->h,
+		   "version: 1\n"
+		   "models:\n"
+		   "  m: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: steady,"
+		   " rpm: 100000}\n"
+		   "nodes:\n"
+		   "  ask: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n");
+	write_queries(f, "in.jsonl", "b", 200);
+	char args[512];
+	snprintf(args, sizeof(args), "batch wf.yaml --in in.jsonl --out b.jsonl --parallel 2 "
+		 "--quiet --shared %s", f->url);
+	pid_t pid = spawn(f, "b", args);
+	int64_t t0 = clock_ms();
+	while (mock_model_requests(f->h.mock, "steady") < 10 && clock_ms() - t0 < 10000)
+		sleep_ms(5);
+	int port = f->port;
+	redis_stop(f);
+	sleep_ms(300);
+	redis_start_on(f, port);
+	assert_int_equal(wait_exit(pid), 0);
+	assert_int_equal(count_status(f, "b.jsonl", "ok"), 200);
+	char *err = read_in(f, "b.err");
+	assert_int_equal(count_of(err, "lost ("), 1);
+	assert_int_equal(count_of(err, ": back;"), 1);
+	free(err);
+	/* The calls after the return were logged in the new, empty Redis. */
+	redisReply *r = redis_do(f, "KEYS quorum:rpm:*");
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+	assert_int_equal(r->elements, 1);
+	redisReply *n = redis_do(f, "ZCARD %s", r->element[0]->str);
+	assert_non_null(n);
+	printf("# Redis restarted mid-batch: 200 of 200 answered, %lld calls shared after "
+	       "its return\n", n->integer);
+	assert_true(n->integer > 0 && n->integer < 200);
+	freeReplyObject(n);
+	freeReplyObject(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_three_processes_hold_one_rpm),
+		cmocka_unit_test(test_redis_back_after_restart),
 		cmocka_unit_test(test_without_shared_each_holds_its_own),
 		cmocka_unit_test(test_window_slides_across_connections),
 		cmocka_unit_test(test_window_grants_batches),
