@@ -144,16 +144,17 @@ static void say_why(char *out, size_t n, const char *why)
  * in-process. Said once on standard error. */
 static void give_up(struct shared *s, const char *why)
 {
+	/* why may be the context's own errstr: read before the free. */
+	if (!s->lost[0]) {
+		say_why(s->lost, sizeof(s->lost), why);
+		s->retry_gap = RECONNECT_FIRST_MS;
+		s->retry_at = clock_ms() + s->retry_gap;
+		fprintf(stderr, "quorum: --shared %s: lost (%s); rpm, breaker, budget and cache "
+			"are this process's own until it answers again\n", s->url.shown, s->lost);
+	}
 	if (s->c)
 		redisFree(s->c);
 	s->c = NULL;
-	if (s->lost[0])
-		return;
-	say_why(s->lost, sizeof(s->lost), why);
-	s->retry_gap = RECONNECT_FIRST_MS;
-	s->retry_at = clock_ms() + s->retry_gap;
-	fprintf(stderr, "quorum: --shared %s: lost (%s); rpm, breaker, budget and cache are "
-		"this process's own until it answers again\n", s->url.shown, s->lost);
 }
 
 static int connect_to(struct shared *s, int timeout_ms, char *err, size_t n);
