@@ -169,15 +169,8 @@ int anth_render_message(struct buf *b, const struct oai_head *h, const char *tex
 	rc |= buf_put_json_str(b, stop_reason);
 	rc |= buf_puts(b, ",\"stop_sequence\":null,\"usage\":");
 	rc |= put_usage(b, u);
-	if (report_json) {
-		rc |= buf_puts(b, ",\"quorum\":{\"run_id\":");
-		rc |= buf_put_json_str(b, run_id);
-		rc |= buf_puts(b, ",\"status\":");
-		rc |= buf_put_json_str(b, status);
-		rc |= buf_puts(b, ",\"report\":");
-		rc |= buf_puts(b, report_json);
-		rc |= buf_putc(b, '}');
-	}
+	if (report_json)
+		rc |= render_quorum_field(b, run_id, status, report_json);
 	rc |= buf_putc(b, '}');
 	return rc ? -1 : 0;
 }

@@ -29,6 +29,19 @@ static int put_reason(struct buf *b, const char *finish_reason)
 	return buf_put_json_str(b, finish_reason);
 }
 
+int render_quorum_field(struct buf *b, const char *run_id, const char *status,
+			const char *report_json)
+{
+	int rc = buf_puts(b, ",\"quorum\":{\"run_id\":");
+	rc |= buf_put_json_str(b, run_id);
+	rc |= buf_puts(b, ",\"status\":");
+	rc |= buf_put_json_str(b, status);
+	rc |= buf_puts(b, ",\"report\":");
+	rc |= buf_puts(b, report_json);
+	rc |= buf_putc(b, '}');
+	return rc;
+}
+
 int render_completion(struct buf *b, const struct oai_head *h, const char *text,
 		      const char *finish_reason, const struct oai_usage *u,
 		      const char *run_id, const char *status, const char *report_json)
@@ -41,15 +54,8 @@ int render_completion(struct buf *b, const struct oai_head *h, const char *text,
 	rc |= put_reason(b, finish_reason);
 	rc |= buf_puts(b, "}],\"usage\":");
 	rc |= put_usage(b, u);
-	if (report_json) {
-		rc |= buf_puts(b, ",\"quorum\":{\"run_id\":");
-		rc |= buf_put_json_str(b, run_id);
-		rc |= buf_puts(b, ",\"status\":");
-		rc |= buf_put_json_str(b, status);
-		rc |= buf_puts(b, ",\"report\":");
-		rc |= buf_puts(b, report_json);
-		rc |= buf_putc(b, '}');
-	}
+	if (report_json)
+		rc |= render_quorum_field(b, run_id, status, report_json);
 	rc |= buf_putc(b, '}');
 	return rc ? -1 : 0;
 }

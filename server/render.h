@@ -20,6 +20,10 @@ struct oai_usage {
 	long long prompt_tokens, completion_tokens;
 };
 
+/* The answer's "quorum" field, when the request asked for the report:
+ * `,"quorum":{"run_id", "status", "report"}` (report_json as it is). */
+int render_quorum_field(struct buf *b, const char *run_id, const char *status,
+			const char *report_json);
 /* A whole chat completion. report_json: the run report to put under
  * "quorum" with run_id and status (NULL: no "quorum" field). */
 int render_completion(struct buf *b, const struct oai_head *h, const char *text,

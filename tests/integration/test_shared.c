@@ -702,12 +702,11 @@ static void test_three_servers_hold_one_rpm(void **state)
 	free(err);
 }
 
-/* Redis killed in the middle of a batch: every line still gets its
- * answer, the process says once that it went on alone, and the reports
- * after the loss say so. Last: it leaves no Redis behind. */
-static void test_redis_killed_mid_batch(void **state)
+/* `quorum batch --shared` of n queries of a steady model, parallel at
+ * once, in the background as NAME (its reports NAME.jsonl); returns once
+ * the provider has seen `seen` requests. */
+static pid_t batch_until(struct fixture *f, const char *name, int n, int parallel, long seen)
 {
-	struct fixture *f = fresh(state);
 	h_workflow(&f->h,
 		   "version: 1\n"
 		   "models:\n"
@@ -715,14 +714,24 @@ static void test_redis_killed_mid_batch(void **state)
 		   " rpm: 100000}\n"
 		   "nodes:\n"
 		   "  ask: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n");
-	write_queries(f, "in.jsonl", "k", 60);
+	write_queries(f, "in.jsonl", name, n);
 	char args[512];
-	snprintf(args, sizeof(args), "batch wf.yaml --in in.jsonl --out k.jsonl --parallel 4 "
-		 "--quiet --shared %s", f->url);
-	pid_t pid = spawn(f, "k", args);
+	snprintf(args, sizeof(args), "batch wf.yaml --in in.jsonl --out %s.jsonl --parallel %d "
+		 "--quiet --shared %s", name, parallel, f->url);
+	pid_t pid = spawn(f, name, args);
 	int64_t t0 = clock_ms();
-	while (mock_model_requests(f->h.mock, "steady") < 12 && clock_ms() - t0 < 10000)
+	while (mock_model_requests(f->h.mock, "steady") < seen && clock_ms() - t0 < 10000)
 		sleep_ms(5);
+	return pid;
+}
+
+/* Redis killed in the middle of a batch: every line still gets its
+ * answer, the process says once that it went on alone, and the reports
+ * after the loss say so. Last: it leaves no Redis behind. */
+static void test_redis_killed_mid_batch(void **state)
+{
+	struct fixture *f = fresh(state);
+	pid_t pid = batch_until(f, "k", 60, 4, 12);
 	redis_stop(f);
 	assert_int_equal(wait_exit(pid), 0);
 	assert_int_equal(count_status(f, "k.jsonl", "ok"), 60);
@@ -743,21 +752,7 @@ static void test_redis_killed_mid_batch(void **state)
 static void test_redis_back_after_restart(void **state)
 {
 	struct fixture *f = fresh(state);
-	h_workflow(&f->h,
-		   "version: 1\n"
-		   "models:\n"
-		   "  m: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: steady,"
-		   " rpm: 100000}\n"
-		   "nodes:\n"
-		   "  ask: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n");
-	write_queries(f, "in.jsonl", "b", 200);
-	char args[512];
-	snprintf(args, sizeof(args), "batch wf.yaml --in in.jsonl --out b.jsonl --parallel 2 "
-		 "--quiet --shared %s", f->url);
-	pid_t pid = spawn(f, "b", args);
-	int64_t t0 = clock_ms();
-	while (mock_model_requests(f->h.mock, "steady") < 10 && clock_ms() - t0 < 10000)
-		sleep_ms(5);
+	pid_t pid = batch_until(f, "b", 200, 2, 10);
 	int port = f->port;
 	redis_stop(f);
 	sleep_ms(300);
