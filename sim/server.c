@@ -102,11 +102,16 @@ void req_unref(void *p)
 	q_free(r);
 }
 
+/* The whole answer is MHD's now: the request leaves in_flight here, not
+ * when MHD reports the send finished, since a client that has read its
+ * answer may ask again before that report, and a sequential client must
+ * never count as two at once. */
 void req_ending(struct req *r)
 {
 	if (r->counted && !r->ending) {
 		r->ending = 1;
 		atomic_fetch_add(&r->m->ending, 1);
+		atomic_fetch_sub(&r->m->in_flight, 1);
 	}
 }
 
@@ -423,7 +428,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (r->ending)
 		atomic_fetch_sub(&m->ending, 1);
 	if (r->counted) {
-		atomic_fetch_sub(&m->in_flight, 1);
+		if (!r->ending)
+			atomic_fetch_sub(&m->in_flight, 1);
 		/* A cut is the server's doing: the script ran to its end. */
 		if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || r->cut)
 			atomic_fetch_add(&m->completed, 1);
