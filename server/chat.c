@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "../common/alloc.h"
 #include "../common/clock.h"
 #include "anth.h"
 #include "render.h"
@@ -20,7 +22,7 @@
 
 static void head_of(const struct sreq *r, struct oai_head *h)
 {
-	*h = (struct oai_head){r->cmpl_id, quorum_workflow_name(r->wf), r->sv->created};
+	*h = (struct oai_head){r->cmpl_id, quorum_workflow_name(r->wf), r->created};
 }
 
 /* The stream's first chunk: the role, as OpenAI sends it. */
@@ -106,13 +108,14 @@ static void usage_of(const struct quorum_report *rep, struct oai_usage *u)
 }
 
 /* What a run that gave no answer says, for the client: what failed, the
- * keys masked as in every text a run writes. Returns new (free). */
+ * keys masked as in every text a run writes. Returns new (q_free), or
+ * NULL out of memory. */
 static char *failure_text(const struct sreq *r)
 {
 	if (!r->rep)
-		return strdup(r->error ? r->error : "the run could not start");
+		return q_strdup(r->error ? r->error : "the run could not start");
 	char *why = quorum_report_explain(r->rep, 0);
-	char *msg = malloc(ERROR_MSG_MAX + 64);
+	char *msg = q_malloc(ERROR_MSG_MAX + 64);
 	if (msg)
 		snprintf(msg, ERROR_MSG_MAX + 64, "the workflow produced no answer (run %s): %.*s",
 			 quorum_report_status(r->rep), ERROR_MSG_MAX, why ? why : "no reason given");
@@ -138,7 +141,7 @@ static void anth_stream_end_locked(struct sreq *r, const char *out, size_t len)
 	} else {
 		char *why = failure_text(r);
 		anth_render_error_event(&r->out, 502, why ? why : "the workflow produced no answer");
-		free(why);
+		q_free(why);
 	}
 	r->over = 1;
 }
@@ -177,7 +180,7 @@ static void stream_end_locked(struct sreq *r)
 		char *why = failure_text(r);
 		render_error_event(&r->out, why ? why : "the workflow produced no answer",
 				   "server_error", "upstream_failed");
-		free(why);
+		q_free(why);
 	}
 	r->over = 1;
 }
@@ -215,9 +218,13 @@ static void on_done(struct quorum_report *rep, const char *error, void *ctx)
 		metrics_run(sv->metrics, quorum_report_status(rep), quorum_report_json(rep));
 		runstore_put(sv->runs, r->run_id, quorum_report_json(rep));
 	}
+	/* The slot frees before the answer can leave: a client that asks
+	 * again the moment it has its answer is not refused under
+	 * --max-runs by its own run. */
+	atomic_fetch_sub(&sv->in_flight, 1);
 	pthread_mutex_lock(&r->lock);
 	r->rep = rep;
-	r->error = error ? strdup(error) : NULL;
+	r->error = error ? q_strdup(error) : NULL;
 	r->done = 1;
 	r->t_end_ms = clock_ms();
 	if (r->oreq.stream)
@@ -225,7 +232,6 @@ static void on_done(struct quorum_report *rep, const char *error, void *ctx)
 	if (!r->mhd_gone)
 		sreq_resume_locked(r);
 	pthread_mutex_unlock(&r->lock);
-	atomic_fetch_sub(&sv->in_flight, 1);
 	sreq_unref(r);
 }
 
@@ -261,6 +267,7 @@ static void new_ids(struct sreq *r)
 	}
 	for (int i = 0; i < 16; i++)
 		snprintf(r->run_id + 2 * i, 3, "%02x", b[i]);
+	r->created = (long long)time(NULL);
 	snprintf(r->cmpl_id, sizeof(r->cmpl_id), "%s%s", r->anthropic ? "msg_" : "chatcmpl-",
 		 r->run_id);
 }
@@ -343,15 +350,19 @@ static void kick(struct serve *sv)
 	}
 }
 
-/* Admits the run under --max-runs. Returns 0, or -1 (then answer 429). */
+/* Admits the run under --max-runs. Returns 0, -1 (then answer 429) or
+ * -2: the server began to stop meanwhile (503). The engine's thread sets
+ * draining, then stops once in_flight reads 0; counting the run first and
+ * reading draining after (both seq_cst) means one of the two sees the
+ * other, so a run is never submitted to an engine nobody drives. */
 static int admit(struct serve *sv)
 {
 	long n = atomic_fetch_add(&sv->in_flight, 1);
-	if (sv->cfg->max_runs > 0 && n >= sv->cfg->max_runs) {
+	int rc = sv->cfg->max_runs > 0 && n >= sv->cfg->max_runs ? -1
+		 : atomic_load(&sv->draining) ? -2 : 0;
+	if (rc)
 		atomic_fetch_sub(&sv->in_flight, 1);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 static enum MHD_Result submit(struct sreq *r)
@@ -406,12 +417,16 @@ enum MHD_Result chat_start(struct sreq *r)
 				  e.param, e.code);
 	if (!(r->wf = find_workflow(sv, r->oreq.model)))
 		return unknown_model(r);
-	if (admit(sv)) {
+	int admitted = admit(sv);
+	if (admitted == -1) {
 		snprintf(msg, sizeof(msg), "too many runs in flight (this server runs %ld at once); "
 			 "retry after a second", sv->cfg->max_runs);
 		return sreq_error(r, MHD_HTTP_TOO_MANY_REQUESTS, msg, "rate_limit_error", NULL,
 				  "rate_limit_exceeded");
 	}
+	if (admitted == -2)
+		return sreq_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "the server is shutting down",
+				  "server_error", NULL, "shutting_down");
 	return submit(r);
 }
 
@@ -469,7 +484,7 @@ static enum MHD_Result respond(struct sreq *r)
 						"server_error", NULL,
 						!strcmp(status, "budget_exceeded") ? "budget_exceeded"
 										  : "upstream_failed");
-		free(why);
+		q_free(why);
 		return rc;
 	}
 	struct oai_head h;

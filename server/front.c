@@ -12,6 +12,9 @@
 #include "render.h"
 #include "sreq.h"
 
+/* A logged path: 200 bytes, each at most "%XX". */
+#define LOG_PATH_MAX (200 * 3 + 1)
+
 static struct sreq *sreq_new(struct serve *sv, struct MHD_Connection *c, const char *url,
 			     const char *method)
 {
@@ -29,7 +32,8 @@ static struct sreq *sreq_new(struct serve *sv, struct MHD_Connection *c, const c
 	r->fd = -1;
 	r->t0_ms = clock_ms();
 	r->metric_path = "other";
-	r->method = !strcmp(method, "GET") ? "GET" : !strcmp(method, "POST") ? "POST" : "other";
+	r->method = !strcmp(method, "GET") ? "GET" : !strcmp(method, "POST") ? "POST"
+		    : !strcmp(method, "HEAD") ? "HEAD" : "other";
 	/* Past the cap the body frees itself; too_large remembers why. */
 	buf_init(&r->body, sv->cfg->max_body);
 	buf_init(&r->out, 0);
@@ -45,7 +49,7 @@ void sreq_unref(struct sreq *r)
 	struct serve *sv = r->sv;
 	oai_req_release(&r->oreq);
 	quorum_report_free(r->rep);
-	free(r->error);
+	q_free(r->error);
 	buf_release(&r->body);
 	buf_release(&r->out);
 	buf_release(&r->sent);
@@ -64,6 +68,26 @@ void sreq_resume_locked(struct sreq *r)
 	}
 }
 
+/* The first 200 bytes of a path as the log may show them: MHD decoded
+ * the path's %XX, so a byte that is not printable ASCII (a %0a that would
+ * start a forged log line, a terminal's escape) is encoded again. */
+static void log_path(const char *url, char out[LOG_PATH_MAX])
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+	for (size_t i = 0; url[i] && i < 200; i++) {
+		unsigned char ch = (unsigned char)url[i];
+		if (ch > 0x20 && ch < 0x7f) {
+			out[n++] = (char)ch;
+			continue;
+		}
+		out[n++] = '%';
+		out[n++] = hex[ch >> 4];
+		out[n++] = hex[ch & 15];
+	}
+	out[n] = '\0';
+}
+
 static void log_request(struct sreq *r, int status)
 {
 	const struct serve_config *c = r->sv->cfg;
@@ -72,7 +96,9 @@ static void log_request(struct sreq *r, int status)
 	if (c->quiet || !c->log)
 		return;
 	/* The method and path alone: no header, no body, nothing secret. */
-	fprintf(c->log, "quorum: %s %.200s %d %lld ms%s%s\n", r->method, r->url, status, ms,
+	char path[LOG_PATH_MAX];
+	log_path(r->url, path);
+	fprintf(c->log, "quorum: %s %s %d %lld ms%s%s\n", r->method, path, status, ms,
 		r->run_id[0] ? " run " : "", r->run_id);
 }
 
@@ -89,6 +115,8 @@ static enum MHD_Result queue(struct sreq *r, int status, struct MHD_Response *re
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	if (status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED && r->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 	if (atomic_load(&r->sv->draining))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)status, resp);
@@ -205,10 +233,13 @@ static int authorized(struct sreq *r)
 	return ok;
 }
 
+/* A 405 names what the path takes, in its Allow header too (RFC 9110
+ * wants it there); a path that takes GET takes HEAD. */
 static enum MHD_Result wrong_method(struct sreq *r, const char *allowed)
 {
 	char msg[96];
 	snprintf(msg, sizeof(msg), "%s wants %s", r->url, allowed);
+	r->allow = !strcmp(allowed, "GET") ? "GET, HEAD" : allowed;
 	return sreq_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, msg, "invalid_request_error", NULL,
 			  "method_not_allowed");
 }
@@ -242,7 +273,9 @@ static enum MHD_Result route_v1(struct sreq *r, int get, int post)
 
 static enum MHD_Result route(struct sreq *r)
 {
-	int get = !strcmp(r->method, "GET"), post = !strcmp(r->method, "POST");
+	/* HEAD is GET without the body, which MHD leaves out itself. */
+	int get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
+	int post = !strcmp(r->method, "POST");
 	if (!strcmp(r->url, "/healthz")) {
 		r->metric_path = "/healthz";
 		return get ? get_health(r) : wrong_method(r, "GET");

@@ -178,8 +178,8 @@ int oai_req_parse(struct oai_req *r, const char *body, size_t len, struct oai_er
 void oai_req_release(struct oai_req *r)
 {
 	cJSON_Delete(r->doc);
-	free(r->query);
-	free(r->history);
-	free(r->system);
+	q_free(r->query);
+	q_free(r->history);
+	q_free(r->system);
 	memset(r, 0, sizeof(*r));
 }

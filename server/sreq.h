@@ -20,9 +20,10 @@ struct sreq {
 	atomic_int refs;
 	enum sreq_state state;
 	char *url;
-	const char *method;            /* "GET", "POST" or "other" (static) */
+	const char *method;            /* "GET", "POST", "HEAD" or "other" (static) */
 	const char *metric_path;       /* what /metrics counts it under */
 	int anthropic;                 /* POST /v1/messages: Anthropic's shapes */
+	const char *allow;             /* a 405's Allow header (static) */
 	struct buf body;
 	size_t body_seen;              /* the body's bytes so far, kept or not */
 	int too_large;
@@ -38,6 +39,7 @@ struct sreq {
 	volatile sig_atomic_t cancel;  /* the run's interrupt flag */
 	char run_id[33];
 	char cmpl_id[48];              /* "chatcmpl-" and the run id */
+	long long created;             /* Unix seconds the run was submitted */
 	struct sreq *prev, *next;      /* serve.active, under its lock */
 	int fd;                        /* the socket the hangup watcher sees */
 	int watched;

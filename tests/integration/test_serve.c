@@ -178,6 +178,7 @@ struct resp {
 	char run_id[64];
 	char retry_after[16];
 	char type[64];
+	char allow[64];
 	double seconds;
 };
 
@@ -212,6 +213,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	header_value(p, len, "X-Quorum-Run-Id", r->run_id, sizeof(r->run_id));
 	header_value(p, len, "Retry-After", r->retry_after, sizeof(r->retry_after));
 	header_value(p, len, "Content-Type", r->type, sizeof(r->type));
+	header_value(p, len, "Allow", r->allow, sizeof(r->allow));
 	return len;
 }
 
@@ -499,6 +501,41 @@ static void test_stream_broken(void **state)
 	free(r.body);
 }
 
+/* A completion's created is when it was made (OpenAI: "the Unix
+ * timestamp of when the chat completion was created"), not when the
+ * server started: GET /v1/models gives the latter, so wait until the
+ * clock has passed it. */
+static void test_created(void **state)
+{
+	struct ctx *c = *state;
+	struct resp r;
+	assert_int_equal(http(&c->main, "GET", "/v1/models", NULL, NULL, 0, &r), CURLE_OK);
+	cJSON *j = json_of(&r);
+	double started = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "data"), 0),
+					     "created")->valuedouble;
+	cJSON_Delete(j);
+	free(r.body);
+	while ((double)time(NULL) <= started)
+		usleep(50000);
+	long long t0 = (long long)time(NULL);
+	chat(&c->main, "single", NULL, &r);
+	assert_int_equal(r.status, 200);
+	j = json_of(&r);
+	long long created = (long long)cJSON_GetObjectItem(j, "created")->valuedouble;
+	cJSON_Delete(j);
+	free(r.body);
+	if (created < t0)
+		fail_msg("created %lld, before the request (%lld)", created, t0);
+	chat(&c->main, "single", "\"stream\":true", &r);
+	assert_int_equal(r.status, 200);
+	const char *at = strstr(r.body, "\"created\":");
+	assert_non_null(at);
+	created = atoll(at + strlen("\"created\":"));
+	free(r.body);
+	if (created < t0)
+		fail_msg("a chunk's created %lld, before the request (%lld)", created, t0);
+}
+
 static void test_models_health_metrics(void **state)
 {
 	struct ctx *c = *state;
@@ -734,6 +771,74 @@ static void test_body_cap_early(void **state)
 	assert_int_equal(srv_stop(&s), 0);
 }
 
+/* A 405 says which methods the path takes (RFC 9110: an origin server
+ * MUST send Allow with it), and HEAD is GET without the body: a load
+ * balancer that checks health with HEAD is not told 405. */
+static void test_methods(void **state)
+{
+	struct ctx *c = *state;
+	static const struct {
+		const char *method, *path, *allow;
+	} wrong[] = {
+		{"PUT", "/v1/chat/completions", "POST"},
+		{"GET", "/v1/messages", "POST"},
+		{"POST", "/v1/models", "GET, HEAD"},
+		{"DELETE", "/healthz", "GET, HEAD"},
+		{"POST", "/metrics", "GET, HEAD"},
+	};
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		struct resp r;
+		assert_int_equal(http(&c->main, wrong[i].method, wrong[i].path, "{}", NULL, 0, &r),
+				 CURLE_OK);
+		if (r.status != 405 || strcmp(r.allow, wrong[i].allow))
+			fail_msg("%s %s: %ld, Allow '%s' (want 405, '%s')", wrong[i].method,
+				 wrong[i].path, r.status, r.allow, wrong[i].allow);
+		free(r.body);
+	}
+	static const char *const heads[] = {"/healthz", "/v1/models", "/metrics"};
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		char req[256], out[4096];
+		int closed;
+		int n = snprintf(req, sizeof(req), "HEAD %s HTTP/1.1\r\nHost: q\r\n"
+				 "Connection: close\r\n\r\n", heads[i]);
+		long st = raw_http(&c->main, req, (size_t)n, out, sizeof(out), 5000, &closed);
+		if (st != 200)
+			fail_msg("HEAD %s: %ld: %s", heads[i], st, out);
+		const char *end = strstr(out, "\r\n\r\n");
+		assert_non_null(end);
+		assert_string_equal(end + 4, ""); /* no body */
+	}
+}
+
+/* MHD hands the path over percent-decoded: a %0a in it must not start a
+ * line of the server's log of its own (a forged request), nor an escape
+ * sequence reach the operator's terminal. */
+static void test_log_not_forged(void **state)
+{
+	struct ctx *c = *state;
+	static const char req[] = "GET /v1/x%0d%0aquorum:%20FORGED%20/v1/chat/completions%20200"
+		"%1b[2J HTTP/1.1\r\nHost: q\r\nConnection: close\r\n\r\n";
+	char out[4096];
+	int closed;
+	assert_int_equal(raw_http(&c->main, req, sizeof(req) - 1, out, sizeof(out), 5000, &closed),
+			 404);
+	char *log = NULL;
+	for (int i = 0; i < 100; i++) {
+		free(log);
+		log = h_read(c->main.err);
+		if (log && strstr(log, "GET /v1/x"))
+			break;
+		usleep(10000);
+	}
+	assert_non_null(log);
+	const char *line = strstr(log, "GET /v1/x");
+	assert_non_null(line);
+	if (strstr(log, "\nquorum: FORGED") || strchr(log, '\x1b') || strchr(log, '\r'))
+		fail_msg("the path wrote the log:\n%.300s", line);
+	assert_non_null(strstr(line, " 404 "));
+	free(log);
+}
+
 /* The issue's "and with curl": the curl command line, as a user would
  * type it, against the server (skipped where there is no curl). */
 static void test_curl_command(void **state)
@@ -791,9 +896,14 @@ static void test_runs_cap(void **state)
 	pthread_join(g.t, NULL);
 	assert_int_equal(g.r.status, 200);
 	free(g.r.body);
-	chat(&s, "single", NULL, &r);
-	assert_int_equal(r.status, 200);
-	free(r.body);
+	/* A run's slot is free by the time its answer arrives: asking again at
+	 * once is never refused by one's own last run. */
+	for (int i = 0; i < 20; i++) {
+		chat(&s, "single", NULL, &r);
+		if (r.status != 200)
+			fail_msg("request %d after the last answer: %ld: %s", i, r.status, r.body);
+		free(r.body);
+	}
 	assert_int_equal(srv_stop(&s), 0);
 }
 
@@ -1055,9 +1165,12 @@ int main(void)
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_stream_broken),
 		cmocka_unit_test(test_models_health_metrics),
+		cmocka_unit_test(test_created),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_body_cap_and_tokens),
 		cmocka_unit_test(test_body_cap_early),
+		cmocka_unit_test(test_methods),
+		cmocka_unit_test(test_log_not_forged),
 		cmocka_unit_test(test_curl_command),
 		cmocka_unit_test(test_runs_cap),
 		cmocka_unit_test(test_disconnect_cancels),
