@@ -54,6 +54,9 @@ int cli_check_text(const char *what, const char *s, size_t n);
 /* After writing to stdout: a full disk, a closed stdout or a broken pipe
  * is an error with the reason. Returns 0 or QUORUM_EXIT_FAILED. */
 int cli_check_stdout(const char *what);
+/* Whether two paths name one file (./r and r); as text when either is
+ * not there yet. */
+int cli_same_file(const char *a, const char *b);
 /* Loads a workflow file ("-": standard input), printing every problem.
  * Returns the workflow or NULL. */
 struct quorum_workflow *cli_load(const char *path);
@@ -106,10 +109,11 @@ void run_args_options(const struct run_args *a, const char *sim_url,
 		      struct quorum_options *o);
 /* Opens --cache when given. Returns 0, or an exit status with a message. */
 int run_args_open_cache(struct run_args *a, struct quorum_cache **cache);
-/* Connects engine e to --shared (and sets --shared-budget) when given.
- * Returns 0, or an exit status with a message (2: Redis cannot be
- * reached, or --shared-budget came without --shared). */
-int run_args_share(const struct run_args *a, struct quorum_engine *e);
+/* A new engine woken by the CLI's signals, connected to --shared (with
+ * --shared-budget) when given. NULL with *code an exit status when it
+ * cannot be (the message is out: 2 for a Redis that cannot be reached,
+ * or --shared-budget without --shared). */
+struct quorum_engine *run_args_engine(const struct run_args *a, int *code);
 void run_args_release(struct run_args *a);
 
 /* ---- cli_data.c: the JSON Lines batch and eval read ---- */
@@ -126,6 +130,10 @@ struct data_reader {
 	size_t cap;
 };
 
+/* Opens path for reading ("-" or NULL: stdin) and names it for messages.
+ * A folder is refused (fopen takes one and getline then finds nothing):
+ * "quorum: cannot read 'P': why" on stderr and QUORUM_EXIT_INVALID. */
+int data_open(struct data_reader *r, const char *path);
 /* The next line that is not blank, without its newline; NULL at the end.
  * A line with a NUL byte is reported (data_malformed) and skipped.
  * Borrowed until the next call. */

@@ -257,7 +257,7 @@ int run_args_open_cache(struct run_args *a, struct quorum_cache **cache)
 	return 0;
 }
 
-int run_args_share(const struct run_args *a, struct quorum_engine *e)
+static int run_args_share(const struct run_args *a, struct quorum_engine *e)
 {
 	if (!a->shared) {
 		if (a->shared_budget > 0)
@@ -273,6 +273,21 @@ int run_args_share(const struct run_args *a, struct quorum_engine *e)
 	}
 	quorum_engine_set_shared_budget(e, a->shared_budget);
 	return 0;
+}
+
+struct quorum_engine *run_args_engine(const struct run_args *a, int *code)
+{
+	struct quorum_engine *e = quorum_engine_new(cli_wake_fd());
+	if (!e) {
+		fputs("quorum: cannot start the engine\n", stderr);
+		*code = QUORUM_EXIT_FAILED;
+		return NULL;
+	}
+	if ((*code = run_args_share(a, e))) {
+		quorum_engine_free(e);
+		return NULL;
+	}
+	return e;
 }
 
 void run_args_release(struct run_args *a)

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -221,7 +220,10 @@ static int add_done(struct batch *b, char *id, size_t *cap)
 	return 0;
 }
 
-static int read_resume(struct batch *b)
+/* partial_goes: the file is --out too, whose last line, when it lacks its
+ * newline, is cut off before appending (trim_partial_line): that line's
+ * run then never happened, even if what is left of it parses. */
+static int read_resume(struct batch *b, int partial_goes)
 {
 	FILE *f = fopen(b->resume_path, "r");
 	if (!f && errno == ENOENT)
@@ -235,13 +237,24 @@ static int read_resume(struct batch *b)
 	size_t lcap = 0, cap = 0;
 	ssize_t n;
 	while ((n = getline(&line, &lcap, f)) > 0) {
+		if (partial_goes && line[n - 1] != '\n')
+			break;
 		char *id = done_id(line);
 		if (id && add_done(b, id, &cap))
 			free(id);
 	}
+	int failed = ferror(f) ? errno : 0;
 	free(line);
 	fclose(f);
-	qsort(b->done_ids, b->ndone, sizeof(*b->done_ids), cmp_str);
+	if (failed) {
+		/* A folder, or a disk error: skipping nothing would run (and pay
+		 * for) what may be done already. */
+		fprintf(stderr, "quorum: cannot read '%s' for --resume: %s\n", b->resume_path,
+			strerror(failed));
+		return QUORUM_EXIT_INVALID;
+	}
+	if (b->ndone)
+		qsort(b->done_ids, b->ndone, sizeof(*b->done_ids), cmp_str);
 	return 0;
 }
 
@@ -289,33 +302,22 @@ static long count_lines(const char *path, long shard, long shards)
 	return n;
 }
 
-/* Whether two paths name one file (as typed they may differ: ./r and r). */
-static int same_file(const char *a, const char *b)
-{
-	struct stat x, y;
-	if (stat(a, &x) || stat(b, &y))
-		return !strcmp(a, b);
-	return x.st_dev == y.st_dev && x.st_ino == y.st_ino;
-}
-
 static int open_files(struct batch *b)
 {
-	b->total = -1;
-	b->in.name = "<stdin>";
-	if (!b->in_path || !strcmp(b->in_path, "-")) {
-		b->in.f = stdin;
-	} else if (!(b->in.f = fopen(b->in_path, "r"))) {
-		fprintf(stderr, "quorum: cannot read '%s': %s\n", b->in_path, strerror(errno));
+	if (data_open(&b->in, b->in_path))
 		return QUORUM_EXIT_INVALID;
-	} else {
-		b->in.name = b->in_path;
-		b->total = count_lines(b->in_path, b->shard, b->shards);
-	}
+	b->total = b->in.f == stdin ? -1 : count_lines(b->in_path, b->shard, b->shards);
 	if (!b->out_path || !strcmp(b->out_path, "-")) {
 		b->out = stdout;
 		return 0;
 	}
-	int append = b->resume_path && same_file(b->resume_path, b->out_path);
+	/* "w" would empty the queries before the first is read. */
+	if (b->in.f != stdin && cli_same_file(b->in_path, b->out_path)) {
+		fprintf(stderr, "quorum: --out '%s' is the --in file: the reports would "
+			"overwrite the queries\n", b->out_path);
+		return QUORUM_EXIT_INVALID;
+	}
+	int append = b->resume_path && cli_same_file(b->resume_path, b->out_path);
 	if ((append && trim_partial_line(b->out_path)) ||
 	    !(b->out = fopen(b->out_path, append ? "a" : "w"))) {
 		fprintf(stderr, "quorum: cannot write '%s': %s\n", b->out_path, strerror(errno));
@@ -358,9 +360,29 @@ static void job_free(struct job *j)
 	free(j);
 }
 
-/* One line out: {"id": ID, ...the report...}, written at once. */
+/* write(2) until all n bytes are out. SIGINT comes without SA_RESTART,
+ * so a write blocked on a full pipe returns short or fails with EINTR;
+ * stdio would give up there, half a line out and the rest lost. */
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? errno : EIO;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* One line out: {"id": ID, ...the report...}, written at once. After a
+ * failed write nothing more goes out: it would follow half a line. */
 static void write_report(struct batch *b, const struct job *j, const char *json)
 {
+	if (b->write_error)
+		return;
 	size_t idlen = strlen(j->d.id), n = strlen(json);
 	size_t len = 7 + idlen + 1 + (n ? n - 1 : 0) + 1;
 	char *line = malloc(len + 1);
@@ -371,8 +393,7 @@ static void write_report(struct batch *b, const struct job *j, const char *json)
 	int k = snprintf(line, len + 1, "{\"id\":%s,", j->d.id);
 	memcpy(line + k, json + 1, n - 1);
 	line[k + n - 1] = '\n';
-	if (fwrite(line, 1, (size_t)k + n, b->out) != (size_t)k + n || fflush(b->out))
-		b->write_error = errno ? errno : EIO;
+	b->write_error = write_all(fileno(b->out), line, (size_t)k + n);
 	free(line);
 }
 
@@ -466,15 +487,14 @@ static void submit_more(struct batch *b)
 
 static int batch_run(struct batch *b)
 {
-	if (!(b->engine = quorum_engine_new(cli_wake_fd()))) {
-		fputs("quorum: cannot start the engine\n", stderr);
-		return QUORUM_EXIT_FAILED;
-	}
-	int shared = run_args_share(&b->a, b->engine);
-	if (shared) {
+	int code;
+	if (!(b->engine = run_args_engine(&b->a, &code)))
+		return code;
+	/* The files last: a batch refused before this leaves --out as it was. */
+	if ((code = open_files(b))) {
 		quorum_engine_free(b->engine);
 		b->engine = NULL;
-		return shared;
+		return code;
 	}
 	b->t0 = clock_ms();
 	b->progress = !b->a.quiet && isatty(STDERR_FILENO);
@@ -528,8 +548,9 @@ int cmd_batch(int argc, char **argv)
 	if (code)
 		goto out;
 	code = QUORUM_EXIT_INVALID;
-	if (!(b.wf = cli_load(b.a.file)) || (b.resume_path && read_resume(&b)) ||
-	    open_files(&b) || run_args_open_cache(&b.a, &b.cache))
+	int resume_is_out = b.resume_path && b.out_path && cli_same_file(b.resume_path, b.out_path);
+	if (!(b.wf = cli_load(b.a.file)) || (b.resume_path && read_resume(&b, resume_is_out)) ||
+	    run_args_open_cache(&b.a, &b.cache))
 		goto out;
 	if (b.a.sim && !(b.sim = cli_sim_start(b.a.sim_scenario, b.sim_url, sizeof(b.sim_url))))
 		goto out;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/suggest.h"
@@ -201,6 +202,14 @@ int cli_check_stdout(const char *what)
 	fprintf(stderr, "quorum: cannot write %s to standard output: %s\n", what,
 		strerror(errno ? errno : EIO));
 	return QUORUM_EXIT_FAILED;
+}
+
+int cli_same_file(const char *a, const char *b)
+{
+	struct stat x, y;
+	if (stat(a, &x) || stat(b, &y))
+		return !strcmp(a, b);
+	return x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
 struct quorum_workflow *cli_load(const char *path)

@@ -1,8 +1,10 @@
 /* The lines batch and eval read: JSON Lines, each an object with "query",
  * "id" and "inputs" (eval adds "expected", "rubric", "compare"), or a bare
  * JSON string that is the query. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -33,6 +35,26 @@ void data_malformed(struct data_reader *r, const char *why)
 	r->malformed++;
 }
 
+int data_open(struct data_reader *r, const char *path)
+{
+	r->name = "<stdin>";
+	if (!path || !strcmp(path, "-")) {
+		r->f = stdin;
+		return 0;
+	}
+	struct stat st;
+	r->name = path;
+	if ((r->f = fopen(path, "r")) && !fstat(fileno(r->f), &st) && S_ISDIR(st.st_mode)) {
+		fclose(r->f);
+		r->f = NULL;
+		errno = EISDIR;
+	}
+	if (r->f)
+		return 0;
+	fprintf(stderr, "quorum: cannot read '%s': %s\n", path, strerror(errno));
+	return QUORUM_EXIT_INVALID;
+}
+
 void data_reader_release(struct data_reader *r)
 {
 	if (r->f && r->f != stdin)
@@ -40,6 +62,15 @@ void data_reader_release(struct data_reader *r)
 	free(r->buf);
 	r->f = NULL;
 	r->buf = NULL;
+}
+
+/* A number's (or boolean's) text, kept in the item (so it goes with the document), as
+ * an input's or an expected answer's: 4, not 4.0. */
+static const char *value_text(cJSON *it, const char **why)
+{
+	if (!(it->valuestring = cJSON_PrintUnformatted(it)))
+		*why = "out of memory";
+	return it->valuestring;
 }
 
 /* A line's inputs (strings; numbers and booleans as written), then the
@@ -52,15 +83,10 @@ static const char *line_inputs(struct data_line *d, const cJSON *inputs,
 		return "out of memory";
 	cJSON *it;
 	cJSON_ArrayForEach(it, inputs) {
+		const char *why = NULL;
 		const char *v = cJSON_IsString(it) ? it->valuestring : NULL;
-		if (!v && (cJSON_IsNumber(it) || cJSON_IsBool(it))) {
-			char *text = cJSON_PrintUnformatted(it);
-			if (!text)
-				return "out of memory";
-			/* Kept in the item, so it goes with the document. */
-			it->valuestring = text;
-			v = text;
-		}
+		if (!v && (cJSON_IsNumber(it) || cJSON_IsBool(it)) && !(v = value_text(it, &why)))
+			return why;
 		if (!v)
 			return "an input must be a string, a number or a boolean";
 		d->inputs[d->ninputs++] = (struct quorum_input){it->string, v};
@@ -72,16 +98,35 @@ static const char *line_inputs(struct data_line *d, const cJSON *inputs,
 }
 
 /* The string member key of an object line, or NULL; *why when it is there
- * but not a string. */
-static const char *member_str(const cJSON *d, const char *key, const char **why)
+ * but not a string (or, with numbers, a number: "expected": 4). */
+static const char *member_str(cJSON *d, const char *key, int numbers, const char **why)
 {
-	const cJSON *v = cJSON_IsObject(d) ? cJSON_GetObjectItemCaseSensitive(d, key) : NULL;
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(d, key);
+	if (numbers && cJSON_IsNumber(v) && !*why)
+		return value_text(v, why);
 	if (v && !cJSON_IsString(v) && !*why) {
 		static char msg[64];
-		snprintf(msg, sizeof(msg), "\"%s\" must be a string", key);
+		snprintf(msg, sizeof(msg), "\"%s\" must be a string%s", key,
+			 numbers ? " or a number" : "");
 		*why = msg;
 	}
 	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* What is wrong with a line's "id", or NULL. A number goes back out as
+ * cJSON prints it: past 2^53 that is not what the line says, so the
+ * reports could not be joined to their queries. */
+static const char *id_problem(const cJSON *id)
+{
+	if (!id || cJSON_IsString(id))
+		return NULL;
+	if (!cJSON_IsNumber(id))
+		return "\"id\" must be a string or a number";
+	double v = id->valuedouble;
+	if (!(v >= -9007199254740992.0 && v <= 9007199254740992.0) || v != (double)(long long)v)
+		return "\"id\" as a number must be a whole number within +-2^53 (write it as "
+		       "a string)";
+	return NULL;
 }
 
 int data_line_parse(struct data_line *d, const char *text, long line,
@@ -90,11 +135,12 @@ int data_line_parse(struct data_line *d, const char *text, long line,
 	memset(d, 0, sizeof(*d));
 	d->line = line;
 	*why = NULL;
-	if (!(d->doc = cJSON_Parse(text))) {
-		*why = "not JSON (a line is an object or a string)";
+	/* Null-terminated: {"query": "a"} junk is a broken line, not "a". */
+	if (!(d->doc = cJSON_ParseWithOpts(text, NULL, 1))) {
+		*why = "not JSON (a line is one object or one string)";
 		return -1;
 	}
-	const cJSON *doc = d->doc;
+	cJSON *doc = d->doc;
 	if (cJSON_IsString(doc)) {
 		d->query = doc->valuestring;
 	} else if (!cJSON_IsObject(doc)) {
@@ -102,12 +148,12 @@ int data_line_parse(struct data_line *d, const char *text, long line,
 	} else {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "id");
 		const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(doc, "inputs");
-		d->query = member_str(doc, "query", why);
-		d->expected = member_str(doc, "expected", why);
-		d->rubric = member_str(doc, "rubric", why);
-		d->compare = member_str(doc, "compare", why);
-		if (!*why && id && !cJSON_IsString(id) && !cJSON_IsNumber(id))
-			*why = "\"id\" must be a string or a number";
+		d->query = member_str(doc, "query", 0, why);
+		d->expected = member_str(doc, "expected", 1, why);
+		d->rubric = member_str(doc, "rubric", 0, why);
+		d->compare = member_str(doc, "compare", 0, why);
+		if (!*why && id_problem(id))
+			*why = id_problem(id);
 		else if (!*why && inputs && !cJSON_IsObject(inputs))
 			*why = "\"inputs\" must be an object";
 		if (!*why && id && !(d->id = cJSON_PrintUnformatted(id)))

@@ -250,6 +250,34 @@ static int load_grader(struct eval *e)
 
 /* ---- the data set ---- */
 
+static const struct quorum_compare *compare_of(const struct eval *e, const struct eval_q *q)
+{
+	return q->cmp ? q->cmp : e->cmp;
+}
+
+/* Why no answer can ever meet expected, or NULL when one can: it is
+ * blank, or the mode reads expected as an answer too (number, choice)
+ * and finds none in it. Such a line would count every system wrong. */
+static const char *expected_unmet(const struct quorum_compare *c, const char *expected)
+{
+	static char msg[160];
+	if (!expected[strspn(expected, " \t\r\n")])
+		return "\"expected\" is empty";
+	const char *mode = quorum_compare_name(c);
+	if (strcmp(mode, "number") && strcmp(mode, "choice"))
+		return NULL;
+	char *found = quorum_compare_answer(c, expected);
+	int none = !found;
+	quorum_free(found);
+	if (!none)
+		return NULL;
+	int shown = (int)strcspn(expected, "\r\n");
+	snprintf(msg, sizeof(msg), "\"expected\" '%.*s%s' holds no %s (answers are compared by %s)",
+		 shown < 40 ? shown : 40, expected, shown < 40 && !expected[shown] ? "" : "...",
+		 mode, mode);
+	return msg;
+}
+
 /* A line that cannot be scored is malformed, with why. */
 static const char *check_line(struct eval *e, struct eval_q *q)
 {
@@ -272,20 +300,13 @@ static const char *check_line(struct eval *e, struct eval_q *q)
 			return msg;
 		}
 	}
-	return NULL;
+	return q->d.expected ? expected_unmet(compare_of(e, q), q->d.expected) : NULL;
 }
 
 static int read_data(struct eval *e)
 {
-	e->in.name = "<stdin>";
-	if (!strcmp(e->data_path, "-")) {
-		e->in.f = stdin;
-	} else if (!(e->in.f = fopen(e->data_path, "r"))) {
-		fprintf(stderr, "quorum: cannot read '%s': %s\n", e->data_path, strerror(errno));
+	if (data_open(&e->in, e->data_path))
 		return QUORUM_EXIT_INVALID;
-	} else {
-		e->in.name = e->data_path;
-	}
 	size_t cap = 0;
 	const char *text;
 	while ((text = data_next(&e->in))) {
@@ -307,9 +328,16 @@ static int read_data(struct eval *e)
 		if ((why = check_line(e, q))) {
 			data_malformed(&e->in, why);
 			data_line_release(&q->d);
+			quorum_compare_free(q->cmp);
 			continue;
 		}
 		e->nq++;
+	}
+	if (ferror(e->in.f)) {
+		/* Part of a data set would be scored as if it were the whole. */
+		fprintf(stderr, "quorum: cannot read '%s' past line %ld: %s\n", e->in.name,
+			e->in.line, strerror(errno));
+		return QUORUM_EXIT_INVALID;
 	}
 	if (!e->nq) {
 		fprintf(stderr, "quorum: %s has no question to score\n", e->in.name);
@@ -337,6 +365,37 @@ static int pick_compare(struct eval *e)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- where the results go ---- */
+
+/* Opens --plot or --data's sibling --details for writing now, so that a
+ * path that cannot be written is refused before the runs are paid for,
+ * not after. */
+static int open_output(const struct eval *e, const char *opt, const char *path,
+		       const char *what, FILE **f)
+{
+	if (strcmp(e->data_path, "-") && cli_same_file(path, e->data_path)) {
+		fprintf(stderr, "quorum: %s '%s' is the --data file: the %s would overwrite "
+			"the questions\n", opt, path, what);
+		return QUORUM_EXIT_INVALID;
+	}
+	if (!(*f = fopen(path, "w"))) {
+		fprintf(stderr, "quorum: cannot write the %s to '%s': %s\n", what, path,
+			strerror(errno));
+		return QUORUM_EXIT_INVALID;
+	}
+	return 0;
+}
+
+static int open_outputs(struct eval *e)
+{
+	int code = 0;
+	if (e->details_path)
+		code = open_output(e, "--details", e->details_path, "details", &e->details_f);
+	if (!code && e->plot_path)
+		code = open_output(e, "--plot", e->plot_path, "chart", &e->plot_f);
+	return code;
 }
 
 /* ---- agreement: how often the members said the same ---- */
@@ -423,11 +482,6 @@ static void job_free(struct eval_job *j)
 
 static void submit_more(struct eval *e);
 static int submit(struct eval *e, struct eval_job *j, const struct quorum_workflow *wf);
-
-static const struct quorum_compare *compare_of(const struct eval *e, const struct eval_q *q)
-{
-	return q->cmp ? q->cmp : e->cmp;
-}
 
 /* The system's answer goes to the grader with the line's rubric; run_id
  * is the run that answered. Returns 0, or -1 when it could not (the answer
@@ -620,16 +674,9 @@ static int eval_run(struct eval *e)
 	for (size_t s = 0; s < e->nsys; s++)
 		if (!(e->sys[s].out = calloc(e->nq, sizeof(*e->sys[s].out))))
 			return -1;
-	if (!(e->engine = quorum_engine_new(cli_wake_fd()))) {
-		fputs("quorum: cannot start the engine\n", stderr);
-		return QUORUM_EXIT_FAILED;
-	}
-	int shared = run_args_share(&e->a, e->engine);
-	if (shared) {
-		quorum_engine_free(e->engine);
-		e->engine = NULL;
-		return shared;
-	}
+	int code;
+	if (!(e->engine = run_args_engine(&e->a, &code)))
+		return code;
 	e->runs_total = (long)(e->nq * e->nsys);
 	e->t0 = clock_ms();
 	e->progress = !e->a.quiet && isatty(STDERR_FILENO);
@@ -641,8 +688,7 @@ static int eval_run(struct eval *e)
 	draw(e, 1);
 	if (e->progress)
 		fputc('\n', stderr);
-	int code = eval_report(e, e->a.json);
-	if (code)
+	if ((code = eval_report(e, e->a.json)))
 		return code;
 	if (cli_interrupt)
 		return QUORUM_EXIT_INTERRUPTED;
@@ -670,6 +716,10 @@ static void eval_release(struct eval *e)
 		quorum_workflow_free(e->wfs[w]);
 	free(e->wfs);
 	free(e->files);
+	if (e->details_f)
+		fclose(e->details_f);
+	if (e->plot_f)
+		fclose(e->plot_f);
 	data_reader_release(&e->in);
 	quorum_cache_close(e->cache);
 	cli_sim_stop(e->sim);
@@ -696,6 +746,8 @@ int cmd_eval(int argc, char **argv)
 		code = read_data(&e);
 	if (!code)
 		code = run_args_open_cache(&e.a, &e.cache);
+	if (!code)
+		code = open_outputs(&e);
 	if (code < 0) {
 		fputs("quorum: out of memory\n", stderr);
 		code = QUORUM_EXIT_FAILED;

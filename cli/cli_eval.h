@@ -58,6 +58,7 @@ struct eval {
 	struct mock *sim;
 	char sim_url[64];
 	struct data_reader in;
+	FILE *details_f, *plot_f;             /* opened before the runs */
 	size_t next;                          /* the next (question, system) */
 	long in_flight, runs_done, runs_total, failed;
 	long grading_calls;
@@ -68,8 +69,9 @@ struct eval {
 };
 
 /* cli_evalout.c: the outcomes of the questions every system finished.
- * Writes the table (or, with json, the JSON) to stdout and the plot to
- * e->plot_path. Returns 0 or an exit status. */
+ * Writes the table (or, with json, the JSON) to stdout, the plot to
+ * e->plot_f and the details to e->details_f, closing those two. Returns 0
+ * or an exit status. */
 int eval_report(struct eval *e, int json);
 
 #endif

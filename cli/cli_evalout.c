@@ -341,7 +341,20 @@ static int print_json(const struct eval *e, const struct stats *st)
 
 /* ---- the chart ---- */
 
-static int write_plot(const struct eval *e, const struct stats *st)
+/* Writes all of text to f and closes it; 0, or -1 with errno set. */
+static int put_file(FILE *f, const char *text, size_t n)
+{
+	int rc = fwrite(text, 1, n, f) == n && !fflush(f) ? 0 : -1;
+	int saved = errno;
+	if (fclose(f) && !rc) {
+		rc = -1;
+		saved = errno;
+	}
+	errno = saved;
+	return rc;
+}
+
+static int write_plot(struct eval *e, const struct stats *st)
 {
 	struct svgplot_point *pts = calloc(e->nsys, sizeof(*pts));
 	if (!pts)
@@ -362,15 +375,15 @@ static int write_plot(const struct eval *e, const struct stats *st)
 			    .n = e->nsys};
 	struct buf b;
 	buf_init(&b, 0);
+	errno = 0;
 	int rc = svgplot_write(&p, &b);
 	free(pts);
-	FILE *f = rc ? NULL : fopen(e->plot_path, "w");
-	if (f && (fwrite(b.data, 1, b.len, f) != b.len || fflush(f)))
-		rc = -1;
-	if (f && fclose(f))
-		rc = -1;
-	if (!f)
-		rc = -1;
+	FILE *f = e->plot_f;
+	e->plot_f = NULL;
+	if (!rc)
+		rc = put_file(f, b.data, b.len);
+	else
+		fclose(f);
 	buf_release(&b);
 	if (rc) {
 		fprintf(stderr, "quorum: cannot write the chart to '%s': %s\n", e->plot_path,
@@ -407,11 +420,13 @@ static cJSON *detail_line(const struct eval *e, size_t q, size_t s)
 }
 
 /* One line per question every system finished, and system. */
-static int write_details(const struct eval *e)
+static int write_details(struct eval *e)
 {
-	FILE *f = fopen(e->details_path, "w");
-	int rc = f ? 0 : -1;
-	for (size_t q = 0; f && !rc && q < e->nq; q++) {
+	FILE *f = e->details_f;
+	e->details_f = NULL;
+	int rc = 0;
+	errno = 0;
+	for (size_t q = 0; !rc && q < e->nq; q++) {
 		if (!e->qs[q].complete)
 			continue;
 		for (size_t s = 0; !rc && s < e->nsys; s++) {
@@ -422,7 +437,8 @@ static int write_details(const struct eval *e)
 			cJSON_Delete(d);
 		}
 	}
-	if (f && (fflush(f) || fclose(f)))
+	/* Closed whatever happened: a failed flush must not keep it open. */
+	if (put_file(f, "", 0))
 		rc = -1;
 	if (rc) {
 		fprintf(stderr, "quorum: cannot write the details to '%s': %s\n", e->details_path,

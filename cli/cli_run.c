@@ -232,15 +232,9 @@ static int execute(struct run_args *a, struct quorum_workflow *wf, const char *s
 	struct quorum_engine *eng = NULL;
 	if (a->shared || a->shared_budget > 0) {
 		/* An engine of its own, as quorum_run makes, connected first. */
-		if (!(eng = quorum_engine_new(o.wake_fd))) {
-			fputs("quorum: cannot start the engine\n", stderr);
-			return QUORUM_EXIT_FAILED;
-		}
-		int shared = run_args_share(a, eng);
-		if (shared) {
-			quorum_engine_free(eng);
-			return shared;
-		}
+		int code;
+		if (!(eng = run_args_engine(a, &code)))
+			return code;
 	}
 	struct quorum_report *rep = eng ? quorum_engine_run_one(eng, wf, &o, &errors)
 					: quorum_run(wf, &o, &errors);

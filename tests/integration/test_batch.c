@@ -5,6 +5,7 @@
  * --resume, makes exactly the calls that had not finished", counted by
  * the mock server. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +21,10 @@
 #include <cmocka.h>
 
 #include "harness.h"
+
+#ifndef F_SETPIPE_SZ
+#define F_SETPIPE_SZ 1031 /* Linux's, hidden without _GNU_SOURCE */
+#endif
 
 /* %s: slow's faults. With its first N requests hanging until the client
  * goes, a batch stopped then has those calls unfinished and all else done. */
@@ -207,7 +213,10 @@ static void test_lines_and_malformed(void **state)
 		"[1, 2]\n"
 		"{\"id\": {\"x\": 1}, \"query\": \"Q2\"}\n"
 		"\"Q3 as a bare string\"\n"
-		"{\"id\": \"last\", \"query\": \"Q4\", \"inputs\": {\"n\": 3}}\n");
+		"{\"id\": \"last\", \"query\": \"Q4\", \"inputs\": {\"n\": 3}}\n"
+		"{\"id\": 9, \"query\": \"Q5\"} {\"id\": 10}\n"
+		"{\"id\": 1e400, \"query\": \"Q6\"}\n"
+		"{\"id\": 12345678901234567890, \"query\": \"Q7\"}\n");
 	char *out, *err;
 	int rc = h_cli(h, "batch wf.yaml --in in.jsonl --out out.jsonl --parallel 4", &out,
 		       &err);
@@ -219,6 +228,12 @@ static void test_lines_and_malformed(void **state)
 	/* An input the workflow does not declare: that line is refused, the
 	 * others run. */
 	assert_non_null(strstr(err, "in.jsonl:8: unknown input 'n'"));
+	/* Two objects on a line are one broken line, not its first half. */
+	assert_non_null(strstr(err, "in.jsonl:9: not JSON"));
+	/* A number id that would go back out other than it came in (null, or
+	 * rounded) could not be joined to its query. */
+	assert_non_null(strstr(err, "in.jsonl:10: \"id\" as a number must be a whole number"));
+	assert_non_null(strstr(err, "in.jsonl:11: \"id\" as a number must be a whole number"));
 	size_t n;
 	cJSON **r = read_reports(h, "out.jsonl", &n);
 	assert_int_equal(n, 2);
@@ -563,6 +578,204 @@ static void test_cache_samples_and_errors(void **state)
 	h_workflow(h, council_wf);
 }
 
+/* A --resume file with no finished report (empty, cut short, not JSON,
+ * binary, only interrupted runs) skips nothing and runs every line. */
+static void test_resume_nothing_done(void **state)
+{
+	struct harness *h = *state;
+	write_queries(h, "q.jsonl", 3, 1);
+	const char *files[] = {
+		"",
+		"{\"id\":\"q1\",\"status\":\"ok\",\"outp",
+		"not json\n\x01\x02\xff\xfe\n[1,2]\n\"q1\"\n",
+		"{\"id\":\"q1\",\"status\":\"interrupted\"}\n{\"id\":\"q2\"}\n",
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		h_write(h, "done.jsonl", files[i]);
+		char *out, *err;
+		int rc = h_cli(h, "batch wf.yaml --in q.jsonl --out out.jsonl --resume done.jsonl",
+			       &out, &err);
+		if (rc)
+			fail_msg("resume file %zu: exit %d: %s", i, rc, err);
+		size_t n;
+		cJSON **r = read_reports(h, "out.jsonl", &n);
+		size_t ok = 0;
+		for (size_t k = 0; k < n; k++)
+			ok += !strcmp(str_of(r[k], "status"), "ok");
+		assert_int_equal(ok, 3);
+		free_reports(r, n);
+		free(out);
+		free(err);
+	}
+}
+
+/* A killed writer may leave a last line that is whole JSON but lacks its
+ * newline: it is cut off, so its id must run again, not be skipped and
+ * lost. */
+static void test_resume_last_line_without_newline(void **state)
+{
+	struct harness *h = *state;
+	write_queries(h, "q.jsonl", 4, 1);
+	char *out, *err;
+	assert_int_equal(h_cli(h, "batch wf.yaml --in q.jsonl --out all.jsonl", &out, &err), 0);
+	free(out);
+	free(err);
+	size_t n;
+	cJSON **r = read_reports(h, "all.jsonl", &n);
+	assert_int_equal(n, 4);
+	/* q1's report, then q2's without its newline. */
+	char *line[2] = {NULL, NULL};
+	for (size_t i = 0; i < n; i++) {
+		char id[32];
+		id_of(r[i], id, sizeof(id));
+		if (!strcmp(id, "q1") || !strcmp(id, "q2"))
+			line[id[1] - '1'] = cJSON_PrintUnformatted(r[i]);
+	}
+	assert_non_null(line[0]);
+	assert_non_null(line[1]);
+	char *text = calloc(1, strlen(line[0]) + strlen(line[1]) + 2);
+	sprintf(text, "%s\n%s", line[0], line[1]);
+	free(line[0]);
+	free(line[1]);
+	h_write(h, "out.jsonl", text);
+	free(text);
+	free_reports(r, n);
+
+	assert_int_equal(h_cli(h, "batch wf.yaml --in q.jsonl --out out.jsonl --resume out.jsonl",
+			       &out, &err), 0);
+	r = read_reports(h, "out.jsonl", &n);
+	int seen[5] = {0};
+	for (size_t i = 0; i < n; i++) {
+		char id[32];
+		id_of(r[i], id, sizeof(id));
+		seen[atoi(id + 1)]++;
+	}
+	for (int k = 1; k <= 4; k++)
+		if (seen[k] != 1)
+			fail_msg("q%d has %d reports", k, seen[k]);
+	free_reports(r, n);
+	free(out);
+	free(err);
+}
+
+/* Files a batch cannot use are refused before anything runs, and the
+ * files named are left as they were: --out naming the --in file, --in a
+ * folder, a cache that cannot be opened. */
+static void test_refused_files_untouched(void **state)
+{
+	struct harness *h = *state;
+	write_queries(h, "q.jsonl", 2, 1);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/q.jsonl", h->dir);
+	char *before = h_read(path);
+	mock_reset_stats(h->mock);
+	char *out, *err;
+	assert_int_equal(h_cli(h, "batch wf.yaml --in q.jsonl --out ./q.jsonl", &out, &err), 2);
+	assert_non_null(strstr(err, "./q.jsonl"));
+	assert_non_null(strstr(err, "--in"));
+	char *after = h_read(path);
+	assert_string_equal(before, after);
+	free(after);
+	free(out);
+	free(err);
+
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/adir'", h->dir);
+	assert_int_equal(h_sh(cmd), 0);
+	assert_int_equal(h_cli(h, "batch wf.yaml --in adir --out o.jsonl", &out, &err), 2);
+	assert_non_null(strstr(err, "cannot read 'adir': Is a directory"));
+	free(out);
+	free(err);
+	/* A --resume that cannot be read would run again what is done. */
+	assert_int_equal(h_cli(h, "batch wf.yaml --in q.jsonl --out o.jsonl --resume adir", &out,
+			       &err), 2);
+	assert_non_null(strstr(err, "cannot read 'adir' for --resume: Is a directory"));
+	free(out);
+	free(err);
+
+	/* Earlier reports survive a cache that cannot be opened. */
+	h_write(h, "keep.jsonl", "{\"id\":\"old\",\"status\":\"ok\"}\n");
+	h_write(h, "notadb", "this is not an SQLite file, it is text and more text\n");
+	assert_int_equal(h_cli(h, "batch wf.yaml --in q.jsonl --out keep.jsonl --cache=notadb",
+			       &out, &err), 2);
+	assert_non_null(strstr(err, "cannot open cache 'notadb'"));
+	assert_int_equal(lines_in(h, "keep.jsonl"), 1);
+	free(out);
+	free(err);
+	struct mock_stats st;
+	mock_get_stats(h->mock, &st);
+	assert_int_equal(st.requests, 0);
+	free(before);
+}
+
+/* SIGINT while the batch waits to write to a pipe nobody reads yet: the
+ * write the signal cuts short is finished, not given up, so the status
+ * is 130, every line is whole, and the runs in flight still write their
+ * interrupted reports. */
+static void test_interrupt_while_writing(void **state)
+{
+	struct harness *h = *state;
+	write_queries(h, "q.jsonl", 40, 1);
+	int fd[2];
+	assert_int_equal(pipe(fd), 0);
+	/* One page: the second report fills it. */
+	fcntl(fd[1], F_SETPIPE_SZ, 4096);
+	const char *bin = getenv("QUORUM_BIN");
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "cd '%s' && exec %s batch wf.yaml --in q.jsonl --parallel 4 "
+		 "</dev/null 2>int-err.txt", h->dir, bin ? bin : "quorum");
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fd[1], STDOUT_FILENO);
+		close(fd[0]);
+		close(fd[1]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	/* Wait for the pipe to fill: what it holds stops growing while the
+	 * writer waits on it. */
+	int queued = 0, was = -1;
+	for (int i = 0; i < 100 && (queued == 0 || queued != was); i++) {
+		was = queued;
+		sleep_ms(300);
+		ioctl(fd[0], FIONREAD, &queued);
+	}
+	assert_true(queued > 0 && queued == was);
+	kill(pid, SIGINT);
+	sleep_ms(300);
+	size_t cap = 1 << 20, len = 0;
+	char *text = malloc(cap + 1);
+	ssize_t k;
+	while ((k = read(fd[0], text + len, cap - len)) > 0)
+		len += (size_t)k;
+	text[len] = '\0';
+	close(fd[0]);
+	int rc = wait_exit(pid);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/int-err.txt", h->dir);
+	char *err = h_read(path);
+	if (rc != QUORUM_EXIT_INTERRUPTED)
+		fail_msg("exit %d: %s", rc, err);
+	assert_null(strstr(err, "cannot write"));
+	assert_true(len > 0 && text[len - 1] == '\n');
+	int lines = 0;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		cJSON *r = cJSON_Parse(line);
+		if (!r)
+			fail_msg("line %d is not JSON: %.80s", lines + 1, line);
+		/* Finished, or in flight when the signal came. */
+		const char *st = str_of(r, "status");
+		assert_true(!strcmp(st, "ok") || !strcmp(st, "interrupted"));
+		cJSON_Delete(r);
+		lines++;
+	}
+	assert_true(lines >= 2);
+	free(err);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +786,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_hits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_then_cache_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_samples_and_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_nothing_done, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_last_line_without_newline, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_refused_files_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interrupt_while_writing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -344,6 +344,85 @@ static void test_shipped_condorcet(void **state)
 	free(err);
 }
 
+/* An "expected" no answer can ever meet (empty; no number to compare by
+ * number; no option letter to compare by choice) is a malformed line, not
+ * a question every system silently gets wrong. */
+static void test_expected_no_answer_meets(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, vote_wf);
+	h_write(h, "odd.jsonl",
+		"{\"query\": \"easy: 2 + 2?\", \"expected\": \"4\"}\n"
+		"{\"query\": \"easy: 2 + 2?\", \"expected\": \"\"}\n"
+		"{\"query\": \"easy: 2 + 2?\", \"expected\": \" \\t \"}\n"
+		"{\"query\": \"easy: 2 + 2?\", \"expected\": \"four\"}\n"
+		"{\"query\": \"easy: 2 + 2?\", \"expected\": \"4\", \"compare\": \"choice\"}\n"
+		"{\"query\": \"easy: pick one\", \"expected\": \"(B)\", \"compare\": \"choice\"}\n"
+		"{\"query\": \"easy: 2 + 2?\", \"expected\": \"Four\", \"compare\": \"exact\"}\n"
+		"{\"query\": \"easy: 2 + 2?\", \"expected\": 4}\n");
+	char *out, *err;
+	int rc = h_cli(h, "eval wf.yaml --data odd.jsonl --json --no-baselines", &out, &err);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(err, "odd.jsonl:2: \"expected\" is empty"));
+	assert_non_null(strstr(err, "odd.jsonl:3: \"expected\" is empty"));
+	assert_non_null(strstr(err, "odd.jsonl:4: \"expected\" 'four' holds no number"));
+	assert_non_null(strstr(err, "odd.jsonl:5: \"expected\" '4' holds no choice"));
+	assert_null(strstr(err, "odd.jsonl:6:"));
+	assert_null(strstr(err, "odd.jsonl:7:"));
+	assert_null(strstr(err, "odd.jsonl:8:")); /* a number is an answer too */
+	cJSON *res = cJSON_Parse(out);
+	assert_non_null(res);
+	assert_int_equal((int)num(res, "questions"), 4);
+	assert_int_equal((int)num(res, "malformed_lines"), 4);
+	cJSON_Delete(res);
+	free(out);
+	free(err);
+}
+
+/* Where the results go is checked before any run: a --details or --plot
+ * that cannot be written, or that names the data set, is refused with
+ * nothing asked (not after every question is paid for); so is a --data
+ * that is a folder. */
+static void test_outputs_checked_first(void **state)
+{
+	struct harness *h = *state;
+	h_workflow(h, vote_wf);
+	write_data(h, NULL);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/set.jsonl", h->dir);
+	char *data = h_read(path);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/adir'", h->dir);
+	assert_int_equal(h_sh(cmd), 0);
+	struct {
+		const char *args, *says;
+	} cases[] = {
+		{"eval wf.yaml --data set.jsonl --details nodir/d.jsonl",
+		 "cannot write the details to 'nodir/d.jsonl': No such file or directory"},
+		{"eval wf.yaml --data set.jsonl --plot nodir/p.svg",
+		 "cannot write the chart to 'nodir/p.svg': No such file or directory"},
+		{"eval wf.yaml --data set.jsonl --details ./set.jsonl",
+		 "--details './set.jsonl' is the --data file"},
+		{"eval wf.yaml --data adir", "cannot read 'adir': Is a directory"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mock_reset_stats(h->mock);
+		char *out, *err;
+		int rc = h_cli(h, cases[i].args, &out, &err);
+		if (rc != 2 || !strstr(err, cases[i].says))
+			fail_msg("%s: exit %d: %s", cases[i].args, rc, err);
+		struct mock_stats st;
+		mock_get_stats(h->mock, &st);
+		assert_int_equal(st.requests, 0);
+		free(out);
+		free(err);
+	}
+	char *after = h_read(path);
+	assert_string_equal(data, after);
+	free(after);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +430,8 @@ int main(void)
 		cmocka_unit_test(test_compare_rubric_malformed),
 		cmocka_unit_test(test_rubric_rewards_bandit_no_embed_baseline),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_expected_no_answer_meets),
+		cmocka_unit_test(test_outputs_checked_first),
 		cmocka_unit_test(test_shipped_condorcet),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
