@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "../common/clock.h"
+#include "../common/strset.h"
 #include "cli.h"
 
 static const char usage_batch[] =
@@ -75,8 +76,8 @@ struct batch {
 	struct data_reader in;
 	FILE *out;
 	long total;                   /* lines in the input, when it is a file; -1 */
-	char **done_ids;              /* sorted: ids resume skips */
-	size_t ndone;
+	struct strset done;           /* ids resume skips */
+	struct strset seen;           /* the input's ids, with their lines */
 	long in_flight, finished, failed, skipped, interrupted;
 	long calls;
 	double cost;
@@ -182,16 +183,6 @@ static int batch_args(struct batch *b, int argc, char **argv)
 
 /* ---- resume: the ids already done ---- */
 
-static int cmp_str(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-static int is_done(const struct batch *b, const char *id)
-{
-	return b->ndone && bsearch(&id, b->done_ids, b->ndone, sizeof(*b->done_ids), cmp_str);
-}
-
 /* The id of a report line, as JSON text, when the run it records ended
  * (not interrupted); NULL otherwise. */
 static char *done_id(const char *line)
@@ -204,20 +195,6 @@ static char *done_id(const char *line)
 		text = cJSON_PrintUnformatted(id);
 	cJSON_Delete(rep);
 	return text;
-}
-
-static int add_done(struct batch *b, char *id, size_t *cap)
-{
-	if (b->ndone == *cap) {
-		size_t n = *cap ? *cap * 2 : 256;
-		char **v = realloc(b->done_ids, n * sizeof(*v));
-		if (!v)
-			return -1;
-		b->done_ids = v;
-		*cap = n;
-	}
-	b->done_ids[b->ndone++] = id;
-	return 0;
 }
 
 /* partial_goes: the file is --out too, whose last line, when it lacks its
@@ -234,16 +211,17 @@ static int read_resume(struct batch *b, int partial_goes)
 		return QUORUM_EXIT_INVALID;
 	}
 	char *line = NULL;
-	size_t lcap = 0, cap = 0;
+	size_t lcap = 0;
 	ssize_t n;
+	int oom = 0;
 	while ((n = getline(&line, &lcap, f)) > 0) {
 		if (partial_goes && line[n - 1] != '\n')
 			break;
 		char *id = done_id(line);
-		if (id && add_done(b, id, &cap))
-			free(id);
+		oom |= id && strset_add(&b->done, id, 0, NULL) < 0;
+		cJSON_free(id);
 	}
-	int failed = ferror(f) ? errno : 0;
+	int failed = ferror(f) ? errno : oom ? ENOMEM : 0;
 	free(line);
 	fclose(f);
 	if (failed) {
@@ -253,8 +231,6 @@ static int read_resume(struct batch *b, int partial_goes)
 			strerror(failed));
 		return QUORUM_EXIT_INVALID;
 	}
-	if (b->ndone)
-		qsort(b->done_ids, b->ndone, sizeof(*b->done_ids), cmp_str);
 	return 0;
 }
 
@@ -447,6 +423,22 @@ static struct job *job_parse(struct batch *b, const char *text, const char **why
 	return j;
 }
 
+/* Why j's id cannot be its own, or NULL: a second line with an id would
+ * give two reports no one could tell apart (and --resume would take the
+ * first one's report for the second's). */
+static const char *repeated_id(struct batch *b, const struct job *j)
+{
+	static char msg[96];
+	long was = 0;
+	int rc = strset_add(&b->seen, j->d.id, b->in.line, &was);
+	if (rc < 0)
+		return "out of memory";
+	if (rc)
+		return NULL;
+	snprintf(msg, sizeof(msg), "the id of line %ld again (each line needs its own id)", was);
+	return msg;
+}
+
 /* The next line that is a run to start, or NULL at the end. */
 static struct job *next_job(struct batch *b)
 {
@@ -454,11 +446,12 @@ static struct job *next_job(struct batch *b)
 	while ((text = data_next(&b->in))) {
 		const char *why = NULL;
 		struct job *j = job_parse(b, text, &why);
-		if (!j) {
+		if (!j || (why = repeated_id(b, j))) {
 			data_malformed(&b->in, why);
+			job_free(j);
 			continue;
 		}
-		if (!is_done(b, j->d.id))
+		if (!strset_has(&b->done, j->d.id))
 			return j;
 		b->skipped++;
 		job_free(j);
@@ -527,9 +520,8 @@ static void batch_release(struct batch *b)
 	data_reader_release(&b->in);
 	if (b->out && b->out != stdout)
 		fclose(b->out);
-	for (size_t i = 0; i < b->ndone; i++)
-		free(b->done_ids[i]);
-	free(b->done_ids);
+	strset_release(&b->done);
+	strset_release(&b->seen);
 	quorum_cache_close(b->cache);
 	cli_sim_stop(b->sim);
 	quorum_workflow_free(b->wf);

@@ -216,7 +216,8 @@ static void test_lines_and_malformed(void **state)
 		"{\"id\": \"last\", \"query\": \"Q4\", \"inputs\": {\"n\": 3}}\n"
 		"{\"id\": 9, \"query\": \"Q5\"} {\"id\": 10}\n"
 		"{\"id\": 1e400, \"query\": \"Q6\"}\n"
-		"{\"id\": 12345678901234567890, \"query\": \"Q7\"}\n");
+		"{\"id\": 12345678901234567890, \"query\": \"Q7\"}\n"
+		"{\"id\": 70, \"query\": \"Q8\"}\n");
 	char *out, *err;
 	int rc = h_cli(h, "batch wf.yaml --in in.jsonl --out out.jsonl --parallel 4", &out,
 		       &err);
@@ -234,6 +235,8 @@ static void test_lines_and_malformed(void **state)
 	 * rounded) could not be joined to its query. */
 	assert_non_null(strstr(err, "in.jsonl:10: \"id\" as a number must be a whole number"));
 	assert_non_null(strstr(err, "in.jsonl:11: \"id\" as a number must be a whole number"));
+	/* Two reports with one id could not be told apart. */
+	assert_non_null(strstr(err, "in.jsonl:12: the id of line 1 again"));
 	size_t n;
 	cJSON **r = read_reports(h, "out.jsonl", &n);
 	assert_int_equal(n, 2);
