@@ -170,9 +170,13 @@ static int check_kind(struct opener *o)
 	sqlite3_free(sql);
 	if (v == -2)
 		return -1;
+	if (v <= 0)
+		return fail(o, "its schema table \"%s\" names no version (a damaged file?)",
+			    o->k->schema_table);
 	if (v != o->k->version)
 		return fail(o, "schema version %lld, this quorum reads version %d (made "
-			       "by a newer quorum?)", v, o->k->version);
+			       "by %s quorum)", v, o->k->version, v > o->k->version ? "a newer"
+										: "an older");
 	return 0;
 }
 

@@ -106,11 +106,13 @@ static void test_refused(void **state)
 	snprintf(path, sizeof(path), "%s", in_dir(state, "v.sqlite"));
 	close_kind(open_kind(path, NULL, 0));
 	sql(path, "UPDATE quorum_test_schema SET version = 2");
-	expect_refused(path, "schema version 2, this quorum reads version 3");
+	expect_refused(path, "schema version 2, this quorum reads version 3 (made by an "
+			     "older quorum)");
 	sql(path, "UPDATE quorum_test_schema SET version = 4");
-	expect_refused(path, "schema version 4");
+	expect_refused(path, "schema version 4, this quorum reads version 3 (made by a "
+			     "newer quorum)");
 	sql(path, "DELETE FROM quorum_test_schema");
-	expect_refused(path, "schema version 0");
+	expect_refused(path, "its schema table \"quorum_test_schema\" names no version");
 	/* A statement SQLite cannot prepare. */
 	snprintf(path, sizeof(path), "%s", in_dir(state, "bad.sqlite"));
 	sqlite3_stmt *bad = (sqlite3_stmt *)path;
