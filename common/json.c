@@ -32,23 +32,42 @@ size_t json_skip_string(const char *s, size_t i, size_t len)
 	return len;
 }
 
-cJSON *json_parse(const char *s, size_t len, int max_depth)
+/* One value and trailing whitespace only: cJSON stops at the value's end. */
+static int json_only_space_after(const char *s, size_t len, const char *end)
 {
-	if (!s || !json_depth_ok(s, len, max_depth > 0 ? max_depth : 64))
+	for (; end && (size_t)(end - s) < len; end++)
+		if (*end != ' ' && *end != '\n' && *end != '\r' && *end != '\t' && *end != '\0')
+			return 0;
+	return 1;
+}
+
+cJSON *json_parse_why(const char *s, size_t len, int max_depth, enum json_fail *why)
+{
+	enum json_fail dummy;
+	if (!why)
+		why = &dummy;
+	*why = JSON_FAIL_SYNTAX;
+	if (!s)
 		return NULL;
+	if (!json_depth_ok(s, len, max_depth > 0 ? max_depth : 64)) {
+		*why = JSON_FAIL_DEPTH;
+		return NULL;
+	}
 	const char *end = NULL;
 	cJSON *j = cJSON_ParseWithLengthOpts(s, len, &end, 0);
 	if (!j)
 		return NULL;
-	/* Allow trailing whitespace only. */
-	for (; end && (size_t)(end - s) < len; end++) {
-		if (*end != ' ' && *end != '\n' && *end != '\r' && *end != '\t' &&
-		    *end != '\0') {
-			cJSON_Delete(j);
-			return NULL;
-		}
+	if (!json_only_space_after(s, len, end)) {
+		cJSON_Delete(j);
+		return NULL;
 	}
+	*why = JSON_FAIL_NONE;
 	return j;
+}
+
+cJSON *json_parse(const char *s, size_t len, int max_depth)
+{
+	return json_parse_why(s, len, max_depth, NULL);
 }
 
 const char *json_get_str(const cJSON *obj, const char *key)

@@ -12,6 +12,18 @@
  * free with cJSON_Delete. NULL on any error. */
 cJSON *json_parse(const char *s, size_t len, int max_depth);
 
+/* Why json_parse_why returned NULL. */
+enum json_fail {
+	JSON_FAIL_NONE,   /* it did not: the parse succeeded */
+	JSON_FAIL_SYNTAX, /* not one JSON value (or NULL s, or out of memory) */
+	JSON_FAIL_DEPTH,  /* nested deeper than max_depth (checked first) */
+};
+
+/* json_parse, telling a caller that answers someone what to say: *why
+ * (when why is not NULL) is set on every return. Returns new; free with
+ * cJSON_Delete. NULL on any error. */
+cJSON *json_parse_why(const char *s, size_t len, int max_depth, enum json_fail *why);
+
 /* For scanners that look at JSON as text (brace matching, depth checks):
  * s[i] is the '"' that opens a string literal; returns the index of the
  * '"' that closes it, stepping over backslash escapes, or len when the

@@ -127,9 +127,13 @@ static int read_options(struct oai_req *r, const cJSON *doc, struct oai_err *e)
 int anth_req_parse(struct oai_req *r, const char *body, size_t len, struct oai_err *e)
 {
 	memset(r, 0, sizeof(*r));
-	r->doc = json_parse(body, len, ANTH_JSON_DEPTH);
+	enum json_fail why;
+	r->doc = json_parse_why(body, len, ANTH_JSON_DEPTH, &why);
 	int rc = -1;
-	if (!r->doc)
+	if (!r->doc && why == JSON_FAIL_DEPTH)
+		rc = fail(e, NULL, "the request body is nested too deep (more than %d levels of "
+			  "arrays and objects)", ANTH_JSON_DEPTH);
+	else if (!r->doc)
 		rc = fail(e, NULL, "the request body is not valid JSON");
 	else if (!cJSON_IsObject(r->doc))
 		rc = fail(e, NULL, "the request body must be a JSON object");

@@ -245,18 +245,6 @@ static const struct quorum_workflow *find_workflow(const struct serve *sv, const
 	return NULL;
 }
 
-static enum MHD_Result unknown_model(struct sreq *r)
-{
-	char msg[512];
-	int n = snprintf(msg, sizeof(msg), "the model '%.100s' does not exist: quorum serves the "
-			 "workflows", r->oreq.model);
-	for (size_t i = 0; i < r->sv->cfg->nwfs && n > 0 && (size_t)n < sizeof(msg) - 1; i++)
-		n += snprintf(msg + n, sizeof(msg) - (size_t)n, "%s '%.60s'", i ? "," : "",
-			      r->sv->names[i]);
-	return sreq_error(r, MHD_HTTP_NOT_FOUND, msg, "invalid_request_error", "model",
-			  "model_not_found");
-}
-
 static void new_ids(struct sreq *r)
 {
 	unsigned char b[16];
@@ -416,7 +404,7 @@ enum MHD_Result chat_start(struct sreq *r)
 		return sreq_error(r, MHD_HTTP_BAD_REQUEST, e.message, "invalid_request_error",
 				  e.param, e.code);
 	if (!(r->wf = find_workflow(sv, r->oreq.model)))
-		return unknown_model(r);
+		return sreq_model_not_found(r, r->oreq.model);
 	int admitted = admit(sv);
 	if (admitted == -1) {
 		snprintf(msg, sizeof(msg), "too many runs in flight (this server runs %ld at once); "
@@ -435,6 +423,11 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	struct sreq *r = cls;
 	(void)pos;
 	pthread_mutex_lock(&r->lock);
+	if (r->hungup) {
+		/* The client left: end the stream here, not into a dead socket. */
+		pthread_mutex_unlock(&r->lock);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
 	size_t avail = r->out.len - r->out_off;
 	if (avail) {
 		size_t n = avail < max ? avail : max;
@@ -505,8 +498,12 @@ static enum MHD_Result respond(struct sreq *r)
 enum MHD_Result chat_resume(struct sreq *r)
 {
 	pthread_mutex_lock(&r->lock);
-	int began = r->began, done = r->done;
+	int began = r->began, done = r->done, hungup = r->hungup;
 	pthread_mutex_unlock(&r->lock);
+	/* The client left: no answer (its run's 503 "interrupted" would
+	 * reach nobody). MHD closes the connection; front_completed logs 499. */
+	if (hungup)
+		return MHD_NO;
 	if (r->oreq.stream && began) {
 		struct MHD_Response *resp =
 			MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, r,

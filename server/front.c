@@ -15,6 +15,23 @@
 /* A logged path: 200 bytes, each at most "%XX". */
 #define LOG_PATH_MAX (200 * 3 + 1)
 
+/* What /metrics counts a request under: its endpoint, known from the
+ * path alone, so a request counts there whatever its answer (a 401, a
+ * client that left mid-body); "other" for a path quorum does not serve. */
+static const char *metric_path_of(const char *url)
+{
+	static const char *const exact[] = {"/v1/chat/completions", "/v1/messages",
+					    "/v1/models", "/healthz", "/metrics"};
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (!strcmp(url, exact[i]))
+			return exact[i];
+	if (!strncmp(url, "/v1/models/", 11) && url[11])
+		return "/v1/models";
+	if (!strncmp(url, "/v1/runs/", 9) && url[9])
+		return "/v1/runs";
+	return "other";
+}
+
 static struct sreq *sreq_new(struct serve *sv, struct MHD_Connection *c, const char *url,
 			     const char *method)
 {
@@ -31,7 +48,7 @@ static struct sreq *sreq_new(struct serve *sv, struct MHD_Connection *c, const c
 	atomic_init(&r->refs, 1);
 	r->fd = -1;
 	r->t0_ms = clock_ms();
-	r->metric_path = "other";
+	r->metric_path = metric_path_of(url);
 	r->method = !strcmp(method, "GET") ? "GET" : !strcmp(method, "POST") ? "POST"
 		    : !strcmp(method, "HEAD") ? "HEAD" : "other";
 	/* Past the cap the body frees itself; too_large remembers why. */
@@ -88,9 +105,15 @@ static void log_path(const char *url, char out[LOG_PATH_MAX])
 	out[n] = '\0';
 }
 
+/* Logs and counts r, once: a second call (a stream's end after its
+ * start, a completion after the answer) does nothing. MHD's thread of
+ * r's connection only. */
 static void log_request(struct sreq *r, int status)
 {
 	const struct serve_config *c = r->sv->cfg;
+	if (r->logged)
+		return;
+	r->logged = 1;
 	long long ms = clock_ms() - r->t0_ms;
 	metrics_request(r->sv->metrics, r->metric_path, status, (double)ms / 1000.0);
 	if (c->quiet || !c->log)
@@ -122,7 +145,9 @@ static enum MHD_Result queue(struct sreq *r, int status, struct MHD_Response *re
 	enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	r->state = SR_SENT;
-	log_request(r, status);
+	/* A stream's status is known at its end: whole, or the client gone. */
+	if (!r->streaming)
+		log_request(r, status);
 	return ok;
 }
 
@@ -164,7 +189,20 @@ enum MHD_Result sreq_error(struct sreq *r, int status, const char *message, cons
 enum MHD_Result sreq_sse(struct sreq *r, struct MHD_Response *resp)
 {
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	r->streaming = 1;
 	return queue(r, MHD_HTTP_OK, resp, "text/event-stream");
+}
+
+enum MHD_Result sreq_model_not_found(struct sreq *r, const char *name)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "the model '%.100s' does not exist: quorum serves the "
+			 "workflows", name);
+	for (size_t i = 0; i < r->sv->cfg->nwfs && n > 0 && (size_t)n < sizeof(msg) - 1; i++)
+		n += snprintf(msg + n, sizeof(msg) - (size_t)n, "%s '%.60s'", i ? "," : "",
+			      r->sv->names[i]);
+	return sreq_error(r, MHD_HTTP_NOT_FOUND, msg, "invalid_request_error", "model",
+			  "model_not_found");
 }
 
 /* ---- the endpoints that need no run ---- */
@@ -175,6 +213,20 @@ static enum MHD_Result get_models(struct sreq *r)
 	buf_init(&b, 0);
 	render_models(&b, r->sv->names, r->sv->cfg->nwfs, r->sv->created);
 	return sreq_json(r, MHD_HTTP_OK, &b);
+}
+
+/* GET /v1/models/ID (the SDKs' models.retrieve): the list's element. */
+static enum MHD_Result get_model(struct sreq *r, const char *id)
+{
+	for (size_t i = 0; i < r->sv->cfg->nwfs; i++) {
+		if (strcmp(r->sv->names[i], id))
+			continue;
+		struct buf b;
+		buf_init(&b, 0);
+		render_model(&b, id, r->sv->created);
+		return sreq_json(r, MHD_HTTP_OK, &b);
+	}
+	return sreq_model_not_found(r, id);
 }
 
 static enum MHD_Result get_health(struct sreq *r)
@@ -248,23 +300,18 @@ static enum MHD_Result wrong_method(struct sreq *r, const char *allowed)
 static enum MHD_Result route_v1(struct sreq *r, int get, int post)
 {
 	const char *u = r->url;
-	if (!strcmp(u, "/v1/chat/completions")) {
-		r->metric_path = "/v1/chat/completions";
+	if (!strcmp(u, "/v1/chat/completions"))
 		return post ? chat_start(r) : wrong_method(r, "POST");
-	}
 	if (!strcmp(u, "/v1/messages")) {
-		r->metric_path = "/v1/messages";
 		r->anthropic = 1;
 		return post ? chat_start(r) : wrong_method(r, "POST");
 	}
-	if (!strcmp(u, "/v1/models")) {
-		r->metric_path = "/v1/models";
+	if (!strcmp(u, "/v1/models"))
 		return get ? get_models(r) : wrong_method(r, "GET");
-	}
-	if (!strncmp(u, "/v1/runs/", 9) && u[9]) {
-		r->metric_path = "/v1/runs";
+	if (!strncmp(u, "/v1/models/", 11) && u[11])
+		return get ? get_model(r, u + 11) : wrong_method(r, "GET");
+	if (!strncmp(u, "/v1/runs/", 9) && u[9])
 		return get ? get_run(r, u + 9) : wrong_method(r, "GET");
-	}
 	char msg[256];
 	snprintf(msg, sizeof(msg), "no such endpoint: %.200s", u);
 	return sreq_error(r, MHD_HTTP_NOT_FOUND, msg, "invalid_request_error", NULL,
@@ -276,14 +323,10 @@ static enum MHD_Result route(struct sreq *r)
 	/* HEAD is GET without the body, which MHD leaves out itself. */
 	int get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
 	int post = !strcmp(r->method, "POST");
-	if (!strcmp(r->url, "/healthz")) {
-		r->metric_path = "/healthz";
+	if (!strcmp(r->url, "/healthz"))
 		return get ? get_health(r) : wrong_method(r, "GET");
-	}
-	if (!strcmp(r->url, "/metrics")) {
-		r->metric_path = "/metrics";
+	if (!strcmp(r->url, "/metrics"))
 		return get ? get_metrics(r) : wrong_method(r, "GET");
-	}
 	r->anthropic = !strcmp(r->url, "/v1/messages");
 	if (!authorized(r))
 		return sreq_error(r, MHD_HTTP_UNAUTHORIZED, "a valid bearer token is needed "
@@ -356,12 +399,35 @@ enum MHD_Result front_access(void *cls, struct MHD_Connection *c, const char *ur
 	return MHD_YES;
 }
 
+/* What a request that ended unlogged is logged as: a stream that ended
+ * whole, its 200; a client that left before its answer or mid-stream,
+ * 499 (nginx's "client closed request"); a body cut off past twice the
+ * cap, 413; a client MHD timed out, 408; the server stopping, 503. 0: MHD
+ * answered it itself (a malformed request) with a status we never see. */
+static int end_status(const struct sreq *r, enum MHD_RequestTerminationCode toe, int hungup)
+{
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		return r->streaming ? MHD_HTTP_OK : 0;
+	if (hungup)
+		return 499;
+	if (r->state == SR_BODY && r->too_large)
+		return MHD_HTTP_CONTENT_TOO_LARGE;
+	switch (toe) {
+	case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+		return MHD_HTTP_REQUEST_TIMEOUT;
+	case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+		return MHD_HTTP_SERVICE_UNAVAILABLE;
+	default:
+		return 499;
+	}
+}
+
 void front_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		     enum MHD_RequestTerminationCode toe)
 {
 	struct serve *sv = cls;
 	struct sreq *r = *con_cls;
-	(void)c, (void)toe;
+	(void)c;
 	if (!r)
 		return;
 	*con_cls = NULL;
@@ -369,8 +435,11 @@ void front_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		hangup_unwatch(sv->hangup, r->fd, r);
 	pthread_mutex_lock(&r->lock);
 	r->mhd_gone = 1;
-	int running = r->opts.interrupt && !r->done;
+	int running = r->opts.interrupt && !r->done, hungup = r->hungup;
 	pthread_mutex_unlock(&r->lock);
+	int status = r->logged ? 0 : end_status(r, toe, hungup);
+	if (status)
+		log_request(r, status);
 	if (running) {
 		/* The client went mid-stream: its run's calls are cancelled. */
 		r->cancel = 1;
@@ -382,6 +451,10 @@ void front_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 void front_hangup(void *ctx)
 {
 	struct sreq *r = ctx;
+	/* Nothing more is sent: what MHD ends next is logged 499. */
+	pthread_mutex_lock(&r->lock);
+	r->hungup = 1;
+	pthread_mutex_unlock(&r->lock);
 	r->cancel = 1;
 	quorum_engine_wakeup(r->sv->engine);
 }

@@ -176,8 +176,9 @@ static int labels_render(struct buf *b, const char *name, const char *help,
 
 static int requests_render(struct buf *b, const struct metrics *m)
 {
-	int rc = buf_puts(b, "# HELP quorum_requests_total HTTP requests answered, by path "
-			  "and status.\n# TYPE quorum_requests_total counter\n");
+	int rc = buf_puts(b, "# HELP quorum_requests_total HTTP requests, by path and status "
+			  "(499: the client left before its answer's end).\n"
+			  "# TYPE quorum_requests_total counter\n");
 	for (size_t p = 0; paths[p]; p++)
 		for (size_t c = 0; c <= NCODES; c++)
 			if (m->requests[p][c])
@@ -211,7 +212,7 @@ int metrics_render(struct metrics *m, struct buf *b)
 			 "# TYPE quorum_cost_usd_total counter\nquorum_cost_usd_total %.8f\n",
 			 m->cost_usd);
 	rc |= histo_render(b, "quorum_request_duration_seconds", "Chat requests, from the "
-			   "body read to the response queued.", &m->request_s);
+			   "headers read to the answer queued (a stream: its end).", &m->request_s);
 	rc |= histo_render(b, "quorum_call_duration_seconds", "Model calls, each attempt's "
 			   "latency as the report gives it.", &m->call_s);
 	pthread_mutex_unlock(&m->lock);

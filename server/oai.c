@@ -158,7 +158,11 @@ static int read_flags(struct oai_req *r, const cJSON *doc, struct oai_err *e)
 int oai_req_parse(struct oai_req *r, const char *body, size_t len, struct oai_err *e)
 {
 	memset(r, 0, sizeof(*r));
-	r->doc = json_parse(body, len, OAI_JSON_DEPTH);
+	enum json_fail why;
+	r->doc = json_parse_why(body, len, OAI_JSON_DEPTH, &why);
+	if (!r->doc && why == JSON_FAIL_DEPTH)
+		return fail(e, NULL, "json_too_deep", "the request body is nested too deep (more "
+			    "than %d levels of arrays and objects)", OAI_JSON_DEPTH);
 	if (!r->doc)
 		return fail(e, NULL, "invalid_json", "the request body is not valid JSON");
 	int rc = -1;

@@ -127,14 +127,22 @@ int render_error_event(struct buf *b, const char *message, const char *type,
 	return rc ? -1 : 0;
 }
 
+int render_model(struct buf *b, const char *name, long long created)
+{
+	int rc = buf_puts(b, "{\"id\":");
+	rc |= buf_put_json_str(b, name);
+	rc |= buf_printf(b, ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"quorum\"}",
+			 created);
+	return rc ? -1 : 0;
+}
+
 int render_models(struct buf *b, const char *const *names, size_t n, long long created)
 {
 	int rc = buf_puts(b, "{\"object\":\"list\",\"data\":[");
 	for (size_t i = 0; i < n; i++) {
-		rc |= buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
-		rc |= buf_put_json_str(b, names[i]);
-		rc |= buf_printf(b, ",\"object\":\"model\",\"created\":%lld,"
-				 "\"owned_by\":\"quorum\"}", created);
+		if (i)
+			rc |= buf_putc(b, ',');
+		rc |= render_model(b, names[i], created);
 	}
 	rc |= buf_puts(b, "]}");
 	return rc ? -1 : 0;

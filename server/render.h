@@ -52,5 +52,8 @@ int render_error_event(struct buf *b, const char *message, const char *type,
 /* {"object": "list", "data": [{"id", "object": "model", "created",
  * "owned_by": "quorum"}...]}. */
 int render_models(struct buf *b, const char *const *names, size_t n, long long created);
+/* One model, {"id", "object": "model", "created", "owned_by": "quorum"}:
+ * GET /v1/models/ID's answer, and each element of the list. */
+int render_model(struct buf *b, const char *name, long long created);
 
 #endif

@@ -28,6 +28,8 @@ struct sreq {
 	size_t body_seen;              /* the body's bytes so far, kept or not */
 	int too_large;
 	long long t0_ms;
+	int logged;                    /* its log line and count are done: once */
+	int streaming;                 /* its 200 stream is queued: logged at its end */
 
 	/* A chat request's run: set on an MHD thread before submission,
 	 * read-only after it. */
@@ -50,6 +52,7 @@ struct sreq {
 	int ready;                     /* there is something to answer with */
 	int done;                      /* the run ended */
 	int mhd_gone;                  /* MHD completed the request */
+	int hungup;                    /* the watcher saw the client leave */
 	struct quorum_report *rep;     /* the run's, once done */
 	char *error;                   /* why the run did not start (engine) */
 	int began;                     /* the stream's first chunk is in out */
@@ -75,6 +78,9 @@ enum MHD_Result sreq_json(struct sreq *r, int status, struct buf *b);
 /* An OpenAI error response. */
 enum MHD_Result sreq_error(struct sreq *r, int status, const char *message, const char *type,
 			   const char *param, const char *code);
+/* OpenAI's 404 for a model no workflow is named (param "model", code
+ * "model_not_found"), the message listing the workflows. */
+enum MHD_Result sreq_model_not_found(struct sreq *r, const char *name);
 /* Queues resp (taking it) as a 200 text/event-stream. */
 enum MHD_Result sreq_sse(struct sreq *r, struct MHD_Response *resp);
 /* Wakes a suspended connection; call with r->lock held. */

@@ -96,6 +96,30 @@ static void test_json_depth_bound(void **state)
 	assert_null(json_parse("{} x", 4, 8));
 }
 
+/* A caller that answers a client tells "nested too deep" from "not JSON":
+ * the two say different things to fix. */
+static void test_json_parse_why(void **state)
+{
+	(void)state;
+	enum json_fail why = JSON_FAIL_NONE;
+	assert_null(json_parse_why("[[[1]]]", 7, 2, &why));
+	assert_int_equal(why, JSON_FAIL_DEPTH);
+	assert_null(json_parse_why("{nope", 5, 8, &why));
+	assert_int_equal(why, JSON_FAIL_SYNTAX);
+	assert_null(json_parse_why("{} x", 4, 8, &why));
+	assert_int_equal(why, JSON_FAIL_SYNTAX);
+	cJSON *j = json_parse_why("[[1]]", 5, 2, &why);
+	assert_non_null(j);
+	assert_int_equal(why, JSON_FAIL_NONE);
+	cJSON_Delete(j);
+	/* Brackets inside strings are not nesting. */
+	j = json_parse_why("[\"[[[[\"]", 8, 1, &why);
+	assert_non_null(j);
+	cJSON_Delete(j);
+	/* why may be NULL: json_parse is that. */
+	assert_null(json_parse_why("[[1]]", 5, 1, NULL));
+}
+
 /* Scanners that match braces as text step over strings with this, so an
  * escaped quote must not end the string and an open one must run to len. */
 static void test_json_skip_string(void **state)
@@ -232,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_buf_json_escaping),
 		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_json_depth_bound),
+		cmocka_unit_test(test_json_parse_why),
 		cmocka_unit_test(test_json_skip_string),
 		cmocka_unit_test(test_json_type_name),
 		cmocka_unit_test(test_provfacts),

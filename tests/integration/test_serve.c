@@ -573,6 +573,43 @@ static void test_models_health_metrics(void **state)
 	free(r.body);
 }
 
+/* GET /v1/models/ID, as the SDKs' models.retrieve asks it: each model as
+ * the list shows it, and an unknown one in OpenAI's not-found shape. */
+static void test_model_retrieve(void **state)
+{
+	struct ctx *c = *state;
+	struct resp r;
+	assert_int_equal(http(&c->main, "GET", "/v1/models", NULL, NULL, 0, &r), CURLE_OK);
+	cJSON *list = json_of(&r);
+	free(r.body);
+	const cJSON *m;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(list, "data"))
+	{
+		char path[128];
+		snprintf(path, sizeof(path), "/v1/models/%s", str_at(m, "id", NULL));
+		assert_int_equal(http(&c->main, "GET", path, NULL, NULL, 0, &r), CURLE_OK);
+		if (r.status != 200)
+			fail_msg("GET %s: %ld: %s", path, r.status, r.body);
+		assert_string_equal(r.type, "application/json");
+		cJSON *one = json_of(&r);
+		if (!cJSON_Compare(one, m, 1))
+			fail_msg("GET %s: %s, not as listed", path, r.body);
+		assert_int_equal(cJSON_GetArraySize(one), 4);
+		cJSON_Delete(one);
+		free(r.body);
+	}
+	cJSON_Delete(list);
+	assert_int_equal(http(&c->main, "GET", "/v1/models/nonesuch", NULL, NULL, 0, &r), CURLE_OK);
+	expect_error(&r, 404, "invalid_request_error", "model_not_found");
+	assert_non_null(strstr(r.body, "\"param\":\"model\""));
+	assert_non_null(strstr(r.body, "'nonesuch'"));
+	free(r.body);
+	/* "/v1/models/" names no model: no such path. */
+	assert_int_equal(http(&c->main, "GET", "/v1/models/", NULL, NULL, 0, &r), CURLE_OK);
+	expect_error(&r, 404, "invalid_request_error", "unknown_url");
+	free(r.body);
+}
+
 static void test_errors(void **state)
 {
 	struct ctx *c = *state;
@@ -585,6 +622,22 @@ static void test_errors(void **state)
 	assert_int_equal(http(&c->main, "POST", "/v1/chat/completions", "{nope", NULL, 0, &r),
 			 CURLE_OK);
 	expect_error(&r, 400, "invalid_request_error", "invalid_json");
+	assert_non_null(strstr(r.body, "not valid JSON"));
+	free(r.body);
+	/* JSON, but nested past the limit: said so, with the limit. */
+	char deep[512];
+	int n = snprintf(deep, sizeof(deep), "{\"model\":\"single\",\"messages\":[{\"role\":"
+			 "\"user\",\"content\":\"q\"}],\"x\":");
+	for (int i = 0; i < 40; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < 40; i++)
+		deep[n++] = ']';
+	snprintf(deep + n, sizeof(deep) - (size_t)n, "}");
+	assert_int_equal(http(&c->main, "POST", "/v1/chat/completions", deep, NULL, 0, &r),
+			 CURLE_OK);
+	expect_error(&r, 400, "invalid_request_error", "json_too_deep");
+	assert_non_null(strstr(r.body, "nested too deep"));
+	assert_non_null(strstr(r.body, "32"));
 	free(r.body);
 	assert_int_equal(http(&c->main, "POST", "/v1/chat/completions", "{\"model\":\"single\"}",
 			      NULL, 0, &r), CURLE_OK);
@@ -634,6 +687,9 @@ static void test_body_cap_and_tokens(void **state)
 	assert_int_equal(http(&s, "GET", "/v1/models", NULL, NULL, 0, &r), CURLE_OK);
 	assert_int_equal(r.status, 401);
 	free(r.body);
+	assert_int_equal(http(&s, "GET", "/v1/models/single", NULL, NULL, 0, &r), CURLE_OK);
+	assert_int_equal(r.status, 401);
+	free(r.body);
 	assert_int_equal(http(&s, "POST", "/v1/chat/completions", b, "good-token-1", 0, &r),
 			 CURLE_OK);
 	assert_int_equal(r.status, 200);
@@ -651,6 +707,48 @@ static void test_body_cap_and_tokens(void **state)
 	expect_error(&r, 413, "invalid_request_error", "request_too_large");
 	free(r.body);
 	assert_int_equal(srv_stop(&s), 0);
+}
+
+/* How many lines of s's log past byte off hold what. */
+static int log_count(const struct srv *s, size_t off, const char *what)
+{
+	char *log = h_read(s->err);
+	int n = 0;
+	for (const char *p = log && strlen(log) > off ? log + off : ""; (p = strstr(p, what));
+	     p++)
+		n++;
+	free(log);
+	return n;
+}
+
+/* Fails, showing s's log past off. */
+static void log_fail(const struct srv *s, size_t off, const char *why)
+{
+	char shown[4096];
+	char *log = h_read(s->err);
+	snprintf(shown, sizeof(shown), "%s", log && strlen(log) > off ? log + off : "");
+	free(log);
+	fail_msg("%s:\n%s", why, shown);
+}
+
+/* Waits (up to 3 s) until the log past off holds want lines with what. */
+static int log_wait(const struct srv *s, size_t off, const char *what, int want)
+{
+	int n = 0;
+	for (int i = 0; i < 300 && (n = log_count(s, off, what)) < want; i++)
+		usleep(10000);
+	return n;
+}
+
+/* A counter's value in s's /metrics (0: absent). */
+static long metric(const struct srv *s, const char *series)
+{
+	struct resp m;
+	assert_int_equal(http(s, "GET", "/metrics", NULL, NULL, 0, &m), CURLE_OK);
+	const char *at = strstr(m.body, series);
+	long v = at ? strtol(at + strlen(series), NULL, 10) : 0;
+	free(m.body);
+	return v;
 }
 
 /* ---- a client below libcurl: bytes as they are, a body that lies ---- */
@@ -753,10 +851,16 @@ static void test_body_cap_early(void **state)
 		     "Transfer-Encoding: chunked\r\n\r\n");
 	for (int i = 0; i < 20; i++)
 		n += snprintf(req + n, sizeof(req) - (size_t)n, "64\r\n%0100d\r\n", i);
+	char *log = h_read(s.err);
+	size_t off = log ? strlen(log) : 0;
+	free(log);
 	t0 = now_ms();
 	assert_int_equal(raw_http(&s, req, (size_t)n, out, sizeof(out), 5000, &closed), 0);
 	assert_true(closed);
 	assert_true(now_ms() - t0 < 3000);
+	/* Unanswered, but logged and counted as what it was. */
+	if (log_wait(&s, off, "POST /v1/chat/completions 413 ", 1) != 1)
+		log_fail(&s, off, "the cut-off body is not logged 413");
 
 	/* Still healthy, and a body under the cap still runs. */
 	struct resp r;
@@ -783,6 +887,7 @@ static void test_methods(void **state)
 		{"PUT", "/v1/chat/completions", "POST"},
 		{"GET", "/v1/messages", "POST"},
 		{"POST", "/v1/models", "GET, HEAD"},
+		{"DELETE", "/v1/models/single", "GET, HEAD"},
 		{"DELETE", "/healthz", "GET, HEAD"},
 		{"POST", "/metrics", "GET, HEAD"},
 	};
@@ -795,7 +900,8 @@ static void test_methods(void **state)
 				 wrong[i].path, r.status, r.allow, wrong[i].allow);
 		free(r.body);
 	}
-	static const char *const heads[] = {"/healthz", "/v1/models", "/metrics"};
+	static const char *const heads[] = {"/healthz", "/v1/models", "/v1/models/single",
+					    "/metrics"};
 	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
 		char req[256], out[4096];
 		int closed;
@@ -916,10 +1022,17 @@ static long mock_stat(struct harness *h, const char *key)
 	return st.in_flight;
 }
 
+#define CHAT_499 "quorum_requests_total{path=\"/v1/chat/completions\",code=\"499\"} "
+#define CHAT_200 "quorum_requests_total{path=\"/v1/chat/completions\",code=\"200\"} "
+
 static void test_disconnect_cancels(void **state)
 {
 	struct ctx *c = *state;
 	long aborted = mock_stat(&c->h, "aborted");
+	char *log = h_read(c->main.err);
+	size_t off = log ? strlen(log) : 0;
+	free(log);
+	long ok_before = metric(&c->main, CHAT_200);
 	/* Waiting for the answer, waiting for the stream's first piece, and
 	 * in the middle of a stream. */
 	static const char *const model[] = {"slow", "slow", "dribble"};
@@ -947,6 +1060,27 @@ static void test_disconnect_cancels(void **state)
 	assert_int_equal(http(&c->main, "GET", "/metrics", NULL, NULL, 0, &m), CURLE_OK);
 	assert_non_null(strstr(m.body, "quorum_runs_total{status=\"interrupted\"} "));
 	free(m.body);
+	/* Each of the three is logged once, as nginx logs a client that
+	 * closed its request (499), with its run; the one that left
+	 * mid-stream is not a 200 as well. */
+	if (log_wait(&c->main, off, "POST /v1/chat/completions 499 ", 3) != 3 ||
+	    log_count(&c->main, off, "POST /v1/chat/completions ") != 3 ||
+	    log_count(&c->main, off, " ms run ") < 3)
+		log_fail(&c->main, off, "want three 499 lines with their runs");
+	assert_int_equal(metric(&c->main, CHAT_499), 3);
+	assert_int_equal(metric(&c->main, CHAT_200), ok_before);
+	/* A client that leaves while it sends its body is one too (it waits a
+	 * moment first: a request whose headers MHD never handed over is no
+	 * request yet). */
+	static const char part[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: q\r\n"
+		"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"model\":";
+	char out[256];
+	int closed;
+	assert_int_equal(raw_http(&c->main, part, sizeof(part) - 1, out, sizeof(out), 200,
+				  &closed), 0);
+	if (log_wait(&c->main, off, "POST /v1/chat/completions 499 ", 4) != 4)
+		log_fail(&c->main, off, "no 499 for a body cut short");
+	assert_int_equal(metric(&c->main, CHAT_499), 4);
 }
 
 /* --deadline: the run is stopped, its call cancelled, the client told. */
@@ -1166,6 +1300,7 @@ int main(void)
 		cmocka_unit_test(test_stream_broken),
 		cmocka_unit_test(test_models_health_metrics),
 		cmocka_unit_test(test_created),
+		cmocka_unit_test(test_model_retrieve),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_body_cap_and_tokens),
 		cmocka_unit_test(test_body_cap_early),

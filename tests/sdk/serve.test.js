@@ -112,6 +112,19 @@ describe('openai SDK against quorum serve', () => {
     assert.deepEqual(ids, ['plain', 'unicode', 'drip', 'slow', 'down', 'council']);
   });
 
+  it('retrieves one workflow as a model, and names an unknown one', async () => {
+    const m = await client.models.retrieve('council');
+    assert.equal(m.id, 'council');
+    assert.equal(m.object, 'model');
+    assert.equal(m.owned_by, 'quorum');
+    assert.ok(Number.isInteger(m.created));
+    await assert.rejects(client.models.retrieve('nonesuch'), (err) => {
+      assert.ok(err instanceof OpenAI.NotFoundError);
+      assert.equal(err.code, 'model_not_found');
+      return true;
+    });
+  });
+
   it('answers a completion: text, finish reason, usage, the run id', async () => {
     const { data: c, response } = await ask('plain').withResponse();
     assert.equal(c.object, 'chat.completion');

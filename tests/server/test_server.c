@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -108,6 +109,40 @@ static void test_oai_refusals(void **state)
 			assert_string_equal(e.param, cases[i].param);
 		else
 			assert_null(e.param);
+	}
+}
+
+/* A body nested deeper than a request may be (a message whose content
+ * holds arrays in arrays) is refused as too deep, naming the limit: it is
+ * JSON, so "not valid JSON" would send its author looking for a typo. */
+static void test_too_deep(void **state)
+{
+	(void)state;
+	char body[512];
+	int n = snprintf(body, sizeof(body), "{\"model\":\"m\",\"max_tokens\":5,\"messages\":"
+			 "[{\"role\":\"user\",\"content\":\"q\",\"x\":");
+	for (int i = 0; i < 40; i++)
+		body[n++] = '[';
+	for (int i = 0; i < 40; i++)
+		body[n++] = ']';
+	n += snprintf(body + n, sizeof(body) - (size_t)n, "}]}");
+	int (*const parsers[])(struct oai_req *, const char *, size_t, struct oai_err *) = {
+		oai_req_parse, anth_req_parse};
+	for (size_t i = 0; i < 2; i++) {
+		struct oai_req r;
+		struct oai_err e;
+		memset(&e, 0, sizeof(e));
+		assert_int_equal(parsers[i](&r, body, (size_t)n, &e), -1);
+		assert_null(r.doc);
+		if (!strstr(e.message, "nested too deep") || !strstr(e.message, "32"))
+			fail_msg("parser %zu: '%s'", i, e.message);
+		assert_null(strstr(e.message, "not valid JSON"));
+		if (i == 0)
+			assert_string_equal(e.code, "json_too_deep");
+		/* Broken JSON is still called that. */
+		memset(&e, 0, sizeof(e));
+		assert_int_equal(parsers[i](&r, "{nope", 5, &e), -1);
+		assert_non_null(strstr(e.message, "not valid JSON"));
 	}
 }
 
@@ -253,6 +288,14 @@ static void test_render_errors_models(void **state)
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(d, 1), "object")->valuestring, "model");
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(d, 1), "owned_by")->valuestring, "quorum");
 	cJSON_Delete(j);
+	/* GET /v1/models/ID: the one object, byte for byte as the list has it. */
+	struct buf one;
+	buf_init(&one, 0);
+	assert_int_equal(render_model(&one, "judge", 1700000000), 0);
+	assert_string_equal(buf_str(&one), "{\"id\":\"judge\",\"object\":\"model\","
+			    "\"created\":1700000000,\"owned_by\":\"quorum\"}");
+	assert_non_null(strstr(buf_str(&b), buf_str(&one)));
+	buf_release(&one);
 	buf_release(&b);
 }
 
@@ -502,6 +545,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_oai_messages),
 		cmocka_unit_test(test_oai_refusals),
+		cmocka_unit_test(test_too_deep),
 		cmocka_unit_test(test_render_completion),
 		cmocka_unit_test(test_render_chunks),
 		cmocka_unit_test(test_render_errors_models),
