@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../common/json.h"
 #include "cli.h"
 
 const char *data_next(struct data_reader *r)
@@ -138,6 +139,12 @@ int data_line_parse(struct data_line *d, const char *text, long line,
 	/* Null-terminated: {"query": "a"} junk is a broken line, not "a". */
 	if (!(d->doc = cJSON_ParseWithOpts(text, NULL, 1))) {
 		*why = "not JSON (a line is one object or one string)";
+		return -1;
+	}
+	if (json_has_nul(text, strlen(text))) {
+		/* A C string would end at it: half a query, unseen. */
+		*why = "holds a NUL character (\\u0000), which quorum cannot pass on";
+		data_line_release(d);
 		return -1;
 	}
 	cJSON *doc = d->doc;

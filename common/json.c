@@ -65,6 +65,19 @@ cJSON *json_parse_why(const char *s, size_t len, int max_depth, enum json_fail *
 	return j;
 }
 
+int json_has_nul(const char *s, size_t len)
+{
+	/* A backslash is only ever inside a string: no need to track which. */
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] == 'u' && i + 6 <= len && !memcmp(s + i + 2, "0000", 4))
+			return 1;
+		i++; /* the escaped character: \\u0000 is a backslash and "u0000" */
+	}
+	return 0;
+}
+
 cJSON *json_parse(const char *s, size_t len, int max_depth)
 {
 	return json_parse_why(s, len, max_depth, NULL);

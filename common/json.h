@@ -24,6 +24,11 @@ enum json_fail {
  * cJSON_Delete. NULL on any error. */
 cJSON *json_parse_why(const char *s, size_t len, int max_depth, enum json_fail *why);
 
+/* Whether JSON text s[0..len) writes a NUL character (\u0000) in a
+ * string. cJSON keeps strings as C strings, so such a string would end
+ * there without a word: a caller that passes text on refuses it instead. */
+int json_has_nul(const char *s, size_t len);
+
 /* For scanners that look at JSON as text (brace matching, depth checks):
  * s[i] is the '"' that opens a string literal; returns the index of the
  * '"' that closes it, stepping over backslash escapes, or len when the

@@ -135,6 +135,8 @@ int anth_req_parse(struct oai_req *r, const char *body, size_t len, struct oai_e
 			  "arrays and objects)", ANTH_JSON_DEPTH);
 	else if (!r->doc)
 		rc = fail(e, NULL, "the request body is not valid JSON");
+	else if (json_has_nul(body, len))
+		rc = fail(e, NULL, "%s", OAI_NUL_MESSAGE);
 	else if (!cJSON_IsObject(r->doc))
 		rc = fail(e, NULL, "the request body must be a JSON object");
 	else if (!(r->model = json_get_str(r->doc, "model")) || !*r->model)

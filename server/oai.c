@@ -166,7 +166,9 @@ int oai_req_parse(struct oai_req *r, const char *body, size_t len, struct oai_er
 	if (!r->doc)
 		return fail(e, NULL, "invalid_json", "the request body is not valid JSON");
 	int rc = -1;
-	if (!cJSON_IsObject(r->doc))
+	if (json_has_nul(body, len))
+		rc = fail(e, NULL, NULL, "%s", OAI_NUL_MESSAGE);
+	else if (!cJSON_IsObject(r->doc))
 		rc = fail(e, NULL, NULL, "the request body must be a JSON object");
 	else if (!(r->model = json_get_str(r->doc, "model")) || !*r->model)
 		rc = fail(e, "model", NULL, "'model' is required: the name of a workflow "

@@ -28,6 +28,11 @@ struct oai_err {
 	const char *code;        /* static; NULL: none */
 };
 
+/* Both APIs' words for a body that writes \u0000 in a string: a model's
+ * text is a C string in quorum, so it would end there unseen. */
+#define OAI_NUL_MESSAGE "the request holds a NUL character (\\u0000), which quorum cannot " \
+			"pass on to a model"
+
 /* Parses body[0..len). Returns 0, or -1 with e saying why (nothing is
  * then held). */
 int oai_req_parse(struct oai_req *r, const char *body, size_t len, struct oai_err *e);

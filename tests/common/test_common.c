@@ -120,6 +120,33 @@ static void test_json_parse_why(void **state)
 	assert_null(json_parse_why("[[1]]", 5, 1, NULL));
 }
 
+/* A string that writes \u0000 would end there in cJSON's C string; an
+ * escaped backslash followed by the letters "u0000" is not one. */
+static void test_json_has_nul(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		int nul;
+	} cases[] = {
+		{"{\"q\": \"a\\u0000b\"}", 1},
+		{"[\"\\u0000\"]", 1},
+		{"\"\\\\\\u0000\"", 1},      /* \\ then \u0000 */
+		{"{\"q\": \"a\\\\u0000b\"}", 0}, /* \\ then the letters u0000 */
+		{"{\"q\": \"\\u00001\"}", 1},
+		{"{\"q\": \"\\u0001\"}", 0},
+		{"{\"q\": \"u0000\"}", 0},
+		{"\"\\u000", 0},               /* cut short */
+		{"\"\\", 0},
+		{"", 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (json_has_nul(cases[i].text, strlen(cases[i].text)) != cases[i].nul)
+			fail_msg("case %zu: %s", i, cases[i].text);
+	/* Only len bytes are read. */
+	assert_false(json_has_nul("\"\\u0000\"", 5));
+}
+
 /* Scanners that match braces as text step over strings with this, so an
  * escaped quote must not end the string and an open one must run to len. */
 static void test_json_skip_string(void **state)
@@ -257,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_json_depth_bound),
 		cmocka_unit_test(test_json_parse_why),
+		cmocka_unit_test(test_json_has_nul),
 		cmocka_unit_test(test_json_skip_string),
 		cmocka_unit_test(test_json_type_name),
 		cmocka_unit_test(test_provfacts),

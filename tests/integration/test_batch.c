@@ -217,7 +217,8 @@ static void test_lines_and_malformed(void **state)
 		"{\"id\": 9, \"query\": \"Q5\"} {\"id\": 10}\n"
 		"{\"id\": 1e400, \"query\": \"Q6\"}\n"
 		"{\"id\": 12345678901234567890, \"query\": \"Q7\"}\n"
-		"{\"id\": 70, \"query\": \"Q8\"}\n");
+		"{\"id\": 70, \"query\": \"Q8\"}\n"
+		"{\"query\": \"Is 2\\u0000 + 2 = 5?\"}\n");
 	char *out, *err;
 	int rc = h_cli(h, "batch wf.yaml --in in.jsonl --out out.jsonl --parallel 4", &out,
 		       &err);
@@ -237,6 +238,8 @@ static void test_lines_and_malformed(void **state)
 	assert_non_null(strstr(err, "in.jsonl:11: \"id\" as a number must be a whole number"));
 	/* Two reports with one id could not be told apart. */
 	assert_non_null(strstr(err, "in.jsonl:12: the id of line 1 again"));
+	/* A query cut short at a NUL would be asked as "Is 2". */
+	assert_non_null(strstr(err, "in.jsonl:13: holds a NUL character"));
 	size_t n;
 	cJSON **r = read_reports(h, "out.jsonl", &n);
 	assert_int_equal(n, 2);

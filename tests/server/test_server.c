@@ -146,6 +146,25 @@ static void test_too_deep(void **state)
 	}
 }
 
+/* A message that writes \u0000 is refused, not cut short at it. */
+static void test_nul_refused(void **state)
+{
+	(void)state;
+	static const char body[] = "{\"model\":\"m\",\"max_tokens\":5,\"messages\":"
+				   "[{\"role\":\"user\",\"content\":\"Is 2\\u0000 + 2 = 5?\"}]}";
+	int (*const parsers[])(struct oai_req *, const char *, size_t, struct oai_err *) = {
+		oai_req_parse, anth_req_parse};
+	for (size_t i = 0; i < 2; i++) {
+		struct oai_req r;
+		struct oai_err e;
+		memset(&e, 0, sizeof(e));
+		assert_int_equal(parsers[i](&r, body, sizeof(body) - 1, &e), -1);
+		assert_null(r.doc);
+		if (!strstr(e.message, "NUL character"))
+			fail_msg("parser %zu: '%s'", i, e.message);
+	}
+}
+
 static cJSON *parse_buf(struct buf *b)
 {
 	cJSON *j = cJSON_Parse(buf_str(b));
@@ -546,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_oai_messages),
 		cmocka_unit_test(test_oai_refusals),
 		cmocka_unit_test(test_too_deep),
+		cmocka_unit_test(test_nul_refused),
 		cmocka_unit_test(test_render_completion),
 		cmocka_unit_test(test_render_chunks),
 		cmocka_unit_test(test_render_errors_models),
