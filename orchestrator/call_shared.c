@@ -44,7 +44,10 @@ static void learn_why(struct pool *p, struct model_state *ms)
 	for (int k = ERR_NONE + 1; k <= ERR_CANCELLED; k++)
 		if (!strcmp(why, err_class_name((enum err_class)k)))
 			ms->first_err = (enum err_class)k;
-	ms->first_http = atoi(tab + 1);
+	/* Another program may have written it: an HTTP status or 0, never
+	 * what atoi would make of a number too big for an int. */
+	long http = strtol(tab + 1, NULL, 10);
+	ms->first_http = http >= 100 && http <= 999 ? (int)http : 0;
 	snprintf(ms->first_msg, sizeof(ms->first_msg), "%s", tab2 + 1);
 }
 

@@ -1,28 +1,44 @@
 /* The pure parts of the shared state (shared.h): the URL, the keys, and
  * the form a cache entry takes in Redis. No network, no clock. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "../common/alloc.h"
 #include "../common/sha256.h"
 #include "shared.h"
 
-/* A decimal number in [min, max] filling s[0..n) exactly. */
+/* A decimal number in [min, max] filling s[0..n) exactly: digits only
+ * (strtol alone would take " 80" and "+80"). */
 static int parse_int(const char *s, size_t n, long min, long max, long *out)
 {
 	char tmp[16];
 	if (!n || n >= sizeof(tmp))
 		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
 	char *end;
 	errno = 0;
 	long v = strtol(tmp, &end, 10);
-	if (errno || *end || tmp[0] == '-' || tmp[0] == '+' || v < min || v > max)
+	if (errno || *end || v < min || v > max)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* Whether s holds a byte no host name or socket path has (a space, a
+ * control byte): it would be printed in every message. */
+static int has_odd_byte(const char *s, int space_ok)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || (*s == ' ' && !space_ok))
+			return 1;
 	return 0;
 }
 
@@ -93,6 +109,8 @@ static int parse_tcp(struct shared_url *u, const char *p, char *err, size_t n)
 	}
 	if (!u->host[0])
 		return fail(err, n, "no host (want redis://HOST:PORT)", "redis://");
+	if (has_odd_byte(u->host, 0))
+		return fail(err, n, "the host holds a space or a control character", "redis://");
 	long v = 6379;
 	if (colon && parse_int(colon + 1, (size_t)(hostend - colon - 1), 1, 65535, &v))
 		return fail(err, n, "the port must be a number from 1 to 65535", "redis://");
@@ -126,8 +144,13 @@ static int parse_unix(struct shared_url *u, const char *p, char *err, size_t n)
 		return fail(err, n, "user or password too long", "unix://");
 	if (p != slash)
 		return fail(err, n, "a host has no place here (want unix:///PATH)", "unix://");
-	if (copy_part(u->path, sizeof(u->path), slash, (size_t)(pathend - slash)))
+	/* A longer path would be cut short by the connect, and name another
+	 * socket. */
+	if (copy_part(u->path, sizeof(((struct sockaddr_un *)0)->sun_path), slash,
+		      (size_t)(pathend - slash)))
 		return fail(err, n, "socket path too long", "unix://");
+	if (has_odd_byte(u->path, 1))
+		return fail(err, n, "the socket path holds a control character", "unix://");
 	long v = 0;
 	if (q && parse_int(q + 4, (size_t)(end - q - 4), 0, 1000000, &v))
 		return fail(err, n, "the database must be a number, as in ?db=0", "unix://");
@@ -152,6 +175,9 @@ int shared_url_parse(struct shared_url *u, const char *text, char *err, size_t n
 	/* Not ours to echo: it may be a password put in the wrong place. */
 	snprintf(err, n, "'%.40s%s' is not a redis://HOST:PORT or unix:///PATH URL",
 		 strchr(text, '@') ? "..." : text, strlen(text) > 40 ? "..." : "");
+	for (char *p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return -1;
 }
 
@@ -204,6 +230,29 @@ char *shared_entry_pack(const char *text, size_t len, const char *finish_reason,
 	return out;
 }
 
+/* The most tokens and dollars one entry may say: an entry another
+ * program wrote with more would overflow a run's totals or make its
+ * report lie. */
+#define ENTRY_MAX_TOKENS 1000000000000LL
+#define ENTRY_MAX_USD 1e6
+
+/* The next space-separated field of *p (up to end) as a whole number in
+ * [-1, ENTRY_MAX_TOKENS]; moves *p past it and its one space. */
+static int entry_tokens(const char **p, const char *end, long long *out)
+{
+	const char *s = *p, *e = memchr(s, ' ', (size_t)(end - s));
+	if (!e)
+		e = end;
+	long v = 0;
+	if (e - s == 2 && s[0] == '-' && s[1] == '1')
+		v = -1;
+	else if (parse_int(s, (size_t)(e - s), 0, ENTRY_MAX_TOKENS, &v))
+		return -1;
+	*out = v;
+	*p = e < end ? e + 1 : e;
+	return 0;
+}
+
 int shared_entry_unpack(const char *data, size_t len, struct cache_entry *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -211,19 +260,29 @@ int shared_entry_unpack(const char *data, size_t len, struct cache_entry *e)
 	char head[128];
 	if (!nl || copy_part(head, sizeof(head), data, (size_t)(nl - data)))
 		return -1;
+	/* "qc1 IN OUT COST FLEN", one space apart, nothing else. */
+	const char *p = head, *hend = head + strlen(head);
 	long long in, out;
-	double cost;
-	size_t flen;
-	int used = 0;
-	if (sscanf(head, "qc1 %lld %lld %lg %zu%n", &in, &out, &cost, &flen, &used) != 4 ||
-	    head[used] || flen > 31 || in < -1 || out < -1)
+	if (strncmp(p, "qc1 ", 4))
+		return -1;
+	p += 4;
+	if (entry_tokens(&p, hend, &in) || entry_tokens(&p, hend, &out))
+		return -1;
+	const char *sp = memchr(p, ' ', (size_t)(hend - p));
+	if (!sp || sp == p || !((*p >= '0' && *p <= '9') || *p == '.'))
+		return -1;
+	char *cend;
+	double cost = strtod(p, &cend);
+	long flen;
+	if (cend != sp || !isfinite(cost) || cost < 0 || cost > ENTRY_MAX_USD ||
+	    parse_int(sp + 1, (size_t)(hend - sp - 1), 0, 31, &flen))
 		return -1;
 	size_t off = (size_t)(nl - data) + 1;
-	if (len - off < flen)
+	if (len - off < (size_t)flen)
 		return -1;
-	memcpy(e->finish_reason, data + off, flen);
+	memcpy(e->finish_reason, data + off, (size_t)flen);
 	e->finish_reason[flen] = '\0';
-	off += flen;
+	off += (size_t)flen;
 	e->len = len - off;
 	if (!(e->text = q_malloc(e->len + 1)))
 		return -1;

@@ -1,7 +1,7 @@
 /* The shared state in Redis (shared.h), over hiredis.
  *
- * One blocking connection with a short timeout, one round trip per
- * operation: starting calls costs one EVALSHA (the breaker and the rpm
+ * One connection, one round trip per operation, each answered within a
+ * deadline however the server sends its bytes (exchange): starting calls costs one EVALSHA (the breaker and the rpm
  * window in one Lua script) for as many starts as a model's queue can
  * use at once, a failure one more, a success one more only when the
  * breaker had counted failures. On loopback that is tens of
@@ -12,6 +12,10 @@
  * breaker, so processes on machines whose clocks differ agree. */
 #include <errno.h>
 #include <ctype.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +37,11 @@
 #define RECONNECT_MAX_MS 30000
 #define RECONNECT_TIMEOUT_MS 100
 #define BUDGET_KEY "quorum:budget"
+/* The most one reply may bring (a cache entry is an answer, far less):
+ * a server that sends more is given up, not given our memory. */
+#define REPLY_MAX_BYTES (64L << 20)
+/* The most elements an array reply may announce: ours have three. */
+#define REPLY_MAX_ELEMENTS 1024
 
 /* Redis's time in ms, as every script reads it. */
 #define LUA_NOW                                                                     \
@@ -117,6 +126,7 @@ struct shared {
 	char sha[NSCRIPTS][48];       /* SCRIPT LOAD's digests */
 	char member[48];              /* this process's part of rpm log members */
 	unsigned long long seq;
+	int64_t back_at;              /* when Redis last came back (0: never lost) */
 };
 
 int shared_available(void) { return 1; }
@@ -125,30 +135,98 @@ const char *shared_shown(const struct shared *s) { return s->url.shown; }
 
 const char *shared_lost(const struct shared *s) { return s->lost[0] ? s->lost : NULL; }
 
-/* hiredis's words, as quorum writes messages: lower case, and a timeout
- * called one. */
+/* hiredis's (or the server's) words, as quorum writes messages: lower
+ * case, a timeout called one, and no byte that would move the cursor
+ * or start a line of its own on a terminal. */
 static void say_why(char *out, size_t n, const char *why)
 {
 	if (why && !strncmp(why, "ERR ", 4))
 		why += 4;
-	if (strstr(why, "temporarily unavailable") || strstr(why, "timed out"))
+	if (why && (strstr(why, "temporarily unavailable") || strstr(why, "timed out")))
 		snprintf(out, n, "no answer within %d ms", COMMAND_TIMEOUT_MS);
 	else
 		snprintf(out, n, "%s", why && *why ? why : "connection lost");
 	if (*out && isupper((unsigned char)*out) && !isupper((unsigned char)out[1]))
 		*out = (char)tolower((unsigned char)*out);
+	for (char *p = out; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+/* Whether q[0..n) may give the password away: it holds it, or it is its
+ * start (a server quoting AUTH's arguments back cuts them). */
+static int shows_password(const char *q, size_t n, const char *pw)
+{
+	size_t pn = strlen(pw);
+	if (!n || !pn)
+		return 0;
+	if (n <= pn)
+		return !strncmp(q, pw, n);
+	for (size_t i = 0; i + pn <= n; i++)
+		if (!memcmp(q + i, pw, pn))
+			return 1;
+	return 0;
+}
+
+/* A server's message (msg, n bytes) with every quoted part that may
+ * give the password away, and the password wherever it appears, written
+ * as "***". */
+static void redact(char *msg, size_t n, const char *pw)
+{
+	if (!*pw)
+		return;
+	char out[512];
+	size_t o = 0;
+	for (const char *p = msg; *p && o < sizeof(out) - 8;) {
+		const char *close = (*p == '\'' || *p == '`') ? strchr(p + 1, *p) : NULL;
+		size_t plain = strlen(pw);
+		if (close && shows_password(p + 1, (size_t)(close - p - 1), pw)) {
+			out[o++] = *p;
+			memcpy(out + o, "***", 3);
+			o += 3;
+			p = close;
+		} else if (!strncmp(p, pw, plain)) {
+			memcpy(out + o, "***", 3);
+			o += 3;
+			p += plain;
+			continue;
+		}
+		out[o++] = *p++;
+	}
+	out[o] = '\0';
+	/* A quote left open runs to the end: its rest may be the password's
+	 * start. */
+	for (char *q = out; *q; q++) {
+		char *close = (*q == '\'' || *q == '`') ? strchr(q + 1, *q) : NULL;
+		if (close) {
+			q = close;
+			continue;
+		}
+		if ((*q == '\'' || *q == '`') && shows_password(q + 1, strlen(q + 1), pw))
+			snprintf(q + 1, sizeof(out) - (size_t)(q + 1 - out), "***");
+	}
+	size_t k = strnlen(out, n - 1);
+	memcpy(msg, out, k);
+	msg[k] = '\0';
 }
 
 /* Gives Redis up until a later try finds it again (shared_up): every
  * operation until then answers "lost", and the callers keep their state
- * in-process. Said once on standard error. */
+ * in-process. Said once on standard error. Lost again soon after it came
+ * back (a server that answers the handshake and fails every script), it
+ * is tried less and less often, not every 250 ms for ever. */
 static void give_up(struct shared *s, const char *why)
 {
 	/* why may be the context's own errstr: read before the free. */
 	if (!s->lost[0]) {
+		int64_t now = clock_ms();
 		say_why(s->lost, sizeof(s->lost), why);
-		s->retry_gap = RECONNECT_FIRST_MS;
-		s->retry_at = clock_ms() + s->retry_gap;
+		if (s->back_at && now - s->back_at < RECONNECT_MAX_MS)
+			s->retry_gap = s->retry_gap * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS
+									  : s->retry_gap * 2;
+		else
+			s->retry_gap = RECONNECT_FIRST_MS;
+		s->retry_at = now + s->retry_gap;
 		fprintf(stderr, "quorum: --shared %s: lost (%s); rpm, breaker, budget and cache "
 			"are this process's own until it answers again\n", s->url.shown, s->lost);
 	}
@@ -157,19 +235,128 @@ static void give_up(struct shared *s, const char *why)
 	s->c = NULL;
 }
 
-static int connect_to(struct shared *s, int timeout_ms, char *err, size_t n);
-static int load_scripts(struct shared *s, char *err, size_t n);
+/* Waits until c's socket is ready for ev, at most until deadline. */
+static int wait_fd(redisContext *c, short ev, int64_t deadline, char *why, size_t n)
+{
+	for (;;) {
+		int64_t left = deadline - clock_ms();
+		struct pollfd p = {c->fd, ev, 0};
+		int k = left > 0 ? poll(&p, 1, (int)left) : 0;
+		if (k > 0)
+			return 0;
+		if (k < 0 && errno == EINTR)
+			continue;
+		snprintf(why, n, k < 0 ? "connection lost" : "timed out");
+		return -1;
+	}
+}
 
-/* One command. Returns the reply (freeReplyObject), or NULL when Redis
- * is lost; an error reply is returned to the caller to judge. */
+/* Sends what was appended to c and reads nout replies into out, all by
+ * deadline (clock_ms), at most REPLY_MAX_BYTES: a server that answers a
+ * byte at a time holds the loop no longer than that. A reply followed
+ * by bytes not asked for puts the connection out of step: refused, as
+ * the next command would read them as its answer. Returns 0, or -1 with
+ * why (n bytes) and nothing in out. */
+static int exchange(redisContext *c, redisReply **out, int nout, int64_t deadline, char *why,
+		    size_t n)
+{
+	int got = 0, done = 0;
+	long bytes = 0;
+	while (!done) {
+		if (wait_fd(c, POLLOUT, deadline, why, n))
+			goto fail;
+		if (redisBufferWrite(c, &done) == REDIS_ERR)
+			goto fail_c;
+	}
+	while (got < nout) {
+		void *r = NULL;
+		if (redisGetReplyFromReader(c, &r) == REDIS_ERR)
+			goto fail_c;
+		if (r) {
+			out[got++] = r;
+			continue;
+		}
+		if (wait_fd(c, POLLIN, deadline, why, n))
+			goto fail;
+		size_t before = c->reader->len;
+		if (redisBufferRead(c) == REDIS_ERR)
+			goto fail_c;
+		bytes += (long)(c->reader->len - before);
+		if (bytes > REPLY_MAX_BYTES) {
+			snprintf(why, n, "a reply of more than %ld MiB", REPLY_MAX_BYTES >> 20);
+			goto fail;
+		}
+	}
+	if (c->reader->pos < c->reader->len) {
+		snprintf(why, n, "more was answered than was asked");
+		goto fail;
+	}
+	return 0;
+fail_c:
+	snprintf(why, n, "%s", c->errstr);
+fail:
+	while (got)
+		freeReplyObject(out[--got]);
+	return -1;
+}
+
+/* hiredis makes an array as long as the server says before any of its
+ * elements come: a server that announces two billion gets an error, not
+ * 16 GB of our memory. */
+static redisReplyObjectFunctions reply_fns;
+static void *(*default_create_array)(const redisReadTask *, int);
+
+static void *create_array(const redisReadTask *task, int elements)
+{
+	if (elements > REPLY_MAX_ELEMENTS)
+		return NULL;
+	return default_create_array(task, elements);
+}
+
+/* Makes c's socket non-blocking (a write to a server that reads nothing
+ * waits in exchange, by its deadline) and bounds its arrays. */
+static void tune(redisContext *c)
+{
+	int fl = fcntl(c->fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
+	if (!default_create_array) {
+		reply_fns = *c->reader->fn;
+		default_create_array = reply_fns.createArray;
+		reply_fns.createArray = create_array;
+	}
+	c->reader->fn = &reply_fns;
+}
+
+static int connect_to(struct shared *s, int timeout_ms, char *err, size_t n);
+
+/* One command, answered within COMMAND_TIMEOUT_MS. Returns the reply
+ * (freeReplyObject), or NULL when Redis is lost; an error reply is
+ * returned to the caller to judge. */
 static redisReply *command(struct shared *s, int argc, const char **argv, const size_t *lens)
 {
 	if (!shared_up(s))
 		return NULL;
-	redisReply *r = redisCommandArgv(s->c, argc, argv, lens);
-	if (!r)
+	redisReply *r = NULL;
+	char why[160];
+	if (redisAppendCommandArgv(s->c, argc, argv, lens) != REDIS_OK) {
 		give_up(s, s->c->errstr);
+		return NULL;
+	}
+	if (exchange(s->c, &r, 1, clock_ms() + COMMAND_TIMEOUT_MS, why, sizeof(why))) {
+		give_up(s, why);
+		return NULL;
+	}
 	return r;
+}
+
+/* A reply that is none of the shapes asked for: Redis is given up (the
+ * server is not Redis, or another program wrote our keys), said once. */
+static void unexpected(struct shared *s, const char *what)
+{
+	char why[96];
+	snprintf(why, sizeof(why), "%s answered something unexpected", what);
+	give_up(s, why);
 }
 
 /* Runs script `which` with args[0..n) (keys first). After a Redis
@@ -204,65 +391,92 @@ static redisReply *script(struct shared *s, int which, const char *nkeys, int n,
 	return r;
 }
 
-/* The connection, AUTH and SELECT. Returns 0, or -1 with why in err. */
+/* The connection, AUTH, SELECT, PING and the scripts' SCRIPT LOAD, sent
+ * at once (one round trip), all within timeout_ms. Returns 0, or -1
+ * with why in err (never the password, even where the server quotes
+ * AUTH's arguments back) and no connection. */
 static int connect_to(struct shared *s, int timeout_ms, char *err, size_t n)
 {
+	int64_t deadline = clock_ms() + timeout_ms;
 	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 	const struct shared_url *u = &s->url;
 	s->c = u->path[0] ? redisConnectUnixWithTimeout(u->path, tv)
 			  : redisConnectWithTimeout(u->host, u->port, tv);
-	char why[160];
+	char why[320];
+	redisReply *r[3 + NSCRIPTS] = {NULL};
+	int nr = 0;
 	if (!s->c || s->c->err) {
 		say_why(why, sizeof(why), s->c ? s->c->errstr : "out of memory");
-		snprintf(err, n, "%s: %s", u->shown, why);
-		return -1;
+		goto fail;
 	}
-	struct timeval cmd = {0, COMMAND_TIMEOUT_MS * 1000};
-	redisSetTimeout(s->c, cmd);
+	tune(s->c);
 	char db[16];
 	snprintf(db, sizeof(db), "%d", u->db);
 	const char *auth[] = {"AUTH", u->user, u->password};
+	const char *auth1[] = {"AUTH", u->password};
 	const char *sel[] = {"SELECT", db};
-	struct { int argc; const char **argv; int skip; } steps[] = {
-		{u->user[0] ? 3 : 2, u->user[0] ? auth : (const char *[]){"AUTH", u->password},
-		 !u->password[0]},
-		{2, sel, !u->db},
-		{1, (const char *[]){"PING"}, 0},
-	};
-	for (size_t i = 0; i < sizeof(steps) / sizeof(*steps); i++) {
-		if (steps[i].skip)
-			continue;
-		redisReply *r = redisCommandArgv(s->c, steps[i].argc, steps[i].argv, NULL);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			/* An AUTH error names the user at most, never the password. */
-			say_why(why, sizeof(why), r ? r->str : s->c->errstr);
-			snprintf(err, n, "%s: %s", u->shown, why);
-			freeReplyObject(r);
-			return -1;
-		}
-		freeReplyObject(r);
+	const char *ping[] = {"PING"};
+	int ok = 1;
+	if (u->password[0]) {
+		ok &= u->user[0] ? redisAppendCommandArgv(s->c, 3, auth, NULL) == REDIS_OK
+				 : redisAppendCommandArgv(s->c, 2, auth1, NULL) == REDIS_OK;
+		nr++;
 	}
-	return 0;
-}
-
-static int load_scripts(struct shared *s, char *err, size_t n)
-{
+	if (u->db) {
+		ok &= redisAppendCommandArgv(s->c, 2, sel, NULL) == REDIS_OK;
+		nr++;
+	}
+	ok &= redisAppendCommandArgv(s->c, 1, ping, NULL) == REDIS_OK;
+	nr++;
+	int first_script = nr;
 	for (int i = 0; i < NSCRIPTS; i++) {
-		redisReply *r = redisCommand(s->c, "SCRIPT LOAD %s", scripts[i]);
-		if (!r || r->type != REDIS_REPLY_STRING || r->len >= sizeof(s->sha[i])) {
-			char why[160];
-			say_why(why, sizeof(why), !r ? s->c->errstr
-					       : r->type == REDIS_REPLY_ERROR ? r->str
-					       : "SCRIPT LOAD gave no digest");
-			snprintf(err, n, "%s: %s", s->url.shown, why);
-			freeReplyObject(r);
-			return -1;
-		}
-		memcpy(s->sha[i], r->str, r->len);
-		s->sha[i][r->len] = '\0';
-		freeReplyObject(r);
+		const char *load[] = {"SCRIPT", "LOAD", scripts[i]};
+		ok &= redisAppendCommandArgv(s->c, 3, load, NULL) == REDIS_OK;
+		nr++;
 	}
+	if (!ok) {
+		say_why(why, sizeof(why), s->c->errstr);
+		goto fail;
+	}
+	/* The handshake has COMMAND_TIMEOUT_MS, and a try no more than
+	 * its timeout_ms in all. */
+	int64_t by = clock_ms() + COMMAND_TIMEOUT_MS;
+	char io[160];
+	if (exchange(s->c, r, nr, by < deadline ? by : deadline, io, sizeof(io))) {
+		say_why(why, sizeof(why), io);
+		nr = 0;
+		goto fail;
+	}
+	/* The first refusal says why: after a failed AUTH the rest answer
+	 * NOAUTH, which says less. */
+	for (int i = 0; i < nr; i++) {
+		if (r[i]->type == REDIS_REPLY_ERROR) {
+			say_why(why, sizeof(why), r[i]->str);
+			goto fail;
+		}
+		if (i >= first_script &&
+		    (r[i]->type != REDIS_REPLY_STRING || !r[i]->len ||
+		     r[i]->len >= sizeof(s->sha[0]))) {
+			say_why(why, sizeof(why), "SCRIPT LOAD gave no digest");
+			goto fail;
+		}
+	}
+	for (int i = 0; i < NSCRIPTS; i++) {
+		memcpy(s->sha[i], r[first_script + i]->str, r[first_script + i]->len);
+		s->sha[i][r[first_script + i]->len] = '\0';
+	}
+	for (int i = 0; i < nr; i++)
+		freeReplyObject(r[i]);
 	return 0;
+fail:
+	for (int i = 0; i < nr; i++)
+		freeReplyObject(r[i]);
+	redact(why, sizeof(why), u->password);
+	snprintf(err, n, "%s: %s", u->shown, why);
+	if (s->c)
+		redisFree(s->c);
+	s->c = NULL;
+	return -1;
 }
 
 struct shared *shared_open(const char *url, char *err, size_t n)
@@ -273,8 +487,7 @@ struct shared *shared_open(const char *url, char *err, size_t n)
 		return NULL;
 	}
 	memset(s, 0, sizeof(*s));
-	if (shared_url_parse(&s->url, url, err, n) || connect_to(s, CONNECT_TIMEOUT_MS, err, n) ||
-	    load_scripts(s, err, n)) {
+	if (shared_url_parse(&s->url, url, err, n) || connect_to(s, CONNECT_TIMEOUT_MS, err, n)) {
 		shared_free(s);
 		return NULL;
 	}
@@ -293,11 +506,7 @@ int shared_up(struct shared *s)
 	if (now < s->retry_at)
 		return 0;
 	char err[320];
-	if (connect_to(s, RECONNECT_TIMEOUT_MS, err, sizeof(err)) ||
-	    load_scripts(s, err, sizeof(err))) {
-		if (s->c)
-			redisFree(s->c);
-		s->c = NULL;
+	if (connect_to(s, RECONNECT_TIMEOUT_MS, err, sizeof(err))) {
 		s->retry_gap = s->retry_gap * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS
 								 : s->retry_gap * 2;
 		s->retry_at = now + s->retry_gap;
@@ -306,6 +515,7 @@ int shared_up(struct shared *s)
 	fprintf(stderr, "quorum: --shared %s: back; rpm, breaker, budget and cache are shared "
 		"again\n", s->url.shown);
 	s->lost[0] = '\0';
+	s->back_at = clock_ms();
 	return 1;
 }
 
@@ -336,21 +546,32 @@ enum shared_admit shared_admit(struct shared *s, const char *key, long rpm,
 	redisReply *r = script(s, S_ADMIT, "2", 8, args);
 	if (!r)
 		return SHARED_DOWN;
+	/* {0, fails, granted} (or {0, fails} from an older script), {1, ms}
+	 * or {2, ms}; anything else, or numbers out of their range, is not
+	 * taken for a limit: a wait is within one window, a breaker's within
+	 * one cooldown, a grant within what was asked. */
 	enum shared_admit out = SHARED_DOWN;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
-	    r->element[0]->type == REDIS_REPLY_INTEGER &&
-	    r->element[1]->type == REDIS_REPLY_INTEGER) {
-		long long what = r->element[0]->integer, v = r->element[1]->integer;
-		out = what == 1 ? SHARED_WAIT : what == 2 ? SHARED_BROKEN : SHARED_GO;
-		*ms = out == SHARED_GO ? 0 : v;
-		*fails = out == SHARED_GO ? (long)v : 0;
-		*granted = out == SHARED_GO && r->elements == 3 &&
-			   r->element[2]->type == REDIS_REPLY_INTEGER
-				   ? (long)r->element[2]->integer : 0;
-		if (out == SHARED_GO && *granted < 1)
-			*granted = 1;
+	redisReply *const *e = r->element;
+	size_t ne = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+	int ints = ne >= 2 && ne <= 3;
+	for (size_t i = 0; i < ne && ints; i++)
+		ints = e[i]->type == REDIS_REPLY_INTEGER;
+	long long what = ints ? e[0]->integer : -1, v = ints ? e[1]->integer : 0;
+	if (what == 0) {
+		out = SHARED_GO;
+		*ms = 0;
+		*fails = v < 0 ? 0 : v > LONG_MAX ? LONG_MAX : (long)v;
+		long long g = ne == 3 ? e[2]->integer : 1;
+		long most = want > 0 ? want : 1;
+		*granted = g < 1 ? 1 : g > most ? most : (long)g;
+	} else if ((what == 1 || what == 2) && ne == 2) {
+		long long most = what == 1 ? window_ms : cooldown_ms;
+		out = what == 1 ? SHARED_WAIT : SHARED_BROKEN;
+		*ms = v < 1 ? 1 : v > most ? (most > 0 ? most : 1) : v;
+		*fails = 0;
+		*granted = 0;
 	} else {
-		give_up(s, "the admit script answered something unexpected");
+		unexpected(s, "the admit script");
 	}
 	freeReplyObject(r);
 	return out;
@@ -366,8 +587,13 @@ long shared_breaker_report(struct shared *s, const char *key, int ok, int thresh
 	snprintf(sttl, sizeof(sttl), "%d", SHARED_BREAKER_TTL_MS);
 	const char *args[] = {brk, ok ? "1" : "0", sthr, scool, sttl, why ? why : ""};
 	redisReply *r = script(s, S_BREAKER, "1", 6, args);
-	long f = r && r->type == REDIS_REPLY_INTEGER ? (long)r->integer : -1;
+	if (!r)
+		return -1;
+	long f = r->type == REDIS_REPLY_INTEGER && r->integer >= 0
+			 ? (r->integer > LONG_MAX ? LONG_MAX : (long)r->integer) : -1;
 	freeReplyObject(r);
+	if (f < 0)
+		unexpected(s, "the breaker script");
 	return f;
 }
 
@@ -391,8 +617,13 @@ int shared_budget_reserve(struct shared *s, double limit_usd, double worst_usd)
 	snprintf(worst, sizeof(worst), "%.17g", worst_usd);
 	const char *args[] = {BUDGET_KEY, lim, worst};
 	redisReply *r = script(s, S_RESERVE, "1", 3, args);
-	int fits = r && r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
+	if (!r)
+		return -1;
+	int fits = r->type == REDIS_REPLY_INTEGER && (r->integer == 0 || r->integer == 1)
+			   ? (int)r->integer : -1;
 	freeReplyObject(r);
+	if (fits < 0)
+		unexpected(s, "the budget script");
 	return fits;
 }
 
@@ -409,8 +640,18 @@ double shared_budget_spent(struct shared *s)
 {
 	const char *argv[] = {"HGET", BUDGET_KEY, "spent"};
 	redisReply *r = command(s, 3, argv, NULL);
-	double spent = !r ? -1 : r->type == REDIS_REPLY_STRING ? strtod(r->str, NULL) : 0;
+	if (!r)
+		return -1;
+	double spent = r->type == REDIS_REPLY_NIL ? 0 : -1;
+	if (r->type == REDIS_REPLY_STRING && r->len && !isspace((unsigned char)r->str[0])) {
+		char *end;
+		double v = strtod(r->str, &end);
+		if (end == r->str + r->len && isfinite(v) && v >= 0)
+			spent = v;
+	}
 	freeReplyObject(r);
+	if (spent < 0)
+		unexpected(s, "the budget");
 	return spent;
 }
 

@@ -526,6 +526,49 @@ static void test_cache_is_shared(void **state)
 	freeReplyObject(r);
 }
 
+/* An entry another program wrote under our key (tokens past any int64
+ * sum, a cost of NaN) is a miss: the call goes to the model, the report
+ * stays JSON, the totals do not overflow, and the new answer replaces it. */
+static void test_cache_entry_another_program_wrote(void **state)
+{
+	struct fixture *f = fresh(state);
+	h_workflow(&f->h,
+		   "version: 1\n"
+		   "models:\n"
+		   "  m: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: cached}\n"
+		   "nodes:\n"
+		   "  ask: {kind: generate, models: [m], prompt: \"{{ query }}\"}\n");
+	char args[512], *out, *err;
+	snprintf(args, sizeof(args), "run wf.yaml same --json --quiet --cache=c.sqlite "
+		 "--shared %s", f->url);
+	assert_int_equal(h_cli(&f->h, args, &out, &err), 0);
+	free(out);
+	free(err);
+	redisReply *r = redis_do(f, "KEYS quorum:cache:*");
+	assert_true(r && r->elements == 1);
+	static const char forged[] = "qc1 9223372036854775807 9223372036854775807 nan 4\n"
+				     "stopAnswer: forged";
+	redisReply *w = redis_do(f, "SET %s %b", r->element[0]->str, forged, sizeof(forged) - 1);
+	assert_true(w && w->type == REDIS_REPLY_STATUS);
+	freeReplyObject(w);
+	snprintf(args, sizeof(args), "run wf.yaml same --json --quiet --cache=d.sqlite "
+		 "--shared %s", f->url);
+	assert_int_equal(h_cli(&f->h, args, &out, &err), 0);
+	assert_null(strstr(out, "forged"));
+	assert_null(strstr(out, "nan"));
+	assert_null(strstr(out, "\"cached\":1"));
+	cJSON *rep = cJSON_Parse(out);
+	assert_non_null(rep);
+	cJSON_Delete(rep);
+	free(out);
+	free(err);
+	assert_int_equal(mock_model_requests(f->h.mock, "cached"), 2);
+	redisReply *g = redis_do(f, "GET %s", r->element[0]->str);
+	assert_true(g && g->type == REDIS_REPLY_STRING && !strstr(g->str, "forged"));
+	freeReplyObject(g);
+	freeReplyObject(r);
+}
+
 /* Redis that cannot be reached refuses the command before any run; the
  * message names the URL, never the password. */
 static void test_unreachable_is_refused(void **state)
@@ -788,6 +831,7 @@ int main(void)
 		cmocka_unit_test(test_breaker_is_shared),
 		cmocka_unit_test(test_budget_is_shared),
 		cmocka_unit_test(test_cache_is_shared),
+		cmocka_unit_test(test_cache_entry_another_program_wrote),
 		cmocka_unit_test(test_unreachable_is_refused),
 		cmocka_unit_test(test_three_servers_hold_one_rpm),
 		cmocka_unit_test(test_redis_killed_mid_batch),
