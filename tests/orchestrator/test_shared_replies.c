@@ -672,7 +672,9 @@ static void test_silent_server_try_is_short(void **state)
 	assert_int_equal(shared_up(s), 0);
 	int64_t took = clock_ms() - t0;
 	printf("# a try against a silent server took %lld ms\n", (long long)took);
-	assert_true(took < 180);
+	/* 100 ms by design; each handshake command waiting its own 500 ms
+	 * took 530 ms and more. The margin is for a loaded machine. */
+	assert_true(took < 400);
 	shared_free(s);
 }
 
