@@ -1177,11 +1177,36 @@ static struct scorer *read_root(const cJSON *root, struct arena *a, struct qerr 
 	return s;
 }
 
+/* The values the largest router holds, with room for the small keys:
+ * mean, scale and mf's projection of SCORER_MAX_DIM each, its two
+ * vectors, the calibration table, the training report. */
+#define SCORER_MAX_VALUES                                                         \
+	((size_t)(SCORER_MAX_RANK + 2) * SCORER_MAX_DIM + 2 * SCORER_MAX_RANK +   \
+	 SCORER_MAX_CALIB + SCORER_MAX_MODEL + 64)
+
+/* Each value past an array's or object's first comes after a comma (a
+ * comma in a string counts too, which only overcounts). cJSON spends
+ * some 64 bytes on every value: a 64 MiB file of "0," would cost GiBs. */
+static int too_many_values(const char *text, size_t len)
+{
+	size_t commas = 0;
+	for (const char *p = text, *end = text + len;
+	     (p = memchr(p, ',', (size_t)(end - p))) != NULL; p++)
+		if (++commas > SCORER_MAX_VALUES)
+			return 1;
+	return 0;
+}
+
 struct scorer *scorer_from_json(const char *text, size_t len, struct arena *a,
 				struct qerr *err)
 {
 	if (len > SCORER_JSON_MAX) {
 		qerr_set(err, "router file is larger than %u MiB", SCORER_JSON_MAX >> 20);
+		return NULL;
+	}
+	if (too_many_values(text, len)) {
+		qerr_set(err, "router file has more values than the largest router holds (%zu)",
+			 (size_t)SCORER_MAX_VALUES);
 		return NULL;
 	}
 	cJSON *root = json_parse(text, len, 8);

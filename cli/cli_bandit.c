@@ -25,9 +25,12 @@ static int bandit_option(int argc, char **argv, int *i, const char **state)
 	else if (!strncmp(s, "--state=", 8))
 		*state = s + 8;
 	else if (!strcmp(s, "--state"))
-		return cli_fail_usage(usage_bandit, "--state needs a FILE%s", "");
+		*state = "";
 	else
 		return cli_fail_option(usage_bandit, bandit_opts, NOPTS(bandit_opts), s);
+	/* An empty name is a mistake on the command line, not a missing file. */
+	if (!**state)
+		return cli_fail_usage(usage_bandit, "--state needs a FILE%s", "");
 	return 0;
 }
 

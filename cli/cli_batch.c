@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "../common/clock.h"
+#include "../common/fileio.h"
 #include "../common/strset.h"
 #include "cli.h"
 
@@ -202,7 +203,7 @@ static char *done_id(const char *line)
  * run then never happened, even if what is left of it parses. */
 static int read_resume(struct batch *b, int partial_goes)
 {
-	FILE *f = fopen(b->resume_path, "r");
+	FILE *f = file_open_read(b->resume_path, "r");
 	if (!f && errno == ENOENT)
 		return 0; /* nothing done yet */
 	if (!f) {

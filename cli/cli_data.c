@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "../common/fileio.h"
 #include "../common/json.h"
 #include "cli.h"
 
@@ -43,14 +43,8 @@ int data_open(struct data_reader *r, const char *path)
 		r->f = stdin;
 		return 0;
 	}
-	struct stat st;
 	r->name = path;
-	if ((r->f = fopen(path, "r")) && !fstat(fileno(r->f), &st) && S_ISDIR(st.st_mode)) {
-		fclose(r->f);
-		r->f = NULL;
-		errno = EISDIR;
-	}
-	if (r->f)
+	if ((r->f = file_open_read(path, "r")))
 		return 0;
 	fprintf(stderr, "quorum: cannot read '%s': %s\n", path, strerror(errno));
 	return QUORUM_EXIT_INVALID;

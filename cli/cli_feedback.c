@@ -28,6 +28,10 @@ int cmd_feedback(int argc, char **argv)
 	if (errno || *end || end == argv[2] || !(score >= 0 && score <= 1))
 		return cli_fail_usage(usage_feedback, "SCORE is a number from 0 to 1, got '%s'",
 				      argv[2]);
+	if (!argv[1][0])
+		return cli_fail_usage(usage_feedback, "RUN_ID is empty: give the \"run_id\" of "
+				      "the run's report%s", "");
+	score += 0.0; /* -0 reads as 0, and prints so */
 	struct quorum_workflow *wf = cli_load(argv[0]);
 	if (!wf)
 		return QUORUM_EXIT_INVALID;

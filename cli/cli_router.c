@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/fileio.h"
 #include "cli.h"
 
 static const char usage_router[] =
@@ -40,6 +41,7 @@ struct router_args {
 	struct quorum_router_train t;
 	double share;
 	const char *share_text;
+	const char *train_opt;  /* the last option only train takes, for calibrate */
 };
 
 static int number(const char *opt, const char *v, double min, double max, double *out)
@@ -62,6 +64,8 @@ static int router_value(struct router_args *r, const char *opt, const char *v)
 	struct quorum_router_train *t = &r->t;
 	double x = 0;
 	int rc = 0;
+	if (strcmp(opt, "--share"))
+		r->train_opt = opt;
 	if (!strcmp(opt, "--node"))
 		t->node = v;
 	else if (!strcmp(opt, "--details"))
@@ -106,6 +110,9 @@ static int router_option(struct router_args *r, int argc, char **argv, int *i)
 			return router_value(r, o, argv[++*i]);
 		if (!strncmp(s, o, n) && s[n] == '=')
 			return router_value(r, o, s + n + 1);
+		/* Last on the line: not an unknown option, one without its value. */
+		if (!strcmp(s, o))
+			return cli_fail_usage(usage_router, "option '%s' needs a value", s);
 	}
 	return cli_fail_option(usage_router, router_opts, NOPTS(router_opts), s);
 }
@@ -118,7 +125,38 @@ static int missing(const struct router_args *r)
 	for (size_t i = 0; i < NOPTS(names); i++)
 		if (!vals[i])
 			return cli_fail_usage(usage_router, "router train needs %s", names[i]);
+	/* One system as both: every question would lack the other's answer. */
+	if (!strcmp(r->t.weak, r->t.strong))
+		return cli_fail_usage(usage_router, "--weak and --strong name one system '%s'",
+				      r->t.weak);
 	return 0;
+}
+
+/* A file the command reads, refused before any work as eval refuses its
+ * --data: missing, unreadable, or a folder (which fopen takes and then
+ * reads as empty). Returns 0 or QUORUM_EXIT_INVALID with the reason. */
+static int readable(const char *path)
+{
+	FILE *f = file_open_read(path, "r");
+	if (f) {
+		fclose(f);
+		return 0;
+	}
+	fprintf(stderr, "quorum: cannot read '%s': %s\n", path, strerror(errno));
+	return QUORUM_EXIT_INVALID;
+}
+
+/* The router is written over --out: never over what train reads. */
+static int out_clobbers(const struct router_args *r)
+{
+	const char *what = cli_same_file(r->t.out, r->t.details) ? "the --details file"
+			   : strcmp(r->a.file, "-") && cli_same_file(r->t.out, r->a.file)
+			   ? "the workflow file" : NULL;
+	if (!what)
+		return 0;
+	fprintf(stderr, "quorum: --out '%s' is %s: the router would overwrite it\n", r->t.out,
+		what);
+	return QUORUM_EXIT_INVALID;
 }
 
 /* --node names a node of FILE with an embed model: a usage error when
@@ -154,7 +192,8 @@ static int train(struct router_args *r)
 	char sim_url[64];
 	struct quorum_options o;
 	code = QUORUM_EXIT_INVALID;
-	if (!wf || (code = check_node(r, wf)) || run_args_open_cache(&r->a, &cache)) {
+	if (!wf || (code = check_node(r, wf)) || (code = readable(r->t.details)) ||
+	    (code = out_clobbers(r)) || run_args_open_cache(&r->a, &cache)) {
 		code = code ? code : QUORUM_EXIT_INVALID;
 		goto out;
 	}
@@ -190,6 +229,12 @@ static int calibrate(struct router_args *r)
 	if (!r->share_text)
 		return cli_fail_usage(usage_router, "router calibrate needs --share X (the share "
 				      "of queries for the strong model)%s", "");
+	if (r->train_opt)
+		return cli_fail_usage(usage_router, "router calibrate takes --share only, not "
+				      "'%s'", r->train_opt);
+	int code = readable(r->a.file);
+	if (code)
+		return code;
 	char *errors = NULL;
 	char *report = quorum_router_calibrate(r->a.file, r->share, &errors);
 	if (!report) {

@@ -15,6 +15,11 @@ static int feed_node(const struct wf_node *n, const char *run_id, double score,
 		     size_t *applied, char **errors)
 {
 	char err[512];
+	struct stat sb;
+	/* Opening makes a missing file (and its folders): one that is not
+	 * there holds no choice, and asking must not make it. */
+	if (stat(n->state, &sb) && errno == ENOENT)
+		return 0;
 	struct bandit_store *s = bandit_store_open(n->state, err, sizeof(err));
 	if (!s) {
 		run_set_error(errors, "quorum: %s", err, 0);

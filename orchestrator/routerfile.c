@@ -8,14 +8,16 @@
 
 #include "../aggregators/learn.h"
 #include "../common/alloc.h"
+#include "../common/fileio.h"
 #include "../common/json.h"
 #include "run.h"
 
 char *router_file_read(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f = file_open_read(path, "rb");
 	if (!f)
 		return NULL;
+	errno = 0;
 	char *text = NULL;
 	size_t cap = 0, n = 0;
 	for (;;) {
@@ -36,11 +38,11 @@ char *router_file_read(const char *path, size_t *len)
 		if (got < 65536)
 			break;
 	}
-	int bad = ferror(f);
+	int bad = ferror(f) ? (errno ? errno : EIO) : 0;
 	fclose(f);
 	if (bad) {
 		q_free(text);
-		errno = EIO;
+		errno = bad;
 		return NULL;
 	}
 	text[n] = '\0';

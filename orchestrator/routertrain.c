@@ -6,6 +6,7 @@
  * the file a `score` condition names. */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,9 @@
 
 #include "../aggregators/learn.h"
 #include "../common/alloc.h"
+#include "../common/fileio.h"
+#include "../common/json.h"
+#include "../common/strset.h"
 #include "../providers/embed.h"
 #include "run.h"
 
@@ -22,6 +26,7 @@ struct question {
 	char *id;                 /* JSON text */
 	char *query;
 	int weak, strong;         /* -1 unknown, 0 wrong, 1 right */
+	long line, weak_line, strong_line; /* of the details: first seen, each system's */
 	float *vec;               /* its embedding, in the arena */
 };
 
@@ -30,6 +35,7 @@ struct training {
 	struct arena *a;
 	struct question *q;
 	size_t n, cap;
+	struct strset ids;        /* id -> index in q, while reading */
 	size_t dim, done, failed;
 	char first_error[256];
 	struct quorum_options *opts;  /* one per question */
@@ -37,32 +43,86 @@ struct training {
 
 /* ---- the details file ---- */
 
-static struct question *question_of(struct training *tr, const char *id, const char *query)
+/* "quorum: DETAILS:LINE: " and the rest, as the error. Returns -1. */
+static int line_error(struct training *tr, long no, char **errors, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int line_error(struct training *tr, long no, char **errors, const char *fmt, ...)
 {
-	for (size_t i = tr->n; i-- > 0;)
-		if (!strcmp(tr->q[i].id, id))
-			return &tr->q[i];
-	if (tr->n == tr->cap) {
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "quorum: %s:%ld: ", tr->t->details, no);
+	va_list ap;
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(msg))
+		vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	run_set_error(errors, "%s", msg, 0);
+	return -1;
+}
+
+/* The question with this id, made at its first line. An id met again
+ * must come with the same query: eval writes one per question and
+ * system, and answers of two questions under one id cannot be told
+ * apart. A set, not a scan: a scan would be quadratic in the questions. */
+static struct question *question_of(struct training *tr, const char *id, const char *query,
+				    long no, char **errors)
+{
+	long was = 0;
+	int added = strset_add(&tr->ids, id, (long)tr->n, &was);
+	if (added == 0) {
+		struct question *x = &tr->q[was];
+		if (strcmp(x->query, query)) {
+			line_error(tr, no, errors, "id %.100s is the id of another question "
+				   "(line %ld)", id, x->line);
+			return NULL;
+		}
+		return x;
+	}
+	if (added > 0 && tr->n == tr->cap) {
 		size_t cap = tr->cap ? tr->cap * 2 : 256;
 		struct question *v = q_realloc(tr->q, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		tr->q = v;
-		tr->cap = cap;
+		if (v) {
+			tr->q = v;
+			tr->cap = cap;
+		}
 	}
-	struct question *x = &tr->q[tr->n];
-	*x = (struct question){.id = arena_strdup(tr->a, id), .query = arena_strdup(tr->a, query),
-			       .weak = -1, .strong = -1};
-	if (!x->id || !x->query)
+	struct question *x = added > 0 && tr->n < tr->cap ? &tr->q[tr->n] : NULL;
+	if (x)
+		*x = (struct question){.id = arena_strdup(tr->a, id),
+				       .query = arena_strdup(tr->a, query),
+				       .weak = -1, .strong = -1, .line = no};
+	if (!x || !x->id || !x->query) {
+		run_set_error(errors, "quorum: out of memory reading the details%s", "", 0);
 		return NULL;
+	}
 	tr->n++;
 	return x;
 }
 
-/* One line of the details: a question, a system, right or not. */
-static int read_line(struct training *tr, const char *line, long no, char **errors)
+/* How system did on x, from line no: once per question and system. A
+ * run that failed did not answer, so it says nothing of the question. */
+static int record(struct training *tr, struct question *x, int is_weak, const cJSON *d,
+		  long no, char **errors)
 {
-	cJSON *d = cJSON_Parse(line);
+	long *seen = is_weak ? &x->weak_line : &x->strong_line;
+	if (*seen)
+		return line_error(tr, no, errors, "a second line for id %.100s and system "
+				  "'%.100s' (line %ld)", x->id, is_weak ? tr->t->weak
+				  : tr->t->strong, *seen);
+	*seen = no;
+	int right = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "correct"));
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "failed")))
+		*(is_weak ? &x->weak : &x->strong) = right;
+	return 0;
+}
+
+/* One line of the details: a question, a system, right or not. */
+static int read_line(struct training *tr, const char *line, size_t len, long no,
+		     char **errors)
+{
+	if (memchr(line, '\0', len) || json_has_nul(line, len))
+		return line_error(tr, no, errors, "holds a NUL character: quorum reads text");
+	cJSON *d = json_parse(line, len, 8);
 	const cJSON *sys = cJSON_GetObjectItemCaseSensitive(d, "system");
 	const cJSON *query = cJSON_GetObjectItemCaseSensitive(d, "query");
 	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(d, "correct");
@@ -70,46 +130,60 @@ static int read_line(struct training *tr, const char *line, long no, char **erro
 	char *idtext = id ? cJSON_PrintUnformatted(id) : NULL;
 	int rc = 0;
 	if (!cJSON_IsString(sys) || !cJSON_IsString(query) || !cJSON_IsBool(ok) || !idtext) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "quorum: %s:%ld: not a line of 'quorum eval --details' "
-			 "(it needs id, query, system and correct)", tr->t->details, no);
-		run_set_error(errors, "%s", msg, 0);
-		rc = -1;
+		rc = line_error(tr, no, errors, "not a line of 'quorum eval --details' (it "
+				"needs id, query, system and correct)");
 	} else if (!strcmp(sys->valuestring, tr->t->weak) ||
 		   !strcmp(sys->valuestring, tr->t->strong)) {
-		struct question *x = question_of(tr, idtext, query->valuestring);
-		if (!x) {
-			run_set_error(errors, "quorum: out of memory reading the details%s", "", 0);
-			rc = -1;
-		} else if (!strcmp(sys->valuestring, tr->t->weak)) {
-			x->weak = cJSON_IsTrue(ok);
-		} else {
-			x->strong = cJSON_IsTrue(ok);
-		}
+		struct question *x = question_of(tr, idtext, query->valuestring, no, errors);
+		rc = !x ? -1 : record(tr, x, !strcmp(sys->valuestring, tr->t->weak), d, no,
+				      errors);
 	}
 	cJSON_free(idtext);
 	cJSON_Delete(d);
 	return rc;
 }
 
-static int read_details(struct training *tr, char **errors)
+/* The lines of f, until the first bad one. */
+static int read_lines(struct training *tr, FILE *f, char **errors)
 {
-	FILE *f = fopen(tr->t->details, "r");
-	if (!f) {
-		run_set_error(errors, "quorum: cannot read '%s'", tr->t->details, errno);
-		return -1;
-	}
 	char *line = NULL;
 	size_t cap = 0;
+	ssize_t len;
 	long no = 0;
 	int rc = 0;
-	while (!rc && getline(&line, &cap, f) > 0) {
+	while (!rc && (len = getline(&line, &cap, f)) > 0) {
 		no++;
-		if (strspn(line, " \t\r\n") != strlen(line))
-			rc = read_line(tr, line, no, errors);
+		if (strspn(line, " \t\r\n") != (size_t)len)
+			rc = read_line(tr, line, (size_t)len, no, errors);
 	}
 	free(line);
+	if (!rc && ferror(f)) {
+		char msg[400];
+		snprintf(msg, sizeof(msg), "quorum: cannot read '%s' past line %ld",
+			 tr->t->details, no);
+		run_set_error(errors, "%s", msg, errno ? errno : EIO);
+		rc = -1;
+	}
+	return rc;
+}
+
+static int read_details(struct training *tr, char **errors)
+{
+	const struct quorum_router_train *t = tr->t;
+	if (!strcmp(t->weak, t->strong)) {
+		run_set_error(errors, "quorum: the weak and the strong system are both '%s'",
+			      t->weak, 0);
+		return -1;
+	}
+	FILE *f = file_open_read(t->details, "r");
+	if (!f) {
+		run_set_error(errors, "quorum: cannot read '%s'", t->details, errno);
+		return -1;
+	}
+	errno = 0;
+	int rc = read_lines(tr, f, errors);
 	fclose(f);
+	strset_release(&tr->ids);
 	/* Only questions both models answered teach anything. */
 	size_t k = 0;
 	for (size_t i = 0; i < tr->n; i++)
@@ -120,7 +194,7 @@ static int read_details(struct training *tr, char **errors)
 		char msg[512];
 		snprintf(msg, sizeof(msg), "quorum: '%s' has %zu questions that both '%s' and "
 			 "'%s' answered; a router needs at least 10 (are those the systems' "
-			 "names in it?)", tr->t->details, tr->n, tr->t->weak, tr->t->strong);
+			 "names in it?)", t->details, tr->n, t->weak, t->strong);
 		run_set_error(errors, "%s", msg, 0);
 		rc = -1;
 	}
@@ -193,7 +267,15 @@ static int embed_all(struct training *tr, const struct quorum_workflow *embedder
 	quorum_engine_free(e);
 	q_free(tr->opts);
 	tr->opts = NULL;
-	if (!rc && tr->failed) {
+	/* Cut short, some questions have no embedding, failed or not. */
+	int stopped = tr->t->opts && tr->t->opts->interrupt && *tr->t->opts->interrupt;
+	if (!rc && (stopped || tr->done < tr->n)) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "quorum: interrupted after embedding %zu of %zu "
+			 "questions", tr->done - tr->failed, tr->n);
+		run_set_error(errors, "%s", msg, 0);
+		rc = -1;
+	} else if (!rc && tr->failed) {
 		char msg[400];
 		snprintf(msg, sizeof(msg), "quorum: %zu of %zu questions could not be embedded; "
 			 "the first: %s", tr->failed, tr->n, tr->first_error);

@@ -747,6 +747,60 @@ static void test_json_malformed(void **state)
 	arena_free(a);
 }
 
+/* Appends "[v, v, ..., v]" with n values to b. */
+static void put_values(struct buf *b, const char *v, size_t n)
+{
+	buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++)
+		buf_printf(b, "%s%s", i ? "," : "", v);
+	buf_putc(b, ']');
+}
+
+/* A file of a few MiB with millions of values would be millions of cJSON
+ * items, hundreds of bytes each: refused before it is parsed. A router of
+ * the largest shape (mf at SCORER_MAX_DIM and SCORER_MAX_RANK, a full
+ * calibration table) still reads. */
+static void test_json_too_many_values(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new();
+	struct qerr err = {0};
+	struct buf b;
+	buf_init(&b, 0);
+	put_values(&b, "0", 3u << 20);
+	assert_false(b.overflow);
+	assert_null(scorer_from_json(b.data, b.len, a, &err));
+	if (!strstr(err.msg, "more values than the largest router holds"))
+		fail_msg("%s", err.msg);
+	buf_release(&b);
+	buf_init(&b, 0);
+	buf_printf(&b, "{\"format\": \"quorum-router\", \"version\": 1, \"kind\": \"mf\", "
+		   "\"embedding\": {\"model\": \"m\", \"dim\": %d}, \"standardize\": {\"mean\": ",
+		   SCORER_MAX_DIM);
+	put_values(&b, "0", SCORER_MAX_DIM);
+	buf_puts(&b, ", \"scale\": ");
+	put_values(&b, "1", SCORER_MAX_DIM);
+	buf_printf(&b, "}, \"mf\": {\"rank\": %d, \"projection\": [", SCORER_MAX_RANK);
+	for (int r = 0; r < SCORER_MAX_RANK; r++) {
+		buf_puts(&b, r ? ", " : "");
+		put_values(&b, "0", SCORER_MAX_DIM);
+	}
+	buf_puts(&b, "], \"strong\": ");
+	put_values(&b, "0", SCORER_MAX_RANK);
+	buf_puts(&b, ", \"weak\": ");
+	put_values(&b, "0", SCORER_MAX_RANK);
+	buf_puts(&b, ", \"bias\": 0}, \"calibration\": {\"scores\": ");
+	put_values(&b, "0.5", SCORER_MAX_CALIB);
+	buf_puts(&b, "}}");
+	assert_false(b.overflow);
+	struct scorer *s = scorer_from_json(b.data, b.len, a, &err);
+	if (!s)
+		fail_msg("the largest router: %s", err.msg);
+	assert_int_equal(s->dim, SCORER_MAX_DIM);
+	buf_release(&b);
+	arena_free(a);
+}
+
 /* ---- metrics ---- */
 
 /* Ten queries: 0..2 need the strong model, the other seven both models
@@ -1038,6 +1092,7 @@ int main(void)
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_json_hand_written),
 		cmocka_unit_test(test_json_malformed),
+		cmocka_unit_test(test_json_too_many_values),
 		cmocka_unit_test(test_metrics_perfect_and_reversed),
 		cmocka_unit_test(test_metrics_by_hand),
 		cmocka_unit_test(test_metrics_random_router),

@@ -571,6 +571,141 @@ static void test_learned(void **state)
 	h_start(h, scenario);
 }
 
+/* Details as quorum eval writes them, n questions of the four above, the
+ * weak model wrong on every other one; extra (may be "") after them. */
+static void write_details(struct harness *h, int n, const char *extra)
+{
+	static const char *const qs[] = {
+		"How do I get a refund for my invoice?", "Why was my card charged twice this month?",
+		"What is the capital of Peru?", "Prove the Riemann hypothesis.",
+	};
+	size_t cap = (size_t)n * 256 + strlen(extra) + 1, len = 0;
+	char *text = calloc(1, cap);
+	assert_non_null(text);
+	for (int k = 0; k < n; k++)
+		for (int s = 0; s < 2; s++)
+			len += (size_t)snprintf(text + len, cap - len, "{\"id\":%d,\"query\":\"%s\","
+						"\"system\":\"%s\",\"correct\":%s}\n", k, qs[k % 4],
+						s ? "strong" : "weak", s || k % 2 ? "true" : "false");
+	snprintf(text + len, cap - len, "%s", extra);
+	h_write(h, "details.jsonl", text);
+	free(text);
+}
+
+/* Runs `quorum ARGS`, wants exit status rc and want in its stderr. */
+static void cli_wants(struct harness *h, const char *args, int rc, const char *want)
+{
+	char *out, *err;
+	int got = h_cli(h, args, &out, &err);
+	if (got != rc || !strstr(err, want))
+		fail_msg("quorum %s: exit %d (want %d), stderr '%s' lacks '%s'", args, got, rc,
+			 err, want);
+	free(out);
+	free(err);
+}
+
+#define TRAIN "router train wf.yaml --node r --details details.jsonl --weak weak --strong strong "
+
+/* What a careless command line or a hostile details file does to router
+ * train and calibrate: a clear message, the right exit status, and no
+ * file of the user's overwritten. */
+static void test_router_hostile(void **state)
+{
+	struct harness *h = *state;
+	h_stop(h);
+	h_start(h, meaning);
+	write_meaning(h, "  r:\n    kind: route\n    embed: emb\n    routes:\n"
+			 "      - when: {score: {file: router.json}}\n        to: strong\n"
+			 "    default: general\n");
+	write_details(h, 12, "");
+	char path[400];
+	snprintf(path, sizeof(path), "%s/details.jsonl", h->dir);
+	char *before = h_read(path);
+	/* --out naming the details or the workflow would destroy them. */
+	cli_wants(h, TRAIN "--out details.jsonl", 2, "--out 'details.jsonl' is the --details file");
+	cli_wants(h, TRAIN "--out ./wf.yaml", 2, "--out './wf.yaml' is the workflow file");
+	char *after = h_read(path);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	/* One system as both: nothing to learn. */
+	cli_wants(h, "router train wf.yaml --node r --details details.jsonl --weak weak "
+		     "--strong weak --out x.json", 2, "--weak and --strong name one system 'weak'");
+	/* An option without its value says so. */
+	cli_wants(h, "router train wf.yaml --weak weak --node", 2, "option '--node' needs a value");
+	cli_wants(h, "router calibrate x.json --share", 2, "option '--share' needs a value");
+	/* A folder is not a details file, nor a router file. */
+	cli_wants(h, "router train wf.yaml --node r --details . --weak weak --strong strong "
+		     "--out x.json", 2, "cannot read '.': Is a directory");
+	cli_wants(h, "router calibrate . --share 0.5", 2, "cannot read '.': Is a directory");
+	cli_wants(h, "router calibrate missing.json --share 0.5", 2,
+		  "cannot read 'missing.json': No such file or directory");
+	/* One id for two questions: whose answers are whose cannot be told. */
+	write_details(h, 12, "{\"id\":3,\"query\":\"Another question\",\"system\":\"weak\","
+			     "\"correct\":true}\n");
+	cli_wants(h, TRAIN "--out x.json", 1, "details.jsonl:25: id 3 is the id of another "
+					       "question (line 7)");
+	/* The same system twice for one question: which answer counts? */
+	write_details(h, 12, "{\"id\":3,\"query\":\"Prove the Riemann hypothesis.\",\"system\":"
+			     "\"strong\",\"correct\":false}\n");
+	cli_wants(h, TRAIN "--out x.json", 1, "details.jsonl:25: a second line for id 3 and "
+					       "system 'strong' (line 8)");
+	/* A NUL in the query would embed half of it. */
+	write_details(h, 12, "{\"id\":99,\"query\":\"half\\u0000hidden\",\"system\":\"weak\","
+			     "\"correct\":true}\n");
+	cli_wants(h, TRAIN "--out x.json", 1, "details.jsonl:25: ");
+	/* A run that failed did not answer: it teaches nothing. */
+	write_details(h, 10, "{\"id\":10,\"query\":\"What is the capital of Peru?\",\"system\":"
+			     "\"weak\",\"correct\":false,\"failed\":true}\n"
+			     "{\"id\":10,\"query\":\"What is the capital of Peru?\",\"system\":"
+			     "\"strong\",\"correct\":true}\n");
+	char *out, *err;
+	assert_int_equal(h_cli(h, TRAIN "--out x.json", &out, &err), 0);
+	if (!strstr(out, "router: logistic regression on 7 questions"))
+		fail_msg("%s", out);
+	free(out);
+	free(err);
+	cli_wants(h, "router calibrate x.json --share 0.5 --node r", 2,
+		  "router calibrate takes --share only, not '--node'");
+	/* Stopped while embedding: says so, not that the embeddings failed. */
+	h_stop(h);
+	h_start(h, "embeddings: {dim: 8}\nmodels:\n  emb: {latency: 10s}\n");
+	write_meaning(h, "  r:\n    kind: route\n    embed: emb\n    routes:\n"
+			 "      - when: {score: {file: router.json}}\n        to: strong\n"
+			 "    default: general\n");
+	write_details(h, 40, "");
+	assert_int_equal(h_cli(h, TRAIN "--out x.json --parallel 4 2>stopped.txt & p=$!; "
+			       "sleep 1; kill -TERM $p; wait $p", &out, &err), 130);
+	free(out);
+	free(err);
+	snprintf(path, sizeof(path), "%s/stopped.txt", h->dir);
+	err = h_read(path);
+	if (!strstr(err, "quorum: interrupted after embedding 0 of 40 questions"))
+		fail_msg("%s", err);
+	free(err);
+	h_stop(h);
+	h_start(h, scenario);
+}
+
+/* Feedback and stats against a careless command line: usage errors are
+ * 2, and a state file that is not there is not made by asking. */
+static void test_feedback_hostile(void **state)
+{
+	struct harness *h = *state;
+	write_bandit(h, "");
+	cli_wants(h, "feedback wf.yaml '' 1", 2, "RUN_ID is empty");
+	cli_wants(h, "bandit stats --state=", 2, "--state needs a FILE");
+	h_workflow(h, "version: 1\nname: fresh\nmodels:\n"
+		      "  right: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: right}\n"
+		      "  wrong: {provider: openai, base_url: BASE_URL, api_key_env: \"\", model: wrong}\n"
+		      "nodes:\n"
+		      "  pick: {kind: bandit, arms: [wrong, right], state: fresh/b.db}\n");
+	cli_wants(h, "feedback wf.yaml abc 1", 1, "no bandit choice waiting for a reward");
+	char path[400];
+	snprintf(path, sizeof(path), "%s/fresh", h->dir);
+	assert_int_not_equal(access(path, F_OK), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,6 +719,8 @@ int main(void)
 		cmocka_unit_test(test_semantic),
 		cmocka_unit_test(test_ask),
 		cmocka_unit_test(test_learned),
+		cmocka_unit_test(test_router_hostile),
+		cmocka_unit_test(test_feedback_hostile),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
