@@ -277,6 +277,14 @@ static int node_ensure(struct bandit_store *s, const char *key)
 	return step_done(s, s->node_ensure);
 }
 
+/* A count column: one that reads negative (a hand-edited file) is 0,
+ * not 2^64 less a little, which no choice or table could survive. */
+static uint64_t count_col(sqlite3_stmt *st, int col)
+{
+	sqlite3_int64 v = sqlite3_column_int64(st, col);
+	return v > 0 ? (uint64_t)v : 0;
+}
+
 /* The node's pacer; a node not in the file has the zero one. */
 static int node_get(struct bandit_store *s, const char *key, struct bandit_budget *b)
 {
@@ -286,7 +294,7 @@ static int node_get(struct bandit_store *s, const char *key, struct bandit_budge
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		b->nu = sqlite3_column_double(st, 0);
-		b->queries = (uint64_t)sqlite3_column_int64(st, 1);
+		b->queries = count_col(st, 1);
 		b->spent = sqlite3_column_double(st, 2);
 	}
 	sqlite3_reset(st);
@@ -324,10 +332,10 @@ static int arm_get(struct bandit_store *s, const char *node, const char *arm,
 	sqlite3_bind_text(st, 2, arm, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		a->pulls = (uint64_t)sqlite3_column_int64(st, 0);
-		a->costed = (uint64_t)sqlite3_column_int64(st, 1);
+		a->pulls = count_col(st, 0);
+		a->costed = count_col(st, 1);
 		a->cost_sum = sqlite3_column_double(st, 2);
-		a->rewarded = (uint64_t)sqlite3_column_int64(st, 3);
+		a->rewarded = count_col(st, 3);
 		a->reward_sum = sqlite3_column_double(st, 4);
 		a->reward_sq = sqlite3_column_double(st, 5);
 		sqlite3_int64 kk = sqlite3_column_int64(st, 6);
@@ -776,18 +784,18 @@ int bandit_store_stats(struct bandit_store *s, const char *node_key,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const unsigned char *node = sqlite3_column_text(st, 0);
 		const unsigned char *arm = sqlite3_column_text(st, 1);
-		sqlite3_int64 queries = sqlite3_column_int64(st, 7);
+		uint64_t queries = count_col(st, 7);
 		struct bandit_arm_stats a = {
 			.node_key = node ? (const char *)node : "",
 			.arm = arm ? (const char *)arm : "",
-			.pulls = (uint64_t)sqlite3_column_int64(st, 2),
-			.rewarded = (uint64_t)sqlite3_column_int64(st, 3),
+			.pulls = count_col(st, 2),
+			.rewarded = count_col(st, 3),
 			.mean_reward = ratio(sqlite3_column_double(st, 4),
-					     sqlite3_column_int64(st, 3)),
+					     (sqlite3_int64)count_col(st, 3)),
 			.mean_cost = ratio(sqlite3_column_double(st, 6),
-					   sqlite3_column_int64(st, 5)),
-			.node_queries = (uint64_t)queries,
-			.node_mean_cost = ratio(sqlite3_column_double(st, 8), queries),
+					   (sqlite3_int64)count_col(st, 5)),
+			.node_queries = queries,
+			.node_mean_cost = ratio(sqlite3_column_double(st, 8), (sqlite3_int64)queries),
 			.node_nu = sqlite3_column_double(st, 9),
 		};
 		if ((ret = fn(ctx, &a)) != 0)

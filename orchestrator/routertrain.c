@@ -5,11 +5,13 @@
  * them and judged on the rest by RouteLLM's own measures, and written to
  * the file a `score` condition names. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -361,15 +363,46 @@ static void judge(struct training *tr, const struct scorer *s, size_t from, size
 		 "model's gain; APGR: the gain recovered, averaged over shares)\n");
 }
 
+/* Writes text[0..n) to a new file beside path, then renames it over
+ * path: calibrate rewrites the router it read, and a full disk or a kill
+ * halfway must leave the old router, not half of the new one. open's
+ * 0666 lets the umask decide, as fopen would. Returns 0, or -1 (errno). */
+static int replace_file(const char *path, const char *text, size_t n)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return -1;
+	size_t off = 0;
+	while (off < n) {
+		ssize_t k = write(fd, text + off, n - off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		off += (size_t)k;
+	}
+	int saved = off < n ? (errno ? errno : EIO) : 0;
+	if ((close(fd) && !saved) || (!saved && rename(tmp, path)))
+		saved = errno;
+	if (saved) {
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
 static int write_router(const struct scorer *s, const char *path, char **errors)
 {
 	struct buf b;
 	buf_init(&b, 0);
-	FILE *f = NULL;
-	int rc = scorer_to_json(s, &b) || buf_putc(&b, '\n') || !(f = fopen(path, "w")) ||
-		 fwrite(b.data, 1, b.len, f) != b.len;
-	if (f && fclose(f))
-		rc = 1;
+	errno = 0;
+	int rc = scorer_to_json(s, &b) || buf_putc(&b, '\n') || replace_file(path, b.data, b.len);
 	if (rc)
 		run_set_error(errors, "quorum: cannot write the router to '%s'", path,
 			      errno ? errno : ENOMEM);

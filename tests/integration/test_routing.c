@@ -549,6 +549,10 @@ static void test_learned(void **state)
 	assert_int_equal(h_cli(h, "router calibrate router.json --share 1", &out, &err), 0);
 	free(out);
 	free(err);
+	/* Rewritten through a file beside it, renamed over it: none is left. */
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "! ls '%s' | grep -q 'router.json.tmp'", h->dir);
+	assert_int_equal(h_sh(cmd), 0);
 	assert_string_equal(h_run(h, "What is the capital of Peru?", NULL), "ok");
 	assert_string_equal(cJSON_GetObjectItem(h->report, "output")->valuestring,
 			    "strong answer");

@@ -419,6 +419,16 @@ static void test_stats_and_prune(void **state)
 	assert_int_equal(bandit_store_stats(s, "wf/n#1", collect, &c), 0);
 	assert_int_equal(c.n, 2);
 	bandit_store_close(s);
+
+	/* A hand-edited count below zero reads as none, not as 2^64 less a
+	 * little (which the table and every choice would then show). */
+	sql(path, "UPDATE arms SET pulls = -5, rewarded = -1 WHERE name = 'x'");
+	s = open_ok(path);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(bandit_store_stats(s, "wf/n#1", collect, &c), 0);
+	assert_int_equal(c.n, 2);
+	assert_memory_equal(c.line[0], "wf/n#1 x 0 0 nan ", 17);
+	bandit_store_close(s);
 }
 
 /* One process's share of the concurrent test: decisions, costs and
