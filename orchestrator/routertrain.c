@@ -71,7 +71,9 @@ static struct question *question_of(struct training *tr, const char *id, const c
 {
 	long was = 0;
 	int added = strset_add(&tr->ids, id, (long)tr->n, &was);
-	if (added == 0) {
+	if (added < 0)
+		goto oom;
+	if (!added) {
 		struct question *x = &tr->q[was];
 		if (strcmp(x->query, query)) {
 			line_error(tr, no, errors, "id %.100s is the id of another question "
@@ -80,25 +82,24 @@ static struct question *question_of(struct training *tr, const char *id, const c
 		}
 		return x;
 	}
-	if (added > 0 && tr->n == tr->cap) {
+	if (tr->n == tr->cap) {
 		size_t cap = tr->cap ? tr->cap * 2 : 256;
 		struct question *v = q_realloc(tr->q, cap * sizeof(*v));
-		if (v) {
-			tr->q = v;
-			tr->cap = cap;
-		}
+		if (!v)
+			goto oom; /* the read ends here: the set's new id goes unused */
+		tr->q = v;
+		tr->cap = cap;
 	}
-	struct question *x = added > 0 && tr->n < tr->cap ? &tr->q[tr->n] : NULL;
-	if (x)
-		*x = (struct question){.id = arena_strdup(tr->a, id),
-				       .query = arena_strdup(tr->a, query),
-				       .weak = -1, .strong = -1, .line = no};
-	if (!x || !x->id || !x->query) {
-		run_set_error(errors, "quorum: out of memory reading the details%s", "", 0);
-		return NULL;
-	}
+	struct question *x = &tr->q[tr->n];
+	*x = (struct question){.id = arena_strdup(tr->a, id), .query = arena_strdup(tr->a, query),
+			       .weak = -1, .strong = -1, .line = no};
+	if (!x->id || !x->query)
+		goto oom;
 	tr->n++;
 	return x;
+oom:
+	run_set_error(errors, "quorum: out of memory reading the details%s", "", 0);
+	return NULL;
 }
 
 /* How system did on x, from line no: once per question and system. A
