@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +39,32 @@ static int names_unique(struct serve *sv, FILE *log)
 	return 0;
 }
 
+/* How many client connections this process can hold. Its soft limit on
+ * descriptors is raised to the hard one (at most NOFILE_WANT), as Go's
+ * runtime does: Debian's default soft 1024 would let 4096 clients take
+ * every descriptor the engine's provider connections and files need, and
+ * accept() would fail in a loop. Half are the clients'. */
+#define NOFILE_WANT 65536
+static unsigned conn_limit(FILE *log)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 512;
+	rlim_t want = rl.rlim_max < NOFILE_WANT ? rl.rlim_max : NOFILE_WANT;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0 || !getrlimit(RLIMIT_NOFILE, &rl)) {
+			/* Either raised, or read back as it is. */
+		}
+	}
+	unsigned n = rl.rlim_cur / 2 < SERVE_CONN_LIMIT ? (unsigned)(rl.rlim_cur / 2)
+							: SERVE_CONN_LIMIT;
+	if (n < SERVE_CONN_LIMIT)
+		fprintf(log, "quorum: at most %u client connections (open files limited to %llu: "
+			"ulimit -n)\n", n, (unsigned long long)rl.rlim_cur);
+	return n ? n : 1;
+}
+
 /* Starts MHD on c->host:c->port. Returns 0, or -1 with a message. */
 static int listen_on(struct serve *sv)
 {
@@ -64,7 +91,7 @@ static int listen_on(struct serve *sv)
 	sv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, front_access, sv,
 				      MHD_OPTION_SOCK_ADDR, sa,
 				      MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SERVE_THREADS,
-				      MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_CONN_LIMIT,
+				      MHD_OPTION_CONNECTION_LIMIT, conn_limit(c->log),
 				      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
 				      MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 				      MHD_OPTION_NOTIFY_COMPLETED, front_completed, sv,

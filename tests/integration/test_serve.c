@@ -916,6 +916,27 @@ static void test_methods(void **state)
 	}
 }
 
+/* Under a low `ulimit -n` the server holds fewer client connections, and
+ * says so at start: a full table of 4,096 would take the descriptors its
+ * provider calls need. */
+static void test_fd_limit(void **state)
+{
+	struct ctx *c = *state;
+	const char *bin = getenv("QUORUM_BIN");
+	char cmd[1024], path[512];
+	snprintf(cmd, sizeof(cmd), "cd '%s' && ulimit -n 200 && QT_SECRET=" SECRET " timeout -s "
+		 "TERM 4 %s serve --listen 127.0.0.1:0 single.yaml </dev/null >/dev/null "
+		 "2>fdlimit.err; true", c->h.dir, bin ? bin : "quorum");
+	assert_int_equal(h_sh(cmd), 0);
+	snprintf(path, sizeof(path), "%s/fdlimit.err", c->h.dir);
+	char *err = h_read(path);
+	assert_non_null(err);
+	if (!strstr(err, "at most 100 client connections (open files limited to 200") ||
+	    !strstr(err, "serving 1 workflow"))
+		fail_msg("%s", err);
+	free(err);
+}
+
 /* MHD hands the path over percent-decoded: a %0a in it must not start a
  * line of the server's log of its own (a forged request), nor an escape
  * sequence reach the operator's terminal. */
@@ -1314,6 +1335,7 @@ int main(void)
 		cmocka_unit_test(test_history_and_sampling),
 		cmocka_unit_test(test_key_never_leaves),
 		cmocka_unit_test(test_anthropic),
+		cmocka_unit_test(test_fd_limit),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
 	curl_global_cleanup();
