@@ -576,7 +576,9 @@ static void score(struct eval *e, struct eval_job *j, struct quorum_report *rep)
 		e->failed++;
 	const char *run_id = quorum_report_run_id(rep);
 	if (q->d.expected) {
-		o->correct = quorum_compare_match(compare_of(e, q), q->d.expected, answer);
+		/* A run that failed counts as wrong, whatever it left behind. */
+		o->correct = !o->failed &&
+			     quorum_compare_match(compare_of(e, q), q->d.expected, answer);
 		reward_bandits(e, j, run_id, o->correct);
 	} else if (answer && !grade(e, j, answer, run_id)) {
 		q->pending++;

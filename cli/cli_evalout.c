@@ -189,7 +189,10 @@ static void put_vs(char *out, size_t n, const struct stats *st, size_t i)
 	}
 	char p[16];
 	evalstats_format_p(s->vs.p, p, sizeof(p));
-	double d = 100.0 * (s->acc - st->s[st->best].acc);
+	/* From the counts: 35 of 400 is 8.75 points exactly, which the
+	 * difference of two rounded accuracies could print as 8.7. */
+	double d = 100.0 * ((double)s->correct - (double)st->s[st->best].correct) /
+		   (double)(s->n ? s->n : 1);
 	snprintf(out, n, "%+.1f pts, p%s%s", d, p[0] == '<' ? "" : "=", p);
 }
 

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../common/alloc.h"
 
@@ -101,7 +102,16 @@ double evalstats_percentile_sorted(const double *sorted, size_t n, double q)
 	size_t lo = (size_t)h;
 	if (lo >= n - 1)
 		return sorted[n - 1];
-	return sorted[lo] + (h - (double)lo) * (sorted[lo + 1] - sorted[lo]);
+	double f = h - (double)lo, a = sorted[lo], b = sorted[lo + 1];
+	/* On a rank, or between equal values, no arithmetic: 0 * inf and
+	 * inf - inf would make an infinite value NaN. Strictly between a
+	 * finite value and an infinite one, the infinite one; between -inf
+	 * and inf there is no answer (NaN). */
+	if (f == 0.0 || a == b)
+		return a;
+	if (isinf(a) || isinf(b))
+		return isinf(a) && isinf(b) ? NAN : isinf(a) ? a : b;
+	return a + f * (b - a);
 }
 
 static int cmp_double(const void *pa, const void *pb)
@@ -215,8 +225,14 @@ char *evalstats_format_p(double p, char *out, size_t n)
 		snprintf(out, n, "<0.001");
 		return out;
 	}
-	/* Two significant digits: 0.0923 -> 0.092, 0.00268 -> 0.0027. */
-	int decimals = 1 - (int)floor(log10(p));
+	/* Two significant digits: 0.0923 -> 0.092, 0.00268 -> 0.0027. The
+	 * leading digit's place is taken after rounding to two digits, as
+	 * %.1e rounds (the same rounding as %f's): 0.0999 rounds to 1.0e-01,
+	 * so "0.10", not "0.100". */
+	char e[32];
+	snprintf(e, sizeof(e), "%.1e", p);
+	const char *x = strchr(e, 'e');
+	int decimals = x ? 1 - atoi(x + 1) : 2;
 	if (decimals < 2)
 		decimals = 2;
 	snprintf(out, n, "%.*f", decimals, p);

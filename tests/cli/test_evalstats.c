@@ -75,6 +75,35 @@ static void test_wilson_edges(void **state)
 		}
 }
 
+/* The bounds to 1e-12 relative, against Python's exact rationals with z the
+ * double nearest the normal quantile of 0.975 (statistics.NormalDist().
+ * inv_cdf(0.975) = 1.959963984540054). z = 1.959964, the quantile cut to
+ * seven digits, moves the bounds by up to 1.6e-8 relative. */
+static void test_wilson_full_precision_z(void **state)
+{
+	(void)state;
+	assert_near(EVALSTATS_Z95, 1.959963984540054, 1e-15);
+	static const struct {
+		size_t k, n;
+		double lo, hi;
+	} v[] = {
+		{73, 100, 0.63567883232055, 0.8073041585042365},
+		{0, 1, 0.0, 0.7934506856227626},
+		{1, 1, 0.2065493143772375, 1.0},
+		{500, 1000, 0.4690696003681042, 0.5309303996318958},
+		{0, 1000000000, 0.0, 3.841458805937317e-09},
+		{1, 1000000000, 1.7652455495696322e-10, 5.664934243297437e-09},
+		{999999999, 1000000000, 0.9999999943350658, 0.9999999998234754},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct interval r = evalstats_wilson(v[i].k, v[i].n);
+		assert_near(r.lo, v[i].lo, 1e-12 * v[i].lo);
+		assert_near(r.hi, v[i].hi, 1e-12 * v[i].hi);
+		/* never degenerate: n trials leave room on both sides */
+		assert_true(r.lo < r.hi);
+	}
+}
+
 static void test_mcnemar_exact(void **state)
 {
 	(void)state;
@@ -126,6 +155,46 @@ static void test_mcnemar_chi_square(void **state)
 	m = evalstats_mcnemar(1000, 900);
 	assert_near(m.chi2, 5.158421, 1e-6);
 	assert_near(m.p, 0.0231339, 1e-6);
+}
+
+/* The paired test's edges: identical systems, one side never right, counts
+ * far past any factorial, and the switch from exact to chi-square. */
+static void test_mcnemar_edges(void **state)
+{
+	(void)state;
+	/* identical systems on many questions: no discordant pair, p = 1 */
+	enum { N = 5000 };
+	static unsigned char a[N];
+	for (size_t i = 0; i < N; i++)
+		a[i] = (unsigned char)(i % 3 != 0);
+	struct mcnemar m = evalstats_mcnemar_paired(a, a, N);
+	assert_int_equal(m.b + m.c, 0);
+	assert_true(m.p == 1.0 && m.chi2 == 0.0);
+	/* a tie of any size: p = 1, never NaN */
+	m = evalstats_mcnemar(1000000000, 1000000000);
+	assert_false(m.exact);
+	assert_true(m.p == 1.0);
+	/* one discordant count 0: exact 2 / 2^24 at 24, chi-square from 25 */
+	m = evalstats_mcnemar(0, 24);
+	assert_true(m.exact);
+	assert_near(m.p, 1.1920928955078125e-07, 1e-21);
+	m = evalstats_mcnemar(0, 25);
+	assert_false(m.exact);
+	assert_near(m.chi2, 23.04, 1e-12);
+	assert_near(m.p, 1.5866563039511896e-06, 1e-15);
+	m = evalstats_mcnemar(1, 24);
+	assert_near(m.p, 1.0825087815407715e-05, 1e-15);
+	/* a thousand to none: a tiny p, not 0 or NaN (998001 / 1000) */
+	m = evalstats_mcnemar(0, 1000);
+	assert_near(m.chi2, 998.001, 1e-9);
+	assert_true(m.p > 0.0);
+	assert_near(m.p / 4.884013735521507e-219, 1.0, 1e-9);
+	/* every p is a probability */
+	for (size_t b = 0; b < 60; b++)
+		for (size_t c = 0; c < 60; c++) {
+			double p = evalstats_mcnemar(b, c).p;
+			assert_true(p >= 0.0 && p <= 1.0);
+		}
 }
 
 static void test_mcnemar_paired(void **state)
@@ -190,6 +259,28 @@ static void test_percentiles(void **state)
 	assert_true(out[0] == -7.0);
 }
 
+/* Interpolation must not turn an infinite value into NaN: 0 * inf and
+ * inf - inf are NaN, yet the 0-quantile of {5, inf} is 5 and any quantile
+ * of {inf, inf} is inf. */
+static void test_percentiles_infinite(void **state)
+{
+	(void)state;
+	const double a[] = {5.0, INFINITY};
+	assert_true(evalstats_percentile_sorted(a, 2, 0.0) == 5.0);
+	assert_true(evalstats_percentile_sorted(a, 2, 0.5) == INFINITY);
+	assert_true(evalstats_percentile_sorted(a, 2, 1.0) == INFINITY);
+	const double b[] = {INFINITY, INFINITY};
+	assert_true(evalstats_percentile_sorted(b, 2, 0.0) == INFINITY);
+	assert_true(evalstats_percentile_sorted(b, 2, 0.5) == INFINITY);
+	const double c[] = {-INFINITY, 1.0, 2.0};
+	assert_true(evalstats_percentile_sorted(c, 3, 0.5) == 1.0);
+	assert_near(evalstats_percentile_sorted(c, 3, 0.75), 1.5, 1e-15);
+	assert_true(evalstats_percentile_sorted(c, 3, 0.25) == -INFINITY);
+	const double d[] = {-INFINITY, INFINITY};
+	assert_true(isnan(evalstats_percentile_sorted(d, 2, 0.5)));
+	assert_true(evalstats_percentile_sorted(d, 2, 0.0) == -INFINITY);
+}
+
 static void test_pareto_frontier(void **state)
 {
 	(void)state;
@@ -247,6 +338,23 @@ static void test_table_helpers(void **state)
 	assert_string_equal(evalstats_format_p(0.001, s, sizeof(s)), "0.0010");
 	assert_string_equal(evalstats_format_p(NAN, s, sizeof(s)), "-");
 	assert_string_equal(evalstats_format_p(0.5, s, 3), "0.");   /* truncated */
+}
+
+/* Two significant digits also where rounding reaches the next power of
+ * ten: 0.0999 is "0.10", not "0.100" (three digits). */
+static void test_format_p_rounds_up_a_decade(void **state)
+{
+	(void)state;
+	char s[16];
+	assert_string_equal(evalstats_format_p(0.0999, s, sizeof(s)), "0.10");
+	assert_string_equal(evalstats_format_p(0.0995, s, sizeof(s)), "0.10");
+	assert_string_equal(evalstats_format_p(0.00999, s, sizeof(s)), "0.010");
+	assert_string_equal(evalstats_format_p(0.009951, s, sizeof(s)), "0.010");
+	assert_string_equal(evalstats_format_p(0.0994, s, sizeof(s)), "0.099");
+	assert_string_equal(evalstats_format_p(0.00994, s, sizeof(s)), "0.0099");
+	assert_string_equal(evalstats_format_p(0.999, s, sizeof(s)), "1.00");
+	assert_string_equal(evalstats_format_p(0.0010001, s, sizeof(s)), "0.0010");
+	assert_string_equal(evalstats_format_p(0.05, s, sizeof(s)), "0.050");
 }
 
 /* ---- the chart ---- */
@@ -479,6 +587,44 @@ static void test_xml_checker(void **state)
 		assert_non_null(xml_check(bad[i]));
 }
 
+/* Charts at the edges of the numbers: every system free (an eval served
+ * from the cache), accuracies of 0 and 1 on one question, equal points, a
+ * log scale across six decades: no NaN or infinity in any coordinate. */
+static void test_svg_edge_numbers(void **state)
+{
+	(void)state;
+	const struct svgplot_point sets[][4] = {
+		{system_pt("a", SVGPLOT_MODEL, 0.0, 1, 1),
+		 system_pt("b", SVGPLOT_WORKFLOW, 0.0, 0, 1),
+		 system_pt("c", SVGPLOT_MODEL, 0.0, 1, 1),
+		 system_pt("d", SVGPLOT_WORKFLOW, 0.0, 1, 1)},
+		{system_pt("a", SVGPLOT_MODEL, 1e-9, 0, 1000),
+		 system_pt("b", SVGPLOT_MODEL, 1e-3, 1000, 1000),
+		 system_pt("c", SVGPLOT_WORKFLOW, 1e-3, 1000, 1000),
+		 system_pt("d", SVGPLOT_WORKFLOW, 1e-6, 500, 1000)},
+		{system_pt("a", SVGPLOT_MODEL, 0.0, 3, 4),
+		 system_pt("b", SVGPLOT_MODEL, 5.0, 3, 4),
+		 system_pt("c", SVGPLOT_WORKFLOW, 5.0, 4, 4),
+		 system_pt("d", SVGPLOT_WORKFLOW, 0.0, 3, 4)},
+	};
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		struct svgplot p = {NULL, NULL, sets[i], 4};
+		struct buf b = BUF_INIT;
+		assert_int_equal(svgplot_write(&p, &b), 0);
+		const char *svg = buf_str(&b);
+		assert_null(xml_check(svg));
+		assert_null(strstr(svg, "nan"));
+		assert_null(strstr(svg, "inf\""));
+		assert_null(strstr(svg, "=\"inf"));
+		assert_null(strstr(svg, "=\"-inf"));
+		if (i == 1)
+			assert_non_null(strstr(svg, "log scale"));
+		else
+			assert_null(strstr(svg, "log scale"));
+		buf_release(&b);
+	}
+}
+
 static void test_svg_scales_and_edges(void **state)
 {
 	(void)state;
@@ -537,15 +683,20 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wilson_known_values),
 		cmocka_unit_test(test_wilson_edges),
+		cmocka_unit_test(test_wilson_full_precision_z),
 		cmocka_unit_test(test_mcnemar_exact),
 		cmocka_unit_test(test_mcnemar_chi_square),
+		cmocka_unit_test(test_mcnemar_edges),
 		cmocka_unit_test(test_mcnemar_paired),
 		cmocka_unit_test(test_percentiles),
+		cmocka_unit_test(test_percentiles_infinite),
 		cmocka_unit_test(test_pareto_frontier),
 		cmocka_unit_test(test_table_helpers),
+		cmocka_unit_test(test_format_p_rounds_up_a_decade),
 		cmocka_unit_test(test_xml_checker),
 		cmocka_unit_test(test_svg_chart),
 		cmocka_unit_test(test_svg_scales_and_edges),
+		cmocka_unit_test(test_svg_edge_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
