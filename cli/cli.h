@@ -54,6 +54,14 @@ int cli_check_text(const char *what, const char *s, size_t n);
 /* After writing to stdout: a full disk, a closed stdout or a broken pipe
  * is an error with the reason. Returns 0 or QUORUM_EXIT_FAILED. */
 int cli_check_stdout(const char *what);
+/* Walks a command's arguments: each option (a word starting with '-'
+ * that is not "-" itself, until "--") to option, which may take the next
+ * word by moving *i; every other word to operand. Returns the first
+ * non-zero either gives, else 0. */
+typedef int (*cli_option_fn)(void *ctx, int argc, char **argv, int *i);
+typedef int (*cli_operand_fn)(void *ctx, const char *word);
+int cli_walk_args(int argc, char **argv, void *ctx, cli_option_fn option,
+		  cli_operand_fn operand);
 /* Whether two paths name one file (./r and r); as text when either is
  * not there yet. */
 int cli_same_file(const char *a, const char *b);

@@ -138,8 +138,9 @@ static int batch_value(struct batch *b, const char *opt, const char *v)
 	return 0;
 }
 
-static int batch_option(struct batch *b, int argc, char **argv, int *i)
+static int batch_option(void *ctx, int argc, char **argv, int *i)
 {
+	struct batch *b = ctx;
 	int rc = run_args_option(&b->a, argc, argv, i);
 	if (rc != ARGS_NOT_MINE)
 		return rc;
@@ -156,24 +157,21 @@ static int batch_option(struct batch *b, int argc, char **argv, int *i)
 	return cli_fail_option(usage_batch, batch_opts, NOPTS(batch_opts), s);
 }
 
+static int batch_operand(void *ctx, const char *s)
+{
+	struct batch *b = ctx;
+	if (b->a.file)
+		return cli_fail_usage(usage_batch, "unexpected argument '%s' (one FILE; the "
+				      "queries come with --in)", s);
+	b->a.file = s;
+	return 0;
+}
+
 static int batch_args(struct batch *b, int argc, char **argv)
 {
-	int opts = 1;
-	for (int i = 0; i < argc; i++) {
-		const char *s = argv[i];
-		int rc = 0;
-		if (opts && !strcmp(s, "--"))
-			opts = 0;
-		else if (opts && s[0] == '-' && s[1])
-			rc = batch_option(b, argc, argv, &i);
-		else if (!b->a.file)
-			b->a.file = s;
-		else
-			rc = cli_fail_usage(usage_batch, "unexpected argument '%s' (one FILE; the "
-					    "queries come with --in)", s);
-		if (rc)
-			return rc;
-	}
+	int rc = cli_walk_args(argc, argv, b, batch_option, batch_operand);
+	if (rc)
+		return rc;
 	if (!b->a.file)
 		return cli_fail_usage(usage_batch, "batch needs a workflow FILE%s", "");
 	if (!strcmp(b->a.file, "-"))

@@ -204,6 +204,25 @@ int cli_check_stdout(const char *what)
 	return QUORUM_EXIT_FAILED;
 }
 
+int cli_walk_args(int argc, char **argv, void *ctx, cli_option_fn option,
+		  cli_operand_fn operand)
+{
+	int opts = 1;
+	for (int i = 0; i < argc; i++) {
+		const char *s = argv[i];
+		int rc = 0;
+		if (opts && !strcmp(s, "--"))
+			opts = 0;
+		else if (opts && s[0] == '-' && s[1])
+			rc = option(ctx, argc, argv, &i);
+		else
+			rc = operand(ctx, s);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int cli_same_file(const char *a, const char *b)
 {
 	struct stat x, y;

@@ -101,8 +101,9 @@ static int eval_value(struct eval *e, const char *opt, const char *v)
 	return 0;
 }
 
-static int eval_option(struct eval *e, int argc, char **argv, int *i)
+static int eval_option(void *ctx, int argc, char **argv, int *i)
 {
+	struct eval *e = ctx;
 	int rc = run_args_option(&e->a, argc, argv, i);
 	if (rc != ARGS_NOT_MINE)
 		return rc;
@@ -127,26 +128,23 @@ static int eval_option(struct eval *e, int argc, char **argv, int *i)
 	return cli_fail_option(usage_eval, eval_opts, NOPTS(eval_opts), s);
 }
 
+static int eval_operand(void *ctx, const char *s)
+{
+	struct eval *e = ctx;
+	if (!strcmp(s, "-"))
+		return cli_fail_usage(usage_eval, "a workflow cannot come from standard input "
+				      "in eval (the data may); name a FILE%s", "");
+	e->files[e->nfiles++] = s;
+	return 0;
+}
+
 static int eval_args(struct eval *e, int argc, char **argv)
 {
 	if (!(e->files = calloc((size_t)argc + 1, sizeof(*e->files))))
 		return cli_fail_usage(usage_eval, "out of memory%s", "");
-	int opts = 1;
-	for (int i = 0; i < argc; i++) {
-		const char *s = argv[i];
-		int rc = 0;
-		if (opts && !strcmp(s, "--"))
-			opts = 0;
-		else if (opts && s[0] == '-' && s[1])
-			rc = eval_option(e, argc, argv, &i);
-		else if (!strcmp(s, "-"))
-			rc = cli_fail_usage(usage_eval, "a workflow cannot come from standard input "
-					    "in eval (the data may); name a FILE%s", "");
-		else
-			e->files[e->nfiles++] = s;
-		if (rc)
-			return rc;
-	}
+	int rc = cli_walk_args(argc, argv, e, eval_option, eval_operand);
+	if (rc)
+		return rc;
 	if (!e->nfiles)
 		return cli_fail_usage(usage_eval, "eval needs at least one workflow FILE%s", "");
 	if (!e->data_path)

@@ -68,8 +68,9 @@ static int parse_trace(struct run_args *a, const char *path)
 }
 
 /* A word that is not an option: FILE, then QUERY. */
-static int parse_word(struct run_args *a, const char *s)
+static int parse_word(void *ctx, const char *s)
 {
+	struct run_args *a = ctx;
 	if (!a->file)
 		a->file = s;
 	else if (!a->query)
@@ -80,8 +81,9 @@ static int parse_word(struct run_args *a, const char *s)
 }
 
 /* run's own options, after the shared ones. */
-static int parse_run_option(struct run_args *a, int argc, char **argv, int *i)
+static int parse_run_option(void *ctx, int argc, char **argv, int *i)
 {
+	struct run_args *a = ctx;
 	int rc = run_args_option(a, argc, argv, i);
 	if (rc != ARGS_NOT_MINE)
 		return rc;
@@ -101,19 +103,9 @@ static int parse_run_option(struct run_args *a, int argc, char **argv, int *i)
 
 static int parse_run_args(struct run_args *a, int argc, char **argv)
 {
-	int opts = 1;
-	for (int i = 0; i < argc; i++) {
-		const char *s = argv[i];
-		int rc;
-		if (opts && !strcmp(s, "--"))
-			opts = 0, rc = 0;
-		else if (opts && s[0] == '-' && s[1])
-			rc = parse_run_option(a, argc, argv, &i);
-		else
-			rc = parse_word(a, s);
-		if (rc)
-			return rc;
-	}
+	int rc = cli_walk_args(argc, argv, a, parse_run_option, parse_word);
+	if (rc)
+		return rc;
 	if (!a->file)
 		return cli_fail_usage(usage_run, "run needs a workflow FILE%s", "");
 	for (size_t i = 0; a->query && i < a->ninputs; i++) {

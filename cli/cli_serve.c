@@ -153,8 +153,9 @@ static int flag(struct serve_args *a, const char *s)
 	return 0;
 }
 
-static int parse_option(struct serve_args *a, int argc, char **argv, int *i)
+static int parse_option(void *ctx, int argc, char **argv, int *i)
 {
+	struct serve_args *a = ctx;
 	const char *s = argv[*i];
 	const char *eq = strchr(s, '=');
 	size_t len = eq ? (size_t)(eq - s) : strlen(s);
@@ -182,21 +183,18 @@ static int parse_option(struct serve_args *a, int argc, char **argv, int *i)
 	return cli_fail_option(usage_serve, serve_opts, NOPTS(serve_opts), s);
 }
 
+static int add_file(void *ctx, const char *s)
+{
+	struct serve_args *a = ctx;
+	a->files[a->nfiles++] = s;
+	return 0;
+}
+
 static int parse_args(struct serve_args *a, int argc, char **argv)
 {
-	int opts = 1;
-	for (int i = 0; i < argc; i++) {
-		const char *s = argv[i];
-		int rc = 0;
-		if (opts && !strcmp(s, "--"))
-			opts = 0;
-		else if (opts && s[0] == '-' && s[1])
-			rc = parse_option(a, argc, argv, &i);
-		else
-			a->files[a->nfiles++] = s;
-		if (rc)
-			return rc;
-	}
+	int rc = cli_walk_args(argc, argv, a, parse_option, add_file);
+	if (rc)
+		return rc;
 	if (!a->nfiles)
 		return cli_fail_usage(usage_serve, "serve needs at least one workflow FILE%s", "");
 	for (size_t i = 0; i < a->nfiles; i++)

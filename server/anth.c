@@ -11,8 +11,6 @@
 #include "../common/buf.h"
 #include "../common/json.h"
 
-#define ANTH_JSON_DEPTH 32
-
 static int fail(struct oai_err *e, const char *param, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -126,20 +124,10 @@ static int read_options(struct oai_req *r, const cJSON *doc, struct oai_err *e)
 
 int anth_req_parse(struct oai_req *r, const char *body, size_t len, struct oai_err *e)
 {
-	memset(r, 0, sizeof(*r));
-	enum json_fail why;
-	r->doc = json_parse_why(body, len, ANTH_JSON_DEPTH, &why);
+	if (oai_body_parse(r, body, len, e))
+		return -1;
 	int rc = -1;
-	if (!r->doc && why == JSON_FAIL_DEPTH)
-		rc = fail(e, NULL, "the request body is nested too deep (more than %d levels of "
-			  "arrays and objects)", ANTH_JSON_DEPTH);
-	else if (!r->doc)
-		rc = fail(e, NULL, "the request body is not valid JSON");
-	else if (json_has_nul(body, len))
-		rc = fail(e, NULL, "%s", OAI_NUL_MESSAGE);
-	else if (!cJSON_IsObject(r->doc))
-		rc = fail(e, NULL, "the request body must be a JSON object");
-	else if (!(r->model = json_get_str(r->doc, "model")) || !*r->model)
+	if (!(r->model = json_get_str(r->doc, "model")) || !*r->model)
 		rc = fail(e, "model", "model: field required (the name of a workflow)");
 	else if (!read_messages(r, r->doc, e) && !read_options(r, r->doc, e))
 		rc = 0;

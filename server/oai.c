@@ -155,7 +155,7 @@ static int read_flags(struct oai_req *r, const cJSON *doc, struct oai_err *e)
 	return 0;
 }
 
-int oai_req_parse(struct oai_req *r, const char *body, size_t len, struct oai_err *e)
+int oai_body_parse(struct oai_req *r, const char *body, size_t len, struct oai_err *e)
 {
 	memset(r, 0, sizeof(*r));
 	enum json_fail why;
@@ -165,12 +165,24 @@ int oai_req_parse(struct oai_req *r, const char *body, size_t len, struct oai_er
 			    "than %d levels of arrays and objects)", OAI_JSON_DEPTH);
 	if (!r->doc)
 		return fail(e, NULL, "invalid_json", "the request body is not valid JSON");
-	int rc = -1;
+	int rc = 0;
+	/* A model's text is a C string here: a \u0000 would end it unseen. */
 	if (json_has_nul(body, len))
-		rc = fail(e, NULL, NULL, "%s", OAI_NUL_MESSAGE);
+		rc = fail(e, NULL, NULL, "the request holds a NUL character (\\u0000), which "
+			  "quorum cannot pass on to a model");
 	else if (!cJSON_IsObject(r->doc))
 		rc = fail(e, NULL, NULL, "the request body must be a JSON object");
-	else if (!(r->model = json_get_str(r->doc, "model")) || !*r->model)
+	if (rc)
+		oai_req_release(r);
+	return rc;
+}
+
+int oai_req_parse(struct oai_req *r, const char *body, size_t len, struct oai_err *e)
+{
+	if (oai_body_parse(r, body, len, e))
+		return -1;
+	int rc = -1;
+	if (!(r->model = json_get_str(r->doc, "model")) || !*r->model)
 		rc = fail(e, "model", NULL, "'model' is required: the name of a workflow "
 			  "(GET /v1/models lists them)");
 	else if (!read_messages(r, cJSON_GetObjectItemCaseSensitive(r->doc, "messages"), e) &&

@@ -28,10 +28,10 @@ struct oai_err {
 	const char *code;        /* static; NULL: none */
 };
 
-/* Both APIs' words for a body that writes \u0000 in a string: a model's
- * text is a C string in quorum, so it would end there unseen. */
-#define OAI_NUL_MESSAGE "the request holds a NUL character (\\u0000), which quorum cannot " \
-			"pass on to a model"
+/* What both APIs ask of a body first: one JSON object (into r->doc),
+ * nested at most 32 deep, with no \u0000 in a string. Returns 0, or -1
+ * with e saying why (nothing is then held). */
+int oai_body_parse(struct oai_req *r, const char *body, size_t len, struct oai_err *e);
 
 /* Parses body[0..len). Returns 0, or -1 with e saying why (nothing is
  * then held). */
